@@ -1,0 +1,29 @@
+"""vollsmose-gis: model a district's streets, speeds, lighting, CCTV and mix; score plans.
+
+The public API is re-exported here; everything else is internal.
+"""
+
+from vollsmose_gis._errors import DistrictFileError, DistrictValidationError, InputError, Problem
+from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance
+from vollsmose_gis.io import Raster, load_district, save_district, write_geotiff
+from vollsmose_gis.schema import RepairWarning, validate_district
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_CRS",
+    "LAYER_NAMES",
+    "District",
+    "DistrictFileError",
+    "DistrictValidationError",
+    "InputError",
+    "Problem",
+    "Provenance",
+    "Raster",
+    "RepairWarning",
+    "__version__",
+    "load_district",
+    "save_district",
+    "validate_district",
+    "write_geotiff",
+]

@@ -1,0 +1,240 @@
+"""The District: a bundle of layers, a study boundary and provenance.
+
+A District is immutable by convention: every operation returns a new District and no
+function of this package mutates the GeoDataFrames of its input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from vollsmose_gis import schema
+from vollsmose_gis.standards import categories
+
+__all__ = ["DEFAULT_CRS", "LAYER_NAMES", "District", "Provenance"]
+
+DEFAULT_CRS = "EPSG:25832"
+"""ETRS89 / UTM zone 32N, the Danish standard; all lengths are metres."""
+
+LAYER_NAMES: tuple[str, ...] = (
+    "streets",
+    "buildings",
+    "landuse",
+    "lights",
+    "cameras",
+    "calming",
+    "pois",
+)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a District's data came from.
+
+    Parameters
+    ----------
+    source
+        Human-readable description of the source (files, figures, URLs).
+    licence
+        Licence of the data (e.g. ``"ODbL 1.0"``).
+    date
+        ISO date the data was retrieved or created.
+    kind
+        ``"surveyed"``, ``"openstreetmap"`` or ``"schematic"``.
+    attribution
+        The credit line every map and report must carry.
+    notes
+        Free text: what is estimated, what is missing, what was dropped.
+    """
+
+    source: str = "unknown"
+    licence: str = "unknown"
+    date: str = field(default_factory=lambda: dt.date.today().isoformat())
+    kind: str = "surveyed"
+    attribution: str = ""
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        allowed = categories("provenance_kinds")
+        if self.kind not in allowed:
+            raise ValueError(f"provenance kind {self.kind!r} is not one of {list(allowed)}")
+
+    @property
+    def is_schematic(self) -> bool:
+        """True when the data is a schematic model rather than real data."""
+        return self.kind == "schematic"
+
+    def statement(self) -> str:
+        """Return the one-line provenance statement printed on every output."""
+        if self.kind == "schematic":
+            lead = "Schematic model built from public figures, not surveyed data"
+        elif self.kind == "openstreetmap":
+            lead = "OpenStreetMap data"
+        else:
+            lead = "Surveyed data"
+        parts = [lead, f"source: {self.source}", f"licence: {self.licence}", f"date: {self.date}"]
+        if self.attribution:
+            parts.append(self.attribution)
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the fields as a plain dict (for GeoPackage metadata and JSON)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class District:
+    """A district: study boundary, seven layers and provenance, in one projected CRS.
+
+    Use :meth:`District.create` to build one from whatever layers you have (missing
+    layers become empty layers with the right columns).  Layers may extend beyond the
+    boundary to give context; analyses report "inside the boundary" figures.
+
+    Attributes
+    ----------
+    name
+        Display name of the district.
+    crs
+        Projected CRS of every layer and of the boundary (metres), e.g. ``"EPSG:25832"``.
+    boundary
+        The study area polygon, in ``crs``.
+    streets, buildings, landuse, lights, cameras, calming, pois
+        The layers (GeoDataFrames) described in ``standards/layers.yaml``.
+    provenance
+        Where the data came from.
+    """
+
+    name: str
+    crs: str
+    boundary: BaseGeometry
+    streets: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    landuse: gpd.GeoDataFrame
+    lights: gpd.GeoDataFrame
+    cameras: gpd.GeoDataFrame
+    calming: gpd.GeoDataFrame
+    pois: gpd.GeoDataFrame
+    provenance: Provenance = field(default_factory=Provenance)
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        boundary: BaseGeometry,
+        *,
+        crs: str = DEFAULT_CRS,
+        provenance: Provenance | None = None,
+        **layers: gpd.GeoDataFrame,
+    ) -> District:
+        """Build a District, conforming given layers to the schema and adding empty ones.
+
+        Parameters
+        ----------
+        name
+            Display name.
+        boundary
+            Study area polygon in ``crs``.
+        crs
+            Projected CRS of the district (default EPSG:25832).
+        provenance
+            Where the data came from (default: unknown, surveyed).
+        **layers
+            Any of ``streets``, ``buildings``, ``landuse``, ``lights``, ``cameras``,
+            ``calming``, ``pois``.  Columns are cast to the schema's dtypes where the
+            values allow it; run :func:`vollsmose_gis.validate_district` to check them.
+        """
+        unknown = set(layers) - set(LAYER_NAMES)
+        if unknown:
+            raise ValueError(f"unknown layer(s) {sorted(unknown)}; layers are {list(LAYER_NAMES)}")
+        frames = {
+            layer: (
+                schema.conform_layer(layers[layer], layer)
+                if layer in layers
+                else schema.empty_layer(layer, crs)
+            )
+            for layer in LAYER_NAMES
+        }
+        return cls(
+            name=name,
+            crs=crs,
+            boundary=boundary,
+            provenance=provenance or Provenance(),
+            **frames,
+        )
+
+    @property
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The seven layers keyed by name, in the order of :data:`LAYER_NAMES`."""
+        return {name: getattr(self, name) for name in LAYER_NAMES}
+
+    @property
+    def boundary_area_m2(self) -> float:
+        """Area of the study boundary in square metres."""
+        return float(self.boundary.area)
+
+    def replace(self, **changes: Any) -> District:
+        """Return a new District with some fields (or layers) replaced.
+
+        Layers passed here are conformed to the schema, as in :meth:`create`.
+        """
+        for layer in LAYER_NAMES:
+            if layer in changes:
+                changes[layer] = schema.conform_layer(changes[layer], layer)
+        return dataclasses.replace(self, **changes)
+
+    def fingerprint(self, *layer_names: str, boundary: bool = True) -> str:
+        """Return a content hash of some layers (all if none named) and the boundary.
+
+        Two Districts with the same layer contents have the same fingerprint, whatever
+        their identity: modules use it to cache work (graphs, rasters) by content.
+        """
+        names = layer_names or LAYER_NAMES
+        digest = hashlib.sha256(self.crs.encode())
+        if boundary:
+            digest.update(shapely.to_wkb(self.boundary, output_dimension=2))
+        for name in names:
+            digest.update(name.encode())
+            digest.update(_frame_digest(getattr(self, name)))
+        return digest.hexdigest()
+
+    def summary(self) -> dict[str, Any]:
+        """Return a JSON-ready description: layers and counts, CRS, bounds, provenance."""
+        minx, miny, maxx, maxy = (float(v) for v in self.boundary.bounds)
+        return {
+            "name": self.name,
+            "crs": self.crs,
+            "boundary_area_ha": round(self.boundary_area_m2 / 10_000, 2),
+            "boundary_bounds": [minx, miny, maxx, maxy],
+            "layers": {name: len(frame) for name, frame in self.layers.items()},
+            "dwellings": int(self.buildings["dwellings"].fillna(0).sum()),
+            "provenance": self.provenance.to_dict(),
+            "provenance_statement": self.provenance.statement(),
+        }
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={len(v)}" for k, v in self.layers.items())
+        kind = self.provenance.kind
+        return f"District(name={self.name!r}, crs={self.crs!r}, {counts}, kind={kind!r})"
+
+
+def _frame_digest(frame: gpd.GeoDataFrame) -> bytes:
+    """Hash a GeoDataFrame's geometry (WKB) and attribute values."""
+    digest = hashlib.sha256()
+    geometry = frame.geometry.to_numpy()
+    digest.update(b"".join(shapely.to_wkb(geometry, output_dimension=2, include_srid=False)))
+    attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    digest.update(",".join(map(str, attributes.columns)).encode())
+    if len(attributes):
+        digest.update(
+            pd.util.hash_pandas_object(attributes.astype(str), index=False).to_numpy().tobytes()
+        )
+    return digest.digest()

@@ -1,0 +1,266 @@
+"""Reading and writing Districts (GeoPackage) and rasters (GeoTIFF).
+
+Writes are atomic: data goes to a temporary file next to the target, which is renamed
+over the target only once complete, so a crash or an error never leaves half a file
+and never damages an existing one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+from affine import Affine
+
+from vollsmose_gis._errors import DistrictFileError
+from vollsmose_gis.district import LAYER_NAMES, District, Provenance
+from vollsmose_gis.schema import validate_district
+from vollsmose_gis.standards import layer_schemas
+
+__all__ = ["META_TABLE", "Raster", "load_district", "save_district", "write_geotiff"]
+
+META_TABLE = "district_meta"
+SCHEMA_VERSION = 1
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` if the block succeeds.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False (nothing is written).
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
+    if not target.parent.exists():
+        raise FileNotFoundError(f"cannot write {target}: folder {target.parent} does not exist")
+    handle, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent
+    )
+    os.close(handle)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers (GDAL) want to create the file themselves
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        for leftover in (tmp, *tmp.parent.glob(tmp.name + "-*")):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def save_district(
+    district: District, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write a District to a GeoPackage: one table per layer plus ``district_meta``.
+
+    Parameters
+    ----------
+    district
+        The District to write (all layers, even empty ones).
+    path
+        Target ``.gpkg`` file.
+    overwrite
+        Replace an existing file.  Without it an existing file is refused.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    """
+    schemas = layer_schemas()
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        for name, frame in district.layers.items():
+            geometry_type = schemas[name]["geometry"][-1]  # the multi type covers both
+            pyogrio.write_dataframe(
+                _for_writing(frame),
+                tmp,
+                layer=name,
+                driver="GPKG",
+                geometry_type=geometry_type,
+                promote_to_multi=False,
+            )
+        meta = gpd.GeoDataFrame(
+            {
+                "name": [district.name],
+                "schema_version": [SCHEMA_VERSION],
+                **{f"provenance_{k}": [v] for k, v in district.provenance.to_dict().items()},
+            },
+            geometry=[district.boundary],
+            crs=district.crs,
+        )
+        pyogrio.write_dataframe(meta, tmp, layer=META_TABLE, driver="GPKG", promote_to_multi=False)
+    return Path(path)
+
+
+def _for_writing(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Turn categories into plain strings so GDAL writes them as text fields."""
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype("string")
+    return out
+
+
+def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> District:
+    """Read a District from a GeoPackage written by :func:`save_district`.
+
+    Parameters
+    ----------
+    path
+        A ``.gpkg`` file with the seven layer tables and ``district_meta``.
+    strict
+        Passed to :func:`vollsmose_gis.validate_district`: if False, repairable
+        problems (e.g. a layer in another CRS) are repaired with a warning.
+
+    Raises
+    ------
+    DistrictFileError
+        The file is missing, is not a GeoPackage, or lacks tables (all missing tables
+        are named).
+    DistrictValidationError
+        A layer breaks the schema (every problem is listed).
+    """
+    source = Path(path)
+    if not source.exists():
+        raise DistrictFileError(f"{source}: no such file")
+    try:
+        tables = {str(name) for name, _ in pyogrio.list_layers(source)}
+    except Exception as exc:  # GDAL raises several types for "not a dataset"
+        raise DistrictFileError(f"{source}: not a readable GeoPackage ({exc})") from exc
+    missing = [t for t in (*LAYER_NAMES, META_TABLE) if t not in tables]
+    if missing:
+        raise DistrictFileError(
+            f"{source}: not a district GeoPackage; missing table(s): {', '.join(missing)} "
+            f"(a district file has {', '.join((*LAYER_NAMES, META_TABLE))})"
+        )
+    meta = pyogrio.read_dataframe(source, layer=META_TABLE)
+    if len(meta) != 1 or meta.crs is None:
+        raise DistrictFileError(
+            f"{source}: table {META_TABLE!r} must hold one row with a CRS, found {len(meta)} rows"
+        )
+    crs = meta.crs.to_string()
+    fields = {
+        column.removeprefix("provenance_"): str(meta[column].iloc[0])
+        for column in meta.columns
+        if column.startswith("provenance_")
+    }
+    try:
+        provenance = Provenance(**fields)
+    except (TypeError, ValueError) as exc:
+        raise DistrictFileError(
+            f"{source}: table {META_TABLE!r} has bad provenance ({exc})"
+        ) from exc
+    layers = {name: pyogrio.read_dataframe(source, layer=name) for name in LAYER_NAMES}
+    district = District.create(
+        str(meta["name"].iloc[0]), meta.geometry.iloc[0], crs=crs, provenance=provenance, **layers
+    )
+    return validate_district(district, strict=strict, source=str(source))
+
+
+@dataclass(frozen=True)
+class Raster:
+    """A single-band raster: values, georeferencing and what the values mean.
+
+    Attributes
+    ----------
+    array
+        2-D array, row 0 at the top (north).
+    transform
+        Affine transform from (col, row) to CRS coordinates of the cell corner.
+    crs
+        CRS of the transform.
+    nodata
+        Value marking cells with no data (None if every cell has data).
+    name
+        Short name of the quantity, e.g. ``"illuminance"``.
+    unit
+        Unit of the values, e.g. ``"lx"``.
+    description
+        Free text written into the GeoTIFF metadata (provenance, method).
+    """
+
+    array: np.ndarray
+    transform: Affine
+    crs: str
+    nodata: float | int | None = None
+    name: str = "value"
+    unit: str = ""
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resolution_m(self) -> float:
+        """Cell width in CRS units (metres)."""
+        return float(self.transform.a)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the raster extent."""
+        rows, cols = self.array.shape
+        left, top = self.transform * (0, 0)
+        right, bottom = self.transform * (cols, rows)
+        return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+
+
+def write_geotiff(raster: Raster, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write a :class:`Raster` as a compressed, tiled GeoTIFF with CRS, transform and nodata.
+
+    Parameters
+    ----------
+    raster
+        The raster to write.
+    path
+        Target ``.tif`` file; written atomically.
+    overwrite
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    array = np.asarray(raster.array)
+    if array.ndim != 2:
+        raise ValueError(f"raster {raster.name!r} must be 2-D, got shape {array.shape}")
+    rows, cols = array.shape
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": array.dtype.name if array.dtype != np.bool_ else "uint8",
+        "crs": raster.crs,
+        "transform": raster.transform,
+        "nodata": raster.nodata,
+        "compress": "deflate",
+    }
+    if rows >= 256 and cols >= 256:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    with atomic_path(path, overwrite=overwrite) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(array.astype(profile["dtype"]), 1)
+        dst.set_band_description(1, raster.name)
+        dst.update_tags(
+            name=raster.name, unit=raster.unit, description=raster.description, **raster.tags
+        )
+    return Path(path)

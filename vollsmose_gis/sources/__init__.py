@@ -1,0 +1,1 @@
+"""Where districts come from: the embedded Vollsmose model and OpenStreetMap files."""
