@@ -91,7 +91,7 @@ def save_district(
     schemas = layer_schemas()
     with atomic_path(path, overwrite=overwrite) as tmp:
         for name, frame in district.layers.items():
-            geometry_type = schemas[name]["geometry"][-1]  # the multi type covers both
+            geometry_type = _geometry_type(frame, schemas[name]["geometry"])
             pyogrio.write_dataframe(
                 _for_writing(frame),
                 tmp,
@@ -111,6 +111,18 @@ def save_district(
         )
         pyogrio.write_dataframe(meta, tmp, layer=META_TABLE, driver="GPKG", promote_to_multi=False)
     return Path(path)
+
+
+def _geometry_type(frame: gpd.GeoDataFrame, allowed: list[str]) -> str:
+    """The GeoPackage geometry type of a layer: its single type, else generic.
+
+    A layer holding both Polygons and MultiPolygons is written as generic "Unknown"
+    geometry rather than promoted, so a round trip keeps every feature's type.
+    """
+    present = set(frame.geom_type.dropna())
+    if len(present) == 1:
+        return present.pop()
+    return allowed[0] if not present else "Unknown"
 
 
 def _for_writing(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -218,8 +230,8 @@ class Raster:
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the raster extent."""
         rows, cols = self.array.shape
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (cols, rows)
+        left, top = self.transform @ (0, 0)
+        right, bottom = self.transform @ (cols, rows)
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
 

@@ -29,8 +29,9 @@ __all__ = [
     "validate_district",
 ]
 
-_TRUE = {"true", "yes", "1", "y", "t"}
-_FALSE = {"false", "no", "0", "n", "f"}
+# GDAL returns a nullable boolean field as float (1.0/0.0/NaN); OSM uses yes/no.
+_TRUE = {"true", "yes", "1", "1.0", "y", "t"}
+_FALSE = {"false", "no", "0", "0.0", "n", "f"}
 
 
 class RepairWarning(UserWarning):

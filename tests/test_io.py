@@ -1,0 +1,152 @@
+"""GeoPackage round trip, atomic saves, GeoTIFF writer."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import box
+
+from tests.factories import small_district
+from vollsmose_gis import (
+    LAYER_NAMES,
+    DistrictFileError,
+    DistrictValidationError,
+    Raster,
+    load_district,
+    save_district,
+    write_geotiff,
+)
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_round_trip_keeps_geometry_dtypes_categories_crs_provenance(tmp_path):
+    d = small_district()
+    path = save_district(d, tmp_path / "d.gpkg")
+    back = load_district(path)
+    assert back.name == d.name
+    assert back.crs == d.crs == "EPSG:25832"
+    assert back.provenance == d.provenance
+    assert back.boundary.equals(d.boundary)
+    for name in LAYER_NAMES:
+        # compare whole frames: values, dtypes (incl. category lists), column order
+        pd.testing.assert_frame_equal(pd.DataFrame(back.layers[name]), pd.DataFrame(d.layers[name]))
+        assert back.layers[name].crs == d.layers[name].crs
+    assert back.fingerprint() == d.fingerprint()
+    assert isinstance(back.buildings["tenure"].dtype, pd.CategoricalDtype)
+    assert "almen_youth" in back.buildings["tenure"].cat.categories
+
+
+def test_round_trip_of_empty_layers(tmp_path):
+    d = small_district()
+    empty = d.replace(pois=d.pois.iloc[0:0], cameras=d.cameras.iloc[0:0])
+    back = load_district(save_district(empty, tmp_path / "e.gpkg"))
+    assert len(back.pois) == 0 and len(back.cameras) == 0
+    assert back.pois.dtypes.equals(d.pois.dtypes)
+    assert back.cameras.dtypes.equals(d.cameras.dtypes)
+
+
+def test_layers_are_tables_and_meta_has_boundary(tmp_path):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    tables = {name for name, _ in pyogrio.list_layers(path)}
+    assert tables == {*LAYER_NAMES, "district_meta"}
+    meta = pyogrio.read_dataframe(path, layer="district_meta")
+    assert meta.geometry.iloc[0].equals(box(590_000, 6_141_000, 590_200, 6_141_200))
+    assert meta["provenance_kind"].iloc[0] == "schematic"
+
+
+def test_save_refuses_existing_file_without_overwrite(tmp_path):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    before = digest(path)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        save_district(small_district(), path)
+    assert digest(path) == before
+    save_district(small_district().replace(name="Other"), path, overwrite=True)
+    assert load_district(path).name == "Other"
+
+
+def test_interrupted_save_leaves_previous_file_intact(tmp_path, monkeypatch):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    before = digest(path)
+    real_write = pyogrio.write_dataframe
+    calls = {"n": 0}
+
+    def failing_write(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # fail in the middle of writing the layers
+            raise OSError("disk full (injected)")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
+    with pytest.raises(OSError, match="injected"):
+        save_district(small_district().replace(name="Broken"), path, overwrite=True)
+    monkeypatch.undo()
+    assert digest(path) == before
+    assert load_district(path).name == "Testby"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.gpkg"]  # no temp file left
+
+
+def test_load_names_missing_tables(tmp_path):
+    path = tmp_path / "other.gpkg"
+    d = small_district()
+    pyogrio.write_dataframe(d.streets, path, layer="streets", driver="GPKG")
+    with pytest.raises(DistrictFileError) as info:
+        load_district(path)
+    message = str(info.value)
+    for table in ("buildings", "landuse", "lights", "cameras", "calming", "pois", "district_meta"):
+        assert table in message
+    assert "missing table" in message
+
+
+def test_load_non_geopackage(tmp_path):
+    path = tmp_path / "notes.gpkg"
+    path.write_text("hello")
+    with pytest.raises(DistrictFileError, match="not a readable GeoPackage"):
+        load_district(path)
+    with pytest.raises(DistrictFileError, match="no such file"):
+        load_district(tmp_path / "missing.gpkg")
+
+
+def test_load_reports_bad_features_with_file_name(tmp_path):
+    d = small_district()
+    path = save_district(d, tmp_path / "d.gpkg")
+    buildings = pyogrio.read_dataframe(path, layer="buildings")
+    buildings.loc[0, "dwellings"] = -5
+    pyogrio.write_dataframe(buildings, path, layer="buildings", driver="GPKG")
+    with pytest.raises(DistrictValidationError) as info:
+        load_district(path)
+    assert str(path) in str(info.value)
+    assert "feature 'b1', column 'dwellings'" in str(info.value)
+
+
+def test_write_geotiff(tmp_path):
+    array = np.arange(300 * 260, dtype="float32").reshape(300, 260)
+    array[0, 0] = -1
+    transform = Affine(2.0, 0, 590_000, 0, -2.0, 6_141_600)
+    raster = Raster(array, transform, "EPSG:25832", nodata=-1, name="illuminance", unit="lx")
+    path = write_geotiff(raster, tmp_path / "r.tif")
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 25832
+        assert src.transform == transform
+        assert src.nodata == -1
+        assert src.profile["compress"] == "deflate"
+        assert src.profile["tiled"] is True and src.block_shapes[0] == (256, 256)
+        assert src.tags()["unit"] == "lx"
+        np.testing.assert_array_equal(src.read(1), array)
+    assert raster.bounds == (590_000, 6_141_000, 590_520, 6_141_600)
+    with pytest.raises(FileExistsError):
+        write_geotiff(raster, path)
+
+
+def test_write_geotiff_into_missing_folder(tmp_path):
+    raster = Raster(np.zeros((2, 2), "uint8"), Affine.identity(), "EPSG:25832")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_geotiff(raster, tmp_path / "nope" / "r.tif")

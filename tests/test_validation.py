@@ -1,0 +1,198 @@
+"""validate_district: one test per problem class, each naming layer, feature and column."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from tests.factories import small_district
+from vollsmose_gis import DistrictValidationError, RepairWarning, validate_district
+
+
+def problems_of(district, **kwargs) -> list[str]:
+    with pytest.raises(DistrictValidationError) as info:
+        validate_district(district, **kwargs)
+    return [str(p) for p in info.value.problems]
+
+
+def with_layer(layer: str, frame: gpd.GeoDataFrame):
+    return small_district().replace(**{layer: frame})
+
+
+def test_small_district_is_valid():
+    d = small_district()
+    assert validate_district(d) is not d  # a new District, not the input
+
+
+def test_geographic_crs_is_a_problem_and_repaired_by_reprojection():
+    d = small_district()
+    streets = d.streets.to_crs("EPSG:4326")
+    bad = d.replace(streets=streets)
+    (message,) = problems_of(bad)
+    assert "layer 'streets'" in message and "geographic CRS" in message
+    with pytest.warns(RepairWarning, match="reprojected"):
+        fixed = validate_district(bad, strict=False)
+    assert fixed.streets.crs == "EPSG:25832"
+    assert fixed.streets.geometry.iloc[0].equals_exact(d.streets.geometry.iloc[0], tolerance=1e-3)
+
+
+def test_missing_crs_names_the_layer():
+    d = small_district()
+    bad = d.replace(pois=d.pois.set_crs(None, allow_override=True))
+    (message,) = problems_of(bad)
+    assert "layer 'pois'" in message and "has no CRS" in message and "set_crs" in message
+
+
+def test_missing_required_column():
+    d = small_district()
+    bad = d.replace(buildings=d.buildings.drop(columns="use"))
+    (message,) = problems_of(bad)
+    assert message.startswith("layer 'buildings', column 'use': required column is missing")
+
+
+def test_missing_optional_column_filled_in_repair_mode():
+    d = small_district()
+    bad = d.replace(streets=d.streets.drop(columns=["car", "maxspeed_kmh"]))
+    assert len(problems_of(bad)) == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fixed = validate_district(bad, strict=False)
+    assert sum(issubclass(w.category, RepairWarning) for w in caught) == 2
+    # defaults come from the street's highway class (standards/highways.yaml)
+    assert fixed.streets.set_index("street_id").loc["s1", "car"]
+    assert not fixed.streets.set_index("street_id").loc["p1", "car"]
+    assert fixed.streets.set_index("street_id").loc["s1", "maxspeed_kmh"] == 50.0
+
+
+def test_wrong_dtype_names_feature_and_column():
+    d = small_district()
+    buildings = d.buildings.astype({"floors": object})
+    buildings.loc[0, "floors"] = "three"
+    (message,) = problems_of(d.replace(buildings=buildings))
+    assert "layer 'buildings', feature 'b1', column 'floors'" in message
+    assert "'three'" in message and "int" in message
+
+
+def test_fractional_int_is_a_dtype_problem():
+    d = small_district()
+    buildings = d.buildings.astype({"dwellings": float})
+    buildings.loc[0, "dwellings"] = 2.5
+    (message,) = problems_of(d.replace(buildings=buildings))
+    assert "feature 'b1', column 'dwellings'" in message
+
+
+def test_unknown_category_lists_the_allowed_values():
+    d = small_district()
+    buildings = d.buildings.astype({"tenure": object})
+    buildings.loc[0, "tenure"] = "council_flat"
+    (message,) = problems_of(d.replace(buildings=buildings))
+    assert "layer 'buildings', feature 'b1', column 'tenure'" in message
+    assert "unknown category 'council_flat'" in message
+    assert "almen_family" in message and "owner_occupied" in message
+
+
+def test_duplicate_ids():
+    d = small_district()
+    pois = pd.concat([d.pois, d.pois], ignore_index=True)
+    (message,) = problems_of(d.replace(pois=pois))
+    assert "layer 'pois', feature 'P1', column 'poi_id'" in message and "2 features" in message
+
+
+def test_invalid_geometry_reported_then_repaired():
+    d = small_district()
+    bowtie = Polygon(
+        [(590_000, 6_141_000), (590_010, 6_141_010), (590_010, 6_141_000), (590_000, 6_141_010)]
+    )
+    landuse = d.landuse.copy()
+    landuse.loc[0, "geometry"] = bowtie
+    bad = d.replace(landuse=landuse)
+    (message,) = problems_of(bad)
+    assert "layer 'landuse', feature 'l1', column 'geometry'" in message
+    assert "Self-intersection" in message
+    with pytest.warns(RepairWarning, match="made invalid geometry valid"):
+        fixed = validate_district(bad, strict=False)
+    assert fixed.landuse.geometry.iloc[0].is_valid
+    assert fixed.landuse.geometry.iloc[0].area == pytest.approx(50.0)  # two 25 m² triangles
+
+
+def test_wrong_geometry_type():
+    d = small_district()
+    calming = d.calming.copy()
+    calming.loc[0, "geometry"] = LineString([(590_000, 6_141_000), (590_001, 6_141_000)])
+    (message,) = problems_of(d.replace(calming=calming))
+    assert "layer 'calming', feature 'D1', column 'geometry'" in message
+    assert "LineString" in message and "Point" in message
+
+
+def test_missing_geometry():
+    d = small_district()
+    pois = d.pois.copy()
+    pois.loc[0, "geometry"] = None
+    (message,) = problems_of(d.replace(pois=pois))
+    assert "feature 'P1', column 'geometry': geometry is missing" in message
+
+
+@pytest.mark.parametrize(("column", "value"), [("dwellings", -3), ("floors", -1)])
+def test_negative_counts(column, value):
+    d = small_district()
+    buildings = d.buildings.copy()
+    buildings.loc[1, column] = value
+    (message,) = problems_of(d.replace(buildings=buildings))
+    assert f"layer 'buildings', feature 'b2', column '{column}'" in message
+    assert "out of range" in message and ">= 0" in message
+
+
+@pytest.mark.parametrize("fov", [0.0, -10.0, 360.5, 720.0])
+def test_camera_fov_outside_0_360(fov):
+    d = small_district()
+    cameras = d.cameras.copy()
+    cameras.loc[0, "hfov_deg"] = fov
+    (message,) = problems_of(d.replace(cameras=cameras))
+    assert "layer 'cameras', feature 'C1', column 'hfov_deg'" in message
+    assert "> 0" in message and "<= 360" in message
+
+
+def test_camera_fov_of_360_is_allowed():
+    d = small_district()
+    cameras = d.cameras.copy()
+    cameras.loc[0, "hfov_deg"] = 360.0
+    validate_district(d.replace(cameras=cameras))
+
+
+def test_all_problems_are_collected_in_one_error():
+    d = small_district()
+    buildings = d.buildings.copy()
+    buildings.loc[0, "dwellings"] = -1
+    pois = d.pois.copy()
+    pois.loc[0, "geometry"] = None
+    problems = problems_of(d.replace(buildings=buildings, pois=pois))
+    assert len(problems) == 2
+
+
+def test_projected_district_crs_required():
+    d = small_district()
+    with pytest.raises(DistrictValidationError, match="not a projected CRS"):
+        validate_district(d.replace(crs="EPSG:4326"))
+
+
+def test_multilinestring_split_in_repair_mode():
+    d = small_district()
+    streets = d.streets.copy()
+    streets.loc[0, "geometry"] = LineString([(590_000, 6_141_100), (590_050, 6_141_100)]).union(
+        LineString([(590_100, 6_141_100), (590_200, 6_141_100)])
+    )
+    assert "MultiLineString" in problems_of(d.replace(streets=streets))[0]
+    with pytest.warns(RepairWarning, match="split"):
+        fixed = validate_district(d.replace(streets=streets), strict=False)
+    assert sorted(fixed.streets["street_id"]) == ["p1", "s1-1", "s1-2"]
+
+
+def test_empty_layers_are_valid():
+    d = small_district()
+    empty = d.pois.iloc[0:0]
+    validate_district(d.replace(pois=empty))
+    assert Point(0, 0).is_valid
