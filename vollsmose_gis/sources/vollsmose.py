@@ -988,8 +988,12 @@ def _pois(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     add("community", "Beboerhus (skematisk)", at("fritidshus"))
     add("sport", "Idrætsanlæg", Point(590_800, 6_141_005))
     add("green_space", "Vollsmose mosen", Point(590_125, 6_141_000))
-    for x, y in ((590_400, 6_140_830), (590_800, 6_141_080), (591_100, 6_141_430)):
-        add("playground", "Legeplads", Point(x, y))
+    for playground in (
+        (590_400.0, 6_140_830.0),
+        (590_800.0, 6_141_080.0),
+        (591_100.0, 6_141_430.0),
+    ):
+        add("playground", "Legeplads", Point(playground))
     # Bus stops on the four large roads (schematic positions).
     stops: list[tuple[float, float]] = [
         (X_VOLLSMOSE_ALLE - 10, 6_140_990),
