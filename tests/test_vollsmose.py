@@ -226,7 +226,8 @@ def test_the_wheel_ships_the_district_and_works_from_any_directory(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import vollsmose_gis, json; from vollsmose_gis.sources.vollsmose import default_district_path;"
+        "import vollsmose_gis, json;"
+        "from vollsmose_gis.sources.vollsmose import default_district_path;"
         "print(json.dumps([vollsmose_gis.__file__, str(default_district_path())]))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
