@@ -508,6 +508,94 @@ class StreetGraph:
         _, labels = csgraph.connected_components(self.csr, directed=True, connection="weak")
         return np.asarray(labels)
 
+    def split_edges(
+        self,
+        points: gpd.GeoSeries | np.ndarray | list[Any],
+        *,
+        max_distance_m: float | None = None,
+    ) -> tuple[StreetGraph, np.ndarray]:
+        """Insert points as new nodes on their nearest edges.
+
+        Each point is snapped (:meth:`snap`) and the edge is cut there; distances
+        between existing nodes do not change.  Useful to route to exact places
+        (entrances, stops) or to start a new street in the middle of an existing one.
+
+        Parameters
+        ----------
+        points
+            Points in the graph CRS.
+        max_distance_m
+            Points farther than this from every edge are not inserted.
+
+        Returns
+        -------
+        graph, node
+            The new graph (existing node ids unchanged, new nodes numbered after
+            them; edges renumbered) and the node id of each point (an existing end
+            node when the point projects within 1 mm of it; ``-1`` when not snapped).
+        """
+        snapped = self.snap(points, max_distance_m=max_distance_m)
+        node = np.full(len(snapped), -1, dtype=np.int64)
+        ok = snapped.valid
+        length = self.edge_length_m
+        at_u = ok & (snapped.along_m <= _KEY_PRECISION_M)
+        at_v = (
+            ok & ~at_u & (snapped.along_m >= length[np.maximum(snapped.edge, 0)] - _KEY_PRECISION_M)
+        )
+        node[at_u] = snapped.u[at_u]
+        node[at_v] = snapped.v[at_v]
+        inner = np.flatnonzero(ok & ~at_u & ~at_v)
+        if not len(inner):
+            return self, node
+        xy = np.column_stack([snapped.x[inner], snapped.y[inner]])
+        keys = np.round(xy / _KEY_PRECISION_M).astype(np.int64)
+        unique_keys, first, inverse = np.unique(
+            keys, axis=0, return_index=True, return_inverse=True
+        )
+        new_ids = self.n_nodes + np.arange(len(unique_keys))
+        node[inner] = new_ids[inverse.reshape(-1)]
+        key_to_node = {tuple(k): int(i) for k, i in zip(unique_keys.tolist(), new_ids, strict=True)}
+        new_xy = xy[first]
+        by_edge: dict[int, list[int]] = {}
+        for i, e in zip(inner, snapped.edge[inner], strict=True):
+            by_edge.setdefault(int(e), []).append(int(i))
+        geoms = self.edges.geometry.to_numpy()
+        rows: list[dict[str, Any]] = []
+        for e, members in by_edge.items():
+            cut = new_xy[np.unique(inverse.reshape(-1)[np.searchsorted(inner, members)])]
+            pieces = _split_line(geoms[e], cut)
+            record = self.edges.iloc[e].to_dict()
+            for piece in pieces:
+                start = tuple(np.round(piece[0] / _KEY_PRECISION_M).astype(np.int64).tolist())
+                end = tuple(np.round(piece[-1] / _KEY_PRECISION_M).astype(np.int64).tolist())
+                row = dict(record)
+                row["u"] = key_to_node.get(start, int(record["u"]))
+                row["v"] = key_to_node.get(end, int(record["v"]))
+                row["geometry"] = LineString(piece)
+                rows.append(row)
+        kept = self.edges.drop(index=self.edges.index[list(by_edge)])
+        pieces_frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=self.crs)
+        pieces_frame["length_m"] = _quantise(shapely.length(pieces_frame.geometry.to_numpy()))
+        edges = gpd.GeoDataFrame(
+            pd.concat([kept, pieces_frame[kept.columns]], ignore_index=True),
+            geometry="geometry",
+            crs=self.crs,
+        )
+        edges.index.name = "edge"
+        all_xy = np.vstack([self.node_xy, new_xy])
+        nodes = gpd.GeoDataFrame(
+            {
+                "x": all_xy[:, 0],
+                "y": all_xy[:, 1],
+                "degree": _degrees(edges["u"].to_numpy(), edges["v"].to_numpy(), len(all_xy)),
+            },
+            geometry=shapely.points(all_xy),
+            crs=self.crs,
+        )
+        nodes.index.name = "node"
+        graph = StreetGraph(self.mode, self.crs, self.directed, nodes, edges, self.snap_tolerance_m)
+        return graph, node
+
     def with_links(self, links: gpd.GeoSeries | list[LineString] | np.ndarray) -> StreetGraph:
         """Return a new walk-style graph with straight links added between nodes.
 

@@ -1,0 +1,1111 @@
+"""Street connectivity: network structure, permeability, centralities, new links.
+
+How cut off is a district from its city, and which new links would help most?  This
+module measures it on the graphs of :mod:`vollsmose_gis.network`:
+
+- :func:`network_structure` - intersection density, dead ends, link-node ratio,
+  meshedness and boundary crossings inside the study boundary;
+- :func:`home_access` - per home: pedestrian route directness to a ring of
+  destinations 400-800 m outside the boundary and to the city centre, network distance
+  to the centre, and street length reachable within 800 m;
+- :func:`centralities` - betweenness and harmonic closeness, global and within network
+  radii (igraph; equal to networkx's definitions);
+- :func:`suggest_links` - a link-opening optimiser: candidate straight links from dead
+  ends and poorly connected nodes, each scored by its gain, chosen greedily under a
+  length budget;
+- :func:`indicators` - the indicators of the "connected district" theme.
+
+Parameters (radii, tolerances, the city centre, what blocks a new link) live in
+``standards/connectivity.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.indicators import Indicator
+from vollsmose_gis.network import NoStreetsError, StreetGraph, build_graph, walk_graph
+from vollsmose_gis.standards import load
+
+if TYPE_CHECKING:
+    from vollsmose_gis.district import District
+
+__all__ = [
+    "OBJECTIVES",
+    "ConnectivityWarning",
+    "centralities",
+    "home_access",
+    "indicators",
+    "network_structure",
+    "suggest_links",
+]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+THEME = "connected district"
+OBJECTIVES: tuple[str, ...] = ("route_directness", "distance_to_centre_m")
+"""Objectives :func:`suggest_links` can minimise."""
+
+
+class ConnectivityWarning(UserWarning):
+    """An indicator is undefined (NaN) or rests on fewer data than expected."""
+
+
+def _config(section: str) -> dict[str, Any]:
+    data: dict[str, Any] = load("connectivity")[section]
+    return data
+
+
+def _warn(message: str) -> None:
+    logger.warning(message)
+    warnings.warn(message, ConnectivityWarning, stacklevel=3)
+
+
+def _report(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(min(max(fraction, 0.0), 1.0), message)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _topology(graph: StreetGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Collapse chains of degree-2 nodes into links between topological nodes.
+
+    Returns ``(is_node, link_a, link_b)``: the mask of topological nodes (degree other
+    than 2, plus one node standing for every isolated ring of degree-2 nodes) and the
+    end nodes of every link (a loop has ``a == b``).
+    """
+    n = graph.n_nodes
+    degree = graph.nodes["degree"].to_numpy()
+    u, v = graph.edge_u, graph.edge_v
+    through = degree == 2
+    is_node = ~through
+    direct = is_node[u] & is_node[v]
+    link_a, link_b = [u[direct]], [v[direct]]
+    inner = through[u] & through[v]
+    chain_graph = sparse.coo_matrix((np.ones(int(inner.sum())), (u[inner], v[inner])), shape=(n, n))
+    _, label = csgraph.connected_components(chain_graph, directed=False)
+    # Edges from a chain of degree-2 nodes to a topological node: two per chain.
+    attach = through[u] ^ through[v]
+    chain_end = np.where(through[u], u, v)[attach]
+    outer_end = np.where(through[u], v, u)[attach]
+    ends = pd.DataFrame({"chain": label[chain_end], "node": outer_end}).sort_values(
+        ["chain", "node"], kind="stable"
+    )
+    grouped = ends.groupby("chain")["node"]
+    firsts, lasts = grouped.first(), grouped.last()
+    link_a.append(firsts.to_numpy())
+    link_b.append(lasts.to_numpy())
+    # Rings made only of degree-2 nodes: one node, one loop.
+    chains = np.unique(label[through])
+    rings = np.setdiff1d(chains, firsts.index.to_numpy())
+    if len(rings):
+        representative = pd.Series(np.flatnonzero(through)).groupby(label[through]).min()
+        ring_nodes = representative.loc[rings].to_numpy()
+        is_node = is_node.copy()
+        is_node[ring_nodes] = True
+        link_a.append(ring_nodes)
+        link_b.append(ring_nodes)
+    return is_node, np.concatenate(link_a), np.concatenate(link_b)
+
+
+def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, float]:
+    """Measure the structure of a street graph inside a boundary.
+
+    Nodes are *topological* nodes: intersections (3 or more street ends) and dead ends
+    (1); chains through degree-2 nodes (a street drawn in several pieces, a bend)
+    are one link.  A node on the boundary line counts as inside.
+
+    Parameters
+    ----------
+    graph
+        A walk or drive graph (degrees are those of the whole graph, so a street
+        leaving the boundary does not make a dead end).
+    boundary
+        Study area polygon, in the graph CRS.
+
+    Returns
+    -------
+    dict
+        ``nodes``, ``intersections``, ``dead_ends`` (counts inside), ``links``
+        (links with both ends inside count 1, with one end inside 1/2),
+        ``area_km2``, ``boundary_km`` and the indicators
+        ``intersection_density_per_km2`` (intersections / area, per km²),
+        ``dead_end_share`` (dead ends / nodes), ``link_node_ratio`` (links / nodes),
+        ``meshedness`` and ``boundary_crossings_per_km``.  Ratios are NaN (with a
+        :class:`ConnectivityWarning`) when the boundary holds no node.
+
+    Notes
+    -----
+    Meshedness (alpha index, Buhl et al. 2006, *Eur. Phys. J. B* 49:513) of the planar
+    graph of the links with both ends inside: ``(e - v + c) / (2 v - 5)`` with ``e``
+    links, ``v`` nodes and ``c`` connected components; 0 for a tree, 1 for a maximal
+    planar (triangulated) graph.  NaN when ``v < 3``.
+
+    A *boundary crossing* is a physical street piece with one end inside (or on) the
+    boundary and the other strictly outside: each way out of the district counts once,
+    a street running along the boundary does not.  Link-node ratio after Ewing (1996).
+    """
+    is_node, link_a, link_b = _topology(graph)
+    points = graph.nodes.geometry.to_numpy()
+    inside = shapely.covers(boundary, points)
+    degree = graph.nodes["degree"].to_numpy()
+    area_km2 = float(boundary.area) / 1e6
+    boundary_km = float(boundary.boundary.length) / 1e3
+    nodes_in = int((is_node & inside).sum())
+    intersections = int(((degree >= 3) & inside).sum())
+    dead_ends = int(((degree == 1) & inside).sum())
+    both = inside[link_a] & inside[link_b]
+    one = inside[link_a] ^ inside[link_b]
+    links = float(both.sum() + 0.5 * one.sum())
+    crossings = int((inside[graph.edge_u] ^ inside[graph.edge_v]).sum())
+    result: dict[str, float] = {
+        "nodes": nodes_in,
+        "intersections": intersections,
+        "dead_ends": dead_ends,
+        "links": links,
+        "crossings": crossings,
+        "area_km2": area_km2,
+        "boundary_km": boundary_km,
+    }
+    if nodes_in == 0:
+        _warn(
+            f"the boundary contains no node of the {graph.mode} graph (is the boundary in "
+            f"the district CRS {graph.crs} and over the streets?); its structure "
+            "indicators are NaN"
+        )
+        for key in (
+            "intersection_density_per_km2",
+            "dead_end_share",
+            "link_node_ratio",
+            "meshedness",
+            "boundary_crossings_per_km",
+        ):
+            result[key] = math.nan
+        return result
+    result["intersection_density_per_km2"] = intersections / area_km2
+    result["dead_end_share"] = dead_ends / nodes_in
+    result["link_node_ratio"] = links / nodes_in
+    result["boundary_crossings_per_km"] = crossings / boundary_km
+    sub_a, sub_b = link_a[both], link_b[both]
+    n = graph.n_nodes
+    induced = sparse.coo_matrix((np.ones(len(sub_a)), (sub_a, sub_b)), shape=(n, n))
+    _, label = csgraph.connected_components(induced, directed=False)
+    components = len(np.unique(label[is_node & inside]))
+    v = nodes_in
+    result["meshedness"] = (len(sub_a) - v + components) / (2 * v - 5) if v >= 3 else math.nan
+    return result
+
+
+# --------------------------------------------------------------------------- access
+
+
+def _resolve_centre(
+    district: District, centre: Sequence[float] | None, *, quiet: bool = False
+) -> np.ndarray | None:
+    """The city centre in district coordinates, or None (with a warning) if unknown."""
+    if centre is not None:
+        xy = np.asarray(centre, dtype=float).reshape(-1)
+        if xy.shape != (2,) or not np.isfinite(xy).all():
+            raise InputError(f"centre must be (x, y) in {district.crs}, got {centre!r}")
+        return xy
+    cfg = _config("city_centre")
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(cfg["crs"], district.crs, always_xy=True)
+    x, y = transformer.transform(cfg["x"], cfg["y"])
+    if district.boundary.distance(Point(x, y)) > float(cfg["max_distance_m"]):
+        if not quiet:
+            _warn(
+                f"district {district.name!r} lies more than {cfg['max_distance_m']:.0f} m from "
+                f"the configured city centre ({cfg['name']}); pass centre=(x, y) to measure "
+                "directness and distance to its own centre"
+            )
+        return None
+    return np.array([x, y])
+
+
+def _ring_nodes(graph: StreetGraph, boundary: BaseGeometry) -> np.ndarray:
+    """One destination node per angular sector, 400-800 m outside the boundary."""
+    cfg = _config("indicators")
+    inner, outer, sectors = (
+        float(cfg["ring_inner_m"]),
+        float(cfg["ring_outer_m"]),
+        int(cfg["ring_sectors"]),
+    )
+    points = graph.nodes.geometry.to_numpy()
+    distance = shapely.distance(boundary, points)
+    labels = graph.components()
+    main = np.bincount(labels).argmax()
+    candidate = (distance >= inner) & (distance <= outer) & (labels == main)
+    if not candidate.any():
+        return np.empty(0, dtype=np.int64)
+    idx = np.flatnonzero(candidate)
+    centroid = boundary.centroid
+    xy = graph.node_xy[idx]
+    angle = np.arctan2(xy[:, 1] - centroid.y, xy[:, 0] - centroid.x)
+    sector = np.minimum(((angle + np.pi) / (2 * np.pi) * sectors).astype(int), sectors - 1)
+    frame = pd.DataFrame(
+        {"node": idx, "sector": sector, "off": np.abs(distance[idx] - (inner + outer) / 2)}
+    )
+    best = frame.sort_values(["sector", "off", "node"]).drop_duplicates("sector")
+    return best["node"].to_numpy(dtype=np.int64)
+
+
+@dataclass
+class _Access:
+    """Homes snapped to the walk graph and the destinations of route directness."""
+
+    graph: StreetGraph
+    homes: gpd.GeoDataFrame  # building_id, dwellings, geometry (point), edge snapping
+    weight: np.ndarray
+    along: np.ndarray
+    offset: np.ndarray
+    rest: np.ndarray  # edge length minus along
+    cols: np.ndarray  # nodes needed to evaluate homes (ends of their edges)
+    iu: np.ndarray  # position of each home's u in cols
+    iv: np.ndarray
+    ring: np.ndarray  # ring destination nodes
+    centre: np.ndarray | None
+    centre_arcs: tuple[np.ndarray, np.ndarray]  # nodes, cost from the centre
+    straight: np.ndarray  # (H, J) straight distance home -> destination
+    cap: float
+
+    @property
+    def n_dest(self) -> int:
+        return len(self.ring) + (self.centre is not None)
+
+    def tables(self, csr: sparse.csr_matrix) -> np.ndarray:
+        """Distances (J, n) from every destination (ring nodes, then the centre)."""
+        rows = []
+        if len(self.ring):
+            rows.append(csgraph.dijkstra(csr, directed=True, indices=self.ring))
+        if self.centre is not None:
+            n = csr.shape[0]
+            nodes, cost = self.centre_arcs
+            coo = csr.tocoo()
+            augmented = sparse.csr_matrix(
+                (
+                    np.concatenate([coo.data, cost]),
+                    (
+                        np.concatenate([coo.row, np.full(len(nodes), n)]),
+                        np.concatenate([coo.col, nodes]),
+                    ),
+                ),
+                shape=(n + 1, n + 1),
+            )
+            rows.append(csgraph.dijkstra(augmented, directed=True, indices=[n])[:, :n])
+        return np.vstack(rows) if rows else np.empty((0, csr.shape[0]))
+
+    def home_distances(self, table_cols: np.ndarray) -> np.ndarray:
+        """(H, J) network distance in metres from each home to each destination."""
+        via_u = table_cols[:, self.iu].T + self.along[:, None]
+        via_v = table_cols[:, self.iv].T + self.rest[:, None]
+        return np.minimum(via_u, via_v) + self.offset[:, None]
+
+    def per_home(self, distance: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-home directness (ring, centre, combined) and distance to the centre."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = distance / self.straight
+        ratio = np.where(self.straight > 0, ratio, 1.0)
+        ratio = np.minimum(np.nan_to_num(ratio, nan=self.cap, posinf=self.cap), self.cap)
+        n_ring = len(self.ring)
+        out: dict[str, np.ndarray] = {}
+        nan = np.full(len(distance), np.nan)
+        out["directness_ring"] = ratio[:, :n_ring].mean(axis=1) if n_ring else nan
+        if self.centre is not None:
+            out["directness_centre"] = ratio[:, n_ring]
+            out["distance_to_centre_m"] = distance[:, n_ring]
+            parts = [out["directness_centre"]] + ([out["directness_ring"]] if n_ring else [])
+            out["route_directness"] = np.mean(parts, axis=0)
+        else:
+            out["directness_centre"] = nan
+            out["distance_to_centre_m"] = nan
+            out["route_directness"] = out["directness_ring"]
+        return out
+
+    def objective(self, distance: np.ndarray, name: str) -> float:
+        values = self.per_home(distance)[name]
+        finite = np.isfinite(values)
+        if not finite.any():
+            return math.nan
+        return float(np.average(values[finite], weights=self.weight[finite]))
+
+
+def _access(
+    district: District,
+    graph: StreetGraph,
+    centre: Sequence[float] | None,
+    *,
+    ring: np.ndarray | None = None,
+    quiet: bool = False,
+) -> _Access:
+    cfg = _config("indicators")
+    warn = (lambda message: None) if quiet else _warn
+    buildings = district.buildings
+    dwellings = buildings["dwellings"].fillna(0).to_numpy(dtype=float)
+    points = shapely.point_on_surface(buildings.geometry.to_numpy())
+    is_home = (dwellings > 0) & shapely.covers(district.boundary, points)
+    homes = gpd.GeoDataFrame(
+        {
+            "building_id": buildings["building_id"].to_numpy()[is_home],
+            "dwellings": dwellings[is_home],
+        },
+        geometry=points[is_home],
+        crs=district.crs,
+    )
+    snapped = graph.snap(homes.geometry, max_distance_m=float(cfg["max_home_access_m"]))
+    if (~snapped.valid).any():
+        warn(
+            f"{int((~snapped.valid).sum())} home building(s) lie farther than "
+            f"{cfg['max_home_access_m']} m from every walkable street and are left out"
+        )
+    homes = homes[snapped.valid].reset_index(drop=True)
+    edge = snapped.edge[snapped.valid]
+    ends = np.concatenate([snapped.u[snapped.valid], snapped.v[snapped.valid]])
+    cols, inverse = np.unique(ends, return_inverse=True)
+    h = len(homes)
+    if ring is None:
+        ring = _ring_nodes(graph, district.boundary)
+    centre_xy = _resolve_centre(district, centre, quiet=quiet)
+    centre_arcs = (np.empty(0, dtype=np.int64), np.empty(0))
+    if centre_xy is not None:
+        at_centre = graph.snap([Point(*centre_xy)], max_distance_m=float(cfg["max_home_access_m"]))
+        if at_centre.valid[0]:
+            e = int(at_centre.edge[0])
+            centre_arcs = (
+                np.array([graph.edge_u[e], graph.edge_v[e]]),
+                at_centre.offset_m[0]
+                + np.array([at_centre.along_m[0], graph.edge_length_m[e] - at_centre.along_m[0]]),
+            )
+        else:
+            # The centre lies beyond the modelled streets: leave the district by the
+            # network, then go straight (a documented approximation).
+            outside = np.flatnonzero(
+                ~shapely.covers(district.boundary, graph.nodes.geometry.to_numpy())
+            )
+            if not len(outside):
+                warn(
+                    "no street node lies outside the boundary, so the route to the city "
+                    "centre cannot be modelled; centre indicators are NaN"
+                )
+                centre_xy = None
+            else:
+                centre_arcs = (
+                    outside,
+                    np.hypot(*(graph.node_xy[outside] - centre_xy).T),
+                )
+    if not len(ring):
+        warn(
+            "no street node lies 400-800 m outside the boundary (the streets layer does "
+            "not extend that far): route directness uses the city centre only"
+        )
+    dest_xy = graph.node_xy[ring]
+    if centre_xy is not None:
+        dest_xy = np.vstack([dest_xy, centre_xy[None, :]])
+    home_xy = shapely.get_coordinates(homes.geometry.to_numpy())
+    straight = np.hypot(
+        home_xy[:, None, 0] - dest_xy[None, :, 0], home_xy[:, None, 1] - dest_xy[None, :, 1]
+    )
+    return _Access(
+        graph=graph,
+        homes=homes,
+        weight=homes["dwellings"].to_numpy(dtype=float),
+        along=snapped.along_m[snapped.valid],
+        offset=snapped.offset_m[snapped.valid],
+        rest=graph.edge_length_m[edge] - snapped.along_m[snapped.valid],
+        cols=cols,
+        iu=inverse[:h],
+        iv=inverse[h:],
+        ring=ring,
+        centre=centre_xy,
+        centre_arcs=centre_arcs,
+        straight=straight,
+        cap=float(cfg["directness_cap"]),
+    )
+
+
+def _reach(access: _Access, radius_m: float) -> np.ndarray:
+    """Street length (metres) reachable within ``radius_m`` of walking from each home."""
+    graph = access.graph
+    h = len(access.homes)
+    if h == 0:
+        return np.empty(0)
+    table = graph.distances(access.cols, limit_m=radius_m)  # (len(cols), n)
+    du = table[access.iu] + access.along[:, None] + access.offset[:, None]
+    dv = table[access.iv] + access.rest[:, None] + access.offset[:, None]
+    dist = np.minimum(du, dv)  # (H, n) home -> node
+    length = graph.edge_length_m
+    a = dist[:, graph.edge_u]
+    b = dist[:, graph.edge_v]
+    covered = np.minimum(
+        length[None, :], np.maximum(0.0, radius_m - a) + np.maximum(0.0, radius_m - b)
+    )
+    # The home's own edge: walk both ways from the snapped point.
+    own = graph.snap(access.homes.geometry).edge
+    left = radius_m - access.offset
+    rows = np.arange(h)
+    covered[rows, own] = np.clip(left, 0, access.along) + np.clip(left, 0, access.rest)
+    return np.asarray(covered.sum(axis=1))
+
+
+def home_access(
+    district: District,
+    *,
+    centre: Sequence[float] | None = None,
+    graph: StreetGraph | None = None,
+) -> gpd.GeoDataFrame:
+    """Pedestrian access of every home (building with dwellings) inside the boundary.
+
+    Parameters
+    ----------
+    district
+        The district; homes are buildings with ``dwellings > 0`` whose
+        representative point lies inside the boundary.
+    centre
+        City centre ``(x, y)`` in the district CRS.  Default: the centre of
+        ``standards/connectivity.yaml`` (Odense Rådhus) if the district lies within
+        its ``max_distance_m``, else none (centre columns NaN, with a warning).
+    graph
+        Walk graph to use (default: :func:`vollsmose_gis.network.walk_graph`).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per home: ``building_id``, ``dwellings``, ``directness_ring`` (mean
+        network/straight distance ratio to the ring destinations), ``directness_centre``,
+        ``route_directness`` (mean of the two; ring only without a centre),
+        ``distance_to_centre_m`` and ``reach_800m`` (metres of street within the
+        reach radius), point geometry (the representative point of the building).
+
+    Notes
+    -----
+    Network distances include the straight access leg from the home to its nearest
+    walkable street.  Ring destinations: graph nodes 400-800 m outside the boundary,
+    one per angular sector (``ring_sectors``), in the graph's largest component.  A
+    centre beyond the modelled streets is reached by leaving through any street node
+    outside the boundary and continuing in a straight line - so a new way out in the
+    right direction shortens the route, as it should.  Ratios above
+    ``directness_cap`` (and unreachable pairs) count as the cap.
+    """
+    graph = graph if graph is not None else walk_graph(district)
+    access = _access(district, graph, centre)
+    table = access.tables(graph.csr)
+    distance = access.home_distances(table[:, access.cols])
+    values = access.per_home(distance)
+    radius = float(_config("indicators")["reach_radius_m"])
+    out = access.homes.copy()
+    for key in ("directness_ring", "directness_centre", "route_directness", "distance_to_centre_m"):
+        out[key] = values[key]
+    out["reach_800m"] = _reach(access, radius)
+    return out
+
+
+# --------------------------------------------------------------------------- centrality
+
+
+def centralities(
+    source: District | StreetGraph,
+    *,
+    mode: str = "walk",
+    radii: Sequence[float] | None = None,
+    normalized: bool = True,
+    progress: Progress | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Betweenness and harmonic closeness of a street graph, global and local.
+
+    Parameters
+    ----------
+    source
+        A District (its cached ``mode`` graph is used) or a :class:`StreetGraph`.
+    mode
+        ``"walk"`` or ``"drive"`` when ``source`` is a District.
+    radii
+        Network radii in metres of the local variants (default ``[400, 800, 1600]``
+        from ``standards/connectivity.yaml``); ``[]`` for global only.
+    normalized
+        Normalise betweenness as networkx does (see Notes).
+    progress
+        Optional callback ``(fraction done, message)``.
+
+    Returns
+    -------
+    nodes, edges
+        The graph's node and edge GeoDataFrames with added columns ``betweenness``,
+        ``harmonic_closeness`` (nodes) and ``betweenness`` (edges), and
+        ``<metric>_<radius>`` for each radius (e.g. ``betweenness_800``).
+
+    Notes
+    -----
+    Shortest paths by length (metres) on the simple graph
+    (:attr:`StreetGraph.arcs`: parallel streets collapsed to the shortest, loops
+    dropped).  The definitions, conventions and normalisation are networkx's:
+
+    - node betweenness ``c_B(v) = sum_{s != v != t} sigma_st(v) / sigma_st`` (endpoints
+      excluded), times ``2 / ((n-1)(n-2))`` on the undirected walk graph and
+      ``1 / ((n-1)(n-2))`` on the directed drive graph when ``normalized``
+      (:func:`networkx.betweenness_centrality`);
+    - edge betweenness likewise with ``2 / (n (n-1))`` resp. ``1 / (n (n-1))``
+      (:func:`networkx.edge_betweenness_centrality`); on the drive graph the two
+      directions of a two-way street are added;
+    - harmonic closeness ``H(v) = sum_{u != v} 1 / d(u, v)`` in 1/m, not normalised
+      (:func:`networkx.harmonic_centrality`; on the drive graph ``d`` is from ``u`` *to*
+      ``v``).
+
+    Local variants count only shortest paths no longer than the radius (Sevtsuk &
+    Mekonnen 2012, cityseer): ``betweenness_800`` counts pairs at most 800 m apart,
+    with the same normalising factor as the global measure so values compare across
+    radii.  Computed with igraph (C), many times faster than networkx (see
+    ``benchmarks/bench_centrality.py``).
+    """
+    graph = source if isinstance(source, StreetGraph) else build_graph(source, mode)
+    if radii is None:
+        radii = [float(r) for r in _config("indicators")["centrality_radii_m"]]
+    for r in radii:
+        if not (isinstance(r, int | float) and math.isfinite(r) and r > 0):
+            raise InputError(f"radii must be positive numbers of metres, got {r!r}")
+    n = graph.n_nodes
+    g = graph.to_igraph()
+    weights = g.es["length_m"]
+    arc_edge = np.asarray(g.es["edge"], dtype=np.int64)
+    directed = graph.directed
+    node_scale = 1.0
+    edge_scale = 1.0
+    if normalized:
+        node_scale = (1.0 if directed else 2.0) / ((n - 1) * (n - 2)) if n > 2 else 0.0
+        edge_scale = (1.0 if directed else 2.0) / (n * (n - 1)) if n > 1 else 0.0
+    nodes = graph.nodes.copy()
+    edges = graph.edges.copy()
+    steps = [None, *radii]
+    for i, radius in enumerate(steps):
+        suffix = "" if radius is None else f"_{_radius_label(radius)}"
+        _report(progress, i / len(steps), f"centralities{suffix or ' (global)'}")
+        node_b = np.asarray(g.betweenness(directed=directed, cutoff=radius, weights=weights))
+        arc_b = np.asarray(g.edge_betweenness(directed=directed, cutoff=radius, weights=weights))
+        harmonic = np.asarray(
+            g.harmonic_centrality(mode="in", cutoff=radius, weights=weights, normalized=False)
+        )
+        nodes[f"betweenness{suffix}"] = node_b * node_scale if n else node_b
+        edge_b = np.zeros(graph.n_edges)
+        np.add.at(edge_b, arc_edge, arc_b * edge_scale)
+        edges[f"betweenness{suffix}"] = edge_b
+        nodes[f"harmonic_closeness{suffix}"] = harmonic
+    _report(progress, 1.0, "centralities done")
+    return nodes, edges
+
+
+def _radius_label(radius: float) -> str:
+    return str(int(radius)) if float(radius).is_integer() else str(radius).replace(".", "p")
+
+
+# --------------------------------------------------------------------------- indicators
+
+
+_STRUCTURE = {
+    "intersection_density_per_km2": ("per km2", True, "Intersections (3+-way) per km²"),
+    "dead_end_share": ("share", False, "Share of street nodes that are dead ends"),
+    "link_node_ratio": ("ratio", True, "Street links per node"),
+    "meshedness": ("ratio", True, "Meshedness (alpha index) of the street network"),
+    "boundary_crossings_per_km": (
+        "per km",
+        True,
+        "Street links crossing the district boundary per km of boundary",
+    ),
+}
+
+
+def indicators(
+    district: District,
+    *,
+    centre: Sequence[float] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Indicator]:
+    """Return the connectivity indicators of a district (theme "connected district").
+
+    Parameters
+    ----------
+    district
+        The district; measured inside its boundary.
+    centre
+        City centre ``(x, y)`` in the district CRS (default: see :func:`home_access`).
+    progress
+        Optional callback ``(fraction done, message)``.
+
+    Returns
+    -------
+    dict
+        Walking network: ``intersection_density_per_km2``, ``dead_end_share``,
+        ``link_node_ratio``, ``meshedness``, ``boundary_crossings_per_km`` (see
+        :func:`network_structure`), ``route_directness`` (dwelling-weighted mean
+        network / straight distance; 1 is perfectly direct), ``reach_800m``
+        (dwelling-weighted metres of street within 800 m walk) and
+        ``distance_to_centre_m`` (see :func:`home_access`).  Car network: the five
+        structure indicators prefixed ``drive_``.
+
+    Raises
+    ------
+    NoStreetsError
+        The streets layer is empty or has no walkable street.
+
+    Notes
+    -----
+    Undefined values are NaN with a :class:`ConnectivityWarning`: a boundary with no
+    node inside; no dwellings inside (access indicators); no car street (``drive_*``).
+    """
+    _report(progress, 0.0, "walk graph")
+    walk = walk_graph(district)
+    result: dict[str, Indicator] = {}
+    structure = network_structure(walk, district.boundary)
+    for key, (unit, better, label) in _STRUCTURE.items():
+        result[key] = Indicator(float(structure[key]), unit, better, THEME, f"{label} (walking)")
+    _report(progress, 0.2, "home access")
+    access_values = {
+        "route_directness": math.nan,
+        "reach_800m": math.nan,
+        "distance_to_centre_m": math.nan,
+    }
+    homes = home_access(district, centre=centre, graph=walk)
+    if len(homes):
+        w = homes["dwellings"].to_numpy(dtype=float)
+        for key in access_values:
+            values = homes[key].to_numpy(dtype=float)
+            ok = np.isfinite(values)
+            if ok.any():
+                access_values[key] = float(np.average(values[ok], weights=w[ok]))
+    else:
+        _warn(
+            f"no building with dwellings lies inside the boundary of {district.name!r} and "
+            "near a walkable street: route directness, reach and distance to centre are NaN"
+        )
+    result["route_directness"] = Indicator(
+        access_values["route_directness"],
+        "ratio",
+        False,
+        THEME,
+        "Pedestrian route directness (network / straight distance) from homes",
+    )
+    result["reach_800m"] = Indicator(
+        access_values["reach_800m"], "m", True, THEME, "Street length within 800 m walk of homes"
+    )
+    result["distance_to_centre_m"] = Indicator(
+        access_values["distance_to_centre_m"],
+        "m",
+        False,
+        THEME,
+        "Walking distance from homes to the city centre",
+    )
+    _report(progress, 0.8, "drive graph")
+    try:
+        drive = build_graph(district, "drive")
+        drive_structure = network_structure(drive, district.boundary)
+    except NoStreetsError:
+        _warn(f"district {district.name!r} has no street open to cars: drive_* indicators are NaN")
+        drive_structure = dict.fromkeys(_STRUCTURE, math.nan)
+    for key, (unit, better, label) in _STRUCTURE.items():
+        result[f"drive_{key}"] = Indicator(
+            float(drive_structure[key]), unit, better, THEME, f"{label} (car network)"
+        )
+    _report(progress, 1.0, "connectivity done")
+    return result
+
+
+# --------------------------------------------------------------------------- optimiser
+
+
+def _blocking_geometries(district: District) -> np.ndarray:
+    blocking = set(_config("optimiser")["blocking_landuse"])
+    landuse = district.landuse
+    water = landuse.geometry.to_numpy()[landuse["use"].astype(str).isin(blocking).to_numpy()]
+    return np.concatenate([district.buildings.geometry.to_numpy(), water])
+
+
+def _candidates(
+    district: District,
+    graph: StreetGraph,
+    access: _Access,
+    table: np.ndarray,
+    max_length_m: float,
+) -> tuple[StreetGraph, pd.DataFrame]:
+    """Candidate straight links for the optimiser.
+
+    Returns the graph with the mid-street link ends inserted as nodes, and the
+    candidates: ``a``, ``b`` (node ids in that graph), ``length_m``, ``start_kind``,
+    ``to_street_id`` (street reached mid-way, else None) and ``geometry``.
+    """
+    cfg = _config("optimiser")
+    columns = ["a", "b", "length_m", "start_kind", "to_street_id", "geometry"]
+    xy = graph.node_xy
+    n = graph.n_nodes
+    inside = shapely.covers(district.boundary, graph.nodes.geometry.to_numpy())
+    degree = graph.nodes["degree"].to_numpy()
+    dead = (degree == 1) & inside
+    poor = np.zeros(n, dtype=bool)
+    n_ring = len(access.ring)
+    if n_ring and inside.any():
+        straight = np.hypot(
+            xy[None, :, 0] - xy[access.ring][:, None, 0],
+            xy[None, :, 1] - xy[access.ring][:, None, 1],
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.minimum(
+                np.nan_to_num(table[:n_ring] / straight, nan=access.cap, posinf=access.cap),
+                access.cap,
+            )
+        node_directness = ratio.mean(axis=0)
+        threshold = np.quantile(node_directness[inside], float(cfg["poor_directness_quantile"]))
+        poor = inside & (node_directness >= threshold) & (degree != 2)
+    starts = np.flatnonzero(dead | poor)
+    if not len(starts):
+        return graph, pd.DataFrame(columns=columns)
+    # Targets: other nodes, and the nearest point of every other street piece in reach.
+    near = cKDTree(xy).query_ball_point(xy[starts], r=max_length_m)
+    node_a = np.concatenate([np.full(len(t), s) for s, t in zip(starts, near, strict=True)])
+    node_b = np.concatenate([np.asarray(t, dtype=np.int64) for t in near])
+    node_b = node_b.astype(np.int64)
+    keep = node_a != node_b
+    node_a, node_b = node_a[keep], node_b[keep]
+    lines = graph.edges.geometry.to_numpy()
+    start_pts = graph.nodes.geometry.to_numpy()[starts]
+    s_i, e_i = shapely.STRtree(lines).query(start_pts, predicate="dwithin", distance=max_length_m)
+    own = (graph.edge_u[e_i] == starts[s_i]) | (graph.edge_v[e_i] == starts[s_i])
+    s_i, e_i = s_i[~own], e_i[~own]
+    foot = shapely.line_interpolate_point(
+        lines[e_i], shapely.line_locate_point(lines[e_i], start_pts[s_i])
+    )
+    foot_xy = shapely.get_coordinates(foot)
+    ends_xy = np.concatenate([xy[graph.edge_u[e_i]], xy[graph.edge_v[e_i]]], axis=1)
+    mid = (np.hypot(*(foot_xy - ends_xy[:, :2]).T) > 1.0) & (
+        np.hypot(*(foot_xy - ends_xy[:, 2:]).T) > 1.0
+    )
+    s_i, e_i, foot = s_i[mid], e_i[mid], foot[mid]
+    split_graph, foot_node = graph.split_edges(foot)
+    street_of_foot = graph.edges["street_id"].to_numpy()[e_i]
+    frame = pd.DataFrame(
+        {
+            "a": np.concatenate([node_a, starts[s_i]]),
+            "b": np.concatenate([node_b, foot_node]),
+            "to_street_id": np.concatenate([np.full(len(node_a), None), street_of_foot]),
+        }
+    )
+    graph = split_graph
+    xy = graph.node_xy
+    a, b = frame["a"].to_numpy(), frame["b"].to_numpy()
+    frame["length_m"] = np.hypot(*(xy[a] - xy[b]).T)
+    frame = frame[(frame["length_m"] <= max_length_m) & (frame["length_m"] > 0)]
+    # Skip pairs the network already joins nearly directly.
+    a, b = frame["a"].to_numpy(), frame["b"].to_numpy()
+    ratio = float(cfg["min_detour_ratio"])
+    unique_a, inv = np.unique(a, return_inverse=True)
+    network_ab = graph.distances(unique_a, limit_m=ratio * max_length_m)[inv, b]
+    frame = frame[network_ab > ratio * frame["length_m"].to_numpy()]
+    frame = frame.sort_values(["a", "length_m", "b"], kind="stable")
+    lo = np.minimum(frame["a"], frame["b"]).to_numpy()
+    hi = np.maximum(frame["a"], frame["b"]).to_numpy()
+    frame = frame.assign(lo=lo, hi=hi).drop_duplicates(["lo", "hi"])
+    a, b = frame["a"].to_numpy(), frame["b"].to_numpy()
+    segments = shapely.linestrings(np.stack([xy[a], xy[b]], axis=1))
+    ok = np.ones(len(frame), dtype=bool)
+    blocking = _blocking_geometries(district)
+    if len(blocking) and len(segments):
+        seg_i, block_i = shapely.STRtree(blocking).query(segments, predicate="intersects")
+        crosses = shapely.relate_pattern(segments[seg_i], blocking[block_i], "T********")
+        ok[seg_i[crosses]] = False
+    if len(segments):
+        clearance = float(cfg["min_clearance_m"])
+        seg_i, node_i = shapely.STRtree(graph.nodes.geometry.to_numpy()).query(
+            segments, predicate="dwithin", distance=clearance
+        )
+        grazes = (node_i != a[seg_i]) & (node_i != b[seg_i])
+        ok[seg_i[grazes]] = False
+    frame = frame[ok].copy()
+    frame["geometry"] = segments[ok]
+    frame = frame.groupby("a", sort=False).head(int(cfg["targets_per_node"]))
+    frame["start_kind"] = np.where(dead[frame["a"].to_numpy()], "dead_end", "poorly_connected")
+    frame["length_m"] = np.maximum(np.round(frame["length_m"].to_numpy() * 1024) / 1024, 1 / 1024)
+    return graph, frame[columns].reset_index(drop=True)
+
+
+def _given_candidates(
+    district: District, graph: StreetGraph, links: gpd.GeoSeries | gpd.GeoDataFrame
+) -> tuple[StreetGraph, pd.DataFrame]:
+    """Attach user-proposed links to the graph (see ``candidates`` of suggest_links)."""
+    if isinstance(links, gpd.GeoDataFrame):
+        links = links.geometry
+    if links.crs is not None and not links.crs.equals(district.crs):
+        links = links.to_crs(district.crs)
+    geoms = links.to_numpy()
+    bad = np.flatnonzero((shapely.get_type_id(geoms) != 1) | shapely.is_empty(geoms))
+    if len(bad):
+        raise InputError(
+            f"candidate link at position {int(bad[0])} is not a LineString: proposed links "
+            "must be single lines"
+        )
+    tolerance = float(_config("optimiser")["link_end_tolerance_m"])
+    ends = np.concatenate([shapely.get_point(geoms, 0), shapely.get_point(geoms, -1)])
+    graph, node = graph.split_edges(ends, max_distance_m=tolerance)
+    m = len(geoms)
+    if (node < 0).any():
+        first = int(np.flatnonzero(node < 0)[0] % m)
+        raise InputError(
+            f"candidate link at position {first} does not end within {tolerance} m of a "
+            "walkable street: draw its ends on the streets it joins"
+        )
+    frame = pd.DataFrame(
+        {
+            "a": node[:m],
+            "b": node[m:],
+            "length_m": np.maximum(np.round(shapely.length(geoms) * 1024) / 1024, 1 / 1024),
+            "start_kind": "proposed",
+            "to_street_id": None,
+            "geometry": geoms,
+        }
+    )
+    return graph, frame[frame["a"] != frame["b"]].reset_index(drop=True)
+
+
+def suggest_links(
+    district: District,
+    *,
+    max_length_m: float | None = None,
+    budget_m: float | None = None,
+    objective: str = "route_directness",
+    k: int = 10,
+    centre: Sequence[float] | None = None,
+    candidates: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    progress: Progress | None = None,
+) -> gpd.GeoDataFrame:
+    """Suggest new pedestrian links that best open the district up.
+
+    Parameters
+    ----------
+    district
+        The district (walk graph; homes inside the boundary).
+    max_length_m
+        Longest link considered, metres (default 150, ``standards/connectivity.yaml``).
+    budget_m
+        Total length of new links allowed, metres (default: no limit, only ``k``).
+    objective
+        ``"route_directness"`` (dwelling-weighted mean network / straight distance
+        from homes, see :func:`home_access`) or ``"distance_to_centre_m"``; both are
+        minimised.
+    k
+        Largest number of links to return.
+    centre
+        City centre ``(x, y)`` in the district CRS (default: see :func:`home_access`).
+    candidates
+        Evaluate these proposed links (LineStrings in the district CRS, e.g. the links
+        of a development plan) instead of generating candidates.  Each end is attached
+        to the nearest walkable street within ``link_end_tolerance_m`` (standards);
+        the link's length is its geometry's length.  ``max_length_m`` does not apply.
+    progress
+        Optional callback ``(fraction done, message)``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The chosen links in order of selection (``rank`` 1 first), with the columns of
+        the streets layer (``street_id`` ``new_link_<rank>``, ``highway`` from the
+        standards, ``walk``/``bike`` true, ``car`` false), so rows can be appended to
+        the streets layer or passed as ``add_street`` geometry, plus ``length_m``,
+        ``from_node`` and ``to_node`` (node ids of the walk graph; ``to_node`` is -1
+        when the link ends in the middle of street ``to_street_id``), ``start_kind``
+        (``proposed`` for given candidates, else ``dead_end`` or
+        ``poorly_connected``), ``crosses_boundary``, ``gain`` (decrease of the
+        objective when added after the links ranked before it), ``gain_alone`` (its
+        decrease when added alone), ``objective_after`` and, in ``attrs``,
+        ``objective``, ``objective_before`` and ``candidates_evaluated``.
+
+    Raises
+    ------
+    InputError
+        Bad parameters, or no home inside the boundary to optimise for.
+
+    Notes
+    -----
+    Candidates join dead ends and poorly connected nodes inside the boundary (route
+    directness to the ring destinations in the worse half) to the nearest other
+    nodes, or to the nearest point of other streets (a new T-junction), inside or
+    outside, within ``max_length_m`` along straight segments that do
+    not cross a building or open water (land use ``water``; a ``wetland`` may carry a
+    path on a boardwalk, as the Vollsmose plan proposes across the bog), do not pass
+    within ``min_clearance_m`` of another node, and join nodes the network does not
+    already link nearly directly.  A link crossing an existing street is evaluated
+    without a junction there (conservative: a junction can only add gain).
+
+    Each candidate's gain is exact for a single new edge ``(a, b)`` of length ``w``:
+    ``d'(s, x) = min(d(s, x), d(s, a) + w + d(b, x), d(s, b) + w + d(a, x))``, from
+    one Dijkstra search per candidate end.  Selection is greedy: the largest gain that
+    fits the remaining budget, then all gains are re-evaluated with it in place,
+    until ``k`` links, the budget or no positive gain.
+    """
+    cfg = _config("optimiser")
+    max_length_m = float(cfg["max_length_m"] if max_length_m is None else max_length_m)
+    if not (math.isfinite(max_length_m) and max_length_m > 0):
+        raise InputError(f"max_length_m must be a positive number of metres, got {max_length_m!r}")
+    if budget_m is not None and not (math.isfinite(budget_m) and budget_m > 0):
+        raise InputError(f"budget_m must be a positive number of metres, got {budget_m!r}")
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
+    if not (isinstance(k, int) and k >= 1):
+        raise InputError(f"k must be a whole number >= 1, got {k!r}")
+    _report(progress, 0.0, "walk graph")
+    graph = walk_graph(district)
+    access = _access(district, graph, centre)
+    if not len(access.homes):
+        raise InputError(
+            f"district {district.name!r} has no building with dwellings inside its boundary "
+            "near a walkable street: there is no home whose access links could improve"
+        )
+    if objective == "distance_to_centre_m" and access.centre is None:
+        raise InputError("objective 'distance_to_centre_m' needs a city centre: pass centre=(x, y)")
+    table = access.tables(graph.csr)
+    _report(progress, 0.05, "candidate links")
+    n_original = graph.n_nodes
+    if candidates is None:
+        graph, candidates = _candidates(district, graph, access, table, max_length_m)
+    else:
+        graph, candidates = _given_candidates(district, graph, candidates)
+    # Re-snap homes to the graph with the link ends inserted (distances unchanged).
+    access = _access(district, graph, centre, ring=access.ring, quiet=True)
+    table = access.tables(graph.csr)
+    before = access.objective(access.home_distances(table[:, access.cols]), objective)
+    n_candidates = len(candidates)
+    logger.info("suggest_links: %d candidate links", n_candidates)
+
+    remaining = np.ones(n_candidates, dtype=bool)
+    budget_left = math.inf if budget_m is None else float(budget_m)
+    extra_src: list[int] = []
+    extra_dst: list[int] = []
+    extra_w: list[float] = []
+    chosen: list[dict[str, Any]] = []
+    gain_alone = np.full(n_candidates, np.nan)
+    current = before
+    a_all = candidates["a"].to_numpy(dtype=np.int64) if n_candidates else np.empty(0, np.int64)
+    b_all = candidates["b"].to_numpy(dtype=np.int64) if n_candidates else np.empty(0, np.int64)
+    w_all = candidates["length_m"].to_numpy(dtype=float) if n_candidates else np.empty(0)
+    csr = graph.csr
+    for round_ in range(k):
+        live = np.flatnonzero(remaining & (w_all <= budget_left + 1e-9))
+        if not len(live):
+            break
+        ends = np.unique(np.concatenate([a_all[live], b_all[live]]))
+        from_ends = csgraph.dijkstra(csr, directed=True, indices=ends)
+        ends_cols = from_ends[:, access.cols]
+        row_of = {int(node): i for i, node in enumerate(ends)}
+        table_cols = table[:, access.cols]
+        gains = np.full(n_candidates, -np.inf)
+        for count, c in enumerate(live):
+            a, b, w = a_all[c], b_all[c], w_all[c]
+            ia, ib = row_of[int(a)], row_of[int(b)]
+            new = np.minimum(table_cols, table[:, a][:, None] + w + ends_cols[ib][None, :])
+            new = np.minimum(new, table[:, b][:, None] + w + ends_cols[ia][None, :])
+            gains[c] = current - access.objective(access.home_distances(new), objective)
+            if count % 50 == 0:
+                _report(
+                    progress,
+                    0.05 + 0.95 * (round_ + count / len(live)) / k,
+                    f"link {round_ + 1}/{k}: candidate {count + 1}/{len(live)}",
+                )
+        if round_ == 0:
+            gain_alone = np.where(np.isfinite(gains), gains, np.nan)
+        best = int(np.argmax(gains))
+        if not (gains[best] > 1e-12):
+            break
+        a, b, w = a_all[best], b_all[best], w_all[best]
+        ia, ib = row_of[int(a)], row_of[int(b)]
+        table = np.minimum(table, table[:, a][:, None] + w + from_ends[ib][None, :])
+        table = np.minimum(table, table[:, b][:, None] + w + from_ends[ia][None, :])
+        current = current - float(gains[best])
+        remaining[best] = False
+        budget_left -= w
+        extra_src += [int(a), int(b)]
+        extra_dst += [int(b), int(a)]
+        extra_w += [float(w), float(w)]
+        csr = _with_arcs(graph.csr, extra_src, extra_dst, extra_w)
+        chosen.append({"candidate": best, "gain": float(gains[best]), "objective_after": current})
+    _report(progress, 1.0, "links chosen")
+    frame = _links_frame(district, graph, n_original, candidates, chosen, gain_alone)
+    frame.attrs.update(
+        {"objective": objective, "objective_before": before, "candidates_evaluated": n_candidates}
+    )
+    return frame
+
+
+def _with_arcs(
+    csr: sparse.csr_matrix, src: list[int], dst: list[int], w: list[float]
+) -> sparse.csr_matrix:
+    coo = csr.tocoo()
+    frame = pd.DataFrame(
+        {
+            "s": np.concatenate([coo.row, src]),
+            "t": np.concatenate([coo.col, dst]),
+            "w": np.concatenate([coo.data, w]),
+        }
+    )
+    frame = frame.groupby(["s", "t"], as_index=False)["w"].min()
+    return sparse.csr_matrix(
+        (frame["w"].to_numpy(), (frame["s"].to_numpy(), frame["t"].to_numpy())), shape=csr.shape
+    )
+
+
+def _links_frame(
+    district: District,
+    graph: StreetGraph,
+    n_original: int,
+    candidates: pd.DataFrame,
+    chosen: list[dict[str, Any]],
+    gain_alone: np.ndarray,
+) -> gpd.GeoDataFrame:
+    highway = str(_config("optimiser")["new_link_highway"])
+    rows = []
+    inside = shapely.covers(district.boundary, graph.nodes.geometry.to_numpy())
+    for rank, pick in enumerate(chosen, start=1):
+        c = candidates.iloc[pick["candidate"]]
+        a, b = int(c["a"]), int(c["b"])
+        rows.append(
+            {
+                "rank": rank,
+                "street_id": f"new_link_{rank}",
+                "name": None,
+                "highway": highway,
+                "car": False,
+                "walk": True,
+                "bike": True,
+                "length_m": float(c["length_m"]),
+                "from_node": a,
+                "to_node": b if b < n_original else -1,
+                "to_street_id": c["to_street_id"],
+                "start_kind": c["start_kind"],
+                "crosses_boundary": bool(inside[a] != inside[b]),
+                "gain": pick["gain"],
+                "gain_alone": float(gain_alone[pick["candidate"]]),
+                "objective_after": pick["objective_after"],
+                "geometry": c["geometry"],
+            }
+        )
+    columns = [
+        "rank", "street_id", "name", "highway", "car", "walk", "bike", "length_m",
+        "from_node", "to_node", "to_street_id", "start_kind", "crosses_boundary", "gain",
+        "gain_alone", "objective_after", "geometry",
+    ]  # fmt: skip
+    return gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=columns), geometry="geometry", crs=district.crs
+    )
