@@ -1,0 +1,1147 @@
+"""District-plan scenarios: YAML files of ordered interventions applied to a District.
+
+A scenario names a base district (default: the embedded Vollsmose model), optionally
+``extends:`` another scenario (its interventions come first), and lists typed
+interventions.  :func:`apply_scenario` checks every reference before it changes
+anything, then returns the new District and a change log.
+
+Example::
+
+    name: Safety package
+    description: Speed calming, lighting and CCTV at the square.
+    interventions:
+      - type: add_calming
+        auto: true
+        target_kmh: 30
+      - type: add_lights
+        streets: {match: "sti-*"}
+        spacing_m: 25
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from shapely.geometry.base import BaseGeometry
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.district import District
+from vollsmose_gis.schema import conform_layer
+from vollsmose_gis.standards import categories, highway_defaults
+
+__all__ = [
+    "ChangeLog",
+    "Scenario",
+    "ScenarioError",
+    "apply_scenario",
+    "load_scenario",
+    "load_scenarios",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ScenarioError(InputError):
+    """A scenario file that cannot be read, or that cannot be applied to its district."""
+
+
+# ----------------------------------------------------------------------------- models
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Select(_Model):
+    """Which existing features an intervention acts on.
+
+    ``ids`` must all exist; ``match`` (a glob over ids, e.g. ``"aasumvej-*"``),
+    ``names`` (street or building names) and ``estates`` (buildings) must each match at
+    least one feature.  The selection is the union of all given criteria.
+    """
+
+    ids: list[str] = Field(default_factory=list)
+    match: str | None = None
+    names: list[str] = Field(default_factory=list)
+    estates: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Select:
+        if not (self.ids or self.match or self.names or self.estates):
+            raise ValueError("give at least one of ids, match, names, estates")
+        return self
+
+
+GeometrySpec = str
+"""WKT in the district CRS, or a path to a vector file relative to the scenario file."""
+
+
+class AddStreet(_Model):
+    type: Literal["add_street"]
+    geometry: GeometrySpec
+    street_id: str | None = None
+    name: str | None = None
+    highway: str = "residential"
+    maxspeed_kmh: float | None = Field(default=None, gt=0)
+    lanes: int | None = Field(default=None, ge=1)
+    width_m: float | None = Field(default=None, gt=0)
+    car: bool | None = None
+    walk: bool | None = None
+    bike: bool | None = None
+    lit: bool | None = None
+
+
+class RemoveStreet(_Model):
+    type: Literal["remove_street"]
+    streets: Select
+
+
+class SetSpeedLimit(_Model):
+    type: Literal["set_speed_limit"]
+    streets: Select
+    maxspeed_kmh: float = Field(gt=0)
+    lanes: int | None = Field(default=None, ge=1)
+    width_m: float | None = Field(default=None, gt=0)
+
+
+class Demolish(_Model):
+    type: Literal["demolish"]
+    buildings: Select
+
+
+class Build(_Model):
+    type: Literal["build"]
+    geometry: GeometrySpec
+    building_id: str | None = None
+    name: str | None = None
+    use: str = "residential"
+    floors: int = Field(default=3, ge=1)
+    dwellings: int = Field(default=0, ge=0)
+    tenure: str | None = None
+    dwelling_type: str | None = None
+    commercial_m2: float = Field(default=0.0, ge=0)
+    jobs: int = Field(default=0, ge=0)
+    height_m: float | None = Field(default=None, gt=0)
+
+
+class ConvertTenure(_Model):
+    type: Literal["convert_tenure"]
+    buildings: Select
+    to: str
+
+
+class ChangeLanduse(_Model):
+    type: Literal["change_landuse"]
+    use: str
+    landuse: Select | None = None
+    geometry: GeometrySpec | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ChangeLanduse:
+        if (self.landuse is None) == (self.geometry is None):
+            raise ValueError("give either landuse (existing areas) or geometry (a new area)")
+        return self
+
+
+class AddLights(_Model):
+    type: Literal["add_lights"]
+    geometry: GeometrySpec | None = None
+    streets: Select | None = None
+    spacing_m: float = Field(default=30.0, gt=0)
+    lumens: float = Field(default=3_000.0, gt=0)
+    height_m: float = Field(default=5.0, gt=0)
+    watts: float | None = Field(default=25.0, ge=0)
+    distribution: str = "street_lantern"
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AddLights:
+        if (self.streets is None) == (self.geometry is None):
+            raise ValueError("give either geometry (lamp points) or streets (lamps along them)")
+        return self
+
+
+class AddCameras(_Model):
+    type: Literal["add_cameras"]
+    geometry: GeometrySpec
+    heading_deg: float | list[float] = 0.0
+    height_m: float = Field(default=4.0, gt=0)
+    hfov_deg: float = Field(default=90.0, gt=0, le=360)
+    resolution_px: int = Field(default=1920, ge=1)
+    tilt_deg: float = -15.0
+
+
+class AddCalming(_Model):
+    type: Literal["add_calming"]
+    geometry: GeometrySpec | None = None
+    kind: str = "hump"
+    auto: bool = False
+    target_kmh: float = Field(default=30.0, gt=0)
+    streets: Select | None = None
+    kinds: list[str] = Field(default_factory=lambda: ["hump", "table", "cushion"])
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AddCalming:
+        if self.auto == (self.geometry is not None):
+            raise ValueError("give either geometry (device points) or auto: true (the planner)")
+        return self
+
+
+class AddPoi(_Model):
+    type: Literal["add_poi"]
+    geometry: GeometrySpec
+    kind: str
+    name: str | None = None
+
+
+class SuggestedLinks(_Model):
+    type: Literal["suggested_links"]
+    k: int = Field(default=5, ge=1)
+    max_length_m: float = Field(default=150.0, gt=0)
+    budget_m: float | None = Field(default=None, gt=0)
+    objective: str = "route_directness"
+    highway: str = "footway"
+
+
+Intervention = Annotated[
+    AddStreet
+    | RemoveStreet
+    | SetSpeedLimit
+    | Demolish
+    | Build
+    | ConvertTenure
+    | ChangeLanduse
+    | AddLights
+    | AddCameras
+    | AddCalming
+    | AddPoi
+    | SuggestedLinks,
+    Field(discriminator="type"),
+]
+INTERVENTION_TYPES: tuple[str, ...] = (
+    "add_street",
+    "remove_street",
+    "set_speed_limit",
+    "demolish",
+    "build",
+    "convert_tenure",
+    "change_landuse",
+    "add_lights",
+    "add_cameras",
+    "add_calming",
+    "add_poi",
+    "suggested_links",
+)
+
+
+class ScenarioFile(_Model):
+    """The YAML document of a scenario, as written by a planner."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    base: str | None = None
+    extends: str | None = None
+    year: int | None = Field(default=None, ge=1900, le=2200)
+    interventions: list[Intervention] = Field(default_factory=list)
+    weights: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A loaded scenario: its file model, with ``extends`` resolved.
+
+    Attributes
+    ----------
+    name, description, year
+        From the file.
+    interventions
+        The parent scenarios' interventions first, then this file's, each paired with
+        the file it came from (for error messages and relative geometry paths).
+    base
+        Path of the base district GeoPackage, or None for the embedded district.
+    weights
+        Theme weights overriding the scoring profile's, or None.
+    path
+        The scenario file (None for scenarios built in code).
+    """
+
+    name: str
+    description: str = ""
+    year: int | None = None
+    interventions: tuple[tuple[Any, Path | None], ...] = ()
+    base: Path | None = None
+    weights: dict[str, float] | None = None
+    path: Path | None = None
+    parents: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scenario:
+        """Build a scenario in code from a dict shaped like the YAML file.
+
+        Relative geometry paths resolve against the working directory; ``extends`` is
+        not allowed here (use files for that).
+        """
+        model = _validate_model(data, None, None)
+        if model.extends:
+            raise ScenarioError("Scenario.from_dict cannot resolve 'extends'; use load_scenario")
+        return cls(
+            name=model.name,
+            description=model.description,
+            year=model.year,
+            interventions=tuple((i, None) for i in model.interventions),
+            base=Path(model.base) if model.base else None,
+            weights=model.weights,
+        )
+
+
+# -------------------------------------------------------------------------- loading
+
+
+def _yaml_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at a pydantic error location, if it can be found."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _validate_model(data: Any, path: Path | None, text: str | None) -> ScenarioFile:
+    where = str(path) if path else "scenario"
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{where}: a scenario file must be a YAML mapping with name and interventions"
+        )
+    try:
+        return ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            shown = [p for p in loc if not (isinstance(p, str) and p in INTERVENTION_TYPES)]
+            dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in shown).replace(
+                ".[", "["
+            )
+            message = error["msg"]
+            if error["type"] == "union_tag_invalid":
+                message = (
+                    f"unknown intervention type {error['input'].get('type')!r}; "
+                    f"allowed: {', '.join(INTERVENTION_TYPES)}"
+                )
+            elif error["type"] == "union_tag_not_found":
+                message = f"intervention has no 'type'; allowed: {', '.join(INTERVENTION_TYPES)}"
+            line = _yaml_line(text, tuple(shown)) if text else None
+            at = f" (line {line})" if line else ""
+            lines.append(f"  - {dotted or 'document'}{at}: {message}")
+        raise ScenarioError(f"{where}: invalid scenario\n" + "\n".join(lines)) from None
+
+
+def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario:
+    """Read and validate a scenario YAML file, resolving ``extends`` (recursively).
+
+    Parameters
+    ----------
+    path
+        The scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        Unreadable or malformed YAML (with the line number), an invalid field (with
+        its path and line), an unknown intervention type (listing the allowed ones), or
+        an ``extends`` cycle.
+    """
+    path = Path(path).resolve()
+    if path in _seen:
+        chain = " -> ".join(str(p.name) for p in (*_seen, path))
+        raise ScenarioError(f"{path}: 'extends' forms a cycle ({chain})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{path}: malformed YAML{at}: {problem}") from None
+    model = _validate_model(data, path, text)
+    own = tuple((i, path) for i in model.interventions)
+    base = (path.parent / model.base).resolve() if model.base else None
+    if model.extends is None:
+        return Scenario(model.name, model.description, model.year, own, base, model.weights, path)
+    parent = load_scenario(path.parent / model.extends, _seen=(*_seen, path))
+    return Scenario(
+        name=model.name,
+        description=model.description,
+        year=model.year if model.year is not None else parent.year,
+        interventions=parent.interventions + own,
+        base=base or parent.base,
+        weights=model.weights if model.weights is not None else parent.weights,
+        path=path,
+        parents=(*parent.parents, parent.name),
+    )
+
+
+def load_scenarios(sources: Iterable[str | Path]) -> list[Scenario]:
+    """Load scenario files; a directory contributes its ``*.yaml``/``*.yml`` files, sorted."""
+    files: list[Path] = []
+    for source in sources:
+        source = Path(source)
+        if source.is_dir():
+            found = sorted([*source.glob("*.yaml"), *source.glob("*.yml")])
+            if not found:
+                raise ScenarioError(f"{source}: folder holds no scenario files (*.yaml)")
+            files.extend(found)
+        elif source.exists():
+            files.append(source)
+        else:
+            raise ScenarioError(f"{source}: no such scenario file or folder")
+    scenarios = [load_scenario(f) for f in files]
+    names = [s.name for s in scenarios]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ScenarioError(f"scenario names must be unique; used twice: {', '.join(duplicates)}")
+    return scenarios
+
+
+# ------------------------------------------------------------------------- change log
+
+
+@dataclass
+class ChangeLog:
+    """What a scenario changed: one entry per intervention plus totals.
+
+    ``totals`` keys include ``streets_added``, ``street_m_added``, ``streets_removed``,
+    ``streets_changed``, ``buildings_demolished``, ``dwellings_demolished``,
+    ``buildings_built``, ``dwellings_built``, ``commercial_m2_built``,
+    ``dwellings_converted``, ``landuse_changed``, ``lights_added``, ``cameras_added``,
+    ``calming_added`` (by kind as ``calming_<kind>``), ``pois_added``.
+    """
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, float] = field(default_factory=dict)
+
+    def add(self, index: int, kind: str, summary: str, **counts: float) -> None:
+        self.entries.append({"index": index, "type": kind, "summary": summary, **counts})
+        for key, value in counts.items():
+            self.totals[key] = self.totals.get(key, 0) + value
+
+    def to_frame(self) -> pd.DataFrame:
+        """The entries as a table (one row per intervention)."""
+        return pd.DataFrame(self.entries)
+
+
+# --------------------------------------------------------------------------- applying
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, source: Path | None, index: int, kind: str, message: str) -> None:
+        where = f"{source}: " if source else ""
+        self.items.append(f"{where}intervention {index} ({kind}): {message}")
+
+
+def _district_extent(district: District) -> BaseGeometry:
+    """Area in which scenario geometry may lie: the boundary and all layers' extents."""
+    boxes = [district.boundary]
+    for frame in district.layers.values():
+        if len(frame):
+            boxes.append(shapely.box(*frame.total_bounds))
+    return shapely.union_all(boxes).envelope
+
+
+def _read_geometry(spec: str, source: Path | None, crs: str) -> list[BaseGeometry]:
+    """Parse WKT, or read a vector file relative to the scenario file (reprojected)."""
+    text = spec.strip()
+    try:
+        geometry = shapely.from_wkt(text)
+    except shapely.errors.GEOSException:
+        geometry = None
+    if geometry is not None:
+        return list(shapely.get_parts(geometry))
+    path = Path(text)
+    if not path.is_absolute() and source is not None:
+        path = source.parent / path
+    if not path.exists():
+        raise ValueError(f"geometry {spec!r} is neither valid WKT nor an existing vector file")
+    frame = pyogrio.read_dataframe(path)
+    if frame.crs is None:
+        raise ValueError(f"vector file {path} has no CRS; give it one (the district CRS is {crs})")
+    frame = frame.to_crs(crs)
+    return [part for g in frame.geometry for part in shapely.get_parts(g)]
+
+
+def _select(
+    frame: gpd.GeoDataFrame, id_column: str, select: Select
+) -> tuple[np.ndarray, list[str]]:
+    """Return (mask of selected rows, descriptions of criteria that matched nothing)."""
+    ids = frame[id_column].astype(str)
+    mask = np.zeros(len(frame), dtype=bool)
+    missing = []
+    unknown = [i for i in select.ids if i not in set(ids)]
+    if unknown:
+        missing.append(f"unknown {id_column}(s): {', '.join(unknown)}")
+    mask |= ids.isin(select.ids).to_numpy()
+    if select.match:
+        hit = np.array([fnmatch.fnmatchcase(i, select.match) for i in ids], dtype=bool)
+        if not hit.any():
+            missing.append(f"no {id_column} matches {select.match!r}")
+        mask |= hit
+    if select.names:
+        names = frame["name"].astype(str) if "name" in frame else pd.Series("", index=frame.index)
+        for name in select.names:
+            hit = (names == name).to_numpy()
+            if not hit.any():
+                missing.append(f"no feature named {name!r}")
+            mask |= hit
+    if select.estates:
+        estates = (
+            frame["estate"].astype(str) if "estate" in frame else pd.Series("", index=frame.index)
+        )
+        for estate in select.estates:
+            hit = (estates == estate).to_numpy()
+            if not hit.any():
+                missing.append(f"no building in estate {estate!r}")
+            mask |= hit
+    return mask, missing
+
+
+def _new_id(prefix: str, existing: Iterable[Any], wanted: str | None) -> str:
+    """Return ``wanted``, or the first free ``<prefix>-NNN`` id."""
+    if wanted:
+        return wanted
+    taken = {str(v) for v in existing}
+    k = 1
+    while f"{prefix}-{k:03d}" in taken:
+        k += 1
+    return f"{prefix}-{k:03d}"
+
+
+def _append(frame: gpd.GeoDataFrame, rows: list[dict[str, Any]], layer: str) -> gpd.GeoDataFrame:
+    """Append rows (dicts with a geometry) to a layer, both at the schema's dtypes."""
+    if not rows:
+        return frame
+    geometry = [r.pop("geometry") for r in rows]
+    new = conform_layer(gpd.GeoDataFrame(rows, geometry=geometry, crs=frame.crs), layer)
+    if len(frame) == 0:
+        return new
+    return pd.concat([frame, new], ignore_index=True)
+
+
+class _Applier:
+    """Applies interventions one by one to a working copy of the layers."""
+
+    def __init__(self, district: District, check_only: bool) -> None:
+        self.base = district
+        self.layers = dict(district.layers)
+        self.extent = _district_extent(district)
+        self.check_only = check_only
+        self.problems = _Problems()
+        self.log = ChangeLog()
+
+    # -- helpers
+    def district(self) -> District:
+        return self.base.replace(**self.layers)
+
+    def geometries(
+        self, spec: str, source: Path | None, index: int, kind: str, want: tuple[str, ...]
+    ) -> list[BaseGeometry]:
+        try:
+            parts = _read_geometry(spec, source, self.base.crs)
+        except (ValueError, OSError, pyogrio.errors.DataSourceError) as exc:
+            self.problems.add(source, index, kind, str(exc))
+            return []
+        bad_type = sorted({p.geom_type for p in parts if p.geom_type not in want})
+        if bad_type or not parts:
+            self.problems.add(
+                source,
+                index,
+                kind,
+                f"geometry must be {' or '.join(want)}, got {', '.join(bad_type) or 'nothing'}",
+            )
+            return []
+        outside = [p for p in parts if not p.intersects(self.extent)]
+        if outside:
+            x, y = outside[0].representative_point().coords[0]
+            self.problems.add(
+                source,
+                index,
+                kind,
+                f"geometry lies outside the district (e.g. near {x:.0f}, {y:.0f}; the district "
+                f"extends over {', '.join(f'{v:.0f}' for v in self.extent.bounds)} "
+                f"in {self.base.crs}) "
+                "— is it in the district CRS?",
+            )
+            return []
+        return parts
+
+    def category(
+        self,
+        value: str | None,
+        kind_list: str,
+        source: Path | None,
+        index: int,
+        kind: str,
+        what: str,
+    ) -> bool:
+        if value is None:
+            return True
+        allowed = categories(kind_list)
+        if value not in allowed:
+            self.problems.add(
+                source, index, kind, f"unknown {what} {value!r}; allowed: {', '.join(allowed)}"
+            )
+            return False
+        return True
+
+    def selected(
+        self, layer: str, id_column: str, select: Select, source: Path | None, index: int, kind: str
+    ) -> np.ndarray:
+        mask, missing = _select(self.layers[layer], id_column, select)
+        for message in missing:
+            self.problems.add(source, index, kind, message)
+        return mask
+
+    # -- interventions
+    def apply(self, index: int, item: Any, source: Path | None) -> None:
+        handler: Callable[[int, Any, Path | None], None] = getattr(self, f"do_{item.type}")
+        handler(index, item, source)
+
+    def do_add_street(self, index: int, item: AddStreet, source: Path | None) -> None:
+        if not self.category(
+            item.highway, "highway_classes", source, index, item.type, "highway class"
+        ):
+            return
+        lines = self.geometries(item.geometry, source, index, item.type, ("LineString",))
+        streets = self.layers["streets"]
+        defaults = highway_defaults(item.highway)
+        rows: list[dict[str, Any]] = []
+        for k, line in enumerate(lines):
+            wanted = (
+                item.street_id
+                if len(lines) == 1
+                else (f"{item.street_id}-{k + 1}" if item.street_id else None)
+            )
+            street_id = _new_id(
+                "scn-street",
+                [*streets["street_id"], *(r["street_id"] for r in rows)],
+                wanted,
+            )
+            if street_id in set(streets["street_id"].astype(str)):
+                self.problems.add(
+                    source, index, item.type, f"street_id {street_id!r} already exists"
+                )
+                continue
+            rows.append(
+                {
+                    "street_id": street_id,
+                    "name": item.name,
+                    "highway": item.highway,
+                    "car": defaults["car"] if item.car is None else item.car,
+                    "walk": defaults["walk"] if item.walk is None else item.walk,
+                    "bike": defaults["bike"] if item.bike is None else item.bike,
+                    "oneway": False,
+                    "maxspeed_kmh": item.maxspeed_kmh or defaults["maxspeed_kmh"],
+                    "lanes": item.lanes or defaults["lanes"],
+                    "width_m": item.width_m or defaults["width_m"],
+                    "lit": item.lit,
+                    "lighting_class": defaults["lighting_class"],
+                    "bridge": False,
+                    "tunnel": False,
+                    "bus_route": False,
+                    "geometry": line,
+                }
+            )
+        length = float(sum(r["geometry"].length for r in rows))
+        self.layers["streets"] = _append(streets, rows, "streets")
+        self.log.add(
+            index,
+            item.type,
+            f"added {len(rows)} {item.highway} street(s), {length:.0f} m",
+            streets_added=len(rows),
+            street_m_added=length,
+        )
+
+    def do_suggested_links(self, index: int, item: SuggestedLinks, source: Path | None) -> None:
+        if not self.category(
+            item.highway, "highway_classes", source, index, item.type, "highway class"
+        ):
+            return
+        if self.check_only:
+            return
+        from vollsmose_gis.connectivity import suggest_links
+
+        links = suggest_links(
+            self.district(),
+            max_length_m=item.max_length_m,
+            budget_m=item.budget_m,
+            objective=item.objective,
+            k=item.k,
+        )
+        defaults = highway_defaults(item.highway)
+        streets = self.layers["streets"]
+        rows: list[dict[str, Any]] = []
+        for k, link in enumerate(links.geometry, start=1):
+            rows.append(
+                {
+                    "street_id": _new_id(
+                        f"scn-link-{index}", streets["street_id"], f"scn-link-{index}-{k:02d}"
+                    ),
+                    "name": "Suggested link",
+                    "highway": item.highway,
+                    "car": defaults["car"],
+                    "walk": defaults["walk"],
+                    "bike": defaults["bike"],
+                    "oneway": False,
+                    "maxspeed_kmh": defaults["maxspeed_kmh"],
+                    "lanes": defaults["lanes"],
+                    "width_m": defaults["width_m"],
+                    "lit": None,
+                    "lighting_class": defaults["lighting_class"],
+                    "bridge": False,
+                    "tunnel": False,
+                    "bus_route": False,
+                    "geometry": link,
+                }
+            )
+        length = float(sum(r["geometry"].length for r in rows))
+        self.layers["streets"] = _append(streets, rows, "streets")
+        self.log.add(
+            index,
+            item.type,
+            f"added the optimiser's top {len(rows)} link(s), {length:.0f} m",
+            streets_added=len(rows),
+            street_m_added=length,
+        )
+
+    def do_remove_street(self, index: int, item: RemoveStreet, source: Path | None) -> None:
+        streets = self.layers["streets"]
+        mask = self.selected("streets", "street_id", item.streets, source, index, item.type)
+        self.layers["streets"] = streets[~mask].reset_index(drop=True)
+        self.log.add(
+            index,
+            item.type,
+            f"removed {int(mask.sum())} street segment(s), {streets[mask].length.sum():.0f} m",
+            streets_removed=int(mask.sum()),
+            street_m_removed=float(streets[mask].length.sum()),
+        )
+
+    def do_set_speed_limit(self, index: int, item: SetSpeedLimit, source: Path | None) -> None:
+        streets = self.layers["streets"].copy()
+        mask = self.selected("streets", "street_id", item.streets, source, index, item.type)
+        streets.loc[mask, "maxspeed_kmh"] = item.maxspeed_kmh
+        if item.lanes is not None:
+            streets.loc[mask, "lanes"] = item.lanes
+        if item.width_m is not None:
+            streets.loc[mask, "width_m"] = item.width_m
+        self.layers["streets"] = streets
+        extra = f", {item.lanes} lane(s)" if item.lanes else ""
+        self.log.add(
+            index,
+            item.type,
+            f"{int(mask.sum())} street segment(s) set to {item.maxspeed_kmh:g} km/h{extra}",
+            streets_changed=int(mask.sum()),
+            street_m_changed=float(streets[mask].length.sum()),
+        )
+
+    def do_demolish(self, index: int, item: Demolish, source: Path | None) -> None:
+        buildings = self.layers["buildings"]
+        mask = self.selected("buildings", "building_id", item.buildings, source, index, item.type)
+        gone = buildings[mask]
+        kept = buildings[~mask].reset_index(drop=True)
+        dwellings = int(gone["dwellings"].fillna(0).sum())
+        social = int(gone.loc[gone["tenure"] == "almen_family", "dwellings"].fillna(0).sum())
+        if social and len(kept):
+            kept = self.record_demolition(kept, gone)
+        self.layers["buildings"] = kept
+        self.log.add(
+            index,
+            item.type,
+            f"demolished {len(gone)} building(s) with {dwellings} dwelling(s) "
+            f"({social} social family)",
+            buildings_demolished=len(gone),
+            dwellings_demolished=dwellings,
+            social_family_dwellings_demolished=social,
+        )
+
+    @staticmethod
+    def record_demolition(kept: gpd.GeoDataFrame, gone: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Keep the count of demolished social family dwellings with the estate.
+
+        § 168 a lets dwellings demolished since 2010 still count in the total.  The
+        count is recorded in ``demolished_dwellings_since_2010`` of a remaining
+        building of the same estate (the housing department keeps the record), or of
+        the nearest remaining building when the whole estate is gone.
+        """
+        kept = kept.copy()
+        for row in gone[gone["tenure"] == "almen_family"].itertuples():
+            same_estate = (
+                kept.index[(kept["estate"] == row.estate).fillna(False).to_numpy()]
+                if pd.notna(row.estate)
+                else []
+            )
+            target = same_estate[0] if len(same_estate) else kept.distance(row.geometry).idxmin()
+            kept.loc[target, "demolished_dwellings_since_2010"] = int(
+                kept.loc[target, "demolished_dwellings_since_2010"] or 0
+            ) + int(row.dwellings)
+        return kept
+
+    def do_build(self, index: int, item: Build, source: Path | None) -> None:
+        ok = self.category(item.use, "uses", source, index, item.type, "use")
+        ok &= self.category(item.tenure, "tenures", source, index, item.type, "tenure")
+        ok &= self.category(
+            item.dwelling_type, "dwelling_types", source, index, item.type, "dwelling type"
+        )
+        if item.dwellings and item.tenure is None:
+            self.problems.add(source, index, item.type, "dwellings > 0 need a tenure")
+            ok = False
+        polygons = self.geometries(item.geometry, source, index, item.type, ("Polygon",))
+        if not ok or not polygons:
+            return
+        buildings = self.layers["buildings"]
+        area = sum(p.area for p in polygons)
+        rows: list[dict[str, Any]] = []
+        for k, polygon in enumerate(polygons):
+            share = polygon.area / area
+            wanted = (
+                item.building_id
+                if len(polygons) == 1
+                else (f"{item.building_id}-{k + 1}" if item.building_id else None)
+            )
+            building_id = _new_id(
+                "scn-building",
+                [*buildings["building_id"], *(r["building_id"] for r in rows)],
+                wanted,
+            )
+            if building_id in set(buildings["building_id"].astype(str)):
+                self.problems.add(
+                    source, index, item.type, f"building_id {building_id!r} already exists"
+                )
+                continue
+            rows.append(
+                {
+                    "building_id": building_id,
+                    "name": item.name,
+                    "use": item.use,
+                    "floors": item.floors,
+                    "height_m": item.height_m or item.floors * 3.0 + 1.0,
+                    "dwellings": round(item.dwellings * share),
+                    "dwellings_estimated": False,
+                    "dwelling_type": item.dwelling_type or ("flat" if item.dwellings else None),
+                    "tenure": item.tenure if item.dwellings else None,
+                    "floor_area_m2": round(polygon.area * item.floors, 1),
+                    "commercial_m2": round(item.commercial_m2 * share, 1),
+                    "jobs": round(item.jobs * share),
+                    "estate": None,
+                    "organisation": None,
+                    "demolished_dwellings_since_2010": 0,
+                    "geometry": polygon,
+                }
+            )
+        self.layers["buildings"] = _append(buildings, rows, "buildings")
+        built = sum(r["dwellings"] for r in rows)
+        self.log.add(
+            index,
+            item.type,
+            f"built {len(rows)} building(s): {built} dwelling(s) ({item.tenure or 'none'}), "
+            f"{item.commercial_m2:.0f} m² commercial, {item.jobs} jobs",
+            buildings_built=len(rows),
+            dwellings_built=built,
+            commercial_m2_built=float(sum(r["commercial_m2"] for r in rows)),
+            jobs_added=float(sum(r["jobs"] for r in rows)),
+        )
+
+    def do_convert_tenure(self, index: int, item: ConvertTenure, source: Path | None) -> None:
+        if not self.category(item.to, "tenures", source, index, item.type, "tenure"):
+            return
+        buildings = self.layers["buildings"].copy()
+        mask = self.selected("buildings", "building_id", item.buildings, source, index, item.type)
+        homes = mask & (buildings["dwellings"].fillna(0) > 0).to_numpy()
+        converted = int(buildings.loc[homes, "dwellings"].sum())
+        buildings.loc[homes, "tenure"] = item.to
+        self.layers["buildings"] = buildings
+        self.log.add(
+            index,
+            item.type,
+            f"{converted} dwelling(s) in {int(homes.sum())} building(s) converted to {item.to}",
+            dwellings_converted=converted,
+        )
+
+    def do_change_landuse(self, index: int, item: ChangeLanduse, source: Path | None) -> None:
+        if not self.category(item.use, "uses", source, index, item.type, "use"):
+            return
+        landuse = self.layers["landuse"].copy()
+        if item.landuse is not None:
+            mask = self.selected("landuse", "landuse_id", item.landuse, source, index, item.type)
+            landuse.loc[mask, "use"] = item.use
+            self.layers["landuse"] = landuse
+            self.log.add(
+                index,
+                item.type,
+                f"{int(mask.sum())} area(s) changed to {item.use}",
+                landuse_changed=int(mask.sum()),
+            )
+            return
+        assert item.geometry is not None
+        polygons = self.geometries(item.geometry, source, index, item.type, ("Polygon",))
+        rows = [
+            {
+                "landuse_id": f"scn-landuse-{index}-{k + 1:02d}",
+                "name": item.name,
+                "use": item.use,
+                "geometry": p,
+            }
+            for k, p in enumerate(polygons)
+        ]
+        self.layers["landuse"] = _append(landuse, rows, "landuse")
+        self.log.add(
+            index,
+            item.type,
+            f"{len(rows)} new {item.use} area(s), {sum(p.area for p in polygons):.0f} m²",
+            landuse_changed=len(rows),
+        )
+
+    def do_add_lights(self, index: int, item: AddLights, source: Path | None) -> None:
+        if not self.category(
+            item.distribution, "light_distributions", source, index, item.type, "distribution"
+        ):
+            return
+        if item.streets is not None:
+            mask = self.selected("streets", "street_id", item.streets, source, index, item.type)
+            lines = list(self.layers["streets"].geometry[mask])
+            points = [
+                line.interpolate(d)
+                for line in lines
+                for d in np.arange(item.spacing_m / 2, line.length, item.spacing_m)
+            ]
+        else:
+            assert item.geometry is not None
+            points = self.geometries(item.geometry, source, index, item.type, ("Point",))
+        lights = self.layers["lights"]
+        start = len(lights)
+        rows = [
+            {
+                "light_id": _new_id(
+                    f"scn-light-{index}", lights["light_id"], f"scn-light-{index}-{start + k:04d}"
+                ),
+                "lumens": item.lumens,
+                "height_m": item.height_m,
+                "distribution": item.distribution,
+                "maintenance_factor": 0.8,
+                "watts": item.watts,
+                "photometry_file": None,
+                "rotation_deg": 0.0,
+                "tilt_deg": 0.0,
+                "geometry": p,
+            }
+            for k, p in enumerate(points)
+        ]
+        self.layers["lights"] = _append(lights, rows, "lights")
+        self.log.add(
+            index,
+            item.type,
+            f"added {len(rows)} lamp(s) ({item.lumens:.0f} lm at {item.height_m:g} m)",
+            lights_added=len(rows),
+        )
+
+    def do_add_cameras(self, index: int, item: AddCameras, source: Path | None) -> None:
+        points = self.geometries(item.geometry, source, index, item.type, ("Point",))
+        headings = (
+            item.heading_deg
+            if isinstance(item.heading_deg, list)
+            else [item.heading_deg] * len(points)
+        )
+        if points and len(headings) != len(points):
+            self.problems.add(
+                source, index, item.type, f"{len(headings)} headings for {len(points)} cameras"
+            )
+            return
+        cameras = self.layers["cameras"]
+        rows = [
+            {
+                "camera_id": _new_id(
+                    f"scn-camera-{index}", cameras["camera_id"], f"scn-camera-{index}-{k + 1:02d}"
+                ),
+                "height_m": item.height_m,
+                "heading_deg": float(h) % 360,
+                "hfov_deg": item.hfov_deg,
+                "vfov_deg": None,
+                "resolution_px": item.resolution_px,
+                "tilt_deg": item.tilt_deg,
+                "geometry": p,
+            }
+            for k, (p, h) in enumerate(zip(points, headings, strict=True))
+        ]
+        self.layers["cameras"] = _append(cameras, rows, "cameras")
+        self.log.add(index, item.type, f"added {len(rows)} camera(s)", cameras_added=len(rows))
+
+    def do_add_calming(self, index: int, item: AddCalming, source: Path | None) -> None:
+        for kind in [item.kind, *item.kinds]:
+            if not self.category(kind, "calming_kinds", source, index, item.type, "device kind"):
+                return
+        street_ids = None
+        if item.streets is not None:
+            mask = self.selected("streets", "street_id", item.streets, source, index, item.type)
+            street_ids = list(self.layers["streets"].loc[mask, "street_id"])
+        calming = self.layers["calming"]
+        if item.auto:
+            if self.check_only:
+                return
+            from vollsmose_gis.calming import plan_calming
+
+            plan = plan_calming(
+                self.district(),
+                target_kmh=item.target_kmh,
+                streets=street_ids,
+                kinds=tuple(item.kinds),
+            )
+            devices = plan.devices.copy()
+            devices["device_id"] = [f"scn-calming-{index}-{k + 1:03d}" for k in range(len(devices))]
+            rows: list[dict[str, Any]] = devices.to_dict("records")
+        else:
+            assert item.geometry is not None
+            points = self.geometries(item.geometry, source, index, item.type, ("Point",))
+            streets = self.layers["streets"]
+            car = streets[streets["car"].fillna(False).astype(bool)]
+            rows = []
+            for k, point in enumerate(points):
+                if len(car) == 0:
+                    self.problems.add(
+                        source,
+                        index,
+                        item.type,
+                        "the district has no car street for a calming device",
+                    )
+                    break
+                distances = car.distance(point)
+                if distances.min() > 15:
+                    self.problems.add(
+                        source,
+                        index,
+                        item.type,
+                        f"device {k + 1} at {point.x:.0f}, {point.y:.0f} is "
+                        f"{distances.min():.0f} m from the nearest car street (max 15 m)",
+                    )
+                    continue
+                rows.append(
+                    {
+                        "device_id": f"scn-calming-{index}-{k + 1:03d}",
+                        "kind": item.kind,
+                        "street_id": car.loc[distances.idxmin(), "street_id"],
+                        "geometry": point,
+                    }
+                )
+        self.layers["calming"] = _append(calming, rows, "calming")
+        by_kind = pd.Series([r["kind"] for r in rows], dtype=object).value_counts().to_dict()
+        self.log.add(
+            index,
+            item.type,
+            f"added {len(rows)} calming device(s)"
+            + (f" (planner, target {item.target_kmh:g} km/h)" if item.auto else ""),
+            calming_added=len(rows),
+            **{f"calming_{k}": float(v) for k, v in by_kind.items()},
+        )
+
+    def do_add_poi(self, index: int, item: AddPoi, source: Path | None) -> None:
+        if not self.category(item.kind, "poi_kinds", source, index, item.type, "POI kind"):
+            return
+        points = self.geometries(item.geometry, source, index, item.type, ("Point",))
+        pois = self.layers["pois"]
+        rows = [
+            {
+                "poi_id": f"scn-poi-{index}-{k + 1:02d}",
+                "kind": item.kind,
+                "name": item.name,
+                "geometry": p,
+            }
+            for k, p in enumerate(points)
+        ]
+        self.layers["pois"] = _append(pois, rows, "pois")
+        self.log.add(
+            index, item.type, f"added {len(rows)} {item.kind} POI(s)", pois_added=len(rows)
+        )
+
+
+def apply_scenario(
+    district: District,
+    scenario: Scenario,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+) -> tuple[District, ChangeLog]:
+    """Apply a scenario's interventions, in order, to a District.
+
+    Every reference (street, building and land-use ids, categories, geometry inside the
+    district) is checked first, through the whole list; only if all are sound is
+    anything applied, so a scenario is never applied half-way.
+
+    Parameters
+    ----------
+    district
+        The base district (not modified).
+    scenario
+        A loaded :class:`Scenario`.
+    progress
+        Optional callback ``(fraction, message)``.
+
+    Returns
+    -------
+    tuple of District and ChangeLog
+        The new district (validated) and what changed.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem: file, intervention index (0-based, in the scenario's
+        resolved list) and type, and the offending ids or values.
+    """
+    checker = _Applier(district, check_only=True)
+    for index, (item, source) in enumerate(scenario.interventions):
+        checker.apply(index, item, source)
+    if checker.problems.items:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} cannot be applied to {district.name!r}:\n"
+            + "\n".join(f"  - {p}" for p in checker.problems.items)
+        )
+    applier = _Applier(district, check_only=False)
+    n = max(1, len(scenario.interventions))
+    for index, (item, source) in enumerate(scenario.interventions):
+        if progress:
+            progress(index / n, f"{scenario.name}: {item.type}")
+        applier.apply(index, item, source)
+        if applier.problems.items:  # only possible for planner-driven steps
+            raise ScenarioError("\n".join(applier.problems.items))
+    from vollsmose_gis.schema import validate_district
+
+    result = validate_district(applier.district(), source=f"scenario {scenario.name!r}")
+    if progress:
+        progress(1.0, f"{scenario.name}: applied")
+    return result, applier.log
