@@ -57,7 +57,9 @@ __all__ = [
     "district_from_place",
     "import_osm",
     "import_osm_place",
+    "parse_bbox",
     "parse_maxspeed",
+    "parse_tenure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -429,6 +431,50 @@ def _is_file(text: str) -> bool:
         return False
 
 
+def parse_bbox(text: str) -> BBox:
+    """Parse ``"W,S,E,N"`` (degrees, EPSG:4326) into a checked bbox tuple.
+
+    Raises
+    ------
+    InputError
+        Not four numbers, or not a valid west < east, south < north box in degrees.
+    """
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 4:
+        raise InputError(f"bbox {text!r} must be four numbers W,S,E,N in degrees")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError as exc:
+        raise InputError(f"bbox {text!r} must be four numbers W,S,E,N in degrees") from exc
+    return _check_bbox(values)  # type: ignore[arg-type]
+
+
+def parse_tenure(text: str) -> str | dict[str, str]:
+    """Parse a tenure option: ``"almen_family"`` or ``"apartments=almen_family,*=owner_occupied"``.
+
+    Keys are ``building=*`` values (``*`` for any other); values are tenure categories.
+
+    Raises
+    ------
+    InputError
+        A malformed pair or an unknown tenure category.
+    """
+    if "=" not in text:
+        _tenure_rule(text.strip())
+        return text.strip()
+    rule: dict[str, str] = {}
+    for pair in text.split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(
+                f"tenure {text!r}: {pair!r} is not BUILDING=TENURE "
+                "(e.g. apartments=almen_family,*=owner_occupied)"
+            )
+        rule[key.strip()] = value.strip()
+    _tenure_rule(rule)
+    return rule
+
+
 def _tenure_rule(tenure: str | Mapping[str, str] | None) -> dict[str, str]:
     """Normalise the tenure argument to {building value or '*': tenure}, checking values."""
     if tenure is None:
@@ -462,6 +508,7 @@ class _Way:
 @dataclass
 class _Raw:
     header_box: BBox | None
+    snapshot: str | None = None  # ISO date of the extract, from the file header
     nodes: list[tuple[int, float, float, dict[str, str]]] = field(default_factory=list)
     ways: dict[int, _Way] = field(default_factory=dict)
     feature_ways: list[int] = field(default_factory=list)
@@ -505,12 +552,16 @@ def _read(
     keys = list(rules["keys"])
     bus_routes = set(rules["streets"]["bus_routes"])
     try:
-        header = osmium.FileProcessor(osmium.io.File(str(path), fmt)).header.box()
+        file_header = osmium.FileProcessor(osmium.io.File(str(path), fmt)).header
+        header = file_header.box()
+        stamp = file_header.get("timestamp", "") or file_header.get(
+            "osmosis_replication_timestamp", ""
+        )
         header_box = (
             (header.bottom_left.lon, header.bottom_left.lat, header.top_right.lon,
              header.top_right.lat) if header.valid() else None
         )  # fmt: skip
-        raw = _Raw(header_box=header_box)
+        raw = _Raw(header_box=header_box, snapshot=stamp[:10] or None)
         if progress:
             progress(0.05, "reading relations")
         needed: set[int] = set()
@@ -566,8 +617,13 @@ def _read(
                     lats.append(math.nan)
             lon_a, lat_a = np.array(lons, dtype=float), np.array(lats, dtype=float)
             raw.grow_extent(lon_a, lat_a)
-            inside = bool(
-                ((lon_a >= west) & (lon_a <= east) & (lat_a >= south) & (lat_a <= north)).any()
+            # The way's envelope meets the read area (a segment may cross it without a
+            # node inside); features are cut to the exact area once they have geometry.
+            inside = not np.isnan(lon_a).all() and bool(
+                np.nanmin(lon_a) <= east
+                and np.nanmax(lon_a) >= west
+                and np.nanmin(lat_a) <= north
+                and np.nanmax(lat_a) >= south
             )
             if wanted and inside:
                 raw.objects_in_area += 1
@@ -632,7 +688,9 @@ def _polygonal(geom: BaseGeometry) -> tuple[BaseGeometry | None, bool]:
 
 def _way_polygon(way: _Way) -> tuple[BaseGeometry | None, str]:
     """Polygon of a closed way: (geometry, repair note) or (None, drop reason)."""
-    if len(way.refs) < 4 or way.refs[0] != way.refs[-1]:
+    if len(way.refs) < 4:
+        return None, "way with fewer than 4 nodes, not a ring (clipped by the extract)"
+    if way.refs[0] != way.refs[-1]:
         return None, "way is not a closed ring (clipped by the extract, or mis-mapped)"
     if not way.located.all():
         return None, "ring has nodes missing from the file (clipped at the extract edge)"
@@ -1333,6 +1391,9 @@ def _frame(layer: str, rows: list[dict[str, Any]], geoms: list[BaseGeometry],
 
 
 def _date(raw: _Raw) -> str:
+    """The data's date: the file header's timestamp, else its newest object, else today."""
+    if raw.snapshot:
+        return raw.snapshot
     return (raw.newest or dt.datetime.now(dt.UTC)).date().isoformat()
 
 
