@@ -184,6 +184,95 @@ def validate(
         console.print(f"[green]valid[/]: {d!r}", highlight=False)
 
 
+@app.command("import-osm")
+@handle_errors
+def import_osm(
+    source: Annotated[
+        Path | None,
+        typer.Argument(help="OSM file: .osm, .osm.bz2, .osm.gz or .osm.pbf.", show_default=False),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="District GeoPackage to write.")
+    ] = None,
+    place: Annotated[
+        str | None,
+        typer.Option(
+            help='Download a place via Overpass instead (needs network), e.g. "Vollsmose, Odense".'
+        ),
+    ] = None,
+    boundary: Annotated[
+        str | None, typer.Option(help="Study area: a vector file or WKT polygon.")
+    ] = None,
+    boundary_crs: Annotated[
+        str | None, typer.Option(help="CRS of a WKT --boundary (default: --crs).")
+    ] = None,
+    bbox: Annotated[str | None, typer.Option(help="Study area W,S,E,N in degrees.")] = None,
+    name: Annotated[str | None, typer.Option(help="District name.")] = None,
+    crs: Annotated[
+        str, typer.Option(help="Projected district CRS, or 'auto' (local UTM).")
+    ] = "EPSG:25832",
+    context_m: Annotated[
+        float, typer.Option(help="Metres of data kept around the boundary.")
+    ] = 1000.0,
+    tenure: Annotated[
+        str | None,
+        typer.Option(help="Tenure of dwellings (OSM has none): a category, or BUILDING=TENURE,..."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import OpenStreetMap data as a district GeoPackage and report what was dropped.
+
+    Examples:
+
+      vollsmose-gis import-osm extract.osm.pbf --bbox 10.40,55.40,10.44,55.42 -o district.gpkg
+
+      vollsmose-gis import-osm extract.osm --crs auto --tenure almen_family -o district.gpkg
+
+      vollsmose-gis import-osm --place "Vollsmose, Odense" -o vollsmose-osm.gpkg
+    """
+    from vollsmose_gis.io import save_district
+    from vollsmose_gis.sources import osm
+
+    if (source is None) == (place is None):
+        raise InputError("give either an OSM file (SOURCE) or --place, not both or neither")
+    if output is None:
+        raise InputError("missing -o/--output: the district GeoPackage to write")
+    if output.exists() and not overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    options: dict[str, Any] = dict(
+        name=name, crs=crs, context_m=context_m,
+        tenure=osm.parse_tenure(tenure) if tenure else None,
+    )  # fmt: skip
+    with err_console.status("importing OpenStreetMap data") as status:
+        options["progress"] = lambda _fraction, message: status.update(message)
+        if place is not None:
+            if boundary or bbox:
+                raise InputError("--place brings its own boundary; drop --boundary/--bbox")
+            result = osm.import_osm_place(place, **options)
+        else:
+            assert source is not None
+            result = osm.import_osm(
+                source, boundary=boundary, boundary_crs=boundary_crs,
+                bbox=osm.parse_bbox(bbox) if bbox else None, **options,
+            )  # fmt: skip
+        save_district(result.district, output, overwrite=overwrite)
+    if as_json:
+        report = result.report.to_dict()
+        print(json.dumps({"output": str(output), "district": result.district.summary(),
+                          "report": report}, indent=2, ensure_ascii=False))  # fmt: skip
+        return
+    d = result.district
+    console.print(f"[bold]{d.name}[/] -> {output}  ({d.crs})", highlight=False)
+    table = Table("layer", "kept", "dropped")
+    for layer, count in result.report.kept.items():
+        table.add_row(layer, str(count), str(result.report.dropped_in(layer)))
+    console.print(table)
+    for reason, count in sorted(result.report.dropped.items()):
+        console.print(f"dropped {count:>5}  {reason}", highlight=False, markup=False)
+    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
 def main() -> None:
     """Entry point of the ``vollsmose-gis`` script."""
     app()
