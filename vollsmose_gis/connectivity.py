@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OBJECTIVES",
     "ConnectivityWarning",
+    "add_links",
     "centralities",
     "home_access",
     "indicators",
@@ -1047,6 +1048,24 @@ def suggest_links(
         {"objective": objective, "objective_before": before, "candidates_evaluated": n_candidates}
     )
     return frame
+
+
+def add_links(district: District, links: gpd.GeoDataFrame) -> District:
+    """Return the district with links (e.g. from :func:`suggest_links`) added as streets.
+
+    Only the columns of the streets layer are kept; missing ones take the schema
+    defaults.  The new streets are noded into the network when a graph is built.
+    """
+    if links.empty:
+        return district
+    if links.crs is not None and not links.crs.equals(district.crs):
+        links = links.to_crs(district.crs)
+    columns = [c for c in district.streets.columns if c in links.columns]
+    new = links[columns].dropna(axis=1, how="all")
+    streets = pd.concat([district.streets, new], ignore_index=True)
+    return district.replace(
+        streets=gpd.GeoDataFrame(streets, geometry="geometry", crs=district.crs)
+    )
 
 
 def _with_arcs(

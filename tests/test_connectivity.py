@@ -1,0 +1,529 @@
+"""Connectivity indicators, centralities (vs networkx) and the link optimiser."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from networkx.algorithms.centrality.betweenness import _single_source_dijkstra_path_basic
+from shapely.geometry import LineString, box
+
+from tests.conftest import skip_or_fail
+from tests.factories import CRS
+from vollsmose_gis import District, InputError
+from vollsmose_gis.connectivity import (
+    ConnectivityWarning,
+    add_links,
+    centralities,
+    home_access,
+    indicators,
+    network_structure,
+    suggest_links,
+)
+from vollsmose_gis.network import NoStreetsError, StreetGraph, build_graph, walk_graph
+
+
+def street(street_id: str, coords: list[tuple[float, float]], **columns: object) -> dict:
+    row = {"street_id": street_id, "highway": "residential", "geometry": LineString(coords)}
+    row.update(columns)
+    return row
+
+
+def home(building_id: str, x: float, y: float, dwellings: int) -> dict:
+    return {
+        "building_id": building_id,
+        "use": "residential",
+        "dwellings": dwellings,
+        "geometry": box(x - 2, y - 2, x + 2, y + 2),
+    }
+
+
+def make(streets: list[dict], boundary, buildings: list[dict] | None = None, **layers) -> District:
+    parts = {"streets": gpd.GeoDataFrame(streets, geometry="geometry", crs=CRS)}
+    if buildings:
+        parts["buildings"] = gpd.GeoDataFrame(buildings, geometry="geometry", crs=CRS)
+    parts.update(layers)
+    return District.create("test", boundary, crs=CRS, **parts)
+
+
+# ------------------------------------------------------------------ hand-built graphs
+
+
+def grid() -> District:
+    """4 x 4 intersections 100 m apart, every street running 50 m past the boundary."""
+    rows = []
+    for k, c in enumerate([0, 100, 200, 300]):
+        rows.append(street(f"v{k}", [(c, -50), (c, 350)]))
+        rows.append(street(f"h{k}", [(-50, c), (350, c)]))
+    return make(rows, box(-25, -25, 325, 325))
+
+
+def cul_de_sac_tree() -> District:
+    """A spine entering from the west with four branches ending in culs-de-sac."""
+    rows = [
+        street("spine", [(-100, 0), (300, 0)]),
+        street("b1", [(100, 0), (100, 100)]),
+        street("b2", [(100, 0), (100, -100)]),
+        street("b3", [(200, 0), (200, 100)]),
+        street("b4", [(200, -100), (200, 0)]),
+    ]
+    return make(rows, box(0, -150, 350, 150))
+
+
+def ring() -> District:
+    """A square ring road (drawn as one closed line) with four radial streets out."""
+    rows = [street("ring", [(-100, -100), (100, -100), (100, 100), (-100, 100), (-100, -100)])]
+    rows += [
+        street(f"r{i}", c)
+        for i, c in enumerate(
+            [
+                [(0, 100), (0, 300)],
+                [(100, 0), (300, 0)],
+                [(0, -100), (0, -300)],
+                [(-100, 0), (-300, 0)],
+            ]
+        )
+    ]
+    return make(rows, box(-200, -200, 200, 200))
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        # 16 intersections inside, all 4-way; 24 links inside + 16 half links out.
+        (grid, dict(intersections=16, dead_ends=0, nodes=16, links=32.0, crossings=16,
+                    intersection_density_per_km2=16 / 0.35**2, dead_end_share=0.0,
+                    link_node_ratio=2.0, meshedness=(24 - 16 + 1) / (2 * 16 - 5),
+                    boundary_crossings_per_km=16 / 1.4)),
+        # 2 intersections, 5 dead ends (the western end is outside); a tree.
+        (cul_de_sac_tree, dict(intersections=2, dead_ends=5, nodes=7, links=6.5, crossings=1,
+                               intersection_density_per_km2=2 / (0.35 * 0.3),
+                               dead_end_share=5 / 7, link_node_ratio=6.5 / 7, meshedness=0.0,
+                               boundary_crossings_per_km=1 / 1.3)),
+        # 4 T-junctions on the ring (its corners are bends, not nodes); one cycle.
+        (ring, dict(intersections=4, dead_ends=0, nodes=4, links=6.0, crossings=4,
+                    intersection_density_per_km2=4 / 0.16, dead_end_share=0.0,
+                    link_node_ratio=1.5, meshedness=(4 - 4 + 1) / (2 * 4 - 5),
+                    boundary_crossings_per_km=4 / 1.6)),
+    ],
+)  # fmt: skip
+@pytest.mark.filterwarnings("ignore:.*(no building with dwellings|400-800 m):UserWarning")
+def test_structure_of_hand_built_graphs(factory, expected: dict) -> None:
+    d = factory()
+    for mode in ("walk", "drive"):
+        result = network_structure(build_graph(d, mode), d.boundary)
+        for key, value in expected.items():
+            assert result[key] == pytest.approx(value, rel=1e-12), (mode, key)
+    ind = indicators(d, centre=(0.0, 5000.0))
+    assert ind["intersection_density_per_km2"].value == pytest.approx(
+        expected["intersection_density_per_km2"]
+    )
+    assert ind["drive_meshedness"].value == pytest.approx(expected["meshedness"])
+    assert ind["dead_end_share"].higher_is_better is False
+    assert all(i.theme == "connected district" for i in ind.values())
+
+
+def test_isolated_ring_counts_as_one_node_with_a_loop() -> None:
+    d = make([street("loop", [(0, 0), (100, 0), (100, 100), (0, 0)])], box(-10, -10, 110, 110))
+    result = network_structure(walk_graph(d), d.boundary)
+    assert result["nodes"] == 1 and result["links"] == 1.0
+    assert result["intersections"] == 0 and result["dead_end_share"] == 0.0
+    assert math.isnan(result["meshedness"])  # fewer than 3 nodes
+
+
+def access_district() -> District:
+    """A cul-de-sac off a main road; destinations 700 m out; two homes on it.
+
+    main road y=0 from x=-700 to 800; the cul-de-sac x=50 from y=0 to 100 (inside the
+    boundary 0..100 x 0..100); a road x=150 from y=0 north to y=800.
+    """
+    rows = [
+        street("main", [(-700, 0), (800, 0)]),
+        street("culdesac", [(50, 0), (50, 100)]),
+        street("north", [(150, 0), (150, 800)]),
+    ]
+    buildings = [home("h1", 50, 90, 10), home("h2", 50, 40, 30)]
+    buildings.append({**home("shop", 20, 20, 0), "use": "retail"})
+    return make(rows, box(0, 0, 100, 100), buildings)
+
+
+def hand_access(hx: float, hy: float, centre: tuple[float, float]) -> dict[str, float]:
+    """The access figures of a home at (hx, hy) on the cul-de-sac, by hand."""
+    up = hy  # along the cul-de-sac to the main road at (50, 0)
+    ring = {(-700, 0): up + 750, (800, 0): up + 750, (150, 800): up + 100 + 800}
+    ratios = [dist / math.hypot(hx - x, hy - y) for (x, y), dist in ring.items()]
+    # The centre is beyond the streets: leave through a node outside the boundary,
+    # then straight on.  Candidates: (150, 0), (150, 800), (-700, 0), (800, 0).
+    exits = {(150, 0): up + 100, (150, 800): up + 900, (-700, 0): up + 750, (800, 0): up + 750}
+    to_centre = min(d + math.hypot(centre[0] - x, centre[1] - y) for (x, y), d in exits.items())
+    centre_ratio = to_centre / math.hypot(centre[0] - hx, centre[1] - hy)
+    ring_mean = sum(ratios) / 3
+    # Street within 800 m: own cul-de-sac (100 m), west up to its 750 m, east 100 m
+    # then up to 650 m more, and up to 800 m of the north road.
+    reach = 100 + min(750, 800 - up) + 100 + min(650, 700 - up) + min(800, 700 - up)
+    return {
+        "directness_ring": ring_mean,
+        "directness_centre": centre_ratio,
+        "route_directness": (ring_mean + centre_ratio) / 2,
+        "distance_to_centre_m": to_centre,
+        "reach_800m": reach,
+    }
+
+
+def test_home_access_and_indicators_by_hand() -> None:
+    d = access_district()
+    centre = (50.0, 5000.0)
+    homes = home_access(d, centre=centre).set_index("building_id")
+    assert list(homes.index) == ["h1", "h2"]  # the shop has no dwellings
+    expected = {b: hand_access(50, y, centre) for b, y in (("h1", 90), ("h2", 40))}
+    for b, values in expected.items():
+        for key, value in values.items():
+            assert homes.loc[b, key] == pytest.approx(value, rel=1e-9), (b, key)
+    ind = indicators(d, centre=centre)
+    for key in ("route_directness", "reach_800m", "distance_to_centre_m"):
+        weighted = (10 * expected["h1"][key] + 30 * expected["h2"][key]) / 40
+        assert ind[key].value == pytest.approx(weighted, rel=1e-9), key
+    assert ind["route_directness"].higher_is_better is False
+    assert ind["reach_800m"].higher_is_better is True
+
+
+def test_centre_on_the_network_is_snapped_to_it() -> None:
+    d = access_district()
+    homes = home_access(d, centre=(150.0, 700.0)).set_index("building_id")
+    assert homes.loc["h1", "distance_to_centre_m"] == pytest.approx(90 + 100 + 700)
+
+
+def test_far_away_district_without_centre_warns_and_uses_the_ring() -> None:
+    d = access_district()
+    utm10 = "EPSG:32610"
+    far = District.create(
+        "far", d.boundary, crs=utm10, streets=d.streets.set_crs(utm10, allow_override=True),
+        buildings=d.buildings.set_crs(utm10, allow_override=True),
+    )  # fmt: skip
+    with pytest.warns(ConnectivityWarning, match="configured city centre"):
+        ind = indicators(far)
+    assert math.isnan(ind["distance_to_centre_m"].value)
+    expected = (10 * hand_access(50, 90, (0, 0))["directness_ring"]
+                + 30 * hand_access(50, 40, (0, 0))["directness_ring"]) / 40  # fmt: skip
+    assert ind["route_directness"].value == pytest.approx(expected, rel=1e-9)
+
+
+def test_default_centre_is_odense_town_hall() -> None:
+    x, y = 587_928.0 + 3000, 6_139_725.0  # 3 km east of the town hall
+    rows = [street("a", [(x - 900, y), (x + 900, y)]), street("b", [(x, y), (x, y + 80)])]
+    d = make(rows, box(x - 100, y + 1, x + 100, y + 100), [home("h", x, y + 50, 1)])
+    homes = home_access(d)
+    # Out along b, then west along the road to its end, then straight on.
+    assert homes["distance_to_centre_m"].iloc[0] == pytest.approx(50 + 900 + 2100)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_empty_streets_layer_raises() -> None:
+    d = District.create("empty", box(0, 0, 100, 100), crs=CRS)
+    with pytest.raises(NoStreetsError, match="empty"):
+        indicators(d)
+
+
+def test_no_walkable_street_raises() -> None:
+    d = make([street("m", [(0, 0), (500, 0)], highway="motorway")], box(0, -10, 100, 10))
+    with pytest.raises(NoStreetsError, match="walk"):
+        indicators(d)
+    with pytest.raises(NoStreetsError, match="walk"):
+        suggest_links(d)
+
+
+def test_boundary_without_nodes_gives_nan_and_a_warning() -> None:
+    d = grid().replace(boundary=box(5000, 5000, 5100, 5100))
+    with pytest.warns(ConnectivityWarning, match="contains no node"):
+        ind = indicators(d, centre=(0.0, 0.0))
+    for key in ("intersection_density_per_km2", "dead_end_share", "link_node_ratio",
+                "meshedness", "boundary_crossings_per_km", "route_directness",
+                "drive_meshedness"):  # fmt: skip
+        assert math.isnan(ind[key].value), key
+
+
+def test_pedestrian_only_district_has_nan_drive_indicators() -> None:
+    d = make([street("p", [(0, 0), (100, 0)], highway="footway")], box(-10, -10, 50, 10))
+    with pytest.warns(ConnectivityWarning, match="no street open to cars"):
+        ind = indicators(d, centre=(0.0, 5000.0))
+    assert math.isnan(ind["drive_link_node_ratio"].value)
+    assert ind["dead_end_share"].value == 1.0
+
+
+def test_no_homes_gives_nan_access_and_optimiser_error() -> None:
+    d = grid()
+    with pytest.warns(ConnectivityWarning, match="no building with dwellings"):
+        ind = indicators(d, centre=(0.0, 5000.0))
+    assert math.isnan(ind["route_directness"].value)
+    with pytest.raises(InputError, match="no building with dwellings"):
+        suggest_links(d, centre=(0.0, 5000.0))
+
+
+# ------------------------------------------------------------------ centralities
+
+
+def reference_local(graph: nx.Graph, radius: float | None) -> tuple[dict, dict, dict]:
+    """Brandes (2001) with a path-length cutoff; node/edge betweenness, harmonic."""
+    node_b = dict.fromkeys(graph, 0.0)
+    edge_b = dict.fromkeys(graph.edges(), 0.0)
+    harmonic = dict.fromkeys(graph, 0.0)
+    for s in graph:
+        order, preds, sigma, dist = _single_source_dijkstra_path_basic(graph, s, "length_m")
+        delta = dict.fromkeys(order, 0.0)
+        for w in reversed(order):
+            counted = 1.0 if (w != s and (radius is None or dist[w] <= radius)) else 0.0
+            coeff = (counted + delta[w]) / sigma[w]
+            for v in preds[w]:
+                c = sigma[v] * coeff
+                key = (v, w) if (v, w) in edge_b else (w, v)
+                edge_b[key] += c
+                delta[v] += c
+            if w != s:
+                node_b[w] += delta[w]
+                if radius is None or dist[w] <= radius:
+                    harmonic[w] += 1.0 / dist[w]
+    return node_b, edge_b, harmonic
+
+
+def check_against_networkx(graph: StreetGraph, radii: list[float]) -> None:
+    nodes, edges = centralities(graph, radii=radii)
+    ref = graph.to_networkx()
+    n = graph.n_nodes
+    assert n > 5
+    expected_b = nx.betweenness_centrality(ref, weight="length_m")
+    expected_h = nx.harmonic_centrality(ref, distance="length_m")
+    expected_e = nx.edge_betweenness_centrality(ref, weight="length_m")
+    ids = list(range(n))
+    np.testing.assert_allclose(
+        nodes["betweenness"], [expected_b[i] for i in ids], rtol=1e-9, atol=1e-15
+    )
+    np.testing.assert_allclose(nodes["harmonic_closeness"], [expected_h[i] for i in ids], rtol=1e-9)
+    assert nodes["betweenness"].max() > 0
+    edge_expected = np.zeros(graph.n_edges)
+    for (s, t), value in expected_e.items():
+        edge_expected[ref.edges[s, t]["edge"]] += value
+    np.testing.assert_allclose(edges["betweenness"], edge_expected, rtol=1e-9, atol=1e-15)
+    # Local variants against a cutoff Brandes written here (networkx has none).
+    node_scale = (1.0 if graph.directed else 2.0) / ((n - 1) * (n - 2))
+    edge_scale = (1.0 if graph.directed else 2.0) / (n * (n - 1))
+    halve = 1.0 if graph.directed else 0.5  # undirected pairs are counted from both ends
+    for radius in radii:
+        node_r, edge_r, harm_r = reference_local(ref, radius)
+        label = str(int(radius))
+        np.testing.assert_allclose(
+            nodes[f"betweenness_{label}"], [node_r[i] * halve * node_scale for i in ids],
+            rtol=1e-9, atol=1e-15,
+        )  # fmt: skip
+        np.testing.assert_allclose(
+            nodes[f"harmonic_closeness_{label}"], [harm_r[i] for i in ids], rtol=1e-9
+        )
+        edge_local = np.zeros(graph.n_edges)
+        for (s, t), value in edge_r.items():
+            edge_local[ref.edges[s, t]["edge"]] += value * halve * edge_scale
+        np.testing.assert_allclose(edges[f"betweenness_{label}"], edge_local, rtol=1e-9, atol=1e-15)
+        assert (nodes[f"betweenness_{label}"] <= nodes["betweenness"] + 1e-15).all()
+
+
+def test_reference_brandes_matches_networkx_globally() -> None:
+    g = walk_graph(grid()).to_networkx()
+    node_b, _, harmonic = reference_local(g, None)
+    expected = nx.betweenness_centrality(g, weight="length_m", normalized=False)
+    assert {k: v / 2 for k, v in node_b.items()} == pytest.approx(expected)
+    assert harmonic == pytest.approx(nx.harmonic_centrality(g, distance="length_m"))
+
+
+@pytest.mark.parametrize("factory", [grid, cul_de_sac_tree, ring])
+def test_centralities_on_hand_built_graphs(factory) -> None:
+    check_against_networkx(walk_graph(factory()), [150.0, 250.0])
+
+
+def test_centrality_columns_and_bad_radius() -> None:
+    nodes, edges = centralities(grid(), radii=[400, 800])
+    assert {"betweenness", "betweenness_400", "betweenness_800", "harmonic_closeness",
+            "harmonic_closeness_400", "harmonic_closeness_800"} <= set(nodes.columns)  # fmt: skip
+    assert {"betweenness", "betweenness_400"} <= set(edges.columns)
+    assert isinstance(nodes, gpd.GeoDataFrame) and nodes.crs == CRS
+    # On the grid the four central intersections carry the most through-paths.
+    top = nodes.nlargest(4, "betweenness")[["x", "y"]].to_numpy()
+    assert sorted(map(tuple, top)) == [(100, 100), (100, 200), (200, 100), (200, 200)]
+    with pytest.raises(InputError, match="radii"):
+        centralities(grid(), radii=[-5])
+
+
+def osm_district(path: Path) -> District:
+    from vollsmose_gis.sources.osm import district_from_osm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return district_from_osm(path, crs="auto")
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "radii"),
+    [
+        ("West-Oakland.osm.bz2", "walk", [400.0, 800.0]),
+        ("West-Oakland.osm.bz2", "drive", [400.0]),
+        ("planet_10.068,48.135_10.071,48.137.osm", "walk", [100.0]),
+        ("aguascalientes.osm.pbf", "drive", [400.0]),
+    ],
+)
+def test_centralities_equal_networkx_on_real_osm(
+    osm_dir: Path, name: str, mode: str, radii
+) -> None:
+    path = osm_dir / name
+    if not path.exists():
+        skip_or_fail(f"OSM extract {path} is missing")
+    graph = build_graph(osm_district(path), mode)
+    check_against_networkx(graph, radii)
+
+
+def default_district() -> District:
+    try:
+        from vollsmose_gis.sources.vollsmose import default_district as load
+    except ImportError:  # pragma: no cover - the embedded district ships with the package
+        pytest.skip("embedded district not available")
+    return load()
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_centralities_equal_networkx_on_default_district(mode: str) -> None:
+    check_against_networkx(build_graph(default_district(), mode), [400.0])
+
+
+# ------------------------------------------------------------------ optimiser
+
+
+def two_culs_de_sac(**layers) -> District:
+    """Two culs-de-sac from roads to the south and north ending 20 m apart.
+
+    The roads meet only 700 m to the west and east, so the homes at the ends of the
+    culs-de-sac walk a long way round to reach each other's side of the district.
+    """
+    rows = [
+        street("south", [(-700, 0), (800, 0)]),
+        street("north", [(-700, 600), (800, 600)]),
+        street("west", [(-700, 0), (-700, 600)]),
+        street("east", [(800, 0), (800, 600)]),
+        street("cs_s", [(50, 0), (50, 290)]),
+        street("cs_n", [(50, 600), (50, 310)]),
+        street("stub", [(200, 0), (200, 120)], highway="footway"),
+        street("far_s", [(-700, 0), (-700, -700)]),
+        street("far_n", [(800, 600), (800, 1300)]),
+    ]
+    buildings = [home("a", 55, 280, 20), home("b", 55, 320, 20), home("c", 190, 100, 5)]
+    return make(rows, box(0, 20, 300, 580), buildings, **layers)
+
+
+def test_optimiser_finds_the_obvious_link() -> None:
+    d = two_culs_de_sac()
+    links = suggest_links(d, centre=(50.0, 5000.0), k=3)
+    assert len(links) >= 1
+    best = links.iloc[0]
+    ends = sorted(tuple(np.round(c, 6)) for c in best.geometry.coords)
+    assert ends == [(50.0, 290.0), (50.0, 310.0)]
+    assert best["length_m"] == 20.0 and best["start_kind"] == "dead_end"
+    assert best["gain"] > 0 and best["gain"] == best["gain_alone"]
+    assert links.attrs["candidates_evaluated"] > 1
+    assert (links["gain_alone"].iloc[1:] < best["gain"]).all()
+    assert list(links["rank"]) == list(range(1, len(links) + 1))
+    # The gain is exact: rebuild the district with the link and measure again.
+    before = links.attrs["objective_before"]
+    assert before == pytest.approx(indicators(d, centre=(50.0, 5000.0))["route_directness"].value)
+    with_link = add_links(d, links.iloc[[0]])
+    after = indicators(with_link, centre=(50.0, 5000.0))["route_directness"].value
+    assert after == pytest.approx(before - best["gain"], rel=1e-9)
+    assert best["objective_after"] == pytest.approx(after, rel=1e-9)
+
+
+def test_optimiser_respects_the_budget_and_k() -> None:
+    d = two_culs_de_sac()
+    assert suggest_links(d, centre=(50.0, 5000.0), budget_m=15).empty
+    links = suggest_links(d, centre=(50.0, 5000.0), budget_m=100, k=5)
+    assert links["length_m"].sum() <= 100
+    assert len(links) >= 1 and links["length_m"].iloc[0] == 20.0
+    unlimited = suggest_links(d, centre=(50.0, 5000.0), k=5)
+    assert len(unlimited) <= 5
+    assert unlimited["length_m"].sum() > 100  # so the budget above did bind
+    one = suggest_links(d, centre=(50.0, 5000.0), k=1)
+    assert len(one) == 1
+
+
+def test_optimiser_does_not_cross_buildings_or_water_but_may_cross_a_bog() -> None:
+    blocker = gpd.GeoDataFrame(
+        [{"building_id": "x", "use": "other", "geometry": box(45, 298, 60, 302)}], crs=CRS
+    )
+    blocked = two_culs_de_sac()
+    blocked = blocked.replace(buildings=pd.concat([blocked.buildings, blocker], ignore_index=True))
+    for d in (
+        blocked,
+        two_culs_de_sac(landuse=gpd.GeoDataFrame(
+            [{"landuse_id": "w", "use": "water", "geometry": box(0, 295, 100, 305)}], crs=CRS)),
+    ):  # fmt: skip
+        links = suggest_links(d, centre=(50.0, 5000.0), k=10)
+        spans = [sorted(np.round(np.asarray(g.coords)[:, 1], 3)) for g in links.geometry]
+        assert [290.0, 310.0] not in spans
+    marsh = {"landuse_id": "m", "use": "wetland", "geometry": box(0, 295, 100, 305)}
+    bog = two_culs_de_sac(landuse=gpd.GeoDataFrame([marsh], crs=CRS))
+    assert suggest_links(bog, centre=(50.0, 5000.0), k=1)["length_m"].iloc[0] == 20.0
+
+
+def test_optimiser_evaluates_proposed_links() -> None:
+    d = two_culs_de_sac()
+    proposed = gpd.GeoSeries(
+        [LineString([(50, 290), (50, 310)]), LineString([(200, 120.5), (210, 300), (52, 308)])],
+        crs=CRS,
+    )
+    links = suggest_links(d, centre=(50.0, 5000.0), candidates=proposed, k=2)
+    assert links.attrs["candidates_evaluated"] == 2
+    assert set(links["start_kind"]) == {"proposed"}
+    assert links.iloc[0].geometry.equals(proposed.iloc[0])
+    with pytest.raises(InputError, match="position 0 does not end"):
+        suggest_links(
+            d,
+            centre=(50.0, 5000.0),
+            candidates=gpd.GeoSeries([LineString([(400, 300), (450, 300)])], crs=CRS),
+        )
+
+
+def test_optimiser_bad_parameters() -> None:
+    d = two_culs_de_sac()
+    for kwargs, message in [
+        ({"objective": "happiness"}, "objective must be one of"),
+        ({"k": 0}, "k must be"),
+        ({"budget_m": -1.0}, "budget_m"),
+        ({"max_length_m": 0.0}, "max_length_m"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            suggest_links(d, centre=(50.0, 5000.0), **kwargs)
+
+
+def test_optimiser_can_minimise_distance_to_centre() -> None:
+    d = two_culs_de_sac()
+    links = suggest_links(d, centre=(50.0, 5000.0), objective="distance_to_centre_m", k=1)
+    # The southern homes gain most by going north through the new link.
+    assert links["length_m"].iloc[0] == 20.0
+    assert links.attrs["objective"] == "distance_to_centre_m"
+    assert links["gain"].iloc[0] > 100  # metres saved on average
+
+
+# ------------------------------------------------------------------ default district
+
+
+def test_default_district_top_links_improve_directness_and_crossings() -> None:
+    d = default_district()
+    base = indicators(d)
+    assert all(np.isfinite(i.value) for i in base.values())
+    links = suggest_links(d, k=10)
+    assert len(links) >= 3 and links["crosses_boundary"].any()
+    after = indicators(add_links(d, links))
+    assert after["route_directness"].value < base["route_directness"].value
+    assert after["boundary_crossings_per_km"].value > base["boundary_crossings_per_km"].value
+    assert after["dead_end_share"].value < base["dead_end_share"].value
