@@ -7,6 +7,7 @@ from vollsmose_gis._errors import DistrictFileError, DistrictValidationError, In
 from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance
 from vollsmose_gis.io import Raster, load_district, save_district, write_geotiff
 from vollsmose_gis.schema import RepairWarning, validate_district
+from vollsmose_gis.sources.osm import district_from_osm
 from vollsmose_gis.sources.vollsmose import default_district
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "RepairWarning",
     "__version__",
     "default_district",
+    "district_from_osm",
     "load_district",
     "save_district",
     "validate_district",
