@@ -273,6 +273,150 @@ def import_osm(
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 
+@app.command()
+@handle_errors
+def connectivity(
+    district: DistrictArg = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="GeoPackage with layers nodes and edges "
+                     "(walk graph with betweenness and harmonic closeness, global and local)."),
+    ] = None,
+    centre: Annotated[
+        str | None, typer.Option(help="City centre X,Y in the district CRS (default: Odense).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure street connectivity: structure, boundary permeability, route directness.
+
+    Examples:
+
+      vollsmose-gis connectivity
+
+      vollsmose-gis connectivity my-district.gpkg --json -o network.gpkg
+    """
+    import math
+
+    import pyogrio
+
+    from vollsmose_gis import connectivity as cn
+    from vollsmose_gis.io import atomic_path
+
+    if output is not None and output.exists() and not overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    d = open_district(district)
+    xy = _parse_xy(centre, "--centre")
+    with err_console.status("connectivity") as status:
+        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
+        values = cn.indicators(d, centre=xy, progress=progress)
+        if output is not None:
+            nodes, edges = cn.centralities(d, progress=progress)
+            with atomic_path(output, overwrite=overwrite) as tmp:
+                for layer, frame in (("nodes", nodes), ("edges", edges)):
+                    pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+    clean = lambda v: None if math.isnan(v) else v  # noqa: E731
+    if as_json:
+        print(json.dumps({
+            "district": d.name, "provenance": d.provenance.statement(),
+            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "output": output and str(output),
+        }, indent=2, ensure_ascii=False))  # fmt: skip
+        return
+    table = Table("indicator", "value", "unit", "better")
+    for key, ind in values.items():
+        better = "higher" if ind.higher_is_better else "lower"
+        table.add_row(key, f"{ind.value:,.3f}", ind.unit, better)
+    console.print(f"[bold]{d.name}[/]: connectivity inside the boundary", highlight=False)
+    console.print(table)
+    if output is not None:
+        console.print(f"nodes and edges with centralities -> {output}", highlight=False)
+    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
+def _parse_xy(text: str | None, option: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"{option} must be X,Y in metres of the district CRS, got {text!r}"
+        ) from None
+    return x, y
+
+
+@app.command("suggest-links")
+@handle_errors
+def suggest_links(
+    district: DistrictArg = None,
+    k: Annotated[int, typer.Option("--k", help="Largest number of links.")] = 10,
+    budget_m: Annotated[
+        float | None, typer.Option("--budget-m", help="Total length of new links, metres.")
+    ] = None,
+    max_length_m: Annotated[
+        float | None, typer.Option("--max-length-m", help="Longest link considered (150 m).")
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="route_directness or distance_to_centre_m (minimised).")
+    ] = "route_directness",
+    centre: Annotated[
+        str | None, typer.Option(help="City centre X,Y in the district CRS (default: Odense).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="GeoPackage with layer links.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Suggest new pedestrian links that best open the district up, with their gains.
+
+    Examples:
+
+      vollsmose-gis suggest-links --k 5
+
+      vollsmose-gis suggest-links my-district.gpkg --budget-m 400 -o links.gpkg --json
+    """
+    import pyogrio
+
+    from vollsmose_gis import connectivity as cn
+    from vollsmose_gis.io import atomic_path
+
+    if output is not None and output.exists() and not overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    d = open_district(district)
+    with err_console.status("suggesting links") as status:
+        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
+        links = cn.suggest_links(d, k=k, budget_m=budget_m, max_length_m=max_length_m,
+                                 objective=objective, centre=_parse_xy(centre, "--centre"),
+                                 progress=progress)  # fmt: skip
+        if output is not None:
+            with atomic_path(output, overwrite=overwrite) as tmp:
+                pyogrio.write_dataframe(links, tmp, layer="links", driver="GPKG",
+                                        geometry_type="LineString")  # fmt: skip
+    attrs = links.attrs
+    if as_json:
+        rows = links.drop(columns="geometry").assign(wkt=links.geometry.to_wkt())
+        print(json.dumps({
+            "district": d.name, "provenance": d.provenance.statement(),
+            "objective": attrs["objective"], "objective_before": attrs["objective_before"],
+            "candidates_evaluated": attrs["candidates_evaluated"],
+            "links": rows.to_dict("records"), "output": output and str(output),
+        }, indent=2, ensure_ascii=False, default=str))  # fmt: skip
+        return
+    console.print(f"[bold]{d.name}[/]: {attrs['objective']} {attrs['objective_before']:.4f}; "
+                  f"{attrs['candidates_evaluated']} candidate links evaluated",
+                  highlight=False)  # fmt: skip
+    table = Table("rank", "length m", "from", "to", "crosses boundary", "gain", "after")
+    for r in links.itertuples():
+        to = str(r.to_node) if r.to_node >= 0 else f"street {r.to_street_id}"
+        table.add_row(str(r.rank), f"{r.length_m:.0f}", f"{r.start_kind} {r.from_node}", to,
+                      "yes" if r.crosses_boundary else "", f"{r.gain:.4f}",
+                      f"{r.objective_after:.4f}")  # fmt: skip
+    console.print(table)
+    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
 def main() -> None:
     """Entry point of the ``vollsmose-gis`` script."""
     app()
