@@ -41,6 +41,7 @@ def test_add_street_with_defaults_from_highway_class(tmp_path):
     assert new["maxspeed_kmh"] == 15.0
     assert new.geometry.length == pytest.approx(100.0)
     assert log.totals["streets_added"] == 1 and log.totals["street_m_added"] == pytest.approx(100.0)
+    assert log.totals["cost_dkk"] == pytest.approx(100.0 * 9_000)  # living_street per metre
     assert len(small_district().streets) == 2  # the input is untouched
 
 
@@ -86,6 +87,7 @@ def test_demolish_build_and_convert(tmp_path):
     assert b.loc["new-1", "floor_area_m2"] == pytest.approx(60 * 20 * 4)
     assert log.totals["dwellings_demolished"] == 40 and log.totals["dwellings_built"] == 30
     assert log.totals["dwellings_converted"] == 30
+    assert log.totals["cost_dkk"] == 40 * 250_000  # demolition per dwelling; private build free
     # the 40 social family dwellings demolished are recorded (§ 168 a) on the nearest building
     assert d.buildings["demolished_dwellings_since_2010"].sum() == 40
 
@@ -154,6 +156,7 @@ def test_add_cameras_calming_and_poi(tmp_path):
         "calming_added": 1,
         "calming_table": 1.0,
         "pois_added": 1,
+        "cost_dkk": 2 * 60_000 + 120_000,  # unit_costs.yaml: camera, raised table
     }
 
 

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis._util import largest_remainder
 from vollsmose_gis.district import District
 from vollsmose_gis.schema import conform_layer
 from vollsmose_gis.standards import categories, highway_defaults
@@ -85,7 +86,8 @@ class Select(_Model):
 
 
 GeometrySpec = str
-"""WKT in the district CRS, or a path to a vector file relative to the scenario file."""
+"""WKT in the district CRS, or a path to a vector file relative to the scenario file
+(``plan.gpkg`` for its first layer, ``plan.gpkg#layer`` for a named layer)."""
 
 
 class AddStreet(_Model):
@@ -252,7 +254,7 @@ class ScenarioFile(_Model):
     name: str = Field(min_length=1)
     description: str = ""
     base: str | None = None
-    extends: str | None = None
+    extends: str | list[str] | None = None
     year: int | None = Field(default=None, ge=1900, le=2200)
     interventions: list[Intervention] = Field(default_factory=list)
     weights: dict[str, float] | None = None
@@ -396,16 +398,22 @@ def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario
     base = (path.parent / model.base).resolve() if model.base else None
     if model.extends is None:
         return Scenario(model.name, model.description, model.year, own, base, model.weights, path)
-    parent = load_scenario(path.parent / model.extends, _seen=(*_seen, path))
+    extends = [model.extends] if isinstance(model.extends, str) else model.extends
+    parents = [load_scenario(path.parent / p, _seen=(*_seen, path)) for p in extends]
+    inherited = tuple(item for parent in parents for item in parent.interventions)
     return Scenario(
         name=model.name,
         description=model.description,
-        year=model.year if model.year is not None else parent.year,
-        interventions=parent.interventions + own,
-        base=base or parent.base,
-        weights=model.weights if model.weights is not None else parent.weights,
+        year=model.year
+        if model.year is not None
+        else next((p.year for p in parents if p.year), None),
+        interventions=inherited + own,
+        base=base or next((p.base for p in parents if p.base), None),
+        weights=model.weights
+        if model.weights is not None
+        else next((p.weights for p in parents if p.weights), None),
         path=path,
-        parents=(*parent.parents, parent.name),
+        parents=tuple(name for parent in parents for name in (*parent.parents, parent.name)),
     )
 
 
@@ -461,6 +469,18 @@ class ChangeLog:
 # --------------------------------------------------------------------------- applying
 
 
+def _costs() -> dict[str, Any]:
+    from vollsmose_gis.standards import load
+
+    return load("unit_costs")
+
+
+def street_cost_dkk(highway: str, length_m: float) -> float:
+    """Cost of building ``length_m`` of a street of an OSM class (``unit_costs.yaml``)."""
+    per_m = _costs()["street_m"]
+    return float(per_m.get(highway, per_m["default"])) * length_m
+
+
 class _Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
@@ -488,12 +508,13 @@ def _read_geometry(spec: str, source: Path | None, crs: str) -> list[BaseGeometr
         geometry = None
     if geometry is not None:
         return list(shapely.get_parts(geometry))
-    path = Path(text)
+    file_part, _, layer = text.partition("#")
+    path = Path(file_part)
     if not path.is_absolute() and source is not None:
         path = source.parent / path
     if not path.exists():
         raise ValueError(f"geometry {spec!r} is neither valid WKT nor an existing vector file")
-    frame = pyogrio.read_dataframe(path)
+    frame = pyogrio.read_dataframe(path, layer=layer or None)
     if frame.crs is None:
         raise ValueError(f"vector file {path} has no CRS; give it one (the district CRS is {crs})")
     frame = frame.to_crs(crs)
@@ -689,6 +710,7 @@ class _Applier:
             f"added {len(rows)} {item.highway} street(s), {length:.0f} m",
             streets_added=len(rows),
             street_m_added=length,
+            cost_dkk=street_cost_dkk(item.highway, length),
         )
 
     def do_suggested_links(self, index: int, item: SuggestedLinks, source: Path | None) -> None:
@@ -741,6 +763,7 @@ class _Applier:
             f"added the optimiser's top {len(rows)} link(s), {length:.0f} m",
             streets_added=len(rows),
             street_m_added=length,
+            cost_dkk=street_cost_dkk(item.highway, length),
         )
 
     def do_remove_street(self, index: int, item: RemoveStreet, source: Path | None) -> None:
@@ -753,6 +776,7 @@ class _Applier:
             f"removed {int(mask.sum())} street segment(s), {streets[mask].length.sum():.0f} m",
             streets_removed=int(mask.sum()),
             street_m_removed=float(streets[mask].length.sum()),
+            cost_dkk=float(streets[mask].length.sum()) * _costs()["street_removal_m"],
         )
 
     def do_set_speed_limit(self, index: int, item: SetSpeedLimit, source: Path | None) -> None:
@@ -771,6 +795,7 @@ class _Applier:
             f"{int(mask.sum())} street segment(s) set to {item.maxspeed_kmh:g} km/h{extra}",
             streets_changed=int(mask.sum()),
             street_m_changed=float(streets[mask].length.sum()),
+            cost_dkk=float(mask.sum()) * _costs()["speed_limit_change_per_segment"],
         )
 
     def do_demolish(self, index: int, item: Demolish, source: Path | None) -> None:
@@ -791,6 +816,7 @@ class _Applier:
             buildings_demolished=len(gone),
             dwellings_demolished=dwellings,
             social_family_dwellings_demolished=social,
+            cost_dkk=float(dwellings) * _costs()["demolition_per_dwelling"],
         )
 
     @staticmethod
@@ -829,6 +855,10 @@ class _Applier:
             return
         buildings = self.layers["buildings"]
         area = sum(p.area for p in polygons)
+        # totals are split over the footprints by area, summing exactly to what was asked
+        areas = [p.area for p in polygons]
+        dwellings = largest_remainder(areas, item.dwellings)
+        jobs = largest_remainder(areas, item.jobs)
         rows: list[dict[str, Any]] = []
         for k, polygon in enumerate(polygons):
             share = polygon.area / area
@@ -854,13 +884,13 @@ class _Applier:
                     "use": item.use,
                     "floors": item.floors,
                     "height_m": item.height_m or item.floors * 3.0 + 1.0,
-                    "dwellings": round(item.dwellings * share),
+                    "dwellings": dwellings[k],
                     "dwellings_estimated": False,
                     "dwelling_type": item.dwelling_type or ("flat" if item.dwellings else None),
                     "tenure": item.tenure if item.dwellings else None,
                     "floor_area_m2": round(polygon.area * item.floors, 1),
                     "commercial_m2": round(item.commercial_m2 * share, 1),
-                    "jobs": round(item.jobs * share),
+                    "jobs": jobs[k],
                     "estate": None,
                     "organisation": None,
                     "demolished_dwellings_since_2010": 0,
@@ -894,6 +924,7 @@ class _Applier:
             item.type,
             f"{converted} dwelling(s) in {int(homes.sum())} building(s) converted to {item.to}",
             dwellings_converted=converted,
+            cost_dkk=float(converted) * _costs()["tenure_conversion_per_dwelling"],
         )
 
     def do_change_landuse(self, index: int, item: ChangeLanduse, source: Path | None) -> None:
@@ -971,6 +1002,7 @@ class _Applier:
             item.type,
             f"added {len(rows)} lamp(s) ({item.lumens:.0f} lm at {item.height_m:g} m)",
             lights_added=len(rows),
+            cost_dkk=float(len(rows)) * _costs()["lamp"],
         )
 
     def do_add_cameras(self, index: int, item: AddCameras, source: Path | None) -> None:
@@ -1002,7 +1034,13 @@ class _Applier:
             for k, (p, h) in enumerate(zip(points, headings, strict=True))
         ]
         self.layers["cameras"] = _append(cameras, rows, "cameras")
-        self.log.add(index, item.type, f"added {len(rows)} camera(s)", cameras_added=len(rows))
+        self.log.add(
+            index,
+            item.type,
+            f"added {len(rows)} camera(s)",
+            cameras_added=len(rows),
+            cost_dkk=float(len(rows)) * _costs()["camera"],
+        )
 
     def do_add_calming(self, index: int, item: AddCalming, source: Path | None) -> None:
         for kind in [item.kind, *item.kinds]:
@@ -1068,6 +1106,7 @@ class _Applier:
             f"added {len(rows)} calming device(s)"
             + (f" (planner, target {item.target_kmh:g} km/h)" if item.auto else ""),
             calming_added=len(rows),
+            cost_dkk=float(sum(_costs()["calming"][r["kind"]] for r in rows)),
             **{f"calming_{k}": float(v) for k, v in by_kind.items()},
         )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from vollsmose_gis._util import largest_remainder
 from vollsmose_gis.district import DEFAULT_CRS, District, Provenance
 
 __all__ = [
@@ -190,16 +191,6 @@ def _line(*coords: tuple[float, float]) -> LineString:
 def _frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     geometry = [row.pop("geometry") for row in rows]
     return gpd.GeoDataFrame(rows, geometry=geometry, crs=DEFAULT_CRS)
-
-
-def _largest_remainder(weights: Sequence[float], total: int) -> list[int]:
-    """Split ``total`` into integers proportional to ``weights`` (sum exactly ``total``)."""
-    w = np.asarray(weights, dtype=float)
-    exact = w / w.sum() * total
-    floor = np.floor(exact).astype(int)
-    order = np.argsort(-(exact - floor), kind="stable")
-    floor[order[: total - floor.sum()]] += 1
-    return [int(v) for v in floor]
 
 
 def _node_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -545,7 +536,7 @@ def _estate_buildings(keep_clear: BaseGeometry) -> list[dict[str, Any]]:
             )
             slabs = [slabs[int(k)] for k in keep]
         floors = [estate.floors[i % len(estate.floors)] for i in range(len(slabs))]
-        dwellings = _largest_remainder(
+        dwellings = largest_remainder(
             [s.area * f for s, f in zip(slabs, floors, strict=True)], estate.dwellings
         )
         slug = estate.name.lower().replace("ø", "oe").replace("æ", "ae").replace("å", "aa")
