@@ -527,3 +527,67 @@ def test_default_district_top_links_improve_directness_and_crossings() -> None:
     assert after["route_directness"].value < base["route_directness"].value
     assert after["boundary_crossings_per_km"].value > base["boundary_crossings_per_km"].value
     assert after["dead_end_share"].value < base["dead_end_share"].value
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_cli_connectivity_json_and_layers(tmp_path: Path) -> None:
+    import json
+
+    import pyogrio
+    from typer.testing import CliRunner
+
+    from vollsmose_gis.cli import app
+
+    out = tmp_path / "network.gpkg"
+    result = CliRunner().invoke(app, ["connectivity", "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    expected = indicators(default_district())
+    assert report["indicators"]["route_directness"]["value"] == pytest.approx(
+        expected["route_directness"].value
+    )
+    assert "Schematic model" in report["provenance"]
+    layers = dict(pyogrio.list_layers(out))
+    assert layers == {"nodes": "Point", "edges": "LineString"}
+    again = CliRunner().invoke(app, ["connectivity", "-o", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_cli_suggest_links(tmp_path: Path) -> None:
+    import json
+
+    import geopandas as gpd
+    from typer.testing import CliRunner
+
+    from vollsmose_gis.cli import app
+
+    out = tmp_path / "links.gpkg"
+    result = CliRunner().invoke(app, ["suggest-links", "--k", "3", "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert 1 <= len(report["links"]) <= 3
+    written = gpd.read_file(out, layer="links")
+    assert len(written) == len(report["links"])
+    assert written["street_id"].tolist() == [r["street_id"] for r in report["links"]]
+    bad = CliRunner().invoke(app, ["suggest-links", "--k", "0"])
+    assert bad.exit_code == 2 and "k must be" in bad.output
+
+
+def test_cli_reports_a_district_without_walkable_streets(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vollsmose_gis import validate_district
+    from vollsmose_gis.cli import app
+    from vollsmose_gis.io import save_district
+
+    d = make([street("m", [(0, 0), (500, 0)], highway="motorway")], box(0, -10, 100, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the repairs fill optional columns with defaults
+        d = validate_district(d, strict=False)
+    path = tmp_path / "motorway.gpkg"
+    save_district(d, path)
+    result = CliRunner().invoke(app, ["connectivity", str(path)])
+    assert result.exit_code == 2
+    assert "open to mode 'walk'" in result.output
