@@ -35,7 +35,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from vollsmose_gis.standards import layer_schemas, load
 __all__ = [
     "CameraWarning",
     "CctvResult",
+    "add_cameras",
     "building_heights",
     "camera_candidates",
     "camera_setup",
@@ -65,7 +65,6 @@ __all__ = [
     "dori_distances",
     "dori_levels",
     "indicators",
-    "parse_camera_direction",
     "pixel_density",
     "plan_cameras",
     "viewsheds",
@@ -230,47 +229,6 @@ def building_heights(buildings: gpd.GeoDataFrame) -> pd.Series:
         height.where(height > 0).fillna(from_floors).fillna(float(occ["default_building_height_m"]))
     )
     return out.rename("occluder_height_m")
-
-
-_CARDINALS = {
-    name: i * 22.5
-    for i, name in enumerate(
-        "N NNE NE ENE E ESE SE SSE S SSW SW WSW W WNW NW NNW".split()  # noqa: SIM905
-    )
-}
-
-
-def parse_camera_direction(value: Any) -> float | None:
-    """Return the heading (degrees clockwise from north) of an OSM ``camera:direction``.
-
-    Accepts a number (``"135"``), a cardinal (``"NE"``) or a clockwise range
-    (``"90-270"``, ``"E-W"``), whose middle is returned (a panning camera's typical
-    direction).  Returns None for a missing or unreadable value.
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip().upper()
-    if not text:
-        return None
-
-    def one(part: str) -> float | None:
-        part = part.strip()
-        if part in _CARDINALS:
-            return _CARDINALS[part]
-        try:
-            number = float(part)
-        except ValueError:
-            return None
-        return number % 360.0 if math.isfinite(number) else None
-
-    match = re.fullmatch(r"\s*([^-]+?)\s*-\s*([^-]+?)\s*", text)
-    if match and not text.startswith("-"):
-        start, end = one(match.group(1)), one(match.group(2))
-        if start is None or end is None:
-            return None
-        span = (end - start) % 360.0 or 360.0
-        return (start + span / 2.0) % 360.0
-    return one(text)
 
 
 def camera_setup(
@@ -718,9 +676,9 @@ def _line_of_sight(
     t_near = np.minimum(near / lengths, 1.0)
     angle = np.degrees(np.arctan2(dy[rest], dx[rest]))
     key = owner[rest] * _BINS + np.floor(angle / (360.0 / _BINS)).astype(np.int64) % _BINS
-    with np.errstate(invalid="ignore"):
-        t_from = np.maximum(t_near, (lo[key] - 1e-6) / lengths)
-        t_to = np.minimum((hi[key] + 1e-6) / lengths, 1.0)
+    # no building that way: lo = inf, hi = -inf, so the stretch is empty
+    t_from = np.clip((lo[key] - 1e-6) / lengths, t_near, 2.0)
+    t_to = np.clip((hi[key] + 1e-6) / lengths, -1.0, 1.0)
     # the stretch near the camera, then the stretch with buildings, as one batch
     both = np.concatenate([rest, rest])
     t_lo = np.concatenate([t_clear[rest], t_from])
@@ -1247,7 +1205,7 @@ def _camera_polygons(
     r0, c0 = int(rows_i.min()), int(cols_i.min())
     window = np.zeros((int(rows_i.max()) - r0 + 1, int(cols_i.max()) - c0 + 1), np.uint8)
     window[rows_i - r0, cols_i - c0] = view.level
-    transform = grid.transform * Affine.translation(c0, r0)
+    transform = grid.transform @ Affine.translation(c0, r0)
     frame = _polygons(window, transform, names, crs, grid.res**2)
     frame.insert(0, "camera_id", pd.array([camera_id] * len(frame), dtype="string"))
     return frame
@@ -1450,6 +1408,7 @@ def camera_candidates(
     lamp_posts: bool | None = None,
     facade_spacing_m: float | None = None,
     headings: int | None = None,
+    camera: Mapping[str, Any] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return candidate positions for new cameras (one row per position and heading).
 
@@ -1468,6 +1427,10 @@ def camera_candidates(
         ``points``, False with them.
     facade_spacing_m, headings
         Defaults from ``standards/dori.yaml`` (15 m, 4 headings).
+    camera
+        Overrides of the default camera of ``standards/dori.yaml`` (``hfov_deg``,
+        ``resolution_px``, ``tilt_deg``, ``vfov_deg``, ``facade_height_m``,
+        ``pole_height_m``), e.g. ``{"hfov_deg": 40}`` for a narrower lens.
 
     Returns
     -------
@@ -1477,7 +1440,12 @@ def camera_candidates(
     """
     std = _standard()
     place = std["placement"]
-    cam = std["default_camera"]
+    unknown = set(camera or {}) - set(std["default_camera"])
+    if unknown:
+        raise InputError(
+            f"unknown camera parameter(s) {sorted(unknown)}; known: {sorted(std['default_camera'])}"
+        )
+    cam = {**std["default_camera"], **(camera or {})}
     spacing = float(facade_spacing_m or place["facade_spacing_m"])
     n_head = int(headings or place["headings"])
     if spacing <= 0 or n_head <= 0:
@@ -1623,6 +1591,7 @@ def plan_cameras(
     resolution_m: float = 1.0,
     edition: str | None = None,
     include_existing: bool = True,
+    camera: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> gpd.GeoDataFrame:
     """Place up to ``k`` new cameras that cover the most walkable public space at a level.
@@ -1651,6 +1620,8 @@ def plan_cameras(
     include_existing
         Count space already covered at ``level`` by the District's cameras as covered,
         so gains are what the new cameras add.
+    camera
+        Lens and mounting of the generated candidates (see :func:`camera_candidates`).
     progress
         Optional callback ``(fraction done, message)``.
 
@@ -1683,11 +1654,8 @@ def plan_cameras(
     target_z = float(std["target_height_m"])
     clearance = float(std["occlusion"]["mount_clearance_m"])
 
-    cands = (
-        camera_candidates(district, candidates)
-        if candidates is not None
-        else (camera_candidates(district))
-    )
+    cands = camera_candidates(district, candidates, camera=camera)
+
     for row in cands.itertuples():
         _check_fov_resolution(row.hfov_deg, row.resolution_px, f"candidate {row.candidate_id}")
     if len(cands) > int(std["placement"]["max_candidates"]):
@@ -1841,3 +1809,30 @@ def _exhaustive(
             best_value, best_combo = value, combo
     order, gains = _greedy([sets[useful[i]] for i in best_combo], size, k)
     return [useful[best_combo[i]] for i in order], gains
+
+
+def add_cameras(district: District, cameras: gpd.GeoDataFrame) -> District:
+    """Return the District with cameras (e.g. from :func:`plan_cameras`) added.
+
+    Parameters
+    ----------
+    district
+        The District.
+    cameras
+        Points with the cameras-layer columns (``camera_id``, ``height_m``,
+        ``heading_deg``, ``hfov_deg``, ``vfov_deg``, ``resolution_px``, ``tilt_deg``);
+        other columns are dropped.
+
+    Raises
+    ------
+    InputError
+        A camera id that is already in the District.
+    """
+    columns = [*layer_schemas()["cameras"]["columns"], "geometry"]
+    new = gpd.GeoDataFrame(cameras[[c for c in columns if c in cameras]], crs=district.crs)
+    clash = set(new["camera_id"].astype(str)) & set(district.cameras["camera_id"].astype(str))
+    if clash:
+        raise InputError(f"camera id(s) {sorted(clash)} already exist in the district")
+    existing = district.cameras[[c for c in columns if c in district.cameras]]
+    merged = pd.concat([existing, new], ignore_index=True) if len(existing) else new
+    return district.replace(cameras=gpd.GeoDataFrame(merged, geometry="geometry", crs=district.crs))
