@@ -275,6 +275,113 @@ def import_osm(
 
 @app.command()
 @handle_errors
+def lighting(
+    district: DistrictArg = None,
+    resolution: Annotated[
+        float, typer.Option(help="Raster cell size in metres (dark spots, --raster).")
+    ] = 1.0,
+    raster: Annotated[
+        Path | None, typer.Option("--raster", help="Write the illuminance raster (GeoTIFF, lx).")
+    ] = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Plan lamps for failing paths; report cost and after.")
+    ] = False,
+    target_class: Annotated[
+        str | None, typer.Option("--class", help="Assess every segment against this class, e.g. P4.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="GeoPackage: the district (with planned lamps) "
+                     "plus tables lighting_compliance, dark_spots, planned_lights."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check street lighting against EN 13201: compliance per segment, dark spots, energy.
+
+    Examples:
+
+      vollsmose-gis lighting
+
+      vollsmose-gis lighting my-district.gpkg --raster lux.tif --plan -o lit.gpkg --json
+    """
+    import math
+
+    import pyogrio
+
+    from vollsmose_gis import lighting as lt
+    from vollsmose_gis.io import atomic_path, save_district, write_geotiff
+
+    for path in (raster, output):
+        if path is not None and path.exists() and not overwrite:
+            raise InputError(f"{path} exists; pass --overwrite to replace it")
+    d = open_district(district)
+    folder = district.parent if district is not None else None
+    with err_console.status("lighting") as status:
+        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
+        image = lt.illuminance_raster(d, resolution_m=resolution, photometry_dir=folder,
+                                      progress=progress)  # fmt: skip
+        frame = lt.compliance(d, target_class=target_class, photometry_dir=folder)
+        dark = lt.dark_spots(d, raster=image)
+        values = lt.indicators(d, compliance_frame=frame, dark=dark, photometry_dir=folder)
+        result = (lt.plan_lights(d, target_class=target_class, photometry_dir=folder,
+                                 progress=progress) if plan else None)  # fmt: skip
+        after = (lt.indicators(result.district, compliance_frame=result.compliance_after,
+                               resolution_m=resolution, photometry_dir=folder)
+                 if result is not None else None)  # fmt: skip
+    if raster is not None:
+        write_geotiff(image, raster, overwrite=overwrite)
+    if output is not None:
+        tables = {"lighting_compliance": frame, "dark_spots": dark}
+        if result is not None:
+            tables.update(planned_lights=result.new_lights,
+                          lighting_compliance_after=result.compliance_after)  # fmt: skip
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            save_district(result.district if result is not None else d, tmp)
+            kinds = {"dark_spots": "MultiPolygon", "planned_lights": "Point"}
+            for layer, table in tables.items():
+                cats = table.select_dtypes("category").columns
+                pyogrio.write_dataframe(table.astype({c: "string" for c in cats}), tmp,
+                                        layer=layer, driver="GPKG",
+                                        promote_to_multi=layer == "dark_spots",
+                                        geometry_type=kinds.get(layer, "LineString"))  # fmt: skip
+    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    summary = lt.compliance_summary(frame)
+    if as_json:
+        report: dict[str, Any] = {
+            "district": d.name, "provenance": d.provenance.statement(),
+            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "classes": [{k: clean(v) for k, v in r.items()} for r in summary.to_dict("records")],
+            "dark_spots": len(dark), "outputs": {"raster": raster and str(raster),
+                                                  "output": output and str(output)},
+        }  # fmt: skip
+        if result is not None and after is not None:
+            report["plan"] = {
+                "new_lamps": len(result.new_lights), "cost_dkk": result.cost_dkk,
+                "unresolved": result.unresolved,
+                "indicators_after": {k: clean(v.value) for k, v in after.items()},
+            }  # fmt: skip
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return
+    console.print(f"[bold]{d.name}[/]: EN 13201 compliance of {len(frame)} segments", highlight=False)
+    table = Table("class", "segments", "passing", "length km", "passing share", "mean Ē lx")
+    for r in summary.itertuples():
+        table.add_row(str(r.lighting_class), str(r.segments), str(r.passing),
+                      f"{r.length_m / 1000:.2f}", f"{r.passing_share:.0%}", f"{r.mean_E_avg_lx:.1f}")  # fmt: skip
+    console.print(table)
+    for ind in values.values():
+        text = f"{ind.value:.0%}" if ind.unit == "share" else f"{ind.value:,.1f} {ind.unit}"
+        console.print(f"{ind.label}: {text}", highlight=False, markup=False)
+    if result is not None and after is not None:
+        console.print(f"plan: {len(result.new_lights)} new lamps, {result.cost_dkk:,.0f} DKK; "
+                      f"lit path share {values['lit_path_share'].value:.0%} -> "
+                      f"{after['lit_path_share'].value:.0%}; unresolved: "
+                      f"{', '.join(result.unresolved) or 'none'}", highlight=False, markup=False)  # fmt: skip
+    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
+@app.command()
+@handle_errors
 def connectivity(
     district: DistrictArg = None,
     output: Annotated[
@@ -314,7 +421,9 @@ def connectivity(
             nodes, edges = cn.centralities(d, progress=progress)
             with atomic_path(output, overwrite=overwrite) as tmp:
                 for layer, frame in (("nodes", nodes), ("edges", edges)):
-                    pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+                    pyogrio.write_dataframe(
+                    frame, tmp, layer=layer, driver="GPKG", promote_to_multi=True
+                )
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
     if as_json:
         print(json.dumps({
@@ -414,6 +523,251 @@ def suggest_links(
                       "yes" if r.crosses_boundary else "", f"{r.gain:.4f}",
                       f"{r.objective_after:.4f}")  # fmt: skip
     console.print(table)
+    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
+@app.command()
+@handle_errors
+def mix(
+    district: DistrictArg = None,
+    as_json: JsonOpt = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="GeoPackage: the district plus tables mix_homes (catchments, nearest POIs), "
+            "mix_estates and mix_grid.",
+        ),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Housing and land-use mix: the § 168 a 40 % rule, tenure/use diversity, walking access.
+
+    Examples:
+
+      vollsmose-gis mix
+
+      vollsmose-gis mix my-district.gpkg --json -o mix.gpkg --overwrite
+    """
+    import pyogrio
+
+    from vollsmose_gis.io import atomic_path, save_district
+    from vollsmose_gis.mix import analyse_mix
+
+    if output is not None and output.exists() and not overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    d = open_district(district)
+    with err_console.status("mix") as status:
+        result = analyse_mix(d, progress=lambda f, m: status.update(f"{m} {f:.0%}"))
+    if output is not None:
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            save_district(d, tmp)
+            for layer, frame in result.layers().items():
+                pyogrio.write_dataframe(
+                    frame, tmp, layer=layer, driver="GPKG", promote_to_multi=True
+                )
+    if as_json:
+        report = {**result.to_dict(), "output": output and str(output)}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    t, lu, acc = result.tenure, result.landuse, result.access
+    console.print(f"[bold]{d.name}[/]: {t.total_dwellings:,} dwellings inside the boundary",
+                  highlight=False)  # fmt: skip
+    table = Table("tenure", "dwellings")
+    for name, count in t.dwellings_by_tenure.items():
+        if count:
+            table.add_row(name, f"{count:,}")
+    console.print(table)
+    verdict = "meets" if t.meets_rule else "does NOT meet"
+    console.print(
+        f"§ 168 a share {t.share:.1%} (= {t.almen_family_dwellings:,} / ({t.total_dwellings:,} "
+        f"+ {t.commercial_dwelling_equivalents:,.1f} commercial + {t.demolished_counted:,} "
+        f"demolished)) {verdict} the {t.threshold:.0%} rule; each lever alone: demolish "
+        f"{t.demolish_needed:,}, convert {t.convert_needed:,}, build {t.build_non_social_needed:,}"
+        f" non-social dwellings (or {t.build_commercial_m2_needed:,.0f} m² commercial)",
+        highlight=False, markup=False)  # fmt: skip
+    console.print(f"land use: entropy {lu.landuse_entropy:.3f} (N={lu.n_classes}), "
+                  f"non-residential floor {lu.non_residential_floor_share:.1%}, "
+                  f"{lu.jobs_per_dwelling:.2f} jobs per dwelling (balanced "
+                  f"{lu.balanced_band[0]:g}–{lu.balanced_band[1]:g})", highlight=False)  # fmt: skip
+    needs = ", ".join(f"{k} {v:.0%}" for k, v in acc["share_by_need"].items())
+    console.print(f"within {acc['radius_m']:g} m walk: {needs}; all {acc['share_all_needs']:.0%}",
+                  highlight=False, markup=False)  # fmt: skip
+    table = Table("indicator", "value", "unit")
+    for key, ind in result.indicators.items():
+        table.add_row(key, f"{ind.value:.3f}", ind.unit)
+    console.print(table)
+    for message in result.warnings:
+        err_console.print(f"warning: {message}", highlight=False, markup=False)
+    console.print(f"provenance: {result.provenance}", highlight=False, markup=False)
+
+
+@app.command()
+@handle_errors
+def cctv(
+    district: DistrictArg = None,
+    level: Annotated[
+        str, typer.Option(help="DORI level the coverage headline and --plan aim for.")
+    ] = "recognition",
+    edition: Annotated[
+        str | None, typer.Option(help="IEC 62676-4 edition of the levels: 2015 or 2025.")
+    ] = None,
+    resolution: Annotated[float, typer.Option(help="Raster cell size in metres.")] = 1.0,
+    raster: Annotated[
+        Path | None,
+        typer.Option("--raster", help="Write the best DORI level per cell (GeoTIFF, uint8)."),
+    ] = None,
+    plan: Annotated[
+        int | None, typer.Option("--plan", help="Place K new cameras (greedy), report gains.")
+    ] = None,
+    no_private_mask: Annotated[
+        bool, typer.Option("--no-private-mask", help="Show private land use in the outputs.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="GeoPackage: the district (with planned cameras) "
+            "plus tables cctv_zones, cctv_viewsheds, cctv_cameras, cctv_plan.",
+        ),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """CCTV coverage: occluded viewsheds, DORI pixel density, coverage, camera placement.
+
+    Examples:
+
+      vollsmose-gis cctv
+
+      vollsmose-gis cctv my-district.gpkg --level observation --raster dori.tif --json
+
+      vollsmose-gis cctv --plan 5 -o cctv.gpkg
+    """
+    import math
+
+    import pyogrio
+
+    from vollsmose_gis import cctv as cc
+    from vollsmose_gis.io import atomic_path, save_district, write_geotiff
+
+    for path in (raster, output):
+        if path is not None and path.exists() and not overwrite:
+            raise InputError(f"{path} exists; pass --overwrite to replace it")
+    if plan is not None and plan < 1:
+        raise InputError(f"--plan {plan} must be at least 1 camera")
+    levels = cc.dori_levels(edition)
+    if level not in levels:
+        raise InputError(f"--level {level!r} is not a DORI level; choose one of {list(levels)}")
+    d = open_district(district)
+    with err_console.status("cctv") as status:
+        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
+        result = cc.viewsheds(
+            d,
+            resolution_m=resolution,
+            edition=edition,
+            mask_private=not no_private_mask,
+            progress=progress,
+        )
+        table = cc.coverage(d, result)
+        values = cc.indicators(d, result=result)
+        planned = (
+            cc.plan_cameras(
+                d, level=level, k=plan, resolution_m=resolution, edition=edition, progress=progress
+            )
+            if plan is not None
+            else None
+        )
+    if raster is not None:
+        write_geotiff(result.levels, raster, overwrite=overwrite)
+    if output is not None:
+        tables = {
+            "cctv_zones": result.zones,
+            "cctv_viewsheds": result.viewsheds,
+            "cctv_cameras": result.cameras,
+        }
+        if planned is not None:
+            tables["cctv_plan"] = planned
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            save_district(cc.add_cameras(d, planned) if planned is not None else d, tmp)
+            for name, frame in tables.items():
+                pyogrio.write_dataframe(
+                    frame,
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    promote_to_multi=name != "cctv_cameras" and name != "cctv_plan",
+                )
+    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    at_level = table[table["level"] == level]
+    if as_json:
+        report: dict[str, Any] = {
+            "district": d.name,
+            "provenance": d.provenance.statement(),
+            "edition": result.edition,
+            "level": level,
+            "levels_px_per_m": levels,
+            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "coverage": [{k: clean(v) for k, v in r.items()} for r in table.to_dict("records")],
+            "cameras": [
+                {k: clean(v) for k, v in r.items()}
+                for r in result.cameras.drop(columns="geometry").to_dict("records")
+            ],
+            "outputs": {"raster": raster and str(raster), "output": output and str(output)},
+        }
+        if planned is not None:
+            report["plan"] = {
+                "target_area_m2": planned.attrs["target_area_m2"],
+                "existing_covered_m2": planned.attrs["existing_covered_m2"],
+                "cameras": [
+                    {
+                        **{k: clean(v) for k, v in r.items() if k != "geometry"},
+                        "x": r["geometry"].x,
+                        "y": r["geometry"].y,
+                    }
+                    for r in planned.to_dict("records")
+                ],
+            }
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return
+    ok = int((result.cameras["status"] == "ok").sum())
+    console.print(
+        f"[bold]{d.name}[/]: {ok} of {len(result.cameras)} cameras analysed "
+        f"(IEC 62676-4 {result.edition}, {resolution:g} m cells)",
+        highlight=False,
+    )
+    grid = Table("target", "total", f"seen at {level} or better", "share")
+    for r in at_level.itertuples():
+        unit = {"m": "m", "m2": "m²", "count": ""}[str(r.unit)]
+        share = "-" if math.isnan(r.share) else f"{r.share:.1%}"
+        grid.add_row(str(r.target), f"{r.total:,.0f} {unit}", f"{r.seen:,.0f} {unit}", share)
+    console.print(grid)
+    for ind in values.values():
+        text = (
+            "-"
+            if math.isnan(ind.value)
+            else (f"{ind.value:.1%}" if ind.unit == "share" else f"{ind.value:,.0f} {ind.unit}")
+        )
+        console.print(f"{ind.label}: {text}", highlight=False, markup=False)
+    if planned is not None:
+        plan_table = Table("rank", "source", "x", "y", "heading", "gain m²", "covered share")
+        for r in planned.itertuples():
+            plan_table.add_row(
+                str(r.rank),
+                str(r.source),
+                f"{r.geometry.x:.1f}",
+                f"{r.geometry.y:.1f}",
+                f"{r.heading_deg:.0f}°",
+                f"{r.marginal_gain_m2:,.0f}",
+                f"{r.covered_share:.2%}",
+            )
+        console.print(plan_table)
+        console.print(
+            f"plan cost: {planned['cost_dkk'].sum():,.0f} DKK (unit cost unconfirmed)",
+            highlight=False,
+        )
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 
