@@ -1,0 +1,22 @@
+"""The provider's algorithms, one class per module."""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingAlgorithm
+
+from .connectivity import ConnectivityAlgorithm
+from .import_osm import ImportOsmAlgorithm
+from .lamp_planner import LampPlannerAlgorithm
+from .lighting import LightingAlgorithm
+from .suggest_links import SuggestLinksAlgorithm
+
+__all__ = ["ALGORITHMS"]
+
+ALGORITHMS: tuple[type[QgsProcessingAlgorithm], ...] = (
+    ConnectivityAlgorithm,
+    SuggestLinksAlgorithm,
+    LightingAlgorithm,
+    LampPlannerAlgorithm,
+    ImportOsmAlgorithm,
+)
+"""Every algorithm of the provider, in toolbox order."""
