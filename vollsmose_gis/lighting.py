@@ -346,7 +346,10 @@ def _illuminance_points(
     lx = np.array([lamp.x for lamp in lamps])
     ly = np.array([lamp.y for lamp in lamps])
     near = (
-        (lx >= lo[0] - reach) & (lx <= hi[0] + reach) & (ly >= lo[1] - reach) & (ly <= hi[1] + reach)
+        (lx >= lo[0] - reach)
+        & (lx <= hi[0] + reach)
+        & (ly >= lo[1] - reach)
+        & (ly <= hi[1] + reach)
     )
     lamps = [lamp for lamp, keep in zip(lamps, near, strict=True) if keep]
     tree = cKDTree(xy)
@@ -682,6 +685,14 @@ def segment_fields(length_m: float, lamp_positions_m: np.ndarray) -> tuple[float
         spacing = float((positions[-1] - positions[0]) / (positions.size - 1))
     fields = max(1, round(length_m / spacing))
     return length_m / fields, fields
+
+
+def _segment_points(line: LineString, width: float, lamp_xy: np.ndarray) -> np.ndarray:
+    """EN 13201-3 grid points of one segment for a given set of lamp positions."""
+    margin = float(_params()["grid"]["association_margin_m"])
+    positions = _serving_positions(np.array([line]), np.array([width / 2 + margin]), lamp_xy)[0]
+    spacing, fields = segment_fields(line.length, positions)
+    return _line_points(line, spacing, fields, width)
 
 
 def _requirements_columns(class_names: Iterable[str | None]) -> pd.DataFrame:
@@ -1208,14 +1219,32 @@ def plan_lights(
                         return replace(probe, x=x, y=y, rotation_deg=rotation)
         return None
 
-    def passes(
-        points: np.ndarray, base_e: np.ndarray, extra: list[_Lamp], req: pd.DataFrame
-    ) -> bool:
-        e = base_e + _illuminance_points(extra, points) if extra else base_e
+    def near(pool: Sequence[_Lamp], line: LineString, width: float) -> list[_Lamp]:
+        minx, miny, maxx, maxy = line.bounds
+        pad = width / 2 + float(_params()["grid"]["association_margin_m"])
+        return [
+            p
+            for p in pool
+            if minx - max(p.radius_m, pad) - width <= p.x <= maxx + max(p.radius_m, pad) + width
+            and miny - max(p.radius_m, pad) - width <= p.y <= maxy + max(p.radius_m, pad) + width
+        ]
+
+    def check(
+        line: LineString, width: float, pool: list[_Lamp], extra: list[_Lamp], req: pd.DataFrame
+    ) -> tuple[bool, np.ndarray, np.ndarray]:
+        """Pass?, grid points and their illuminance with ``extra`` lamps added.
+
+        The grid is rebuilt from the lamps serving the segment, new ones included, exactly
+        as compliance() will build it for the planned district.
+        """
+        every = [*pool, *extra]
+        xy = np.array([(p.x, p.y) for p in every]).reshape(-1, 2)
+        points = _segment_points(line, width, xy)
+        e = _illuminance_points(every, points)
         avg = np.array([e.mean()])
         u0 = np.array([e.min() / avg[0] if avg[0] > 0 else np.nan])
         ok, _ = _assess(avg, np.array([e.min()]), u0, req)
-        return bool(ok[0])
+        return bool(ok[0]), points, e
 
     total = len(order)
     for done, index in enumerate(order):
@@ -1223,12 +1252,13 @@ def plan_lights(
             progress(done / max(total, 1), "planning lamps")
         k = positions[index]
         row = segments.frame.loc[index]
-        points = segments.points[k]
-        req = _requirements_columns([row["lighting_class"]])
-        base_e = _illuminance_points([*lamps, *placed], points)
-        if passes(points, base_e, [], req):
-            continue
         line = row.geometry
+        width = float(segments.widths[k])
+        req = _requirements_columns([row["lighting_class"]])
+        pool = near([*lamps, *placed], line, width)
+        ok, points, e = check(line, width, pool, [], req)
+        if ok:
+            continue
         length = float(line.length)
         budget = None if max_new is None else max_new - len(placed)
         if budget is not None and budget <= 0:
@@ -1242,28 +1272,25 @@ def plan_lights(
             taken = list(occupied)
             trial: list[_Lamp] = []
             for j in range(count):
-                new = site(
-                    line, segments.widths[k], length * (j + 0.5) / count, taken, length / count / 2
-                )
+                new = site(line, width, length * (j + 0.5) / count, taken, length / count / 2)
                 if new is not None:
                     trial.append(new)
                     taken.append((new.x, new.y))
-            if trial and passes(points, base_e, trial, req):
+            if trial and check(line, width, pool, trial, req)[0]:
                 best = trial
                 break
         limit = k_max if best is None else len(best) - 1
         taken = list(occupied)
         greedy: list[_Lamp] = []
         while len(greedy) < limit:  # (b) darkest point first
-            e = base_e + _illuminance_points(greedy, points) if greedy else base_e
             darkest = points[int(np.argmin(e))]
-            station = float(line.project(Point(darkest)))
-            new = site(line, segments.widths[k], station, taken, length / 2)
+            new = site(line, width, float(line.project(Point(darkest))), taken, length / 2)
             if new is None:
                 break
             greedy.append(new)
             taken.append((new.x, new.y))
-            if passes(points, base_e, greedy, req):
+            ok, points, e = check(line, width, pool, greedy, req)
+            if ok:
                 best = greedy
                 break
         if best is None:
@@ -1297,12 +1324,14 @@ def plan_lights(
         ),
         crs=district.crs,
     )
-    combined = pd.concat([district.lights, new_rows], ignore_index=True)
+    combined = (
+        pd.concat([district.lights, new_rows], ignore_index=True) if placed else district.lights
+    )
     new_district = district.replace(
         lights=gpd.GeoDataFrame(combined, geometry="geometry", crs=district.crs)
     )
     all_lamps = [*lamps, *(replace(p, light_id=i) for p, i in zip(placed, ids, strict=True))]
-    after = _evaluate(segments, all_lamps)
+    after = _evaluate(_prepare_segments(new_district, all_lamps, target_class), all_lamps)
     still = after.loc[after.index.isin(order) & ~after["pass"], "street_id"].astype(str)
     unresolved = sorted(set(unresolved) | set(still))
     if progress is not None:
@@ -1388,8 +1417,15 @@ def compliance_summary(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     """
     if len(frame) == 0:
         return pd.DataFrame(
-            columns=["lighting_class", "segments", "passing", "length_m", "passing_length_m",
-                     "passing_share", "mean_E_avg_lx"]
+            columns=[
+                "lighting_class",
+                "segments",
+                "passing",
+                "length_m",
+                "passing_length_m",
+                "passing_share",
+                "mean_E_avg_lx",
+            ]
         )
     data = pd.DataFrame(
         {

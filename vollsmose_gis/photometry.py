@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import logging
 import math
-from abc import ABC, abstractmethod
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -59,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _ANGLE_TOL = 1e-6
-_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed it
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # noqa: NPY201 (numpy 1 name)
 
 
 class PhotometryFileError(InputError):
