@@ -287,12 +287,17 @@ def lighting(
         bool, typer.Option("--plan", help="Plan lamps for failing paths; report cost and after.")
     ] = False,
     target_class: Annotated[
-        str | None, typer.Option("--class", help="Assess every segment against this class, e.g. P4.")
+        str | None,
+        typer.Option("--class", help="Assess every segment against this class, e.g. P4."),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="GeoPackage: the district (with planned lamps) "
-                     "plus tables lighting_compliance, dark_spots, planned_lights."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="GeoPackage: the district (with planned lamps) "
+            "plus tables lighting_compliance, dark_spots, planned_lights.",
+        ),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
     as_json: JsonOpt = False,
@@ -363,7 +368,9 @@ def lighting(
             }  # fmt: skip
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return
-    console.print(f"[bold]{d.name}[/]: EN 13201 compliance of {len(frame)} segments", highlight=False)
+    console.print(
+        f"[bold]{d.name}[/]: EN 13201 compliance of {len(frame)} segments", highlight=False
+    )
     table = Table("class", "segments", "passing", "length km", "passing share", "mean Ē lx")
     for r in summary.itertuples():
         table.add_row(str(r.lighting_class), str(r.segments), str(r.passing),
@@ -386,8 +393,12 @@ def connectivity(
     district: DistrictArg = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="GeoPackage with layers nodes and edges "
-                     "(walk graph with betweenness and harmonic closeness, global and local)."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="GeoPackage with layers nodes and edges "
+            "(walk graph with betweenness and harmonic closeness, global and local).",
+        ),
     ] = None,
     centre: Annotated[
         str | None, typer.Option(help="City centre X,Y in the district CRS (default: Odense).")
@@ -422,8 +433,8 @@ def connectivity(
             with atomic_path(output, overwrite=overwrite) as tmp:
                 for layer, frame in (("nodes", nodes), ("edges", edges)):
                     pyogrio.write_dataframe(
-                    frame, tmp, layer=layer, driver="GPKG", promote_to_multi=True
-                )
+                        frame, tmp, layer=layer, driver="GPKG", promote_to_multi=True
+                    )
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
     if as_json:
         print(json.dumps({
@@ -769,6 +780,128 @@ def cctv(
             highlight=False,
         )
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
+@app.command()
+@handle_errors
+def score(
+    scenarios: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Scenario YAML files or folders of them (default: scenarios/).",
+            show_default=False,
+        ),
+    ] = None,
+    district: Annotated[
+        Path | None,
+        typer.Option(
+            "--district",
+            "-d",
+            help="Base district GeoPackage (default: the embedded Vollsmose model).",
+        ),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="Scoring profile YAML (default: the packaged one)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder for tables, GeoPackages, rasters.")
+    ] = Path("out"),
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into an existing output folder (only this run's files are replaced).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score district-plan scenarios: the main job.
+
+    Applies each scenario to its base district, runs every module (connectivity,
+    traffic calming, lighting, CCTV, housing and land-use mix), scores the indicators
+    into the four themes and an overall 0-100, reports cost (DKK) beside the score and
+    how robust the ranking is to the theme weights, and writes scores.csv,
+    indicators.csv, changes.csv, one GeoPackage and the rasters per scenario, a
+    manifest.json and the council report into --out.
+
+    Examples:
+
+      vollsmose-gis score scenarios/
+
+      vollsmose-gis score scenarios/open-up.yaml scenarios/baseline.yaml -o out/ --overwrite
+
+      vollsmose-gis score plans/ --district my-district.gpkg --profile my-profile.yaml --json
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vollsmose_gis.scenario import load_scenarios
+    from vollsmose_gis.scoring import load_profile, save_score_outputs, score_scenarios
+
+    if out.exists() and not overwrite:
+        _fail(
+            f"output folder {out} exists",
+            "Pass --overwrite to replace the files this run writes (nothing else is "
+            "deleted), or choose another --out.",
+        )
+    loaded = load_scenarios(scenarios or [Path("scenarios")])
+    scoring_profile = load_profile(profile)
+    base = open_district(district)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("scoring", total=1.0)
+        result = score_scenarios(
+            loaded,
+            district=base,
+            profile=scoring_profile,
+            progress=lambda fraction, message: bar.update(
+                task, completed=fraction, description=message
+            ),
+        )
+    written = save_score_outputs(result, out, overwrite=overwrite, district_path=district)
+    if as_json:
+        payload = {
+            "scores": result.scores.to_dict(orient="records"),
+            "robustness": result.robustness,
+            "provenance": base.provenance.statement(),
+            "outputs": [str(p) for p in written],
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False, default=float))
+        return
+    themes = list(scoring_profile.themes)
+    table = Table(title=f"Scenarios on {base.name}", title_justify="left")
+    for column in ("rank", "scenario", "overall", *themes, "cost (M DKK)", "P(first)"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for row in result.scores.itertuples(index=False):
+        values = row._asdict()
+        table.add_row(
+            str(values["rank"]),
+            str(values["scenario"]),
+            f"{values['overall']:.1f}",
+            *(f"{getattr(row, t.replace(' ', '_'), float('nan')):.1f}" for t in themes),
+            f"{values['cost_dkk'] / 1e6:,.1f}",
+            f"{values['p_first']:.0%}",
+        )
+    console.print(table)
+    baseline = result.baseline
+    console.print(f"baseline (no change): overall {baseline.overall:.1f}", highlight=False)
+    flips = [
+        f"{theme} weight {change['weight']:.0%} -> {change['to']}"
+        for theme, changes in result.robustness["flips"].items()
+        for change in changes[:1]
+    ]
+    console.print(
+        "leader changes when one theme's weight is swept: " + ("; ".join(flips) or "never"),
+        highlight=False,
+    )
+    console.print(f"provenance: {base.provenance.statement()}", highlight=False, markup=False)
+    console.print(f"wrote {len(written)} files to {out}/", highlight=False)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,15 @@ from vollsmose_gis.district import LAYER_NAMES, District, Provenance
 from vollsmose_gis.schema import validate_district
 from vollsmose_gis.standards import layer_schemas
 
-__all__ = ["META_TABLE", "Raster", "load_district", "save_district", "write_geotiff"]
+__all__ = [
+    "META_TABLE",
+    "Raster",
+    "atomic_path",
+    "load_district",
+    "save_district",
+    "write_geotiff",
+    "write_layer",
+]
 
 META_TABLE = "district_meta"
 SCHEMA_VERSION = 1
@@ -65,7 +73,11 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
 
 
 def save_district(
-    district: District, path: str | os.PathLike[str], *, overwrite: bool = False
+    district: District,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    extra_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
 ) -> Path:
     """Write a District to a GeoPackage: one table per layer plus ``district_meta``.
 
@@ -77,6 +89,10 @@ def save_district(
         Target ``.gpkg`` file.
     overwrite
         Replace an existing file.  Without it an existing file is refused.
+    extra_layers
+        Result layers written beside the district's (e.g. ``calming_speeds``); their
+        names must not clash with the district's tables.  :func:`load_district` ignores
+        them.
 
     Returns
     -------
@@ -110,6 +126,10 @@ def save_district(
             crs=district.crs,
         )
         pyogrio.write_dataframe(meta, tmp, layer=META_TABLE, driver="GPKG", promote_to_multi=False)
+        for name, frame in (extra_layers or {}).items():
+            if name in (*LAYER_NAMES, META_TABLE):
+                raise ValueError(f"extra layer {name!r} clashes with a district table")
+            write_layer(frame, tmp, name)
     return Path(path)
 
 
@@ -123,6 +143,23 @@ def _geometry_type(frame: gpd.GeoDataFrame, allowed: list[str]) -> str:
     if len(present) == 1:
         return present.pop()
     return allowed[0] if not present else "Unknown"
+
+
+def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str) -> None:
+    """Add one GeoDataFrame as a table to a GeoPackage (categories written as text).
+
+    Not atomic by itself: call it on the temporary path of :func:`atomic_path`.
+    """
+    present = set(frame.geom_type.dropna()) if len(frame) else set()
+    geometry_type = present.pop() if len(present) == 1 else "Unknown"
+    pyogrio.write_dataframe(
+        _for_writing(frame),
+        path,
+        layer=layer,
+        driver="GPKG",
+        geometry_type=geometry_type,
+        promote_to_multi=False,
+    )
 
 
 def _for_writing(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

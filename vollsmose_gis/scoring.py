@@ -134,7 +134,8 @@ def load_profile(path: str | Path | None = None) -> Profile:
             raise InputError(f"{source}: indicator {name!r} has unknown theme {spec['theme']!r}")
         if spec["module"] not in MODULES:
             raise InputError(
-                f"{source}: indicator {name!r} has unknown module {spec['module']!r}; modules are {list(MODULES)}"
+                f"{source}: indicator {name!r} has unknown module {spec['module']!r}; "
+                f"modules are {list(MODULES)}"
             )
         if float(spec["worst"]) == float(spec["target"]):
             raise InputError(f"{source}: indicator {name!r} has worst == target")
@@ -199,13 +200,25 @@ def _run_calming(district: District) -> ModuleResult:
 def _run_lighting(district: District) -> ModuleResult:
     from vollsmose_gis import lighting
 
-    return ModuleResult(lighting.indicators(district))
+    segments = lighting.compliance(district)
+    raster = lighting.illuminance_raster(district, resolution_m=1.0)  # over the boundary
+    dark = lighting.dark_spots(district, raster=raster)
+    return ModuleResult(
+        lighting.indicators(district, compliance_frame=segments, dark=dark),
+        {"lighting_segments": segments, "lighting_dark_spots": dark},
+        {"illuminance": raster},
+    )
 
 
 def _run_cctv(district: District) -> ModuleResult:
     from vollsmose_gis import cctv
 
-    return ModuleResult(cctv.indicators(district))
+    result = cctv.viewsheds(district)
+    return ModuleResult(
+        cctv.indicators(district, result=result),
+        {"cctv_zones": result.zones, "cctv_viewsheds": result.viewsheds},
+        {"dori_levels": result.levels},
+    )
 
 
 def _run_mix(district: District) -> ModuleResult:
@@ -566,3 +579,159 @@ def score_scenarios(
     if progress:
         progress(1.0, "scored")
     return ScoreResult(scores, long, results, baseline, robust, profile)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _slug(name: str) -> str:
+    keep = "".join(c.lower() if c.isalnum() else "-" for c in name)
+    return "-".join(part for part in keep.split("-") if part) or "scenario"
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_manifest(result: ScoreResult, *, district_path: Path | None = None) -> dict[str, Any]:
+    """What a run read and with which software, so that it can be reproduced.
+
+    Returns a JSON-ready dict: inputs (scenario files, district, profile) with SHA-256
+    hashes, parameters (modules, robustness) and package versions.
+    """
+    import datetime as dt
+    import platform
+    from importlib import metadata
+
+    from vollsmose_gis import __version__
+
+    versions = {"vollsmose-gis": __version__, "python": platform.python_version()}
+    for package in (
+        "numpy",
+        "pandas",
+        "geopandas",
+        "shapely",
+        "pyproj",
+        "pyogrio",
+        "rasterio",
+        "networkx",
+        "igraph",
+        "scipy",
+        "pydantic",
+    ):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    try:
+        import pyogrio
+
+        versions["GDAL"] = pyogrio.__gdal_version_string__
+    except (ImportError, AttributeError):
+        versions["GDAL"] = "unknown"
+    scenario_files = {}
+    for r in result.results.values():
+        if r.scenario.path is not None:
+            scenario_files[str(r.scenario.path)] = _file_sha256(r.scenario.path)
+            for _, source in r.scenario.interventions:
+                if source is not None and str(source) not in scenario_files:
+                    scenario_files[str(source)] = _file_sha256(source)
+    base = result.baseline.district
+    district = {
+        "name": base.name,
+        "provenance": base.provenance.to_dict(),
+        "content_sha256": base.fingerprint(),
+    }
+    if district_path is not None:
+        district["path"] = str(district_path)
+        district["file_sha256"] = _file_sha256(district_path)
+    else:
+        from vollsmose_gis.sources.vollsmose import default_district_path
+
+        embedded = default_district_path()
+        district["path"] = f"embedded ({embedded.name})"
+        district["file_sha256"] = _file_sha256(embedded)
+    profile_path = Path(result.profile.source)
+    return {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": {
+            "scenarios": scenario_files,
+            "district": district,
+            "profile": {
+                "source": result.profile.source,
+                "sha256": _file_sha256(profile_path) if profile_path.is_file() else None,
+            },
+        },
+        "parameters": {
+            "modules": sorted({m for r in result.results.values() for m in r.modules}),
+            "theme_weights": result.profile.themes,
+            "robustness": {k: result.robustness[k] for k in ("samples", "concentration", "seed")},
+        },
+        "versions": versions,
+        "provenance_statement": base.provenance.statement(),
+    }
+
+
+def save_score_outputs(
+    result: ScoreResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    district_path: Path | None = None,
+) -> list[Path]:
+    """Write ``scores.csv``, ``indicators.csv``, ``changes.csv``, one GeoPackage and the
+    rasters per scenario, and ``manifest.json`` into ``out_dir``.
+
+    An existing ``out_dir`` is refused unless ``overwrite``; even then only the files
+    this function writes are replaced (each atomically) and nothing else in the folder
+    is touched or deleted.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    import json
+
+    from vollsmose_gis.io import atomic_path, save_district, write_geotiff
+
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise FileExistsError(
+            f"output folder {out} exists; pass --overwrite to replace the files this run writes"
+        )
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    statement = result.baseline.district.provenance.statement()
+
+    def csv(frame: pd.DataFrame, name: str) -> None:
+        with atomic_path(out / name, overwrite=True) as tmp:
+            tmp.write_text(f"# {statement}\n" + frame.to_csv(index=False), encoding="utf-8")
+        written.append(out / name)
+
+    csv(result.scores, "scores.csv")
+    csv(result.indicators, "indicators.csv")
+    changes = pd.concat(
+        [r.change_log.to_frame().assign(scenario=name) for name, r in result.results.items()],
+        ignore_index=True,
+    )
+    csv(changes, "changes.csv")
+    for name, r in result.results.items():
+        slug = _slug(name)
+        layers = {k: v for m in r.modules.values() for k, v in m.layers.items()}
+        gpkg = out / f"{slug}.gpkg"
+        save_district(r.district, gpkg, overwrite=True, extra_layers=layers)
+        written.append(gpkg)
+        for raster_name, raster in (x for m in r.modules.values() for x in m.rasters.items()):
+            tif = out / f"{slug}_{raster_name}.tif"
+            write_geotiff(raster, tif, overwrite=True)
+            written.append(tif)
+    manifest = run_manifest(result, district_path=district_path)
+    with atomic_path(out / "manifest.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    written.append(out / "manifest.json")
+    return written
