@@ -346,7 +346,7 @@ def lighting(
             kinds = {"dark_spots": "MultiPolygon", "planned_lights": "Point"}
             for layer, table in tables.items():
                 cats = table.select_dtypes("category").columns
-                pyogrio.write_dataframe(table.astype({c: "string" for c in cats}), tmp,
+                pyogrio.write_dataframe(table.astype(dict.fromkeys(cats, "string")), tmp,
                                         layer=layer, driver="GPKG",
                                         promote_to_multi=layer == "dark_spots",
                                         geometry_type=kinds.get(layer, "LineString"))  # fmt: skip
@@ -374,7 +374,8 @@ def lighting(
     table = Table("class", "segments", "passing", "length km", "passing share", "mean Ē lx")
     for r in summary.itertuples():
         table.add_row(str(r.lighting_class), str(r.segments), str(r.passing),
-                      f"{r.length_m / 1000:.2f}", f"{r.passing_share:.0%}", f"{r.mean_E_avg_lx:.1f}")  # fmt: skip
+                      f"{r.length_m / 1000:.2f}", f"{r.passing_share:.0%}",
+                      f"{r.mean_E_avg_lx:.1f}")  # fmt: skip
     console.print(table)
     for ind in values.values():
         text = f"{ind.value:.0%}" if ind.unit == "share" else f"{ind.value:,.1f} {ind.unit}"
@@ -383,7 +384,8 @@ def lighting(
         console.print(f"plan: {len(result.new_lights)} new lamps, {result.cost_dkk:,.0f} DKK; "
                       f"lit path share {values['lit_path_share'].value:.0%} -> "
                       f"{after['lit_path_share'].value:.0%}; unresolved: "
-                      f"{', '.join(result.unresolved) or 'none'}", highlight=False, markup=False)  # fmt: skip
+                      f"{', '.join(result.unresolved) or 'none'}",
+                      highlight=False, markup=False)  # fmt: skip
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 
