@@ -866,7 +866,7 @@ def landuse_grid(district: District, *, cell_m: float | None = None) -> gpd.GeoD
         np.add.at(per_cell, flat, matrix[ok])
         np.add.at(dwellings, flat, buildings["_dwellings"].to_numpy()[ok])
         np.add.at(jobs, flat, _numeric(buildings, "jobs")[ok])
-    keep = shapely.intersects(cells, district.boundary)
+    keep = shapely.area(shapely.intersection(cells, district.boundary)) > 0
     columns: dict[str, Any] = {
         "cell_id": [f"c{c}_{r}" for c, r in zip(col[keep], row[keep], strict=True)]
     }
