@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -463,6 +464,10 @@ def _plain(value: Any) -> Any:
         value = value.item()
         if isinstance(value, float) and np.isnan(value):
             return None
+    if isinstance(value, list | tuple | set | np.ndarray):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, pd.Timestamp):
         return QDateTime(value.to_pydatetime())
     if isinstance(value, dt.datetime):

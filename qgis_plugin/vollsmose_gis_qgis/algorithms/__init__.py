@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingAlgorithm
 
+from .camera_placement import CameraPlacementAlgorithm
+from .cctv_coverage import CctvCoverageAlgorithm
 from .connectivity import ConnectivityAlgorithm
 from .import_osm import ImportOsmAlgorithm
 from .lamp_planner import LampPlannerAlgorithm
 from .lighting import LightingAlgorithm
+from .mix import MixAlgorithm
+from .score_scenarios import ScoreScenariosAlgorithm
 from .suggest_links import SuggestLinksAlgorithm
 
 __all__ = ["ALGORITHMS"]
@@ -17,6 +21,10 @@ ALGORITHMS: tuple[type[QgsProcessingAlgorithm], ...] = (
     SuggestLinksAlgorithm,
     LightingAlgorithm,
     LampPlannerAlgorithm,
+    CctvCoverageAlgorithm,
+    CameraPlacementAlgorithm,
+    MixAlgorithm,
+    ScoreScenariosAlgorithm,
     ImportOsmAlgorithm,
 )
 """Every algorithm of the provider, in toolbox order."""

@@ -1,0 +1,162 @@
+"""Score district-plan scenarios: apply each, run the modules, rank them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputString,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMultipleLayers,
+)
+
+from vollsmose_gis import load_district
+from vollsmose_gis.scenario import load_scenarios
+from vollsmose_gis.scoring import MODULES, load_profile, save_score_outputs, score_scenarios
+
+from ..feedback import library_call, progress_callback
+from .base import VollsmoseAlgorithm
+
+__all__ = ["ScoreScenariosAlgorithm"]
+
+
+class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
+    """Apply scenario files to a base district, score and rank them."""
+
+    NAME = "scorescenarios"
+    DISPLAY_NAME = "Score scenarios"
+    GROUP = "Scenarios"
+    GROUP_ID = "scenarios"
+    ICON = "score.svg"
+    HELP = (
+        "Which plan does most for the district? Applies each scenario file (a YAML list "
+        "of interventions: new streets and paths, demolitions, new buildings, tenure "
+        "conversions, lamps, cameras, calming, speed limits…) to the base district, runs "
+        "the analyses, turns every indicator into a 0–100 score, rolls them up into the "
+        "four themes — connected district, mixed housing, mixed use and jobs, safety "
+        "and security — and an overall score, and ranks the scenarios. Cost (DKK) is "
+        "reported beside the score, not in it. P(first) says how often a scenario "
+        "ranks first when the theme weights vary: a robust ranking is near 1.\n\n"
+        "Outputs: the ranking table, the indicator table (value, score and change "
+        "against the baseline per scenario), and a folder with scores.csv, "
+        "indicators.csv, changes.csv, one GeoPackage (district and result layers) and "
+        "the rasters per scenario, and manifest.json."
+    )
+    SCENARIOS = "SCENARIOS"
+    DISTRICT = "DISTRICT"
+    PROFILE = "PROFILE"
+    MODULES = "MODULES"
+    SCORES = "SCORES"
+    INDICATORS = "INDICATORS"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    RANKING = "RANKING"
+
+    def initAlgorithm(self, configuration: Any = None) -> None:
+        scenarios = QgsProcessingParameterMultipleLayers(
+            self.SCENARIOS, self.tr("Scenario files (YAML)"), QgsProcessing.TypeFile
+        )
+        scenarios.setHelp(self.tr("One or more .yaml scenario files (see scenarios/)."))
+        self.addParameter(scenarios)
+        district = QgsProcessingParameterFile(
+            self.DISTRICT,
+            self.tr("Base district GeoPackage — optional; empty: the embedded Vollsmose model"),
+            extension="gpkg",
+            optional=True,
+        )
+        district.setHelp(
+            self.tr(
+                "A district GeoPackage (from 'Import OpenStreetMap file' or the command "
+                "line). Scenarios naming their own base district use that one."
+            )
+        )
+        self.addParameter(district)
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.MODULES,
+                self.tr("Analyses to run"),
+                options=list(MODULES),
+                allowMultiple=True,
+                defaultValue=list(range(len(MODULES))),
+            )
+        )
+        self.advanced(
+            QgsProcessingParameterFile(
+                self.PROFILE,
+                self.tr("Scoring profile (YAML) — optional; empty: the packaged profile"),
+                extension="yaml",
+                optional=True,
+            )
+        )
+        self.add_sink(self.SCORES, "Scenario ranking (table)", QgsProcessing.TypeVector)
+        self.add_sink(self.INDICATORS, "Indicators per scenario (table)", QgsProcessing.TypeVector)
+        self.addParameter(
+            QgsProcessingParameterFolderDestination(
+                self.OUTPUT_FOLDER,
+                self.tr("Folder for tables, GeoPackages and rasters per scenario"),
+            )
+        )
+        self.addOutput(QgsProcessingOutputString(self.RANKING, self.tr("Ranking")))
+        self.addOutput(QgsProcessingOutputString(self.PROVENANCE, self.tr("Provenance")))
+
+    def processAlgorithm(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> dict[str, Any]:
+        files = self.parameterAsFileList(parameters, self.SCENARIOS, context)
+        if not files:
+            raise QgsProcessingException("Scenario files: choose at least one .yaml file.")
+        district_path = self.parameterAsFile(parameters, self.DISTRICT, context)
+        profile_path = self.parameterAsFile(parameters, self.PROFILE, context)
+        names = list(MODULES)
+        modules = [names[i] for i in self.parameterAsEnums(parameters, self.MODULES, context)]
+        if not modules:
+            raise QgsProcessingException("Analyses to run: choose at least one.")
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        with library_call(feedback):
+            scenarios = load_scenarios([Path(f) for f in files])
+            profile = load_profile(profile_path or None)
+            if district_path:
+                base = load_district(district_path)
+            else:
+                from vollsmose_gis import default_district
+
+                base = default_district()
+            self.announce(base, feedback)
+            result = score_scenarios(
+                scenarios,
+                district=base,
+                profile=profile,
+                modules=modules,
+                progress=progress_callback(feedback, 0, 90),
+            )
+            written = save_score_outputs(
+                result,
+                folder,
+                overwrite=True,
+                district_path=Path(district_path) if district_path else None,
+            )
+        feedback.pushInfo(f"Wrote {len(written)} files to {folder}")
+        ranking = "; ".join(
+            f"{row.rank}. {row.scenario} ({row.overall:.1f})" for row in result.scores.itertuples()
+        )
+        feedback.pushInfo(f"Ranking: {ranking}")
+        return {
+            self.SCORES: self.write_frame(
+                result.scores, parameters, self.SCORES, context, crs=None
+            ),
+            self.INDICATORS: self.write_frame(
+                result.indicators, parameters, self.INDICATORS, context, crs=None
+            ),
+            self.OUTPUT_FOLDER: folder,
+            self.RANKING: ranking,
+            self.PROVENANCE: self._provenance,
+        }
