@@ -80,7 +80,7 @@ def test_robustness_is_deterministic_and_a_dominated_scenario_never_ranks_first(
         },
         index=["A", "B", "C"],  # C is dominated by A
     )
-    weights = {t: 0.25 for t in themes.columns}
+    weights = dict.fromkeys(themes.columns, 0.25)
     one = robustness(themes, weights, samples=3000, seed=7)
     two = robustness(themes, weights, samples=3000, seed=7)
     assert one == two
