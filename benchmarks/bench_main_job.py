@@ -51,9 +51,8 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        print(
-            f"CLI main job (fresh process, all outputs): {time.perf_counter() - start:.1f} s (target <= 120 s)"
-        )
+        elapsed = time.perf_counter() - start
+        print(f"CLI main job (fresh process, all outputs): {elapsed:.1f} s (target <= 120 s)")
 
 
 if __name__ == "__main__":
