@@ -599,7 +599,7 @@ def mix(
         f"demolished)) {verdict} the {t.threshold:.0%} rule; each lever alone: demolish "
         f"{t.demolish_needed:,}, convert {t.convert_needed:,}, build {t.build_non_social_needed:,}"
         f" non-social dwellings (or {t.build_commercial_m2_needed:,.0f} m² commercial)",
-        highlight=False, markup=False)  # fmt: skip
+        highlight=False, markup=False, soft_wrap=True)  # fmt: skip
     console.print(f"land use: entropy {lu.landuse_entropy:.3f} (N={lu.n_classes}), "
                   f"non-residential floor {lu.non_residential_floor_share:.1%}, "
                   f"{lu.jobs_per_dwelling:.2f} jobs per dwelling (balanced "
@@ -904,6 +904,61 @@ def score(
     )
     console.print(f"provenance: {base.provenance.statement()}", highlight=False, markup=False)
     console.print(f"wrote {len(written)} files to {out}/", highlight=False)
+
+
+@app.command("build-plugin")
+@handle_errors
+def build_plugin(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write the plugin ZIP into.")
+    ] = Path("dist"),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing ZIP of this version.")
+    ] = False,
+) -> None:
+    """Build the installable QGIS plugin ZIP (Plugins > Install from ZIP).
+
+    Packs qgis_plugin/vollsmose_gis_qgis/ of a source checkout (without caches) into
+    OUT/vollsmose_gis_qgis-VERSION.zip. The library itself must also be installed in
+    QGIS's Python; see docs/qgis-plugin.md.
+
+    Examples:
+
+      vollsmose-gis build-plugin -o dist/
+    """
+    import zipfile
+
+    from vollsmose_gis.io import atomic_path
+
+    source = Path(__file__).resolve().parents[1] / "qgis_plugin" / "vollsmose_gis_qgis"
+    if not (source / "metadata.txt").is_file():
+        raise InputError(
+            f"plugin sources not found at {source}; build-plugin runs from a source checkout"
+        )
+    meta = dict(
+        line.split("=", 1)
+        for line in (source / "metadata.txt").read_text("utf-8").splitlines()
+        if "=" in line
+    )
+    if meta.get("version") != __version__:
+        raise InputError(
+            f"qgis_plugin metadata.txt version {meta.get('version')!r} differs from the "
+            f"library version {__version__!r}; make them equal before building"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"vollsmose_gis_qgis-{__version__}.zip"
+    files = sorted(
+        p
+        for p in source.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+    )
+    with (
+        atomic_path(target, overwrite=overwrite) as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for path in files:
+            archive.write(path, Path(source.name) / path.relative_to(source))
+    console.print(f"wrote {target} ({len(files)} files)", highlight=False)
 
 
 def main() -> None:
