@@ -521,14 +521,12 @@ class _Raw:
     objects_in_area: int = 0
     node_xy: np.ndarray | None = None
 
-    def grow_extent(self, lon: np.ndarray, lat: np.ndarray) -> None:
-        if np.isnan(lon).all():
-            return
+    def grow_extent(self, west: float, south: float, east: float, north: float) -> None:
         self.extent = [
-            min(self.extent[0], float(np.nanmin(lon))),
-            min(self.extent[1], float(np.nanmin(lat))),
-            max(self.extent[2], float(np.nanmax(lon))),
-            max(self.extent[3], float(np.nanmax(lat))),
+            min(self.extent[0], west),
+            min(self.extent[1], south),
+            max(self.extent[2], east),
+            max(self.extent[3], north),
         ]
 
     def touch(self, when: dt.datetime) -> None:
@@ -592,7 +590,7 @@ def _read(
             if obj.is_node():
                 lon, lat = obj.location.lon, obj.location.lat
                 report.read["tagged nodes"] += 1
-                raw.grow_extent(np.array([lon]), np.array([lat]))
+                raw.grow_extent(lon, lat, lon, lat)
                 if not (west <= lon <= east and south <= lat <= north):
                     report.read["outside read area"] += 1
                     continue
@@ -606,6 +604,7 @@ def _read(
             if not (wanted or member):
                 continue
             refs, lons, lats = [], [], []
+            missing = False
             for node in obj.nodes:
                 refs.append(node.ref)
                 location = node.location
@@ -613,18 +612,22 @@ def _read(
                     lons.append(location.lon)
                     lats.append(location.lat)
                 else:
+                    missing = True
                     lons.append(math.nan)
                     lats.append(math.nan)
+            located_lons = [v for v in lons if v == v] if missing else lons
+            if not located_lons:
+                inside = False
+            else:
+                located_lats = [v for v in lats if v == v] if missing else lats
+                box_w, box_e = min(located_lons), max(located_lons)
+                box_s, box_n = min(located_lats), max(located_lats)
+                raw.grow_extent(box_w, box_s, box_e, box_n)
+                # The way's envelope meets the read area (a segment may cross it without
+                # a node inside); features are cut to the exact area once they have
+                # geometry.
+                inside = box_w <= east and box_e >= west and box_s <= north and box_n >= south
             lon_a, lat_a = np.array(lons, dtype=float), np.array(lats, dtype=float)
-            raw.grow_extent(lon_a, lat_a)
-            # The way's envelope meets the read area (a segment may cross it without a
-            # node inside); features are cut to the exact area once they have geometry.
-            inside = not np.isnan(lon_a).all() and bool(
-                np.nanmin(lon_a) <= east
-                and np.nanmax(lon_a) >= west
-                and np.nanmin(lat_a) <= north
-                and np.nanmax(lat_a) >= south
-            )
             if wanted and inside:
                 raw.objects_in_area += 1
                 raw.ways[obj.id] = _Way(np.array(refs, dtype=np.int64), lon_a, lat_a, _tags(obj))
@@ -912,34 +915,41 @@ def _streets(
         use_count.update(refs[keep].tolist())
 
     rows: list[dict[str, Any]] = []
-    geoms: list[BaseGeometry] = []
+    piece_coords: list[np.ndarray] = []
     node_street: dict[int, str] = {}
     for wid in candidates:
         way = raw.ways[wid]
         assert way.xy is not None and way.tags is not None
-        refs, located = way.refs, way.located
+        refs, located, xy = way.refs, way.located, way.xy
+        ref_list, located_list = refs.tolist(), located.tolist()
+        # Same position as the node before: a repeated ref or a duplicate node.
+        same = [False, *np.all(xy[1:] == xy[:-1], axis=1).tolist()]
         if len(refs) > 1 and (refs[1:] == refs[:-1]).any():
             report.repaired["streets: duplicate consecutive nodes removed"] += 1
+        elif any(same):
+            report.repaired["streets: duplicate nodes at one position merged"] += 1
         runs: list[list[int]] = []
         current: list[int] = []
         last = len(refs) - 1
-        for i, ref in enumerate(refs.tolist()):
-            if not located[i]:
+        for i, ref in enumerate(ref_list):
+            if not located_list[i]:
                 if len(current) >= 2:
                     runs.append(current)
                 current = []
                 continue
-            if current and refs[current[-1]] == ref:
-                continue  # a repeated node
+            junction = 0 < i < last and use_count[ref] >= 2
+            if current and same[i]:
+                if junction and len(current) >= 2:
+                    runs.append(current)
+                    current = [current[-1]]
+                continue
             current.append(i)
-            if 0 < i < last and use_count[ref] >= 2 and len(current) >= 2:
+            if junction and len(current) >= 2:
                 runs.append(current)
                 current = [i]
         if len(current) >= 2:
             runs.append(current)
-        pieces = [(run, _distinct(way.xy[run])) for run in runs]
-        pieces = [(run, xy) for run, xy in pieces if len(xy) >= 2]
-        if not pieces:
+        if not runs:
             if len(refs) < 2:
                 reason = "way with fewer than 2 nodes (clipped by the extract)"
             elif not located.all():
@@ -952,12 +962,20 @@ def _streets(
             report.repaired["streets: clipped way (nodes missing): kept its located parts"] += 1
         attributes = _street_attributes(wid, way.tags, raw.bus_ways, rules, report)
         reverse = attributes.pop("_reverse")
-        for k, (run, xy) in enumerate(pieces, start=1):
-            street_id = f"w{wid}" if len(pieces) == 1 else f"w{wid}-{k}"
+        for k, run in enumerate(runs, start=1):
+            street_id = f"w{wid}" if len(runs) == 1 else f"w{wid}-{k}"
             rows.append({"street_id": street_id, **attributes})
-            geoms.append(LineString(xy[::-1] if reverse else xy))
+            piece_coords.append(xy[run[::-1]] if reverse else xy[run])
             for ref in refs[run].tolist():
                 node_street.setdefault(ref, street_id)
+    geoms: list[BaseGeometry] = []
+    if piece_coords:
+        lengths = [len(c) for c in piece_coords]
+        geoms = list(
+            shapely.linestrings(
+                np.concatenate(piece_coords), indices=np.repeat(np.arange(len(lengths)), lengths)
+            )
+        )
     return rows, geoms, node_street
 
 
@@ -1570,7 +1588,8 @@ def import_osm(
         report.notes.append("Boundary: the bounds declared in the file.")
     else:
         every = [g for _, geoms in layers.values() for g in geoms]
-        hull = shapely.union_all(every).convex_hull if every else Point(0, 0)
+        coords = shapely.get_coordinates(np.array(every, dtype=object)) if every else [(0, 0)]
+        hull = MultiPoint(coords).convex_hull
         if hull.geom_type != "Polygon":
             hull = hull.buffer(50.0)
         boundary_geom = _reproject(hull, local, target)
