@@ -743,7 +743,7 @@ def test_boundary_file_with_its_own_crs(osm_dir, tmp_path):
     assert district.boundary.area == pytest.approx(148.0 * 144.6, rel=0.02)
 
 
-def test_other_bad_arguments():
+def test_other_bad_arguments(osm_dir):
     for kwargs, message in [
         ({"crs": "EPSG:4326"}, "not a projected CRS"),
         ({"crs": "EPSG:999999"}, "not a CRS"),
@@ -755,16 +755,7 @@ def test_other_bad_arguments():
         ({"boundary": "LINESTRING (0 0, 1 1)"}, "must be a Polygon"),
     ]:
         with pytest.raises(InputError, match=message):
-            import_osm(_any_real_file(), **kwargs)
-
-
-def _any_real_file() -> Path:
-    from tests.conftest import SHARED
-
-    path = SHARED / "data" / "osm" / BAVARIA
-    if not path.exists():
-        pytest.skip("shared OSM data not found")
-    return path
+            import_osm(osm_dir / BAVARIA, **kwargs)
 
 
 def test_missing_file():
@@ -775,7 +766,16 @@ def test_missing_file():
 # --------------------------------------------------------------- Overpass (--place)
 
 
-def test_place_without_network_fails_fast_with_a_clear_message():
+@pytest.fixture
+def no_network(monkeypatch):
+    """Point osmnx at hosts that never resolve (RFC 2606 .invalid), online or not."""
+    import osmnx as ox
+
+    monkeypatch.setattr(ox.settings, "nominatim_url", "https://nominatim.invalid/")
+    monkeypatch.setattr(ox.settings, "overpass_url", "https://overpass.invalid/api")
+
+
+def test_place_without_network_fails_fast_with_a_clear_message(no_network):
     with pytest.raises(InputError, match="needs network access"):
         import_osm_place("Vollsmose, Odense", timeout_s=5)
 
@@ -881,7 +881,7 @@ def test_cli_table_output(osm_dir, tmp_path):
         "no source",
     ],
 )
-def test_cli_bad_input_exits_2_and_leaves_no_file(args, osm_dir, bad_files, tmp_path):
+def test_cli_bad_input_exits_2_and_leaves_no_file(args, osm_dir, bad_files, tmp_path, no_network):
     out = tmp_path / "out" / "district.gpkg"
     out.parent.mkdir()
     paths = {

@@ -1609,6 +1609,12 @@ def import_osm(
         frame = _frame(layer, rows, geoms, local)
         frames[layer] = frame if target.equals(local) else frame.to_crs(target)
         report.kept[layer] = len(frame)
+    # A device whose street piece lies outside the kept area keeps no dangling reference.
+    kept_streets = set(frames["streets"]["street_id"])
+    calming_frame = frames["calming"]
+    calming_frame["street_id"] = calming_frame["street_id"].where(
+        calming_frame["street_id"].isin(kept_streets), None
+    )
     if not any(report.kept.values()):
         where = f" within {area.label}" if area is not None else ""
         raise InputError(
@@ -1802,7 +1808,8 @@ def import_osm_place(
             progress(0.05, "downloading from Overpass")
         try:
             response = ox._overpass._overpass_request(OrderedDict(data=query))
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:
+            # ValueError covers osmnx's InsufficientResponseError/ResponseStatusCodeError.
             raise InputError(f"Overpass download for {place!r} failed ({exc})") from exc
     with tempfile.TemporaryDirectory(prefix="vollsmose-osm-") as tmp:
         path = Path(tmp) / "overpass.osm"
