@@ -949,44 +949,49 @@ def _landuse_of(district: District, uses: Iterable[str]) -> gpd.GeoDataFrame:
     return landuse[landuse["use"].astype("string").isin(list(uses)).fillna(False).to_numpy()]
 
 
-def _polygons(
-    codes: np.ndarray, transform: Affine, names: list[str], crs: str, area: float
-) -> gpd.GeoDataFrame:
-    """Polygons of the cells with level codes 1..len(names), one row per code."""
+def _polygon_records(
+    codes: np.ndarray, transform: Affine, names: list[str], area: float
+) -> list[dict[str, Any]]:
+    """Polygons of the cells with level codes 1..len(names): one record per code.
+
+    The 4-connected pieces of one level never overlap, so they are gathered into a
+    MultiPolygon without a union.
+    """
     mask = (codes >= 1) & (codes <= len(names))
-    geoms: list[Any] = []
-    values: list[int] = []
-    if mask.any():
-        for geom, value in rasterio.features.shapes(
-            codes.astype(np.uint8), mask=mask, transform=transform, connectivity=4
-        ):
-            geoms.append(shapely.geometry.shape(geom))
-            values.append(int(value))
-    frame = pd.DataFrame({"level_code": values, "geometry": geoms})
-    rows = []
-    for code, part in frame.groupby("level_code", sort=True):
-        code_i = int(code)
-        rows.append(
-            {
-                "level": names[code_i - 1],
-                "level_code": code_i,
-                "area_m2": float((codes == code_i).sum()) * area,
-                "geometry": shapely.union_all(part["geometry"].to_numpy(), grid_size=None),
-            }
-        )
-    if not rows:
-        return gpd.GeoDataFrame(
-            {
-                "level": pd.Series(dtype="string"),
-                "level_code": pd.Series(dtype="int64"),
-                "area_m2": pd.Series(dtype="float64"),
-            },
-            geometry=gpd.GeoSeries([], crs=crs),
-            crs=crs,
-        )
-    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    out["level"] = out["level"].astype("string")
-    return out
+    if not mask.any():
+        return []
+    pieces: dict[int, list[Any]] = {}
+    for geom, value in rasterio.features.shapes(
+        codes.astype(np.uint8), mask=mask, transform=transform, connectivity=4
+    ):
+        pieces.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    counts = np.bincount(codes[mask].ravel(), minlength=len(names) + 1)
+    return [
+        {
+            "level": names[code - 1],
+            "level_code": code,
+            "area_m2": float(counts[code]) * area,
+            "geometry": shapely.multipolygons(pieces[code]),
+        }
+        for code in sorted(pieces)
+    ]
+
+
+def _polygon_frame(records: list[dict[str, Any]], crs: str, *, camera: bool) -> gpd.GeoDataFrame:
+    columns = {
+        "level": pd.Series(dtype="string"),
+        "level_code": pd.Series(dtype="int64"),
+        "area_m2": pd.Series(dtype="float64"),
+    }
+    if camera:
+        columns = {"camera_id": pd.Series(dtype="string"), **columns}
+    if not records:
+        return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    frame = pd.DataFrame.from_records(records)
+    out = gpd.GeoDataFrame(
+        frame.drop(columns="geometry"), geometry=frame["geometry"].to_numpy(), crs=crs
+    )
+    return out.astype({name: series.dtype for name, series in columns.items()})
 
 
 def _study_grid(
@@ -1080,7 +1085,7 @@ def viewsheds(
     best_level = np.zeros(rows * cols, dtype=np.uint8)
     best_density = np.zeros(rows * cols, dtype=np.float32)
     per_camera: dict[str, dict[str, float]] = {}
-    camera_polys: list[gpd.GeoDataFrame] = []
+    camera_polys: list[dict[str, Any]] = []
     done = 0
     for group in _groups(cams, 64):
         views = _views(
@@ -1104,7 +1109,7 @@ def viewsheds(
                 1.0 - len(view.cells) / view.candidates if view.candidates else math.nan
             )
             per_camera[cam.camera_id] = stats
-            camera_polys.append(_camera_polygons(cam.camera_id, view, grid, names, district.crs))
+            camera_polys.extend(_camera_polygons(cam.camera_id, view, grid, names))
         done += len(group)
         if progress is not None:
             progress(done / max(len(cams), 1) * 0.9, f"{done} of {len(cams)} cameras")
@@ -1145,7 +1150,9 @@ def viewsheds(
         unit="px/m",
         description=description.replace("DORI level", "pixel density (px/m)"),
     )
-    zones = _polygons(level_arr, grid.transform, names, district.crs, area)
+    zones = _polygon_frame(
+        _polygon_records(level_arr, grid.transform, names, area), district.crs, camera=False
+    )
     zones.insert(2, "min_density_px_m", [levels[name] for name in zones["level"]])
 
     cameras = setup.copy()
@@ -1166,17 +1173,7 @@ def viewsheds(
     )
     if progress is not None:
         progress(1.0, "viewsheds done")
-    polys = [p for p in camera_polys if len(p)]
-    viewshed_frame = (
-        gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=district.crs)
-        if polys
-        else _polygons(
-            np.zeros((1, 1), np.uint8), grid.transform, names, district.crs, area
-        ).assign(camera_id=pd.Series(dtype="string"))
-    )
-    viewshed_frame = viewshed_frame[
-        ["camera_id", *[c for c in viewshed_frame.columns if c != "camera_id"]]
-    ]
+    viewshed_frame = _polygon_frame(camera_polys, district.crs, camera=True)
     return CctvResult(
         levels=level_raster,
         density=density_raster,
@@ -1195,20 +1192,19 @@ def viewsheds(
 
 
 def _camera_polygons(
-    camera_id: str, view: _View, grid: _Grid, names: list[str], crs: str
-) -> gpd.GeoDataFrame:
-    """One camera's seen cells as polygons per level, from the window it covers."""
+    camera_id: str, view: _View, grid: _Grid, names: list[str]
+) -> list[dict[str, Any]]:
+    """One camera's seen cells as polygon records per level, from the window it covers."""
     if not len(view.cells):
-        return gpd.GeoDataFrame()
+        return []
     cols = grid.shape[1]
     rows_i, cols_i = np.divmod(view.cells, cols)
     r0, c0 = int(rows_i.min()), int(cols_i.min())
     window = np.zeros((int(rows_i.max()) - r0 + 1, int(cols_i.max()) - c0 + 1), np.uint8)
     window[rows_i - r0, cols_i - c0] = view.level
     transform = grid.transform @ Affine.translation(c0, r0)
-    frame = _polygons(window, transform, names, crs, grid.res**2)
-    frame.insert(0, "camera_id", pd.array([camera_id] * len(frame), dtype="string"))
-    return frame
+    records = _polygon_records(window, transform, names, grid.res**2)
+    return [{"camera_id": camera_id, **r} for r in records]
 
 
 # --------------------------------------------------------------------------- coverage
