@@ -1062,8 +1062,10 @@ class _Applier:
                 streets=street_ids,
                 kinds=tuple(item.kinds),
             )
-            devices = plan.devices.copy()
-            devices["device_id"] = [f"scn-calming-{index}-{k + 1:03d}" for k in range(len(devices))]
+            devices = plan.devices[["kind", "street_id", "geometry"]].copy()
+            devices.insert(
+                0, "device_id", [f"scn-calming-{index}-{k + 1:03d}" for k in range(len(devices))]
+            )
             rows: list[dict[str, Any]] = devices.to_dict("records")
         else:
             assert item.geometry is not None

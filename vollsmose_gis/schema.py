@@ -129,20 +129,16 @@ def _feature_ids(frame: pd.DataFrame, id_column: str) -> list[str]:
     return [f"row {i}" for i in range(len(frame))]
 
 
-def _check_range(spec: dict[str, Any], value: float) -> str | None:
-    """Return a description of the violated bound, or None if ``value`` is in range."""
+def _out_of_range(spec: dict[str, Any], values: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` outside the spec's bounds (NaN counts as in range)."""
     low, high = spec.get("min"), spec.get("max")
-    if low is not None:
-        if spec.get("min_exclusive") and not value > low:
-            return f"> {low}"
-        if not spec.get("min_exclusive") and not value >= low:
-            return f">= {low}"
-    if high is not None:
-        if spec.get("max_exclusive") and not value < high:
-            return f"< {high}"
-        if not spec.get("max_exclusive") and not value <= high:
-            return f"<= {high}"
-    return None
+    with np.errstate(invalid="ignore"):
+        bad = np.zeros(values.shape, dtype=bool)
+        if low is not None:
+            bad |= values <= low if spec.get("min_exclusive") else values < low
+        if high is not None:
+            bad |= values >= high if spec.get("max_exclusive") else values > high
+    return bad
 
 
 def _range_text(spec: dict[str, Any]) -> str:
@@ -282,14 +278,13 @@ class _LayerChecker:
                 if not unknown.any():
                     cast = cast.astype(pd.CategoricalDtype(allowed))
             elif spec["dtype"] in ("int", "float"):
-                for i in np.flatnonzero(cast.notna().to_numpy() & ~bad.to_numpy()):
-                    value = float(cast.iloc[i])
-                    if not np.isfinite(value):
-                        self.problem(ids[i], name, f"value {value!r} is not finite")
-                    elif _check_range(spec, value) is not None:
-                        self.problem(
-                            ids[i], name, f"value {value:g} is out of range", _range_text(spec)
-                        )
+                values = cast.astype("float64").to_numpy(na_value=np.nan)
+                for i in np.flatnonzero(np.isinf(values)):
+                    self.problem(ids[i], name, f"value {values[i]!r} is not finite")
+                for i in np.flatnonzero(_out_of_range(spec, values) & ~np.isinf(values)):
+                    self.problem(
+                        ids[i], name, f"value {values[i]:g} is out of range", _range_text(spec)
+                    )
             if not bad.any():
                 self.frame[name] = cast
 

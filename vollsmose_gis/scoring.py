@@ -192,9 +192,8 @@ def _run_connectivity(district: District) -> ModuleResult:
 def _run_calming(district: District) -> ModuleResult:
     from vollsmose_gis import calming
 
-    return ModuleResult(
-        calming.indicators(district), {"calming_speeds": calming.speed_model(district)}
-    )
+    speeds = calming.operating_speeds(district)
+    return ModuleResult(calming.indicators(district), {"calming_speeds": speeds})
 
 
 def _run_lighting(district: District) -> ModuleResult:
