@@ -103,12 +103,25 @@ def test_regular_table_equals_bilinear_on_the_file_grid(road: TabulatedPhotometr
     np.testing.assert_allclose(road.intensity(c, g), reference, rtol=0, atol=1e-9)
 
 
-def test_tail_envelope_bounds_every_intensity(road: TabulatedPhotometry) -> None:
+def test_radians_lookup_equals_degrees(road: TabulatedPhotometry) -> None:
+    rng = np.random.default_rng(3)
+    c = rng.uniform(-math.pi, math.pi, 20_000)
+    g = rng.uniform(0, math.pi, 20_000)
+    expected = road.intensity(np.degrees(c), np.degrees(g))
+    np.testing.assert_allclose(road.intensity_radians(c, g), expected, rtol=1e-12, atol=1e-9)
+
+
+def test_envelope_bounds_every_intensity(road: TabulatedPhotometry) -> None:
     rng = np.random.default_rng(2)
     c = rng.uniform(0, 360, 20_000)
     g = rng.uniform(0, 90, 20_000)
-    lower = rng.uniform(0, 1, 20_000) * g
-    assert np.all(road.intensity(c, g) <= road.tail_envelope(lower) + 1e-9)
+    low = g - rng.uniform(0, 5, 20_000)
+    high = g + rng.uniform(0, 5, 20_000)
+    envelope = road.envelope(low, high)
+    assert np.all(road.intensity(c, g) <= envelope + 1e-9)
+    # tight at the nodes: the range [60°, 62.5°] peaks at 533 cd/klm (C165, γ 60°)
+    assert float(road.envelope(np.array([60.5]), np.array([62.0]))[0]) == 533.0
+    assert float(road.envelope(np.array([91.0]), np.array([95.0]))[0]) == 0.0
 
 
 # --------------------------------------------------------------------------- symmetry flags
@@ -325,7 +338,11 @@ def test_generic_curves_emit_their_lumens(name: str) -> None:
     assert flux == pytest.approx(1000.0, rel=1e-6)
     assert float(p.intensity(45, p.cutoff_deg + 0.1)) == 0.0
     gammas = np.linspace(0, 89, 500)
-    assert np.all(p.intensity(0, gammas) <= p.tail_envelope(gammas) + 1e-9)
+    low, high = gammas - 3.0, gammas + 1.0
+    assert np.all(p.intensity(0, gammas) <= p.envelope(low, high) + 1e-9)
+    at_low = p.intensity(0, np.clip(low, 0, None))
+    at_high = np.where(low < p.cutoff_deg, p.intensity(0, np.minimum(high, p.cutoff_deg - 1e-9)), 0)
+    np.testing.assert_allclose(p.envelope(low, high), np.maximum(at_low, at_high), rtol=1e-6)
 
 
 def test_street_lantern_is_a_batwing() -> None:

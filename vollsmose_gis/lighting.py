@@ -18,11 +18,12 @@ Negligible-contribution cutoff
 Each lamp adds only to points within its cutoff radius R: the smallest distance beyond
 which its contribution is provably below ``cutoff_lx`` (default 0.01 lx, in
 ``standards/en13201.yaml``).  R comes from an upper bound of the distribution,
-``MF · scale · max_{C, γ' ≥ γ−|tilt|} I(C, γ') · cos³γ / H²``, which is non-increasing
-in γ.  So the error at any point is below ``cutoff_lx`` times the number of lamps
-farther away than their radius, and in practice far smaller (contributions fall as
-1/d³).  The cutoff never applies at the service level: the lowest EN 13201 value is
-0.4 lx.  Pass ``cutoff_lx=0`` for the exact sum over all lamps.
+``MF · lumens/1000 · max_{C, |γ' − γ| ≤ |tilt|} I(C, γ') · cos³γ / H²`` over the ground
+angle γ (see :func:`cutoff_radius`).  So the error at any point is below
+``cutoff_lx`` times the number of lamps farther away than their radius, and in practice
+far smaller (contributions fall as 1/d³; benchmarks/bench_lighting.py measures it).
+The cutoff never applies at the service level: the lowest EN 13201 value is 0.4 lx.
+Pass ``cutoff_lx=0`` for the exact sum over all lamps.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ from vollsmose_gis.io import Raster
 from vollsmose_gis.photometry import (
     CosinePowerPhotometry,
     Photometry,
+    TabulatedPhotometry,
     generic_photometry,
     read_photometry,
 )
@@ -78,6 +81,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+_BLOCK_CELLS = 16_384  # cells evaluated per numpy call in the raster (cache-sized temporaries)
 Window = tuple[float, float, float, float]
 
 
@@ -151,27 +155,39 @@ def cutoff_radius(
     scale
         MF × lumens / 1000 (candela per cd/klm of the distribution).
     tilt_deg
-        Lamp tilt, degrees (widens the bound by |tilt|).
+        Lamp tilt, degrees.
     cutoff_lx
         Negligible illuminance, lx; 0 or less gives ``inf``.
 
     Notes
     -----
-    The bound ``scale · T(γ − |tilt|) · cos³γ / H²``, T the tail envelope of the
-    distribution (max over C and over all γ' ≥ its argument), is non-increasing in the
-    ground angle γ; R = H tan γ* at the first γ* (0.01° steps) where it is below the
-    cutoff, so beyond R every contribution is below ``cutoff_lx``.
+    A ground point seen at angle γ from the vertical is at γ' ∈ [γ − |tilt|, γ + |tilt|]
+    from the lamp's own axis (triangle inequality on the sphere).  For each step
+    [γₖ, γₖ₊₁] of a 0.01° grid, ``scale · max I(C, γ' in [γₖ − |t|, γₖ₊₁ + |t|]) ·
+    cos³γₖ / H²`` bounds every contribution; R = H tan γₖ₊₁ for the last step whose
+    bound reaches the cutoff, so beyond R every contribution is below ``cutoff_lx``.
     """
     if cutoff_lx <= 0:
         return math.inf
-    gamma = np.arange(0.0, 90.0, 0.01)
-    lookup = np.clip(gamma - abs(tilt_deg), 0.0, None)
-    bound = scale * photometry.tail_envelope(lookup) * np.cos(np.radians(gamma)) ** 3
-    bound /= height_m**2
-    below = np.flatnonzero(bound < cutoff_lx)
-    if below.size == 0:
+    gamma, shape = _bound_shape(photometry, abs(float(tilt_deg)))
+    reaching = np.flatnonzero(shape * (scale / height_m**2) >= cutoff_lx)
+    if reaching.size == 0:
+        return 0.0
+    last = float(gamma[reaching[-1]]) + _BOUND_STEP_DEG
+    if last >= 90.0:
         return math.inf
-    return float(height_m * math.tan(math.radians(gamma[below[0]])))
+    return float(height_m * math.tan(math.radians(last)))
+
+
+_BOUND_STEP_DEG = 0.01
+
+
+@lru_cache(maxsize=256)
+def _bound_shape(photometry: Photometry, tilt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid γₖ and max I over [γₖ − tilt, γₖ₊₁ + tilt] × cos³γₖ (per distribution, cached)."""
+    gamma = np.arange(0.0, 90.0, _BOUND_STEP_DEG)
+    peak = photometry.envelope(gamma - tilt, gamma + _BOUND_STEP_DEG + tilt)
+    return gamma, peak * np.cos(np.radians(gamma)) ** 3
 
 
 def _resolve_file(value: str, light_id: str, photometry_dir: Path | None) -> Path:
@@ -322,15 +338,19 @@ def _lamp_illuminance(lamp: _Lamp, dx: np.ndarray, dy: np.ndarray) -> np.ndarray
     along = dx * sin_b + dy * cos_b  # towards C0
     left = dy * sin_b - dx * cos_b  # towards C90 (counter-clockwise of C0 on the map)
     if lamp.tilt_deg == 0.0:
-        down: np.ndarray | float = h
-        side = left
+        gamma = np.arctan2(np.sqrt(r2), h)
+        c = np.arctan2(left, along)
     else:
         t = math.radians(lamp.tilt_deg)
         down = math.cos(t) * h + math.sin(t) * left
         side = math.cos(t) * left - math.sin(t) * h
-    gamma = np.degrees(np.arctan2(np.sqrt(along * along + side * side), down))
-    c = np.degrees(np.arctan2(side, along))
-    return lamp.scale * photometry.intensity(c, gamma) * cos_term
+        gamma = np.arctan2(np.sqrt(along * along + side * side), down)
+        c = np.arctan2(side, along)
+    if isinstance(photometry, TabulatedPhotometry):
+        intensity = photometry.intensity_radians(c, gamma)
+    else:
+        intensity = photometry.intensity(np.degrees(c), np.degrees(gamma))
+    return lamp.scale * intensity * cos_term
 
 
 def _illuminance_points(
@@ -445,8 +465,12 @@ def _accumulate(
             if c_lo >= c_hi or r_lo >= r_hi:
                 continue
         dx = (xs[c_lo:c_hi] - lamp.x)[None, :]
-        dy = (ys[r_lo:r_hi] - lamp.y)[:, None]
-        out[r_lo:r_hi, c_lo:c_hi] += _lamp_illuminance(lamp, dx, dy)
+        # blocks of rows small enough for the temporaries to stay in cache
+        step_rows = max(1, _BLOCK_CELLS // (c_hi - c_lo))
+        for r0 in range(r_lo, r_hi, step_rows):
+            r1 = min(r_hi, r0 + step_rows)
+            dy = (ys[r0:r1] - lamp.y)[:, None]
+            out[r0:r1, c_lo:c_hi] += _lamp_illuminance(lamp, dx, dy)
         if progress is not None and k % step == 0:
             progress(k / len(lamps), "illuminance raster")
 

@@ -99,11 +99,11 @@ class Photometry(ABC):
         """
 
     @abstractmethod
-    def tail_envelope(self, gamma_deg: np.ndarray) -> np.ndarray:
-        """Return an upper bound of I(C, γ') over all C and all γ' ≥ γ, in cd/klm.
+    def envelope(self, low_deg: np.ndarray, high_deg: np.ndarray) -> np.ndarray:
+        """Return an upper bound of I(C, γ) over all C and γ in [low, high], in cd/klm.
 
         Used to bound what a lamp can still contribute beyond a distance; it must never
-        be lower than an intensity the distribution can return.
+        be lower than an intensity the distribution can return in that range.
         """
 
     @abstractmethod
@@ -167,14 +167,56 @@ class TabulatedPhotometry(Photometry):
             return _lookup_regular(self._regular, c, gamma, self.gamma_angles)
         return _bilinear(self.c_angles, self.gamma_angles, self.values, c, gamma)
 
-    def tail_envelope(self, gamma_deg: np.ndarray) -> np.ndarray:
-        """Max of the table over all C and over γ nodes from the one at or below γ."""
+    def intensity_radians(self, c_rad: np.ndarray, gamma_rad: np.ndarray) -> np.ndarray:
+        """:meth:`intensity` with angles in radians (C in (−π, π], γ in [0, π]), cd/klm.
+
+        The same bilinear values; on a uniform table the degree conversion is folded
+        into the index arithmetic, which is what the raster's inner loop needs.
+        """
+        if self._regular is None or self.rotationally_symmetric:
+            return self.intensity(np.degrees(c_rad), np.degrees(gamma_rad))
+        c_step, g_step, grid = self._regular
+        first, last = self.gamma_angles[0], self.gamma_angles[-1]
+        n_gamma = grid.shape[1]
+        fc = c_rad * (180.0 / math.pi / c_step)
+        fc = np.where(fc < 0.0, fc + 360.0 / c_step, fc)
+        fg = gamma_rad * (180.0 / math.pi / g_step) - first / g_step
+        ci = np.minimum(fc.astype(np.intp), grid.shape[0] - 2)  # fc may round up to 360°
+        gi = np.minimum(np.maximum(fg, 0.0).astype(np.intp), n_gamma - 2)
+        fc -= ci
+        fg = fg - gi
+        flat = grid.ravel()
+        base = ci * n_gamma + gi
+        v0 = flat.take(base)
+        v0 += (flat.take(base + 1) - v0) * fg
+        base += n_gamma
+        v1 = flat.take(base)
+        v1 += (flat.take(base + 1) - v1) * fg
+        v0 += (v1 - v0) * fc
+        if first > 0.0 or last < 180.0:
+            gamma_deg = np.degrees(gamma_rad)
+            v0 = np.where(
+                (gamma_deg < first - _ANGLE_TOL) | (gamma_deg > last + _ANGLE_TOL), 0.0, v0
+            )
+        return v0
+
+    def envelope(self, low_deg: np.ndarray, high_deg: np.ndarray) -> np.ndarray:
+        """Max of the table over all C and the γ nodes bracketing [low, high].
+
+        Bilinear values are convex combinations of the bracketing nodes, so this bounds
+        every interpolated value in the range.
+        """
         per_gamma = self.values.max(axis=0)
-        tail = np.maximum.accumulate(per_gamma[::-1])[::-1]
-        gamma = np.asarray(gamma_deg, dtype=float)
-        index = np.searchsorted(self.gamma_angles, gamma, side="right") - 1
-        result = tail[np.clip(index, 0, tail.size - 1)]
-        return np.where(gamma > self.gamma_angles[-1], 0.0, result)
+        nodes = self.gamma_angles
+        low = np.atleast_1d(np.asarray(low_deg, dtype=float))
+        high = np.atleast_1d(np.asarray(high_deg, dtype=float))
+        first = np.clip(np.searchsorted(nodes, low, side="right") - 1, 0, nodes.size - 1)
+        last = np.clip(np.searchsorted(nodes, high, side="left"), 0, nodes.size - 1)
+        index = np.arange(nodes.size)
+        inside = (index[None, :] >= first[:, None]) & (index[None, :] <= last[:, None])
+        result = np.where(inside, per_gamma[None, :], 0.0).max(axis=1)
+        beyond = (high < nodes[0] - _ANGLE_TOL) | (low > nodes[-1] + _ANGLE_TOL)
+        return np.where(beyond, 0.0, result)
 
     def flux_per_klm(self) -> float:
         """Integrate I over the sphere (trapezoidal in C and γ on the table), lm per klm."""
@@ -225,21 +267,25 @@ class CosinePowerPhotometry(Photometry):
         cos_g = np.cos(np.radians(np.where(inside, gamma, 0.0)))
         return np.where(inside, self.peak_cd_per_klm * cos_g**self.exponent, 0.0)
 
-    def tail_envelope(self, gamma_deg: np.ndarray) -> np.ndarray:
-        """Exact max of the curve over γ' ≥ γ (the curve is monotone below γc)."""
-        gamma = np.clip(np.asarray(gamma_deg, dtype=float), 0.0, None)
-        if self.exponent < 0:
-            peak = self.peak_cd_per_klm * math.cos(math.radians(self.cutoff_deg)) ** self.exponent
-            return np.where(gamma < self.cutoff_deg, peak, 0.0)
-        return self.intensity(0.0, gamma)
+    def envelope(self, low_deg: np.ndarray, high_deg: np.ndarray) -> np.ndarray:
+        """Exact max of the curve over [low, high] (monotone below γc, 0 from γc on)."""
+        low = np.clip(np.asarray(low_deg, dtype=float), 0.0, None)
+        high = np.minimum(np.asarray(high_deg, dtype=float), self.cutoff_deg)
+        # rising (n < 0): largest at the top of the range; falling: at the bottom
+        at = high if self.exponent < 0 else low
+        value = self.peak_cd_per_klm * np.cos(np.radians(at)) ** self.exponent
+        return np.where(low < self.cutoff_deg, value, 0.0)
 
     def flux_per_klm(self) -> float:
         """1000 lm by construction."""
         return 1000.0
 
 
+@lru_cache(maxsize=32)
 def generic_photometry(name: str) -> CosinePowerPhotometry:
     """Return the generic curve ``name`` with the parameters of ``standards/en13201.yaml``.
+
+    The object is cached and shared: treat it as read-only.
 
     Raises
     ------
