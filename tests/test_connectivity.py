@@ -591,3 +591,15 @@ def test_cli_reports_a_district_without_walkable_streets(tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["connectivity", str(path)])
     assert result.exit_code == 2
     assert "open to mode 'walk'" in result.output
+
+
+def test_reach_is_the_same_computed_in_blocks_of_homes() -> None:
+    from vollsmose_gis.connectivity import _access, _reach
+
+    d = access_district()
+    access = _access(d, walk_graph(d), (50.0, 5000.0))
+    np.testing.assert_array_equal(_reach(access, 800.0, block=1), _reach(access, 800.0))
+    assert _reach(access, 800.0).tolist() == [
+        hand_access(50, 90, (50, 5000))["reach_800m"],
+        hand_access(50, 40, (50, 5000))["reach_800m"],
+    ]

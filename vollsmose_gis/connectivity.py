@@ -281,6 +281,7 @@ class _Access:
     along: np.ndarray
     offset: np.ndarray
     rest: np.ndarray  # edge length minus along
+    edge: np.ndarray  # the edge each home is snapped to
     cols: np.ndarray  # nodes needed to evaluate homes (ends of their edges)
     iu: np.ndarray  # position of each home's u in cols
     iv: np.ndarray
@@ -433,6 +434,7 @@ def _access(
         along=snapped.along_m[snapped.valid],
         offset=snapped.offset_m[snapped.valid],
         rest=graph.edge_length_m[edge] - snapped.along_m[snapped.valid],
+        edge=edge,
         cols=cols,
         iu=inverse[:h],
         iv=inverse[h:],
@@ -444,28 +446,35 @@ def _access(
     )
 
 
-def _reach(access: _Access, radius_m: float) -> np.ndarray:
+def _reach(access: _Access, radius_m: float, *, block: int = 256) -> np.ndarray:
     """Street length (metres) reachable within ``radius_m`` of walking from each home."""
     graph = access.graph
     h = len(access.homes)
-    if h == 0:
-        return np.empty(0)
-    table = graph.distances(access.cols, limit_m=radius_m)  # (len(cols), n)
-    du = table[access.iu] + access.along[:, None] + access.offset[:, None]
-    dv = table[access.iv] + access.rest[:, None] + access.offset[:, None]
-    dist = np.minimum(du, dv)  # (H, n) home -> node
+    out = np.zeros(h)
     length = graph.edge_length_m
-    a = dist[:, graph.edge_u]
-    b = dist[:, graph.edge_v]
-    covered = np.minimum(
-        length[None, :], np.maximum(0.0, radius_m - a) + np.maximum(0.0, radius_m - b)
-    )
-    # The home's own edge: walk both ways from the snapped point.
-    own = graph.snap(access.homes.geometry).edge
-    left = radius_m - access.offset
-    rows = np.arange(h)
-    covered[rows, own] = np.clip(left, 0, access.along) + np.clip(left, 0, access.rest)
-    return np.asarray(covered.sum(axis=1))
+    for lo in range(0, h, block):  # blocks of homes bound the (homes x edges) memory
+        rows = np.arange(lo, min(lo + block, h))
+        ends, inverse = np.unique(
+            np.concatenate([access.cols[access.iu[rows]], access.cols[access.iv[rows]]]),
+            return_inverse=True,
+        )
+        table = graph.distances(ends, limit_m=radius_m)
+        k = len(rows)
+        du = table[inverse[:k]] + (access.along[rows] + access.offset[rows])[:, None]
+        dv = table[inverse[k:]] + (access.rest[rows] + access.offset[rows])[:, None]
+        dist = np.minimum(du, dv)  # home -> node
+        a = dist[:, graph.edge_u]
+        b = dist[:, graph.edge_v]
+        covered = np.minimum(
+            length[None, :], np.maximum(0.0, radius_m - a) + np.maximum(0.0, radius_m - b)
+        )
+        # The home's own edge: walk both ways from the snapped point.
+        left = radius_m - access.offset[rows]
+        covered[np.arange(k), access.edge[rows]] = np.clip(left, 0, access.along[rows]) + np.clip(
+            left, 0, access.rest[rows]
+        )
+        out[rows] = covered.sum(axis=1)
+    return out
 
 
 def home_access(
@@ -528,6 +537,7 @@ def centralities(
     *,
     mode: str = "walk",
     radii: Sequence[float] | None = None,
+    include_global: bool = True,
     normalized: bool = True,
     progress: Progress | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -542,6 +552,8 @@ def centralities(
     radii
         Network radii in metres of the local variants (default ``[400, 800, 1600]``
         from ``standards/connectivity.yaml``); ``[]`` for global only.
+    include_global
+        Compute the global (unlimited radius) measures too.
     normalized
         Normalise betweenness as networkx does (see Notes).
     progress
@@ -595,7 +607,7 @@ def centralities(
         edge_scale = (1.0 if directed else 2.0) / (n * (n - 1)) if n > 1 else 0.0
     nodes = graph.nodes.copy()
     edges = graph.edges.copy()
-    steps = [None, *radii]
+    steps = [None, *radii] if include_global else list(radii)
     for i, radius in enumerate(steps):
         suffix = "" if radius is None else f"_{_radius_label(radius)}"
         _report(progress, i / len(steps), f"centralities{suffix or ' (global)'}")
