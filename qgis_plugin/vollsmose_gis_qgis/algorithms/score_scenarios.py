@@ -17,7 +17,7 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
 )
 
-from vollsmose_gis import load_district
+from vollsmose_gis import default_district, load_district
 from vollsmose_gis.scenario import load_scenarios
 from vollsmose_gis.scoring import MODULES, load_profile, save_score_outputs, score_scenarios
 
@@ -124,12 +124,7 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
         with library_call(feedback):
             scenarios = load_scenarios([Path(f) for f in files])
             profile = load_profile(profile_path or None)
-            if district_path:
-                base = load_district(district_path)
-            else:
-                from vollsmose_gis import default_district
-
-                base = default_district()
+            base = load_district(district_path) if district_path else default_district()
             self.announce(base, feedback)
             result = score_scenarios(
                 scenarios,
