@@ -473,8 +473,12 @@ def test_plan_output_columns_cost_and_existing_cameras():
     d, cands = tiny_case()
     plan = cctv.plan_cameras(d, candidates=cands, k=2)
     assert list(plan["camera_id"]) == ["new-1", "new-2"]
-    assert plan["cost_dkk"].tolist() == [40000.0, 40000.0]
-    assert plan["cumulative_cost_dkk"].iloc[-1] == 80000.0
+    assert plan["cost_dkk"].tolist() == [60000.0, 60000.0]
+    assert plan["cumulative_cost_dkk"].iloc[-1] == 120000.0
+    # the same unit cost as a scenario's add_cameras
+    from vollsmose_gis.standards import load
+
+    assert load("dori")["camera_unit_cost_dkk"] == load("unit_costs")["camera"]
     assert plan["covered_share"].iloc[-1] == pytest.approx(
         plan["cumulative_gain_m2"].iloc[-1] / plan.attrs["target_area_m2"]
     )
@@ -652,6 +656,16 @@ def test_cli_cctv(tmp_path):
     assert table.exit_code == 0 and "seen at observation or better" in table.output
     bad = runner.invoke(app, ["cctv", str(src), "--level", "face"])
     assert bad.exit_code == 2 and "not a DORI level" in bad.output
+
+
+def test_far_camera_is_left_out_and_progress_is_reported():
+    d = make([camera("here", 100.3, 100.7), camera("far", 900.0, 100.0)])
+    calls: list[tuple[float, str]] = []
+    result = cctv.viewsheds(d, progress=lambda f, m: calls.append((f, m)))
+    status = result.cameras.set_index("camera_id")["status"]
+    assert status.to_dict() == {"here": "ok", "far": "outside_study_area"}
+    assert calls and calls[-1][0] == 1.0
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(calls))
 
 
 def test_no_cameras_at_all():
