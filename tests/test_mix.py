@@ -22,6 +22,7 @@ from vollsmose_gis.cli import app
 from vollsmose_gis.indicators import THEMES
 from vollsmose_gis.mix import (
     DIVERSITY_INDICES,
+    RADIUS_TOLERANCE_M,
     MixWarning,
     analyse_mix,
     diversity_indices,
@@ -487,7 +488,7 @@ def test_catchments_and_nearest_pois_match_point_distances_on_the_default_distri
     dist[np.arange(len(own)), own] = 0.0
     dwellings = b["dwellings"].to_numpy(dtype=float)
     for radius in (400, 800):
-        expected = (np.nan_to_num(dist, nan=np.inf) <= radius) @ dwellings
+        expected = (np.nan_to_num(dist, nan=np.inf) <= radius + RADIUS_TOLERANCE_M) @ dwellings
         np.testing.assert_allclose(homes[f"dwellings_{radius}m"].to_numpy(), expected)
     for kind in ("supermarket", "school", "transit_stop", "green_space"):
         pois = d.pois[d.pois["kind"] == kind]
@@ -565,6 +566,15 @@ def test_daily_needs_within_800m():
     )
     assert result.access["share_by_need"]["school"] == 1.0
     assert math.isnan(h.loc["near", "dist_library_m"])  # no library anywhere
+
+
+def test_a_home_is_always_in_its_own_catchment():
+    # 240 m from the street: out and back would be 480 m, more than 400 m
+    d = make([home("h", 100, 240, 12, "cooperative")], [street("s", [(0, 0), (500, 0)])])
+    c = home_catchments(d, radii_m=[400]).iloc[0]
+    assert c["access_m"] == pytest.approx(240)
+    assert c["dwellings_400m"] == 12
+    assert c["tenure_hill0_400m"] == 1.0
 
 
 def test_homes_off_the_network_are_reported():

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIVERSITY_INDICES",
+    "RADIUS_TOLERANCE_M",
     "LandUseSummary",
     "MixResult",
     "MixWarning",
@@ -94,6 +95,13 @@ UNKNOWN = "unknown"
 
 DIVERSITY_INDICES: tuple[str, ...] = ("shannon", "simpson", "hill0", "hill1", "hill2")
 """Names of the diversity indices returned by :func:`diversity_indices`."""
+
+RADIUS_TOLERANCE_M = 1e-6
+"""A destination this much farther than a radius still counts as within it (metres).
+
+Door-to-door distances are sums of floating-point legs; without a tolerance a building
+exactly 400 m away could fall in or out depending on the order of summation.
+"""
 
 _ROW_BUDGET = 2**24  # entries of one (origins x nodes) distance table (~130 MB float64)
 _PAIR_BUDGET = 2**22  # entries of one (homes x targets) distance block (~34 MB)
@@ -916,15 +924,19 @@ def _pair_distances(
 ) -> np.ndarray:
     """Door-to-door walking distances (m) from homes to targets, given home-to-node rows."""
     length = graph.edge_length_m[targets.edge]
-    dist = np.minimum(
-        node_dist[:, targets.u] + targets.along_m[None, :],
-        node_dist[:, targets.v] + (length - targets.along_m)[None, :],
+    dist = node_dist[:, targets.u] + targets.along_m[None, :]
+    np.minimum(dist, node_dist[:, targets.v] + (length - targets.along_m)[None, :], out=dist)
+    # Home and target on the same street piece: also straight along it.
+    pairs = pd.DataFrame({"h": np.arange(len(homes)), "edge": homes.edge}).merge(
+        pd.DataFrame({"t": np.arange(len(targets)), "edge": targets.edge}), on="edge"
     )
-    same = homes.edge[:, None] == targets.edge[None, :]
-    if same.any():
-        direct = np.abs(homes.along_m[:, None] - targets.along_m[None, :])
-        dist = np.where(same, np.minimum(dist, direct), dist)
-    return np.asarray(dist + homes.offset_m[:, None] + targets.offset_m[None, :])
+    if len(pairs):
+        h, t = pairs["h"].to_numpy(), pairs["t"].to_numpy()
+        direct = np.abs(homes.along_m[h] - targets.along_m[t])
+        dist[h, t] = np.minimum(dist[h, t], direct)
+    dist += homes.offset_m[:, None]
+    dist += targets.offset_m[None, :]
+    return np.asarray(dist)
 
 
 def _nearest_node_distances(graph: StreetGraph, sources: SnappedPoints) -> np.ndarray:
@@ -1041,7 +1053,8 @@ def home_catchments(
     -----
     A building is in a home's catchment when the door-to-door walking distance
     (access leg + network + access leg, between representative points) is at most
-    the radius.  All homes share one multi-source Dijkstra (see the module notes).
+    the radius (plus :data:`RADIUS_TOLERANCE_M`).  All homes share one multi-source
+    Dijkstra (see the module notes).
     """
     radii = _radii(radii_m)
     buildings = _buildings(district)
@@ -1092,7 +1105,7 @@ def _catchments(
         has_own = own[rows] >= 0
         dist[np.flatnonzero(has_own), own[rows][has_own]] = 0.0
         for r in radii:
-            sums[r][rows] = (dist <= r).astype(float) @ target_values
+            sums[r][rows] = (dist <= r + RADIUS_TOLERANCE_M).astype(float) @ target_values
         if progress is not None:
             progress(min(1.0, (start + len(rows)) / max(len(valid_rows), 1)), "walking catchments")
     columns: dict[str, Any] = {}
@@ -1210,7 +1223,7 @@ def _access(homes: _Homes, pois: gpd.GeoDataFrame, progress: Progress | None) ->
     for need, need_kinds in needs.items():
         nearest = np.minimum.reduce([distances[k] for k in need_kinds])
         out[f"need_{need}_m"] = np.where(np.isfinite(nearest), nearest, np.nan)
-        fails = ~(nearest <= radius)
+        fails = ~(nearest <= radius + RADIUS_TOLERANCE_M)
         met &= ~fails
         for row in np.flatnonzero(fails):
             missing[row].append(need)
@@ -1438,7 +1451,9 @@ def analyse_mix(
         "dwellings_inside": int(total_weight),
         "share_all_needs": share_within(home_frame[needs_column].to_numpy(dtype=bool)),
         "share_by_need": {
-            need: share_within(home_frame[f"need_{need}_m"].to_numpy(dtype=float) <= radius)
+            need: share_within(
+                home_frame[f"need_{need}_m"].to_numpy(dtype=float) <= radius + RADIUS_TOLERANCE_M
+            )
             for need in needs
         },
         "median_distance_m": {
