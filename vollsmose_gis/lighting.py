@@ -720,6 +720,7 @@ def _segment_points(line: LineString, width: float, lamp_xy: np.ndarray) -> np.n
 
 
 def _requirements_columns(class_names: Iterable[str | None]) -> pd.DataFrame:
+    columns = ["required_avg_lx", "required_min_lx", "required_U0"]
     rows = []
     for name in class_names:
         if name is None:
@@ -735,7 +736,7 @@ def _requirements_columns(class_names: Iterable[str | None]) -> pd.DataFrame:
                 "required_U0": float(spec.get("uniformity", np.nan)),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _assess(
@@ -1204,6 +1205,7 @@ def plan_lights(
 
     placed: list[_Lamp] = []
     occupied = [(lamp_.x, lamp_.y) for lamp_ in lamps]
+    occupied_tree = cKDTree(np.asarray(occupied)) if occupied else None
     unresolved: list[str] = []
     candidates = before.loc[~before["pass"]]
     if only_walkable:
@@ -1213,6 +1215,9 @@ def plan_lights(
     positions = {index: k for k, index in enumerate(segments.frame.index)}
 
     def free(x: float, y: float, taken: list[tuple[float, float]]) -> bool:
+        """Not in a building, and min spacing from placed lamps and from ``taken`` ones."""
+        if occupied_tree is not None and occupied_tree.query((x, y))[0] < spacing_min - 1e-9:
+            return False
         if taken and np.min(np.hypot(*(np.asarray(taken) - (x, y)).T)) < spacing_min - 1e-9:
             return False
         hits = building_tree.query(Point(x, y), predicate="intersects")
@@ -1293,7 +1298,7 @@ def plan_lights(
             k_max = min(k_max, budget)
         best: list[_Lamp] | None = None
         for count in range(1, k_max + 1):  # (a) evenly spaced
-            taken = list(occupied)
+            taken: list[tuple[float, float]] = []
             trial: list[_Lamp] = []
             for j in range(count):
                 new = site(line, width, length * (j + 0.5) / count, taken, length / count / 2)
@@ -1304,7 +1309,7 @@ def plan_lights(
                 best = trial
                 break
         limit = k_max if best is None else len(best) - 1
-        taken = list(occupied)
+        taken = []
         greedy: list[_Lamp] = []
         while len(greedy) < limit:  # (b) darkest point first
             darkest = points[int(np.argmin(e))]
@@ -1328,6 +1333,7 @@ def plan_lights(
         for new in best:
             placed.append(new)
             occupied.append((new.x, new.y))
+        occupied_tree = cKDTree(np.asarray(occupied)) if occupied else None
 
     ids = [f"new-L{n + 1:03d}" for n in range(len(placed))]
     new_rows = gpd.GeoDataFrame(
