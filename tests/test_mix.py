@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import vollsmose_gis
 from tests.factories import CRS, X0, Y0, frame, small_district
-from vollsmose_gis import District, InputError, Provenance, save_district
+from vollsmose_gis import District, InputError, Provenance, mix, save_district
 from vollsmose_gis.cli import app
 from vollsmose_gis.indicators import THEMES
 from vollsmose_gis.mix import (
@@ -496,6 +496,28 @@ def test_catchments_and_nearest_pois_match_point_distances_on_the_default_distri
             axis=1
         )
         np.testing.assert_allclose(homes[f"dist_{kind}_m"].to_numpy(), nearest, rtol=1e-12)
+
+
+def test_catchments_in_blocks_equal_catchments_in_one_go(monkeypatch):
+    d = vollsmose_gis.default_district()
+    whole = home_catchments(d)
+    calls = []
+    graph = walk_graph(d)
+    original = type(graph).distances
+
+    def counting(self, sources, **kwargs):
+        calls.append(len(np.atleast_1d(sources)))
+        return original(self, sources, **kwargs)
+
+    monkeypatch.setattr(type(graph), "distances", counting)
+    home_catchments(d)
+    assert len(calls) == 1  # one multi-source Dijkstra for every home
+    calls.clear()
+    monkeypatch.setattr(mix, "_ROW_BUDGET", 2 * graph.n_nodes * 500)  # 500 homes a search
+    monkeypatch.setattr(mix, "_PAIR_BUDGET", 97_000)  # ~50 homes x all targets a block
+    blocks = home_catchments(d)
+    assert len(calls) == math.ceil(len(whole) / 500)
+    pd.testing.assert_frame_equal(pd.DataFrame(blocks), pd.DataFrame(whole))
 
 
 def test_nearest_pois_match_networkx_on_real_osm_streets(osm_dir):

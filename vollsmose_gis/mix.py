@@ -1093,21 +1093,28 @@ def _catchments(
     n_home = len(out)
     sums = {r: np.full((n_home, values.shape[1]), np.nan) for r in radii}
     valid_rows = np.flatnonzero(homes.valid)
-    chunk = max(
-        1, min(_ROW_BUDGET // max(2 * graph.n_nodes, 1), _PAIR_BUDGET // max(len(targets), 1))
-    )
+    # One Dijkstra call for all homes unless its table would exceed _ROW_BUDGET entries;
+    # the (homes x targets) distances are then formed in blocks of _PAIR_BUDGET entries.
+    search_chunk = max(1, _ROW_BUDGET // max(2 * graph.n_nodes, 1))
+    pair_chunk = max(1, _PAIR_BUDGET // max(len(targets), 1))
     limit = max(radii)
-    for start in range(0, len(valid_rows), chunk):
-        rows = valid_rows[start : start + chunk]
-        snapped = _subset(homes.snapped, rows)
-        node_dist = _home_node_distances(graph, snapped, limit)
-        dist = _pair_distances(graph, node_dist, snapped, targets)
-        has_own = own[rows] >= 0
-        dist[np.flatnonzero(has_own), own[rows][has_own]] = 0.0
-        for r in radii:
-            sums[r][rows] = (dist <= r + RADIUS_TOLERANCE_M).astype(float) @ target_values
-        if progress is not None:
-            progress(min(1.0, (start + len(rows)) / max(len(valid_rows), 1)), "walking catchments")
+    done = 0
+    for start in range(0, len(valid_rows), search_chunk):
+        rows = valid_rows[start : start + search_chunk]
+        node_dist = _home_node_distances(graph, _subset(homes.snapped, rows), limit)
+        for first in range(0, len(rows), pair_chunk):
+            part = np.arange(first, min(first + pair_chunk, len(rows)))
+            block_rows = rows[part]
+            snapped = _subset(homes.snapped, block_rows)
+            dist = _pair_distances(graph, node_dist[part], snapped, targets)
+            has_own = own[block_rows] >= 0
+            dist[np.flatnonzero(has_own), own[block_rows][has_own]] = 0.0
+            for r in radii:
+                within = dist <= r + RADIUS_TOLERANCE_M
+                sums[r][block_rows] = within.astype(float) @ target_values
+            done += len(part)
+            if progress is not None:
+                progress(done / len(valid_rows), "walking catchments")
     columns: dict[str, Any] = {}
     for r in radii:
         label = _label(r)
