@@ -187,6 +187,14 @@ def main() -> None:
         2.2,
     )
     single("links", "line", "#e7298a", 1.4)
+    graduated(
+        "speeds",
+        "line",
+        "v85_max_kmh",
+        [0, 20, 30, 40, 50, 200],
+        ["#1a9641", "#a6d96a", "#ffffbf", "#fdae61", "#d7191c"],
+        1.0,
+    )
     categorized("compliance", "line", "pass", {True: "#1a9641", False: "#d7191c"}, 0.9)
     single("dark_spots", "polygon", "#252525", opacity=0.6)
     single("new_lights", "point", "#ff7f00", 2.6)

@@ -26,7 +26,7 @@ from tests.qgis.helpers import (
     raster,
     run,
 )
-from vollsmose_gis import cctv, connectivity, lighting, mix
+from vollsmose_gis import calming, cctv, connectivity, lighting, mix
 from vollsmose_gis.district import LAYER_NAMES
 from vollsmose_gis.sources.osm import import_osm
 
@@ -103,6 +103,21 @@ def test_suggest_links_equals_the_library(case: Case) -> None:
     assert len(library) > 0
     assert_same_frame(frame(result["LINKS"]), library)
     assert result["OBJECTIVE_BEFORE"] == pytest.approx(library.attrs["objective_before"])
+
+
+def test_calming_equals_the_library(case: Case) -> None:
+    result = run("calming", {**case.inputs("streets", "calming", "pois"), "TARGET_KMH": 30.0})
+    speeds = calming.operating_speeds(case.district, target_kmh=30.0)
+    assert_same_frame(frame(result["SPEEDS"]), speeds)
+    plan = calming.plan_calming(case.district, target_kmh=30.0)
+    assert_same_frame(frame(result["DEVICES"]), plan.devices)
+    assert_same_frame(frame(result["SPEEDS_AFTER"]), plan.speeds)
+    assert_same_indicators(
+        frame(result["INDICATORS"]), calming.indicators(plan.district, target_kmh=30.0)
+    )
+    assert result["COST_DKK"] == pytest.approx(plan.cost_dkk)
+    if case.name == "vollsmose":
+        assert len(plan.devices) > 0
 
 
 def test_lighting_equals_the_library(case: Case) -> None:
@@ -188,19 +203,19 @@ def test_score_scenarios_equals_the_library(tmp_path: Path, district_gpkg: Path)
     from vollsmose_gis.scoring import score_scenarios
 
     files = [REPO / "scenarios" / "baseline.yaml", REPO / "scenarios" / "open-up.yaml"]
-    modules = ["connectivity", "mix"]
+    modules = ["connectivity", "calming", "mix"]
     result = run(
         "scorescenarios",
         {
             "SCENARIOS": [str(f) for f in files],
             "DISTRICT": str(district_gpkg),
-            "MODULES": [0, 4],
+            "MODULES": [0, 1, 4],
             "OUTPUT_FOLDER": str(tmp_path / "out"),
         },
     )
     from vollsmose_gis.scoring import MODULES
 
-    assert [list(MODULES)[i] for i in (0, 4)] == modules
+    assert [list(MODULES)[i] for i in (0, 1, 4)] == modules
     library = score_scenarios(
         load_scenarios(files), district=vollsmose_gis.load_district(district_gpkg), modules=modules
     )

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "connectivity",
     "suggestlinks",
+    "calming",
     "lighting",
     "lampplanner",
     "cctvcoverage",

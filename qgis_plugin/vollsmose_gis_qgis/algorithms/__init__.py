@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingAlgorithm
 
+from .calming import CalmingAlgorithm
 from .camera_placement import CameraPlacementAlgorithm
 from .cctv_coverage import CctvCoverageAlgorithm
 from .connectivity import ConnectivityAlgorithm
@@ -19,6 +20,7 @@ __all__ = ["ALGORITHMS"]
 ALGORITHMS: tuple[type[QgsProcessingAlgorithm], ...] = (
     ConnectivityAlgorithm,
     SuggestLinksAlgorithm,
+    CalmingAlgorithm,
     LightingAlgorithm,
     LampPlannerAlgorithm,
     CctvCoverageAlgorithm,

@@ -1,12 +1,12 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis hasScaleBasedVisibilityFlag="0" maxScale="0" minScale="1e+08" version="3.22.16-Białowieża" styleCategories="AllStyleCategories">
+<qgis version="3.22.16-Białowieża" hasScaleBasedVisibilityFlag="0" maxScale="0" styleCategories="AllStyleCategories" minScale="1e+08">
   <flags>
     <Identifiable>1</Identifiable>
     <Removable>1</Removable>
     <Searchable>1</Searchable>
     <Private>0</Private>
   </flags>
-  <temporal enabled="0" mode="0" fetchMode="0">
+  <temporal fetchMode="0" mode="0" enabled="0">
     <fixedRange>
       <start></start>
       <end></end>
@@ -17,16 +17,16 @@
   </customproperties>
   <pipe-data-defined-properties>
     <Option type="Map">
-      <Option type="QString" name="name" value=""/>
+      <Option name="name" value="" type="QString"/>
       <Option name="properties"/>
-      <Option type="QString" name="type" value="collection"/>
+      <Option name="type" value="collection" type="QString"/>
     </Option>
   </pipe-data-defined-properties>
   <pipe>
     <provider>
-      <resampling zoomedInResamplingMethod="nearestNeighbour" enabled="false" zoomedOutResamplingMethod="nearestNeighbour" maxOversampling="2"/>
+      <resampling maxOversampling="2" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour" enabled="false"/>
     </provider>
-    <rasterrenderer type="paletted" alphaBand="-1" opacity="1" band="1" nodataColor="">
+    <rasterrenderer alphaBand="-1" nodataColor="" opacity="1" type="paletted" band="1">
       <minMaxOrigin>
         <limits>None</limits>
         <extent>WholeRaster</extent>
@@ -36,11 +36,11 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <colorPalette>
-        <paletteEntry label="not seen" value="0" alpha="255" color="#f0f0f0"/>
-        <paletteEntry label="detection" value="1" alpha="255" color="#c6dbef"/>
-        <paletteEntry label="observation" value="2" alpha="255" color="#6baed6"/>
-        <paletteEntry label="recognition" value="3" alpha="255" color="#2171b5"/>
-        <paletteEntry label="identification" value="4" alpha="255" color="#08306b"/>
+        <paletteEntry value="0" color="#f0f0f0" label="not seen" alpha="255"/>
+        <paletteEntry value="1" color="#c6dbef" label="detection" alpha="255"/>
+        <paletteEntry value="2" color="#6baed6" label="observation" alpha="255"/>
+        <paletteEntry value="3" color="#2171b5" label="recognition" alpha="255"/>
+        <paletteEntry value="4" color="#08306b" label="identification" alpha="255"/>
       </colorPalette>
     </rasterrenderer>
     <resamplingStage>resamplingFilter</resamplingStage>

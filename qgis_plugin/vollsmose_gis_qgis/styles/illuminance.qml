@@ -1,12 +1,12 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis hasScaleBasedVisibilityFlag="0" maxScale="0" minScale="1e+08" version="3.22.16-Białowieża" styleCategories="AllStyleCategories">
+<qgis version="3.22.16-Białowieża" hasScaleBasedVisibilityFlag="0" maxScale="0" styleCategories="AllStyleCategories" minScale="1e+08">
   <flags>
     <Identifiable>1</Identifiable>
     <Removable>1</Removable>
     <Searchable>1</Searchable>
     <Private>0</Private>
   </flags>
-  <temporal enabled="0" mode="0" fetchMode="0">
+  <temporal fetchMode="0" mode="0" enabled="0">
     <fixedRange>
       <start></start>
       <end></end>
@@ -17,16 +17,16 @@
   </customproperties>
   <pipe-data-defined-properties>
     <Option type="Map">
-      <Option type="QString" name="name" value=""/>
+      <Option name="name" value="" type="QString"/>
       <Option name="properties"/>
-      <Option type="QString" name="type" value="collection"/>
+      <Option name="type" value="collection" type="QString"/>
     </Option>
   </pipe-data-defined-properties>
   <pipe>
     <provider>
-      <resampling zoomedInResamplingMethod="nearestNeighbour" enabled="false" zoomedOutResamplingMethod="nearestNeighbour" maxOversampling="2"/>
+      <resampling maxOversampling="2" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour" enabled="false"/>
     </provider>
-    <rasterrenderer type="singlebandpseudocolor" alphaBand="-1" opacity="1" band="1" nodataColor="" classificationMin="0" classificationMax="50">
+    <rasterrenderer classificationMin="0" alphaBand="-1" nodataColor="" opacity="1" type="singlebandpseudocolor" classificationMax="50" band="1">
       <minMaxOrigin>
         <limits>None</limits>
         <extent>WholeRaster</extent>
@@ -36,23 +36,23 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <rastershader>
-        <colorrampshader colorRampType="INTERPOLATED" maximumValue="50" labelPrecision="6" classificationMode="1" minimumValue="0" clip="0">
-          <item label="0 lx" value="0" alpha="255" color="#000000"/>
-          <item label="1 lx" value="1" alpha="255" color="#3f007d"/>
-          <item label="5 lx" value="5" alpha="255" color="#807dba"/>
-          <item label="10 lx" value="10" alpha="255" color="#fdae6b"/>
-          <item label="20 lx" value="20" alpha="255" color="#ffff99"/>
-          <item label="50 lx" value="50" alpha="255" color="#ffffff"/>
-          <rampLegendSettings direction="0" prefix="" orientation="2" useContinuousLegend="1" suffix="" minimumLabel="" maximumLabel="">
+        <colorrampshader clip="0" colorRampType="INTERPOLATED" minimumValue="0" labelPrecision="6" maximumValue="50" classificationMode="1">
+          <item value="0" color="#000000" label="0 lx" alpha="255"/>
+          <item value="1" color="#3f007d" label="1 lx" alpha="255"/>
+          <item value="5" color="#807dba" label="5 lx" alpha="255"/>
+          <item value="10" color="#fdae6b" label="10 lx" alpha="255"/>
+          <item value="20" color="#ffff99" label="20 lx" alpha="255"/>
+          <item value="50" color="#ffffff" label="50 lx" alpha="255"/>
+          <rampLegendSettings maximumLabel="" useContinuousLegend="1" orientation="2" prefix="" minimumLabel="" direction="0" suffix="">
             <numericFormat id="basic">
               <Option type="Map">
-                <Option type="QChar" name="decimal_separator" value=""/>
-                <Option type="int" name="decimals" value="6"/>
-                <Option type="int" name="rounding_type" value="0"/>
-                <Option type="bool" name="show_plus" value="false"/>
-                <Option type="bool" name="show_thousand_separator" value="true"/>
-                <Option type="bool" name="show_trailing_zeros" value="false"/>
-                <Option type="QChar" name="thousand_separator" value=""/>
+                <Option name="decimal_separator" value="" type="QChar"/>
+                <Option name="decimals" value="6" type="int"/>
+                <Option name="rounding_type" value="0" type="int"/>
+                <Option name="show_plus" value="false" type="bool"/>
+                <Option name="show_thousand_separator" value="true" type="bool"/>
+                <Option name="show_trailing_zeros" value="false" type="bool"/>
+                <Option name="thousand_separator" value="" type="QChar"/>
               </Option>
             </numericFormat>
           </rampLegendSettings>
