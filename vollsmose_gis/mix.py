@@ -516,6 +516,12 @@ def tenure_accounting(
     - build x non-social dwellings: F / (Tot + x) ≤ p, so x = ⌈F/p − Tot⌉;
       or 75·(F/p − Tot) m² of commercial floor space.
     """
+    return _tenure_account(_buildings(district), threshold, count_demolished)
+
+
+def _tenure_account(
+    buildings: gpd.GeoDataFrame, threshold: float | None, count_demolished: bool | None
+) -> TenureAccount:
     config = _config()["rule_168a"]
     p_float = float(config["threshold_share"] if threshold is None else threshold)
     if not 0 < p_float < 1:
@@ -524,7 +530,6 @@ def tenure_accounting(
         config["count_demolished_since_2010"] if count_demolished is None else count_demolished
     )
     per_dwelling_m2 = float(config["commercial_m2_per_dwelling"])
-    buildings = _buildings(district)
     inside = buildings[buildings["_inside"]]
     dwellings = inside["_dwellings"].to_numpy()
     tenure = _text(inside, "tenure").fillna(UNKNOWN)
@@ -548,7 +553,7 @@ def tenure_accounting(
             f"({shown}{more}): their {by_tenure[UNKNOWN]} dwellings are counted as "
             "'unknown' (in the § 168 a total, not in the numerator); set their 'tenure'",
             MixWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     numerator_tenures = set(config["numerator_tenures"])
     family = sum(by_tenure[t] for t in numerator_tenures)
@@ -622,7 +627,10 @@ def estate_mix(district: District) -> gpd.GeoDataFrame:
         :data:`DIVERSITY_INDICES` (unknown categories left out), and the convex hull of
         the estate's buildings as geometry (district CRS).
     """
-    buildings = _buildings(district)
+    return _estate_mix(_buildings(district), district.crs)
+
+
+def _estate_mix(buildings: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
     homes = buildings[buildings["_inside"] & (buildings["_dwellings"] > 0)]
     estate = _text(homes, "estate").fillna("(no estate)").to_numpy()
     weights = homes["_dwellings"].to_numpy()
@@ -653,9 +661,7 @@ def estate_mix(district: District) -> gpd.GeoDataFrame:
         shapely.convex_hull(shapely.union_all(homes.geometry.to_numpy()[group == i]))
         for i in range(len(names))
     ]
-    return gpd.GeoDataFrame(
-        columns, geometry=hulls, crs=district.crs, index=pd.Index(names, name="estate")
-    )
+    return gpd.GeoDataFrame(columns, geometry=hulls, crs=crs, index=pd.Index(names, name="estate"))
 
 
 # --------------------------------------------------------------------------- land use
@@ -803,7 +809,10 @@ def landuse_summary(district: District) -> LandUseSummary:
     Jobs–housing balance: jobs per dwelling in 0.75–1.5 is the usual "balanced" band
     (``standards/mix.yaml``); dwellings stand in for households.
     """
-    buildings = _buildings(district)
+    return _landuse_summary(_buildings(district))
+
+
+def _landuse_summary(buildings: gpd.GeoDataFrame) -> LandUseSummary:
     inside = buildings[buildings["_inside"]]
     matrix, estimated = _class_matrix(inside)
     areas = matrix.sum(axis=0)
@@ -847,10 +856,15 @@ def landuse_grid(district: District, *, cell_m: float | None = None) -> gpd.GeoD
         ``floor_area_m2`` (m²), ``landuse_entropy`` (NaN for a cell without classified
         floor area), ``non_residential_floor_share``, ``dwellings`` and ``jobs``.
     """
+    return _landuse_grid(_buildings(district), district, cell_m)
+
+
+def _landuse_grid(
+    buildings: gpd.GeoDataFrame, district: District, cell_m: float | None
+) -> gpd.GeoDataFrame:
     size = float(_config()["landuse"]["grid_cell_m"] if cell_m is None else cell_m)
     if not np.isfinite(size) or size <= 0:
         raise InputError(f"cell_m must be a positive length in metres, got {cell_m!r}")
-    buildings = _buildings(district)
     classes = landuse_classes()
     minx, miny, maxx, maxy = district.boundary.bounds
     x0, y0 = math.floor(minx / size) * size, math.floor(miny / size) * size
@@ -1409,13 +1423,13 @@ def analyse_mix(
     _check_pois(district.pois)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MixWarning)
-        tenure = tenure_accounting(district, threshold=threshold, count_demolished=count_demolished)
         buildings = _buildings(district)
+        tenure = _tenure_account(buildings, threshold, count_demolished)
         if progress is not None:
             progress(0.05, "tenure and land use")
-        estates = estate_mix(district)
-        landuse = landuse_summary(district)
-        grid = landuse_grid(district, cell_m=cell_m)
+        estates = _estate_mix(buildings, district.crs)
+        landuse = _landuse_summary(buildings)
+        grid = _landuse_grid(buildings, district, cell_m)
         homes = _prepare_homes(district, buildings)
         catchment_frame = _catchments(homes, buildings, radii, step(0.1, 0.7))
         access_frame = _access(homes, district.pois, step(0.7, 1.0))
