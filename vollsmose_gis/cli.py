@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -33,8 +34,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (files, CI logs) gets a width that fits the score table instead of
+# Rich's 80-column default; a terminal keeps its own width.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 _state = {"debug": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -835,6 +838,7 @@ def score(
 
       vollsmose-gis score plans/ --district my-district.gpkg --profile my-profile.yaml --json
     """
+    from rich import box
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from vollsmose_gis.scenario import load_scenarios
@@ -877,18 +881,30 @@ def score(
         print(json.dumps(payload, indent=2, ensure_ascii=False, default=float))
         return
     themes = list(scoring_profile.themes)
-    table = Table(title=f"Scenarios on {base.name}", title_justify="left")
-    for column in ("rank", "scenario", "overall", *themes, "cost (M DKK)", "P(first)"):
-        table.add_column(column, justify="left" if column == "scenario" else "right")
-    for row in result.scores.itertuples(index=False):
-        values = row._asdict()
+    short = {
+        "connected district": "connected",
+        "mixed housing": "housing",
+        "mixed use and jobs": "use+jobs",
+        "safety and security": "safety",
+    }
+    table = Table(
+        title=f"Scenarios on {base.name} (scores 0-100)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+    )
+    table.add_column("#", justify="right")
+    table.add_column("scenario", no_wrap=True)
+    for column in ("overall", *(short.get(t, t) for t in themes), "M DKK", "P(1st)"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in result.scores.to_dict(orient="records"):
         table.add_row(
-            str(values["rank"]),
-            str(values["scenario"]),
-            f"{values['overall']:.1f}",
-            *(f"{getattr(row, t.replace(' ', '_'), float('nan')):.1f}" for t in themes),
-            f"{values['cost_dkk'] / 1e6:,.1f}",
-            f"{values['p_first']:.0%}",
+            str(row["rank"]),
+            str(row["scenario"]),
+            f"{row['overall']:.1f}",
+            *(f"{row[t]:.1f}" for t in themes),
+            f"{row['cost_dkk'] / 1e6:,.1f}",
+            f"{row['p_first']:.0%}",
         )
     console.print(table)
     baseline = result.baseline
@@ -959,6 +975,90 @@ def build_plugin(
         for path in files:
             archive.write(path, Path(source.name) / path.relative_to(source))
     console.print(f"wrote {target} ({len(files)} files)", highlight=False)
+
+
+@app.command()
+@handle_errors
+def calming(
+    district: DistrictArg = None,
+    target_kmh: Annotated[
+        float, typer.Option("--target-kmh", help="Target V85 on the local streets, km/h.")
+    ] = 30.0,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Place devices to meet the target; report cost/after.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="GeoPackage: the district (with planned devices) plus tables "
+            "calming_speeds (per segment) and planned_calming.",
+        ),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Model traffic speeds per street, plan calming devices, and their safety effect.
+
+    Examples:
+
+      vollsmose-gis calming
+
+      vollsmose-gis calming my-district.gpkg --target-kmh 30 --plan -o calmed.gpkg --json
+    """
+    import math
+
+    import pyogrio
+
+    from vollsmose_gis import calming as cm
+    from vollsmose_gis.io import atomic_path, save_district
+
+    if output is not None and output.exists() and not overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    d = open_district(district)
+    with err_console.status("calming") as status:
+        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
+        speeds = cm.safety_effect(d, target_kmh=target_kmh)
+        values = cm.indicators(d, target_kmh=target_kmh)
+        result = cm.plan_calming(d, target_kmh=target_kmh, progress=progress) if plan else None
+        after = cm.indicators(result.district, target_kmh=target_kmh) if result else None
+    if output is not None:
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            save_district(result.district if result is not None else d, tmp)
+            tables = {"calming_speeds": result.speeds if result is not None else speeds}
+            if result is not None:
+                tables["planned_calming"] = result.devices
+            for layer, table in tables.items():
+                pyogrio.write_dataframe(table, tmp, layer=layer, driver="GPKG")
+    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    if as_json:
+        report: dict[str, Any] = {
+            "district": d.name, "provenance": d.provenance.statement(), "target_kmh": target_kmh,
+            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "output": output and str(output),
+        }  # fmt: skip
+        if result is not None and after is not None:
+            report["plan"] = {
+                **result.summary(),
+                "indicators_after": {k: clean(v.value) for k, v in after.items()},
+            }
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        return
+    console.print(f"[bold]{d.name}[/]: modelled V85 on {len(speeds)} street segments "
+                  f"(target {target_kmh:g} km/h)", highlight=False)  # fmt: skip
+    table = Table("indicator", "now", *(["after plan"] if after else []), "unit")
+    for key, ind in values.items():
+        cells = [f"{ind.value:,.3f}"] + ([f"{after[key].value:,.3f}"] if after else [])
+        table.add_row(key, *cells, ind.unit)
+    console.print(table)
+    if result is not None:
+        summary = result.summary()
+        kinds = ", ".join(f"{n} {k}" for k, n in summary["devices_by_kind"].items()) or "none"
+        console.print(f"plan: {summary['devices']} devices ({kinds}), {result.cost_dkk:,.0f} DKK; "
+                      f"target not met on: {', '.join(result.unmet_streets) or 'none'}",
+                      highlight=False, markup=False)  # fmt: skip
+    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 
 def main() -> None:
