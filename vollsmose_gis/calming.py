@@ -1698,13 +1698,12 @@ def _plan_chain(
     horizon = free2 / (2.0 * min(a, b)) + 1.0
     scope_interval = in_scope[:-1] & in_scope[1:]
 
-    def over_target(devices: np.ndarray, lo: float, hi: np.ndarray) -> np.ndarray:
-        """Length (m) over target in (lo, hi[r]] with the devices of each row r added.
-
-        ``devices`` holds sample indices, one row per variant (-1: none).
-        """
-        first = int(np.searchsorted(pos, lo - horizon)) if np.isfinite(lo) else 0
-        top = float(np.max(hi))
+    def over_target(devices: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Length (m) over target of the intervals ending in (lo[r], hi[r]], with the
+        devices of row r added (``devices``: sample indices, one row per variant,
+        -1 for none).  Only samples within ``horizon`` of the ranges are evaluated."""
+        low, top = float(np.min(lo)), float(np.max(hi))
+        first = int(np.searchsorted(pos, low - horizon)) if np.isfinite(low) else 0
         last = int(np.searchsorted(pos, top + horizon, side="right")) if np.isfinite(top) else None
         part = slice(first, last)
         window = _Samples(
@@ -1717,11 +1716,12 @@ def _plan_chain(
             at = column[use] - first
             caps[rows[use], at] = np.minimum(caps[rows[use], at], vd2[column[use]])
         speeds = _evaluate(model, window, caps)
-        x = window.pos
-        inside = (x[:-1] >= lo - eps)[None, :] & (x[1:][None, :] <= hi[:, None] + eps)
+        right = window.pos[1:]
+        inside = (right[None, :] > lo[:, None] + eps) & (right[None, :] <= hi[:, None] + eps)
         over = np.nan_to_num(speeds.peak2, nan=-1.0) > limit2
-        bad = over & inside & (speeds.valid & scope_interval[part][: len(x) - 1])[None, :]
-        return np.asarray((bad * np.diff(x)[None, :]).sum(axis=1))
+        counted = speeds.valid & scope_interval[part][: len(right)]
+        bad = over & inside & counted[None, :]
+        return np.asarray((bad * np.diff(window.pos)[None, :]).sum(axis=1))
 
     def add(i: int, kind: str, reason: str, speed2: float) -> None:
         samples.cap2[i] = min(samples.cap2[i], speed2)
@@ -1741,14 +1741,35 @@ def _plan_chain(
     over = speeds.valid & scope_interval & (np.nan_to_num(speeds.peak2, nan=-1.0) > limit2)
     if not over.any():
         return placed
+    base = Baseline(pos[1:], np.cumsum(over * np.diff(pos)), horizon)
     useful = candidate & samples.grid & (vd2 < limit2)  # a device must be below target
     options = np.asarray([i for i in np.flatnonzero(useful) if spaced(int(i))], dtype=np.int64)
     # 2. fewest devices (among plans that leave the least length over target)
     reach = limit2 * (1.0 / a + 1.0 / b) / 2.0 + 1.0  # > the largest useful spacing
     first_over = float(pos[np.flatnonzero(over)[0]])
-    for i in _fewest_devices(options, pos, spacing, reach, first_over, over_target):
+    for i in _fewest_devices(options, pos, spacing, reach, first_over, base, over_target):
         add(i, str(kind_of_edge[edge[i]]), "speed", vd2[i])
     return placed
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Length over target along a street before new devices, for the stretches a new
+    device cannot reach (farther than ``horizon`` from it)."""
+
+    right: np.ndarray  # right end of every interval, sorted
+    cumulative: np.ndarray  # length over target of the intervals up to each right end
+    horizon: float
+
+    def upto(self, x: np.ndarray) -> np.ndarray:
+        """Length over target of the intervals ending at or before ``x``."""
+        k = np.searchsorted(self.right, np.asarray(x) + 1e-6, side="right")
+        return np.where(k > 0, self.cumulative[np.maximum(k - 1, 0)], 0.0)
+
+    def after(self, x: np.ndarray) -> np.ndarray:
+        """Length over target of the intervals ending after ``x``."""
+        total = self.cumulative[-1] if len(self.cumulative) else 0.0
+        return np.asarray(total - self.upto(x))
 
 
 def _fewest_devices(
@@ -1757,7 +1778,8 @@ def _fewest_devices(
     spacing: float,
     reach: float,
     first_over: float,
-    over_target: Callable[[np.ndarray, float, np.ndarray], np.ndarray],
+    base: Baseline,
+    over_target: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> list[int]:
     """Choose devices among candidate samples: least length over target, then fewest.
 
@@ -1779,41 +1801,75 @@ def _fewest_devices(
     where = pos[options]
     eps = 1e-6
     jump = 5  # candidates tried beyond the reach of a device
+    chunk, span = 2048, 100.0  # rows evaluated at once, and the metres they may span
     infinite = np.iinfo(np.int64).max
-    none = np.full((1, 1), -1)
+    horizon = base.horizon
 
     def cost(over: np.ndarray, devices: int) -> np.ndarray:
         # lexicographic (millimetres over target, devices) as one integer
         return np.asarray(np.round(over * 1000.0).astype(np.int64) * (n + 1) + devices)
 
+    def batched(
+        devices: np.ndarray, lo: np.ndarray, hi: np.ndarray, extra: np.ndarray
+    ) -> np.ndarray:
+        # rows are sorted by position: evaluate runs of rows spanning at most `span` m
+        out = np.empty(len(devices))
+        k = 0
+        while k < len(devices):
+            stop = min(k + chunk, int(np.searchsorted(lo, lo[k] + span, side="right")))
+            part = slice(k, max(stop, k + 1))
+            out[part] = over_target(devices[part], lo[part], hi[part]) + extra[part]
+            k = part.stop
+        return out
+
     def upto(limit: float, lo: int) -> np.ndarray:
         hi = int(np.searchsorted(where, limit, side="right"))
         return np.arange(lo, min(max(hi, lo) + jump, n))
 
+    # every step p -> q, with its cost (independent of the path found so far)
+    froms, tos = [], []
+    for p in range(n):
+        qs = upto(where[p] + reach, int(np.searchsorted(where, where[p] + spacing - eps)))
+        froms.append(np.full(len(qs), p))
+        tos.append(qs)
+    step_from, step_to = np.concatenate(froms), np.concatenate(tos)
+    step_over = batched(
+        np.column_stack([options[step_from], options[step_to]]),
+        where[step_from],
+        where[step_to],
+        np.zeros(len(step_from)),
+    )
+    # first device q: everything up to q; the part beyond its reach from the baseline
+    first = upto(first_over + reach, 0)
+    start_over = batched(
+        options[first][:, None],
+        where[first] - horizon,
+        where[first],
+        base.upto(where[first] - horizon),
+    )
+    # last device p: everything after p
+    end_over = batched(options[:, None], where, where + horizon, base.after(where + horizon))
+
     best = np.full(n, infinite, dtype=np.int64)
     parent = np.full(n, -1, dtype=np.int64)
-    qs = upto(first_over + reach, 0)
-    best[qs] = cost(over_target(options[qs][:, None], -np.inf, where[qs]), 1)
+    best[first] = cost(start_over, 1)
+    bounds = np.searchsorted(step_from, np.arange(n + 1))
+    step_cost = cost(step_over, 1)
     for p in range(n):
         if best[p] == infinite:
             continue
-        qs = upto(where[p] + reach, int(np.searchsorted(where, where[p] + spacing - eps)))
-        if not len(qs):
-            continue
-        pairs = np.column_stack([np.full(len(qs), options[p]), options[qs]])
-        total = best[p] + cost(over_target(pairs, where[p], where[qs]), 1)
+        steps = slice(bounds[p], bounds[p + 1])
+        qs = step_to[steps]
+        total = best[p] + step_cost[steps]
         better = total < best[qs]
         best[qs[better]] = total[better]
         parent[qs[better]] = p
     reachable = np.flatnonzero(best < infinite)
     if not len(reachable):
         return []
-    tails = np.array(
-        [over_target(options[[p]][:, None], where[p], np.array([np.inf]))[0] for p in reachable]
-    )
-    totals = best[reachable] + cost(tails, 0)
+    totals = best[reachable] + cost(end_over[reachable], 0)
     k = int(np.argmin(totals))
-    if totals[k] >= cost(over_target(none, -np.inf, np.array([np.inf])), 0)[0]:
+    if totals[k] >= cost(base.after(np.array([-np.inf])), 0)[0]:
         return []
     path = [int(reachable[k])]
     while parent[path[-1]] >= 0:

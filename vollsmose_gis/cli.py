@@ -436,10 +436,9 @@ def connectivity(
         if output is not None:
             nodes, edges = cn.centralities(d, progress=progress)
             with atomic_path(output, overwrite=overwrite) as tmp:
-                for layer, frame in (("nodes", nodes), ("edges", edges)):
-                    pyogrio.write_dataframe(
-                        frame, tmp, layer=layer, driver="GPKG", promote_to_multi=True
-                    )
+                for layer, frame, kind in (("nodes", nodes, "Point"), ("edges", edges, "LineString")):
+                    pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG",
+                                            geometry_type=kind, promote_to_multi=False)  # fmt: skip
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
     if as_json:
         print(json.dumps({
