@@ -436,7 +436,8 @@ def connectivity(
         if output is not None:
             nodes, edges = cn.centralities(d, progress=progress)
             with atomic_path(output, overwrite=overwrite) as tmp:
-                for layer, frame, kind in (("nodes", nodes, "Point"), ("edges", edges, "LineString")):
+                layers = (("nodes", nodes, "Point"), ("edges", edges, "LineString"))
+                for layer, frame, kind in layers:
                     pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG",
                                             geometry_type=kind, promote_to_multi=False)  # fmt: skip
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
