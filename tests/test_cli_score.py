@@ -20,7 +20,7 @@ def test_score_two_scenarios_writes_everything(tmp_path):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Open up" in result.stdout and "Baseline" in result.stdout
-    assert "P(first)" in result.stdout
+    assert "P(1st)" in result.stdout
     assert "Schematic model built from public figures" in result.stdout
     scores = pd.read_csv(out / "scores.csv", comment="#")
     assert set(scores["scenario"]) == {"Baseline", "Open up"}
