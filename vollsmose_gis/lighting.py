@@ -699,7 +699,7 @@ def segment_fields(length_m: float, lamp_positions_m: np.ndarray) -> tuple[float
     regular row; district paths are not regular rows): with two or more serving lamps
     S₀ is their mean spacing, (last − first)/(count − 1); otherwise
     ``default_field_length_m`` (30 m).  The segment is cut into
-    k = max(1, round(L / S₀)) equal fields of S = L / k, so the grid covers the whole
+    k = max(1, ⌊L / S₀ + ½⌋) equal fields of S = L / k, so the grid covers the whole
     segment, ends included, with the standard's point density for that spacing.
     """
     grid = _params()["grid"]
@@ -707,7 +707,7 @@ def segment_fields(length_m: float, lamp_positions_m: np.ndarray) -> tuple[float
     spacing = float(grid["default_field_length_m"])
     if positions.size >= 2 and positions[-1] - positions[0] > 0:
         spacing = float((positions[-1] - positions[0]) / (positions.size - 1))
-    fields = max(1, round(length_m / spacing))
+    fields = max(1, math.floor(length_m / spacing + 0.5))  # halves round up
     return length_m / fields, fields
 
 
