@@ -864,6 +864,11 @@ DARK_STRETCHES = (
 )
 
 
+# The southern estates' paths still have old, dim lanterns (1,800 lm, MF 0.7, 45 W):
+# they fall short of their EN 13201 class — invented, like the dark stretches.
+OLD_LANTERNS = box(590_200, 6_140_520, 591_260, 6_140_860)
+
+
 def _lights(streets: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     dark = shapely.union_all(DARK_STRETCHES)
     footprints = shapely.union_all(buildings.geometry.to_numpy())
@@ -871,25 +876,26 @@ def _lights(streets: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDa
     for street in streets.itertuples():
         geometry = street.geometry
         if street.highway in ("primary", "secondary"):
-            spec = (40.0, 8.0, 8_000.0, 60.0)
+            spec = (40.0, 8.0, 12_000.0, 90.0)
         elif street.car:
-            spec = (35.0, 6.0, 4_000.0, 30.0)
+            spec = (30.0, 6.0, 6_000.0, 45.0)
         else:
-            spec = (28.0, 4.0, 2_000.0, 16.0)
+            spec = (25.0, 4.0, 3_000.0, 22.0)
         spacing, height, lumens, watts = spec
         if street.tunnel:
             continue
         for k, point in enumerate(_points_along(geometry, spacing, offset=spacing / 2)):
             if point.within(dark) or point.within(footprints):
                 continue
+            old = not street.car and point.within(OLD_LANTERNS)
             rows.append(
                 {
                     "light_id": f"{street.street_id}-L{k:02d}",
-                    "lumens": lumens,
+                    "lumens": 1_800.0 if old else lumens,
                     "height_m": height,
                     "distribution": "street_lantern",
-                    "maintenance_factor": 0.8,
-                    "watts": watts,
+                    "maintenance_factor": 0.7 if old else 0.8,
+                    "watts": 45.0 if old else watts,
                     "photometry_file": None,
                     "rotation_deg": 0.0,
                     "tilt_deg": 0.0,
