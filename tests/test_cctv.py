@@ -478,7 +478,7 @@ def test_plan_output_columns_cost_and_existing_cameras():
     # the same unit cost as a scenario's add_cameras
     from vollsmose_gis.standards import load
 
-    assert load("dori")["camera_unit_cost_dkk"] == load("unit_costs")["camera"]
+    assert load("unit_costs")["camera"] == 60000.0
     assert plan["covered_share"].iloc[-1] == pytest.approx(
         plan["cumulative_gain_m2"].iloc[-1] / plan.attrs["target_area_m2"]
     )

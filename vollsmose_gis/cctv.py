@@ -1717,7 +1717,7 @@ def plan_cameras(
         progress(1.0, "placement done")
 
     target_m2 = float(target.sum()) * area
-    unit_cost = float(std["camera_unit_cost_dkk"])
+    unit_cost = float(load("unit_costs")["camera"])
     picked = cands.iloc[chosen].reset_index(drop=True)
     out = gpd.GeoDataFrame(
         {

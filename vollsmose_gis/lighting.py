@@ -1071,9 +1071,9 @@ class LampSpec:
 
     @classmethod
     def default(cls) -> LampSpec:
-        """The planner lamp of ``standards/en13201.yaml``."""
+        """The planner lamp of ``standards/en13201.yaml``, costed from ``unit_costs.yaml``."""
         planner = _params()["planner"]
-        return cls(**planner["lamp"], unit_cost_dkk=float(planner["lamp_unit_cost_dkk"]))
+        return cls(**planner["lamp"], unit_cost_dkk=float(load("unit_costs")["lamp"]))
 
     @classmethod
     def from_value(cls, value: LampSpec | Mapping[str, Any] | None) -> LampSpec:
@@ -1367,7 +1367,7 @@ def plan_lights(
     if progress is not None:
         progress(1.0, "planning lamps")
     unit = spec.unit_cost_dkk
-    cost = float(len(placed) * (unit if unit == unit else float(params["lamp_unit_cost_dkk"])))
+    cost = float(len(placed) * (unit if unit == unit else float(load("unit_costs")["lamp"])))
     return LightingPlan(new_rows, cost, before, after, new_district, unresolved)
 
 
