@@ -16,7 +16,13 @@ runner = CliRunner()
 
 def test_score_two_scenarios_writes_everything(tmp_path):
     out = tmp_path / "out"
-    args = ["score", str(REPO / "scenarios/baseline.yaml"), str(REPO / "scenarios/open-up.yaml"), "--out", str(out)]
+    args = [
+        "score",
+        str(REPO / "scenarios/baseline.yaml"),
+        str(REPO / "scenarios/open-up.yaml"),
+        "--out",
+        str(out),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Open up" in result.stdout and "Baseline" in result.stdout
@@ -29,7 +35,12 @@ def test_score_two_scenarios_writes_everything(tmp_path):
     assert {"scenario", "indicator", "value", "unit", "score", "delta"} <= set(indicators.columns)
     baseline_delta = indicators.loc[indicators["scenario"] == "Baseline", "delta"].abs().max()
     assert baseline_delta == 0.0
-    for name in ("baseline.gpkg", "open-up.gpkg", "open-up_illuminance.tif", "open-up_dori_levels.tif"):
+    for name in (
+        "baseline.gpkg",
+        "open-up.gpkg",
+        "open-up_illuminance.tif",
+        "open-up_dori_levels.tif",
+    ):
         assert (out / name).is_file(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"]["district"]["provenance"]["kind"] == "schematic"
@@ -45,7 +56,10 @@ def test_score_two_scenarios_writes_everything(tmp_path):
 
 
 def test_score_json(tmp_path):
-    result = runner.invoke(app, ["score", str(REPO / "scenarios/baseline.yaml"), "--out", str(tmp_path / "o"), "--json"])
+    result = runner.invoke(
+        app,
+        ["score", str(REPO / "scenarios/baseline.yaml"), "--out", str(tmp_path / "o"), "--json"],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["scores"][0]["scenario"] == "Baseline"
@@ -54,7 +68,9 @@ def test_score_json(tmp_path):
 
 def test_score_bad_scenario_files(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: Bad\ninterventions:\n  - type: demolish\n    buildings: {ids: [no-such-block]}\n")
+    bad.write_text(
+        "name: Bad\ninterventions:\n  - type: demolish\n    buildings: {ids: [no-such-block]}\n"
+    )
     result = runner.invoke(app, ["score", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "intervention 0 (demolish): unknown building_id(s): no-such-block" in result.stderr
