@@ -310,6 +310,7 @@ class _Ctx:
     baseline: District | None = None
     links: int = 5
     context_m: float = 300.0
+    focus: str = ""  # "use": the mix map opens on land use instead of tenure
 
     def view(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """The features near the district: within ``context_m`` of its boundary's box.
@@ -638,7 +639,7 @@ def _new_map(district: District, tiles: str | None) -> folium.Map:
     return m
 
 
-def _base_layers(ctx: _Ctx) -> list[_Layer]:
+def _base_layers(ctx: _Ctx, *, legend: bool = True) -> list[_Layer]:
     """Green areas, buildings and streets: what makes the map readable without tiles."""
     d, lang = ctx.district, ctx.lang
     group = folium.FeatureGroup(name=html.escape(_t("map.base", lang)), show=True)
@@ -703,7 +704,9 @@ def _base_layers(ctx: _Ctx) -> list[_Layer]:
         )
         if layer is not None:
             layer.add_to(group)
-    legend = _Legend(
+    if not legend:
+        return [_Layer(group, None)]
+    block = _Legend(
         _t("map.base", lang),
         [
             ("fill", _BUILDING, _t("map.base.buildings", lang)),
@@ -713,7 +716,7 @@ def _base_layers(ctx: _Ctx) -> list[_Layer]:
             ("fill", _WATER, _t("map.base.water", lang)),
         ],
     )
-    return [_Layer(group, legend)]
+    return [_Layer(group, block)]
 
 
 def _boundary_layer(district: District) -> folium.GeoJson:
@@ -1481,7 +1484,9 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
     dwellings = _float_column(buildings, "dwellings")
     homes = buildings.loc[dwellings > 0]
     tenures = [t or "unknown" for t in _text_column(homes, "tenure")]
-    group = folium.FeatureGroup(name=html.escape(_t("map.mix.tenure", lang)))
+    group = folium.FeatureGroup(
+        name=html.escape(_t("map.mix.tenure", lang)), show=ctx.focus != "use"
+    )
     names = _text_column(homes, "name")
     ids = _text_column(homes, "building_id")
     estates = _text_column(homes, "estate")
@@ -1526,7 +1531,9 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
     others = buildings.loc[~(dwellings > 0)]
     land_uses = _text_column(landuse, "use")
     building_uses = _text_column(others, "use")
-    group = folium.FeatureGroup(name=html.escape(_t("map.mix.landuse", lang)), show=False)
+    group = folium.FeatureGroup(
+        name=html.escape(_t("map.mix.landuse", lang)), show=ctx.focus == "use"
+    )
     for frame, uses, weight in ((landuse, land_uses, 0.0), (others, building_uses, 0.6)):
         layer = _geojson(
             frame,
@@ -1797,10 +1804,24 @@ def before_after_map(
         ``.m1`` (before) and ``.m2`` (after), each with its title, legends and
         LayerControl (collapsed to leave room).
     """
+    return _dual(before, after, theme=theme, tiles=tiles, lang=lang, links=links)
+
+
+def _dual(
+    before: Any,
+    after: Any,
+    *,
+    theme: str,
+    tiles: str | None,
+    lang: str,
+    links: int,
+    focus: str = "",
+) -> DualMap:
     _check_theme(theme)
     themes = list(THEMES) if theme == "all" else [theme]
     ctx_before = _context(before, lang, None, links)
     ctx_after = _context(after, lang, before, links)
+    ctx_before.focus = ctx_after.focus = focus
     dual = DualMap(tiles=None, zoom_snap=0.25, max_zoom=20)
     for m, ctx, key in ((dual.m1, ctx_before, "map.before"), (dual.m2, ctx_after, "map.after")):
         _start_map(m, ctx_before.district, tiles, padding_right=12)
@@ -1948,7 +1969,7 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
         )
         if layer is not None:
             layer.add_to(group)
-        e = [_number(x, 0, lang) for x in _DELTA_SPEED_EDGES]
+        # Whole km/h: the class edges sit half-way between integers.
         layers.append(
             _Layer(
                 group,
@@ -1958,15 +1979,15 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
                         (
                             "thick",
                             _DELTA_SPEED_COLOURS[0],
-                            f"< {e[0]} km/h ({_t('map.changes.slower', lang)})",
+                            f"≤ −11 km/h, {_t('map.changes.slower', lang)}",
                         ),
-                        ("thick", _DELTA_SPEED_COLOURS[1], f"{e[0]} to {e[1]} km/h"),
-                        ("thick", _DELTA_SPEED_COLOURS[2], f"{e[1]} to {e[2]} km/h"),
-                        ("thick", _DELTA_SPEED_COLOURS[4], f"+{e[3]} to +{e[4]} km/h"),
+                        ("thick", _DELTA_SPEED_COLOURS[1], "−10 to −6 km/h"),
+                        ("thick", _DELTA_SPEED_COLOURS[2], "−5 to −1 km/h"),
+                        ("thick", _DELTA_SPEED_COLOURS[4], "+1 to +5 km/h"),
                         (
                             "thick",
                             _DELTA_SPEED_COLOURS[5],
-                            f"> +{e[4]} km/h ({_t('map.changes.faster', lang)})",
+                            f"≥ +6 km/h, {_t('map.changes.faster', lang)}",
                         ),
                     ],
                     _t("map.changes.speed.legend", lang),
@@ -2099,7 +2120,7 @@ def changes_map(
     ctx_before = _context(before, lang, None, 0)
     ctx_after = _context(after, lang, before, 0)
     m = _new_map(ctx_after.district, tiles)
-    layers = [*_base_layers(ctx_after), *_change_layers(ctx_before, ctx_after)]
+    layers = [*_base_layers(ctx_after, legend=False), *_change_layers(ctx_before, ctx_after)]
     _add_groups(m, layers)
     _finish(
         m,
