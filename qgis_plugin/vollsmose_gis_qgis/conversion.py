@@ -149,8 +149,8 @@ def source_to_frame(source: QgsFeatureSource, *, what: str = "layer") -> gpd.Geo
     rows: list[list[Any]] = []
     for feature in source.getFeatures(QgsFeatureRequest()):
         ids.append(int(feature.id()))
-        geometry = feature.geometry()
-        wkbs.append(bytes(geometry.asWkb()) if not geometry.isNull() else None)
+        shape = feature.geometry()
+        wkbs.append(bytes(shape.asWkb()) if not shape.isNull() else None)
         rows.append([_python_value(v) for v in feature.attributes()])
     columns = {name: _column([row[i] for row in rows], types[i]) for i, name in enumerate(names)}
     data = pd.DataFrame(columns)  # columns on a RangeIndex: align first, then re-index
@@ -159,8 +159,8 @@ def source_to_frame(source: QgsFeatureSource, *, what: str = "layer") -> gpd.Geo
         values = data[name]
         if name.lower() == "fid" and values.notna().all() and values.tolist() == ids:
             data = data.drop(columns=name)
-    geometry = shapely.from_wkb(np.array(wkbs, dtype=object))
-    geometry = np.where(pd.isna(geometry), shapely.from_wkt("GEOMETRYCOLLECTION EMPTY"), geometry)
+    parsed = shapely.from_wkb(np.array(wkbs, dtype=object))
+    geometry = np.where(pd.isna(parsed), shapely.from_wkt("GEOMETRYCOLLECTION EMPTY"), parsed)
     crs = crs_string(source.sourceCrs())
     frame = gpd.GeoDataFrame(data, geometry=list(geometry), crs=crs)
     frame.index.name = "fid"

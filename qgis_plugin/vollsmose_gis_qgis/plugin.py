@@ -36,8 +36,11 @@ class VollsmoseGisPlugin:
             return
         from .provider import VollsmoseGisProvider
 
+        registry = QgsApplication.processingRegistry()
+        if registry is None:  # QGIS without Processing
+            return
         self.provider = VollsmoseGisProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        registry.addProvider(self.provider)
 
     def initGui(self) -> None:
         """Register the provider and, if the library is missing, say so in the message bar."""
@@ -48,6 +51,7 @@ class VollsmoseGisPlugin:
 
     def unload(self) -> None:
         """Remove the provider when the plugin is unloaded or reloaded."""
-        if self.provider is not None:
-            QgsApplication.processingRegistry().removeProvider(self.provider)
-            self.provider = None
+        registry = QgsApplication.processingRegistry()
+        if self.provider is not None and registry is not None:
+            registry.removeProvider(self.provider)
+        self.provider = None

@@ -544,3 +544,19 @@ def test_frame_helper_reads_tables() -> None:
     layer.updateFields()
     layer.dataProvider().addFeatures(list(conversion.frame_features(table, fields)))
     assert frame(layer).to_dict("list") == {"indicator": ["a"], "value": [1.5]}
+
+
+def test_every_dialog_builds_and_can_be_screenshot(tmp_path: Path) -> None:
+    """The Processing dialog of every algorithm opens offscreen (as docs/qgis-dialogs/)."""
+    sys.path.insert(0, str(PLUGIN_DIR / "tools"))
+    try:
+        from screenshot_dialogs import grab_dialogs
+    finally:
+        sys.path.remove(str(PLUGIN_DIR / "tools"))
+    from qgis.PyQt.QtGui import QImage
+
+    shots = grab_dialogs(tmp_path)
+    assert {p.stem for p in shots} == EXPECTED
+    for path in shots:
+        image = QImage(str(path))
+        assert image.width() > 300 and image.height() > 400, path.name

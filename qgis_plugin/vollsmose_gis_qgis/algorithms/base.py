@@ -204,8 +204,6 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
             columns = schemas[spec.layer]["columns"]
             required = [c for c, s in columns.items() if s.get("required")]
             label = LAYER_LABELS[spec.layer]
-            if spec.optional:
-                label += " — optional"
             parameter = QgsProcessingParameterFeatureSource(
                 spec.parameter,
                 self.tr(label),
@@ -222,9 +220,14 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
             )
             self.addParameter(parameter)
             for column in spec.fields:
+                fallback = (
+                    f"'{column}', else the feature id"
+                    if column == schemas[spec.layer]["id"]
+                    else f"the field '{column}'"
+                )
                 field = QgsProcessingParameterField(
                     spec.field_parameter(column),
-                    self.tr(COLUMN_LABELS[(spec.layer, column)]),
+                    self.tr(f"{COLUMN_LABELS[(spec.layer, column)]} (empty: {fallback})"),
                     defaultValue=None,
                     parentLayerParameterName=spec.parameter,
                     optional=True,
@@ -240,7 +243,7 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
         if boundary:
             parameter = QgsProcessingParameterFeatureSource(
                 self.BOUNDARY,
-                self.tr("Study area boundary [polygons] — optional"),
+                self.tr("Study area boundary [polygons]"),
                 [QgsProcessing.TypeVectorPolygon],
                 optional=True,
             )
@@ -260,7 +263,7 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
 
     def read_district(
         self,
-        parameters: Mapping[str, Any],
+        parameters: dict[str, Any],
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
         *,
@@ -340,7 +343,7 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
     def write_frame(
         self,
         frame: pd.DataFrame,
-        parameters: Mapping[str, Any],
+        parameters: dict[str, Any],
         name: str,
         context: QgsProcessingContext,
         *,
@@ -373,7 +376,7 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
     def write_raster(
         self,
         raster: Raster,
-        parameters: Mapping[str, Any],
+        parameters: dict[str, Any],
         name: str,
         context: QgsProcessingContext,
         *,

@@ -115,8 +115,9 @@ class CalmingAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         all_kinds = list(categories("calming_kinds"))
         kinds = [all_kinds[i] for i in self.parameterAsEnums(parameters, self.KINDS, context)]
         if not kinds:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from qgis.core import (
     QgsProcessing,
@@ -27,7 +27,7 @@ from .cctv_coverage import CAMERA_INPUT, dori_level_names, level_options
 
 __all__ = ["CameraPlacementAlgorithm"]
 
-METHODS = ("greedy", "exhaustive")
+METHODS: tuple[Literal["greedy"], Literal["exhaustive"]] = ("greedy", "exhaustive")
 
 
 class CameraPlacementAlgorithm(VollsmoseAlgorithm):
@@ -149,7 +149,7 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
         )
         candidates = QgsProcessingParameterFeatureSource(
             self.CANDIDATES,
-            self.tr("Candidate positions instead of facades and lamp posts [points] — optional"),
+            self.tr("Candidate positions instead of facades and lamp posts [points]"),
             [QgsProcessing.TypeVectorPoint],
             optional=True,
         )
@@ -172,8 +172,9 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         district = self.read_district(parameters, context, feedback).district
         candidates = None
         if parameters.get(self.CANDIDATES) not in (None, ""):

@@ -132,8 +132,9 @@ class CctvCoverageAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         district = self.read_district(parameters, context, feedback).district
         with library_call(feedback):
             result = cctv.viewsheds(

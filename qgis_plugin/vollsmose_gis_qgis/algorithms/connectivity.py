@@ -62,7 +62,7 @@ def city_centre(
 def centre_parameter(name: str, tr: Any) -> QgsProcessingParameterPoint:
     parameter = QgsProcessingParameterPoint(
         name,
-        tr("City centre for route directness and distance to centre — optional"),
+        tr("City centre, for route directness and distance to the centre"),
         optional=True,
     )
     parameter.setHelp(
@@ -162,8 +162,9 @@ class ConnectivityAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         radii = parse_radii(self.parameterAsString(parameters, self.RADII, context))
         mode = MODES[self.parameterAsEnum(parameters, self.MODE, context)]
         district = self.read_district(parameters, context, feedback).district

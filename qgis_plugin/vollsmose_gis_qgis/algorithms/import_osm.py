@@ -86,7 +86,7 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
         )
         boundary = QgsProcessingParameterFeatureSource(
             self.BOUNDARY,
-            self.tr("Study area boundary [polygons] — optional"),
+            self.tr("Study area boundary [polygons]"),
             [QgsProcessing.TypeVectorPolygon],
             optional=True,
         )
@@ -99,9 +99,7 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
         self.addParameter(boundary)
         crs = QgsProcessingParameterCrs(
             self.CRS,
-            self.tr(
-                "Projected CRS of the district (metres) — optional; empty: UTM zone of the data"
-            ),
+            self.tr("Projected CRS of the district, in metres (empty: the UTM zone of the data)"),
             optional=True,
         )
         crs.setHelp(
@@ -138,8 +136,8 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
             QgsProcessingParameterNumber(
                 self.AVERAGE_DWELLING_M2,
                 self.tr(
-                    "Floor area per dwelling for estimating dwellings (m²) — optional; "
-                    "empty: the documented default"
+                    "Floor area per dwelling, for estimating dwellings, m² "
+                    "(empty: the documented default)"
                 ),
                 QgsProcessingParameterNumber.Double,
                 optional=True,
@@ -153,7 +151,7 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 self.DISTRICT,
-                self.tr("District GeoPackage (for scenarios and the command line) — optional"),
+                self.tr("District GeoPackage, for scenarios and the command line"),
                 fileFilter="GeoPackage (*.gpkg)",
                 optional=True,
                 createByDefault=False,
@@ -166,8 +164,9 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         path = self.parameterAsFile(parameters, self.INPUT, context)
         if not path:
             raise QgsProcessingException("OpenStreetMap file: choose a file.")

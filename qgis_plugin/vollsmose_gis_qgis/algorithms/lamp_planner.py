@@ -89,7 +89,7 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MAX_NEW,
-                self.tr("Largest number of new lamps — optional; empty: as many as needed"),
+                self.tr("Largest number of new lamps (empty: as many as needed)"),
                 QgsProcessingParameterNumber.Integer,
                 optional=True,
                 minValue=0,
@@ -118,7 +118,10 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
             QgsProcessingParameterEnum(
                 self.LAMP_DISTRIBUTION,
                 self.tr("New lamp: light distribution"),
-                options=distributions,
+                options=[
+                    f"{name}: {load('categories')['light_distributions'][name]}"
+                    for name in distributions
+                ],
                 defaultValue=distributions.index(default.distribution),
             )
         )
@@ -173,8 +176,9 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         district = self.read_district(parameters, context, feedback).district
         folder = photometry_folder(self, parameters, self.PHOTOMETRY_DIR, context)
         max_new = (

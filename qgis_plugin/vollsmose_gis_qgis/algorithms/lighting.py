@@ -61,7 +61,7 @@ def chosen_class(index: int) -> str | None:
 def photometry_parameter(name: str, tr: Any) -> QgsProcessingParameterFile:
     parameter = QgsProcessingParameterFile(
         name,
-        tr("Folder of the lamps' photometry files (.ldt/.ies) — optional"),
+        tr("Folder of the lamps' photometry files (.ldt/.ies)"),
         behavior=QgsProcessingParameterFile.Folder,
         optional=True,
     )
@@ -162,8 +162,9 @@ class LightingAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         district = self.read_district(parameters, context, feedback).district
         folder = photometry_folder(self, parameters, self.PHOTOMETRY_DIR, context)
         target = chosen_class(self.parameterAsEnum(parameters, self.TARGET_CLASS, context))

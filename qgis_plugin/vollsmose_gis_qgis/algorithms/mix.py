@@ -141,8 +141,9 @@ class MixAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         radii = parse_radii(self.parameterAsString(parameters, self.RADII, context))
         district = self.read_district(parameters, context, feedback).district
         with library_call(feedback):

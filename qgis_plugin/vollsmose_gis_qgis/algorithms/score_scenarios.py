@@ -66,7 +66,7 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
         self.addParameter(scenarios)
         district = QgsProcessingParameterFile(
             self.DISTRICT,
-            self.tr("Base district GeoPackage — optional; empty: the embedded Vollsmose model"),
+            self.tr("Base district GeoPackage (empty: the embedded Vollsmose model)"),
             extension="gpkg",
             optional=True,
         )
@@ -89,7 +89,7 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
         self.advanced(
             QgsProcessingParameterFile(
                 self.PROFILE,
-                self.tr("Scoring profile (YAML) — optional; empty: the packaged profile"),
+                self.tr("Scoring profile, YAML (empty: the packaged profile)"),
                 extension="yaml",
                 optional=True,
             )
@@ -109,8 +109,9 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         files = self.parameterAsFileList(parameters, self.SCENARIOS, context)
         if not files:
             raise QgsProcessingException("Scenario files: choose at least one .yaml file.")

@@ -90,7 +90,7 @@ class SuggestLinksAlgorithm(VollsmoseAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.BUDGET_M,
-                self.tr("Total length budget of new links (m) — optional; empty: no limit"),
+                self.tr("Total length budget of new links, m (empty: no limit)"),
                 QgsProcessingParameterNumber.Double,
                 optional=True,
                 minValue=0.0,
@@ -119,7 +119,7 @@ class SuggestLinksAlgorithm(VollsmoseAlgorithm):
         self.addParameter(centre_parameter(self.CENTRE, self.tr))
         candidates = QgsProcessingParameterFeatureSource(
             self.CANDIDATES,
-            self.tr("Proposed links to rank instead of generated ones [lines] — optional"),
+            self.tr("Proposed links to rank instead of generated ones [lines]"),
             [QgsProcessing.TypeVectorLine],
             optional=True,
         )
@@ -140,8 +140,9 @@ class SuggestLinksAlgorithm(VollsmoseAlgorithm):
         self,
         parameters: dict[str, Any],
         context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
+        feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
         district = self.read_district(parameters, context, feedback).district
         centre = city_centre(self, parameters, self.CENTRE, context, district.crs)
         candidates = None
