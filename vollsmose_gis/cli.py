@@ -871,6 +871,11 @@ def score(
             ),
         )
     written = save_score_outputs(result, out, overwrite=overwrite, district_path=district)
+    from vollsmose_gis.maps import write_maps
+    from vollsmose_gis.report import write_report
+
+    written += write_maps(result, out / "maps", overwrite=overwrite)
+    written.append(write_report(result, out / "report.html", overwrite=overwrite))
     if as_json:
         payload = {
             "scores": result.scores.to_dict(orient="records"),
@@ -1059,6 +1064,105 @@ def calming(
                       f"target not met on: {', '.join(result.unmet_streets) or 'none'}",
                       highlight=False, markup=False)  # fmt: skip
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+
+
+@app.command("map")
+@handle_errors
+def map_(
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A scenario YAML file or a district GeoPackage (default: the embedded "
+            "Vollsmose model).",
+            show_default=False,
+        ),
+    ] = None,
+    theme: Annotated[
+        str,
+        typer.Option("--theme", "-t", help="connectivity, calming, lighting, cctv, mix or all."),
+    ] = "all",
+    view: Annotated[
+        str,
+        typer.Option(
+            "--view",
+            help="map (the theme), before-after (baseline left, scenario right, "
+            "synchronised) or changes (what the scenario changes); the last two need "
+            "a scenario.",
+        ),
+    ] = "map",
+    district: Annotated[
+        Path | None,
+        typer.Option(
+            "--district",
+            "-d",
+            help="Base district of a scenario (default: its base, "
+            "else the embedded Vollsmose model).",
+        ),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "map.html"
+    ),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output file.")
+    ] = False,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Basemap tiles, e.g. OpenStreetMap (needs internet; default: none, "
+            "the map draws streets and buildings itself).",
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="en or da.")] = "en",
+    links: Annotated[
+        int,
+        typer.Option("--links", help="New pedestrian links to suggest on the connectivity map."),
+    ] = 5,
+) -> None:
+    """Draw a self-contained HTML map of a district or a scenario (works offline).
+
+    Examples:
+
+      vollsmose-gis map -o vollsmose.html
+
+      vollsmose-gis map scenarios/safety-package.yaml --theme lighting -o lighting.html
+
+      vollsmose-gis map scenarios/open-up.yaml --view before-after -t connectivity -o open-up.html
+
+      vollsmose-gis map my-district.gpkg --theme mix --lang da -o blanding.html
+    """
+    from vollsmose_gis import maps
+
+    if view not in ("map", "before-after", "changes"):
+        raise InputError(f"--view must be map, before-after or changes, got {view!r}")
+    if theme != "all" and theme not in maps.THEMES:
+        raise InputError(f"--theme must be one of {[*maps.THEMES, 'all']}, got {theme!r}")
+    if output.exists() and not overwrite:
+        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    is_scenario = source is not None and source.suffix.lower() in (".yaml", ".yml")
+    if view != "map" and not is_scenario:
+        raise InputError(f"--view {view} compares a scenario with its base: give a scenario YAML")
+    if is_scenario:
+        from vollsmose_gis.scenario import apply_scenario, load_scenario
+
+        scenario = load_scenario(source)  # type: ignore[arg-type]
+        base = open_district(district or scenario.base)
+        changed, _ = apply_scenario(base, scenario)
+        after = changed.replace(name=f"{base.name}: {scenario.name}")
+        if view == "before-after":
+            built: Any = maps.before_after_map(base, after, theme=theme, tiles=tiles, lang=lang)
+        elif view == "changes":
+            built = maps.changes_map(base, after, tiles=tiles, lang=lang)
+        else:
+            built = maps.theme_map(after, theme, tiles=tiles, lang=lang, baseline=base, links=links)
+        provenance = changed.provenance
+    else:
+        d = open_district(source)
+        built = maps.theme_map(d, theme, tiles=tiles, lang=lang, links=links)
+        provenance = d.provenance
+    maps.save_map(built, output, overwrite=overwrite)
+    console.print(f"wrote {output}", highlight=False, markup=False)
+    console.print(f"provenance: {provenance.statement()}", highlight=False, markup=False)
 
 
 def main() -> None:
