@@ -211,6 +211,7 @@ def test_score_scenarios_equals_the_library(tmp_path: Path, district_gpkg: Path)
             "DISTRICT": str(district_gpkg),
             "MODULES": [0, 1, 4],
             "OUTPUT_FOLDER": str(tmp_path / "out"),
+            "REPORT": str(tmp_path / "report.html"),
         },
     )
     from vollsmose_gis.scoring import MODULES
@@ -223,6 +224,11 @@ def test_score_scenarios_equals_the_library(tmp_path: Path, district_gpkg: Path)
     assert_same_frame(frame(result["INDICATORS"]), library.indicators)
     assert (tmp_path / "out" / "scores.csv").is_file()
     assert (tmp_path / "out" / "manifest.json").is_file()
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert result["REPORT"] == str(tmp_path / "report.html")
+    assert "<html" in report.lower()
+    for name in library.scores["scenario"]:
+        assert name in report
     assert result["RANKING"].startswith(f"1. {library.scores['scenario'].iloc[0]}")
 
 

@@ -13,11 +13,13 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
 )
 
 from vollsmose_gis import default_district, load_district
+from vollsmose_gis.report import write_report
 from vollsmose_gis.scenario import load_scenarios
 from vollsmose_gis.scoring import MODULES, load_profile, save_score_outputs, score_scenarios
 
@@ -47,7 +49,8 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
         "Outputs: the ranking table, the indicator table (value, score and change "
         "against the baseline per scenario), and a folder with scores.csv, "
         "indicators.csv, changes.csv, one GeoPackage (district and result layers) and "
-        "the rasters per scenario, and manifest.json."
+        "the rasters per scenario, and manifest.json; and the council report (HTML) with "
+        "the ranking, charts, maps before and after, method and provenance."
     )
     SCENARIOS = "SCENARIOS"
     DISTRICT = "DISTRICT"
@@ -57,6 +60,9 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
     INDICATORS = "INDICATORS"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     RANKING = "RANKING"
+    REPORT = "REPORT"
+    LANGUAGE = "LANGUAGE"
+    LANGUAGES = ("en", "da")
 
     def initAlgorithm(self, configuration: Any = None) -> None:
         scenarios = QgsProcessingParameterMultipleLayers(
@@ -94,12 +100,25 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
                 optional=True,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.LANGUAGE,
+                self.tr("Language of the council report"),
+                options=[self.tr("English"), self.tr("Danish")],
+                defaultValue=0,
+            )
+        )
         self.add_sink(self.SCORES, "Scenario ranking (table)", QgsProcessing.TypeVector)
         self.add_sink(self.INDICATORS, "Indicators per scenario (table)", QgsProcessing.TypeVector)
         self.addParameter(
             QgsProcessingParameterFolderDestination(
                 self.OUTPUT_FOLDER,
                 self.tr("Folder for tables, GeoPackages and rasters per scenario"),
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.REPORT, self.tr("Council report (HTML)"), fileFilter="HTML (*.html)"
             )
         )
         self.addOutput(QgsProcessingOutputString(self.RANKING, self.tr("Ranking")))
@@ -140,7 +159,15 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
                 overwrite=True,
                 district_path=Path(district_path) if district_path else None,
             )
-        feedback.pushInfo(f"Wrote {len(written)} files to {folder}")
+            report = self.parameterAsFileOutput(parameters, self.REPORT, context)
+            write_report(
+                result,
+                report,
+                lang=self.LANGUAGES[self.parameterAsEnum(parameters, self.LANGUAGE, context)],
+                overwrite=True,
+                progress=progress_callback(feedback, 95, 100),
+            )
+        feedback.pushInfo(f"Wrote {len(written)} files to {folder} and the report {report}")
         ranking = "; ".join(
             f"{row.rank}. {row.scenario} ({row.overall:.1f})" for row in result.scores.itertuples()
         )
@@ -153,6 +180,7 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
                 result.indicators, parameters, self.INDICATORS, context, crs=None
             ),
             self.OUTPUT_FOLDER: folder,
+            self.REPORT: report,
             self.RANKING: ranking,
             self.PROVENANCE: self._provenance,
         }
