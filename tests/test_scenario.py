@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import LineString, box
 
 from tests.factories import X0, Y0, small_district
+from vollsmose_gis import validate_district
 from vollsmose_gis.scenario import ScenarioError, apply_scenario, load_scenario, load_scenarios
 
 
@@ -355,5 +356,65 @@ def test_calming_device_far_from_a_street(tmp_path):
             f"""\
           - type: add_calming
             geometry: POINT ({X0 + 100} {Y0 + 10})
+        """,
+        )
+
+
+def test_suggested_links_take_the_optimisers_top_links(tmp_path):
+    from tests.test_connectivity import two_culs_de_sac
+
+    district = validate_district(two_culs_de_sac(), strict=False)
+    d, log = run(
+        tmp_path,
+        """\
+      - type: suggested_links
+        k: 1
+        max_length_m: 100
+        highway: cycleway
+    """,
+        district=district,
+    )
+    new = d.streets[d.streets["street_id"].str.startswith("scn-link-0")]
+    assert len(new) == 1 and new["highway"].iloc[0] == "cycleway"
+    assert sorted(new.geometry.iloc[0].coords) == [(50.0, 290.0), (50.0, 310.0)]  # the obvious link
+    assert log.totals["street_m_added"] == pytest.approx(20.0)
+    assert log.totals["cost_dkk"] == pytest.approx(20.0 * 3_500)  # cycleway per metre
+
+
+def test_auto_calming_runs_the_planner(tmp_path):
+    from tests.test_calming import make, street
+
+    district = make([street("main", [(0, 0), (400, 0)])])
+    d, log = run(
+        tmp_path,
+        """\
+      - type: add_calming
+        auto: true
+        target_kmh: 30
+        kinds: [hump]
+    """,
+        district=district,
+    )
+    from vollsmose_gis.calming import operating_speeds
+
+    speeds = operating_speeds(d)
+    assert log.totals["calming_added"] == len(d.calming) >= 2
+    assert set(d.calming["kind"]) == {"hump"} and set(d.calming["street_id"]) <= set(
+        d.streets["street_id"]
+    )
+    assert speeds["v85_max_kmh"].max() <= 30.0 + 1e-6
+    assert log.totals["cost_dkk"] == 35_000 * len(d.calming)
+
+
+def test_add_street_with_an_existing_id_is_refused(tmp_path):
+    with pytest.raises(
+        ScenarioError, match=r"intervention 0 \(add_street\): street_id 's1' already exists"
+    ):
+        run(
+            tmp_path,
+            f"""\
+          - type: add_street
+            street_id: s1
+            geometry: LINESTRING ({X0} {Y0}, {X0 + 10} {Y0})
         """,
         )

@@ -657,60 +657,88 @@ class _Applier:
         handler: Callable[[int, Any, Path | None], None] = getattr(self, f"do_{item.type}")
         handler(index, item, source)
 
+    def add_streets(
+        self,
+        index: int,
+        kind: str,
+        lines: list[BaseGeometry],
+        ids: list[str],
+        highway: str,
+        summary: str,
+        **overrides: Any,
+    ) -> None:
+        """Append new streets of an OSM class (defaults from ``highways.yaml``) and log them."""
+        defaults = highway_defaults(highway)
+        rows = [
+            {
+                "street_id": street_id,
+                "name": None,
+                "highway": highway,
+                "car": defaults["car"],
+                "walk": defaults["walk"],
+                "bike": defaults["bike"],
+                "oneway": False,
+                "maxspeed_kmh": defaults["maxspeed_kmh"],
+                "lanes": defaults["lanes"],
+                "width_m": defaults["width_m"],
+                "lit": None,
+                "lighting_class": defaults["lighting_class"],
+                "bridge": False,
+                "tunnel": False,
+                "bus_route": False,
+                **{k: v for k, v in overrides.items() if v is not None},
+                "geometry": line,
+            }
+            for street_id, line in zip(ids, lines, strict=True)
+        ]
+        length = float(sum(line.length for line in lines))
+        self.layers["streets"] = _append(self.layers["streets"], rows, "streets")
+        self.log.add(
+            index,
+            kind,
+            summary.format(n=len(rows), m=length),
+            streets_added=len(rows),
+            street_m_added=length,
+            cost_dkk=street_cost_dkk(highway, length),
+        )
+
     def do_add_street(self, index: int, item: AddStreet, source: Path | None) -> None:
         if not self.category(
             item.highway, "highway_classes", source, index, item.type, "highway class"
         ):
             return
         lines = self.geometries(item.geometry, source, index, item.type, ("LineString",))
-        streets = self.layers["streets"]
-        defaults = highway_defaults(item.highway)
-        rows: list[dict[str, Any]] = []
-        for k, line in enumerate(lines):
+        existing = set(self.layers["streets"]["street_id"].astype(str))
+        ids: list[str] = []
+        for k in range(len(lines)):
             wanted = (
                 item.street_id
                 if len(lines) == 1
                 else (f"{item.street_id}-{k + 1}" if item.street_id else None)
             )
-            street_id = _new_id(
-                "scn-street",
-                [*streets["street_id"], *(r["street_id"] for r in rows)],
-                wanted,
-            )
-            if street_id in set(streets["street_id"].astype(str)):
+            street_id = _new_id("scn-street", [*existing, *ids], wanted)
+            if street_id in existing:
                 self.problems.add(
                     source, index, item.type, f"street_id {street_id!r} already exists"
                 )
-                continue
-            rows.append(
-                {
-                    "street_id": street_id,
-                    "name": item.name,
-                    "highway": item.highway,
-                    "car": defaults["car"] if item.car is None else item.car,
-                    "walk": defaults["walk"] if item.walk is None else item.walk,
-                    "bike": defaults["bike"] if item.bike is None else item.bike,
-                    "oneway": False,
-                    "maxspeed_kmh": item.maxspeed_kmh or defaults["maxspeed_kmh"],
-                    "lanes": item.lanes or defaults["lanes"],
-                    "width_m": item.width_m or defaults["width_m"],
-                    "lit": item.lit,
-                    "lighting_class": defaults["lighting_class"],
-                    "bridge": False,
-                    "tunnel": False,
-                    "bus_route": False,
-                    "geometry": line,
-                }
-            )
-        length = float(sum(r["geometry"].length for r in rows))
-        self.layers["streets"] = _append(streets, rows, "streets")
-        self.log.add(
+            ids.append(street_id)
+        if len(ids) != len(set(ids) - existing):
+            return
+        self.add_streets(
             index,
             item.type,
-            f"added {len(rows)} {item.highway} street(s), {length:.0f} m",
-            streets_added=len(rows),
-            street_m_added=length,
-            cost_dkk=street_cost_dkk(item.highway, length),
+            lines,
+            ids,
+            item.highway,
+            f"added {{n}} {item.highway} street(s), {{m:.0f}} m",
+            name=item.name,
+            car=item.car,
+            walk=item.walk,
+            bike=item.bike,
+            maxspeed_kmh=item.maxspeed_kmh,
+            lanes=item.lanes,
+            width_m=item.width_m,
+            lit=item.lit,
         )
 
     def do_suggested_links(self, index: int, item: SuggestedLinks, source: Path | None) -> None:
@@ -729,41 +757,16 @@ class _Applier:
             objective=item.objective,
             k=item.k,
         )
-        defaults = highway_defaults(item.highway)
-        streets = self.layers["streets"]
-        rows: list[dict[str, Any]] = []
-        for k, link in enumerate(links.geometry, start=1):
-            rows.append(
-                {
-                    "street_id": _new_id(
-                        f"scn-link-{index}", streets["street_id"], f"scn-link-{index}-{k:02d}"
-                    ),
-                    "name": "Suggested link",
-                    "highway": item.highway,
-                    "car": defaults["car"],
-                    "walk": defaults["walk"],
-                    "bike": defaults["bike"],
-                    "oneway": False,
-                    "maxspeed_kmh": defaults["maxspeed_kmh"],
-                    "lanes": defaults["lanes"],
-                    "width_m": defaults["width_m"],
-                    "lit": None,
-                    "lighting_class": defaults["lighting_class"],
-                    "bridge": False,
-                    "tunnel": False,
-                    "bus_route": False,
-                    "geometry": link,
-                }
-            )
-        length = float(sum(r["geometry"].length for r in rows))
-        self.layers["streets"] = _append(streets, rows, "streets")
-        self.log.add(
+        lines = list(links.geometry)
+        ids = [f"scn-link-{index}-{k:02d}" for k in range(1, len(lines) + 1)]
+        self.add_streets(
             index,
             item.type,
-            f"added the optimiser's top {len(rows)} link(s), {length:.0f} m",
-            streets_added=len(rows),
-            street_m_added=length,
-            cost_dkk=street_cost_dkk(item.highway, length),
+            lines,
+            ids,
+            item.highway,
+            "added the optimiser's top {n} link(s), {m:.0f} m",
+            name="Suggested link",
         )
 
     def do_remove_street(self, index: int, item: RemoveStreet, source: Path | None) -> None:
