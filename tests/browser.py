@@ -168,7 +168,7 @@ return {
     attribution: Array.from(document.querySelectorAll('.leaflet-control-attribution')).map(
         function (el) { return el.textContent; }),
     paths: document.querySelectorAll('.leaflet-overlay-pane path').length,
-    images: document.querySelectorAll('.leaflet-overlay-pane img').length,
+    images: document.querySelectorAll('img.leaflet-image-layer').length,
     scripts_in_body: document.querySelectorAll('.leaflet-tooltip script').length
 };
 """

@@ -798,8 +798,8 @@ def _warp_to_mercator(raster: Raster, *, categorical: bool) -> tuple[np.ndarray,
         dst_nodata=nodata,
         resampling=Resampling.nearest,
     )
-    west, north = transform * (0, 0)
-    east, south = transform * (width, height)
+    west, north = transform @ (0, 0)
+    east, south = transform @ (width, height)
     to_wgs84 = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     lon0, lat0 = to_wgs84.transform(west, south)
     lon1, lat1 = to_wgs84.transform(east, north)
@@ -1087,21 +1087,18 @@ def _speeds(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, str | None]:
     if module is not None and "calming_speeds" in module.layers:
         frame = module.layers["calming_speeds"]
     else:
-        try:
-            from vollsmose_gis import calming
-        except ImportError:
-            frame = None
-        else:
-            district = ctx.district
+        from vollsmose_gis import calming
 
-            def compute() -> gpd.GeoDataFrame | None:
-                try:
-                    return calming.operating_speeds(district)
-                except InputError as exc:  # no street open to cars
-                    log.info("no speed model for %s: %s", district.name, exc)
-                    return None
+        district = ctx.district
 
-            frame = _cached("speeds", district, ("streets", "calming", "pois"), compute)
+        def compute() -> gpd.GeoDataFrame | None:
+            try:
+                return calming.operating_speeds(district)
+            except InputError as exc:  # e.g. no street open to cars
+                log.info("no speed model for %s: %s", district.name, exc)
+                return None
+
+        frame = _cached("speeds", district, ("streets", "calming", "pois"), compute)
     if frame is not None:
         column = next((c for c in ("v85_max_kmh", "v85_kmh", "v85_mean_kmh") if c in frame), None)
         if column is not None:
@@ -1709,8 +1706,9 @@ def calming_map(source: District | ScenarioResult, **options: Any) -> folium.Map
     """Map modelled car speeds (V85 classes ≤30, 31-40, 41-50, >50 km/h) and calming devices.
 
     Speeds are the ``calming_speeds`` layer of a scenario result, else
-    :func:`vollsmose_gis.calming.operating_speeds`; without the speed model the map
-    shows the posted limits and says so in its subtitle and legend.  Options as
+    :func:`vollsmose_gis.calming.operating_speeds`; where the speed model cannot run
+    (it raises :class:`InputError`) the map shows the posted limits and says so in its
+    subtitle and legend.  Options as
     :func:`theme_map`.
     """
     return theme_map(source, "calming", **options)

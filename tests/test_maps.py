@@ -1,0 +1,382 @@
+"""Maps: georeferencing of raster overlays, offline pages, escaping, and what a browser shows."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import numpy as np
+import pytest
+from pyproj import Transformer
+from rasterio.transform import from_origin
+from shapely.geometry import LineString, Point
+
+from tests.browser import MAP_STATE_JS, browser, png_colours
+from tests.factories import CRS, X0, Y0, frame, small_district
+from vollsmose_gis import InputError, maps
+from vollsmose_gis.io import Raster
+from vollsmose_gis.scenario import Scenario, apply_scenario
+
+XSS = "<script>alert(1)</script>"
+EXTERNAL = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="https?://')
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def district():
+    return small_district()
+
+
+@pytest.fixture(scope="module")
+def changed(district):
+    """The small district after a scenario: a new lit path, a camera, a demolition."""
+    scenario = Scenario.from_dict(
+        {
+            "name": "Light and watch",
+            "interventions": [
+                {
+                    "type": "add_street",
+                    "street_id": "new-path",
+                    "name": "New path",
+                    "highway": "footway",
+                    "geometry": f"LINESTRING ({X0 + 20} {Y0 + 160}, {X0 + 180} {Y0 + 160})",
+                },
+                {
+                    "type": "add_lights",
+                    "streets": {"ids": ["new-path"]},
+                    "spacing_m": 25,
+                    "lumens": 3000,
+                    "height_m": 4.5,
+                },
+                {
+                    "type": "add_cameras",
+                    "geometry": f"POINT ({X0 + 100} {Y0 + 150})",
+                    "heading_deg": [90],
+                    "height_m": 5,
+                },
+                {"type": "demolish", "buildings": {"ids": ["b2"]}},
+            ],
+        }
+    )
+    after, _ = apply_scenario(district, scenario)
+    return after.replace(name="Light and watch")
+
+
+def attribution(page: str) -> str:
+    """The credit line the page adds to the map (decoded from its JSON string)."""
+    match = re.search(r'addAttribution\(("(?:[^"\\]|\\.)*")\)', page)
+    assert match, "no attribution added"
+    return json.loads(match.group(1))
+
+
+def layer_names(page: str) -> list[str]:
+    """Names given to the LayerControl (folium renders them as JSON keys)."""
+    block = re.search(r"base_layers\s*:\s*\{.*?\},\s*overlays\s*:\s*\{(.*?)\},", page, re.S)
+    assert block, "no LayerControl in the page"
+    return re.findall(r'"([^"]+)"\s*:', block.group(1))
+
+
+# --------------------------------------------------------------------------- rasters
+
+
+def test_overlay_is_warped_to_web_mercator_not_stretched():
+    # A raster 600 m wide at Odense with one hot cell at its north-east corner.  Drawn
+    # as a plain image stretched over its lat/lon box the cell would land several metres
+    # off (UTM grid convergence ~1.2° here); warped to EPSG:3857 it lands on its cell.
+    res = 2.0
+    x0, y0 = 590_000.0, 6_141_600.0
+    array = np.zeros((300, 300), dtype=np.float32)
+    array[1, 298] = 100.0  # cell centre x0 + 597, y0 - 3
+    raster = Raster(array, from_origin(x0, y0, res, res), CRS)
+    warped, ((south, west), (north, east)) = maps._warp_to_mercator(raster, categorical=False)
+    rows, cols = warped.shape
+    r, c = np.argwhere(warped == 100.0).mean(axis=0)
+    to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    mx0, my1 = to_merc.transform(west, north)
+    mx1, my0 = to_merc.transform(east, south)
+    mx = mx0 + (c + 0.5) / cols * (mx1 - mx0)
+    my = my1 - (r + 0.5) / rows * (my1 - my0)
+    x, y = Transformer.from_crs("EPSG:3857", CRS, always_xy=True).transform(mx, my)
+    assert np.hypot(x - (x0 + 597), y - (y0 - 3)) < 2 * res
+    # the naive stretch of the UTM grid over its lat/lon box, for comparison
+    to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    lons, lats = to_ll.transform([x0, x0 + 600, x0, x0 + 600], [y0, y0, y0 - 600, y0 - 600])
+    lon = min(lons) + (298.5 / 300) * (max(lons) - min(lons))
+    lat = max(lats) - (1.5 / 300) * (max(lats) - min(lats))
+    nx, ny = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(lon, lat)
+    assert np.hypot(nx - (x0 + 597), ny - (y0 - 3)) > 5
+
+
+def test_rasters_on_different_grids_are_aligned_by_position():
+    a = Raster(np.arange(16, dtype=np.float32).reshape(4, 4), from_origin(0, 40, 10, 10), CRS)
+    b = Raster(np.full((2, 2), 7, dtype=np.float32), from_origin(30, 60, 10, 10), CRS)
+    va, vb, transform, _ = maps._aligned(a, b, np.nan)
+    assert va.shape == vb.shape == (6, 5)  # x 0..50, y 0..60
+    assert transform.c == 0 and transform.f == 60
+    # a's top-left cell (0-10, 30-40) is row 2, col 0 of the union; b's (30-40, 50-60) row 0 col 3
+    assert va[2, 0] == 0 and va[5, 3] == 15 and np.isnan(va[0, 0])
+    assert vb[0, 3] == 7 and vb[1, 4] == 7 and np.isnan(vb[2, 0])
+
+
+def test_quantile_classes_rank_against_the_reference_only():
+    values = np.array([1.0, 2.0, 3.0, 4.0, 100.0, 200.0])
+    inside = np.array([True, True, True, True, False, False])
+    classes = maps._quantile_classes(values, (0.5, 0.75), reference=inside)
+    # quantiles of 1..4: 2.5 and 3.25 -> 1, 2 in class 0; 3 in class 1; 4 and above in 2
+    assert classes.tolist() == [0, 0, 1, 2, 2, 2]
+    assert maps._quantile_classes(np.zeros(3), (0.5,)).tolist() == [0, 0, 0]
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@pytest.mark.parametrize(
+    ("theme", "expected"),
+    [
+        ("connectivity", ["Walking through-movement", "Dead ends", "Suggested new links"]),
+        ("calming", ["Car speeds (V85)", "Speed-calming devices"]),
+        (
+            "lighting",
+            ["Light on the ground (lux)", "Streets and paths lit to their class", "Lamps"],
+        ),
+        ("cctv", ["Seen by CCTV (DORI level)", "Cameras and their field of view"]),
+        ("mix", ["Tenure of the dwellings", "Land use", "Mix of uses within 800 m walk"]),
+    ],
+)
+def test_theme_maps_are_self_contained(district, theme, expected):
+    m = maps.theme_map(district, theme)
+    assert isinstance(m, folium.Map)
+    page = maps.to_html(m)
+    assert not EXTERNAL.findall(page), "a CDN asset is left in the page"
+    assert "L.version" not in page and 'version="1.9.4"' in page  # Leaflet inlined
+    names = layer_names(page)
+    assert names[0] == "Streets, buildings and green areas"
+    for name in expected:
+        assert name in names
+    assert "vg-legend" in page
+    assert attribution(page) == "Schematic model of Testby, not surveyed data (CC0)"
+
+
+def test_layer_names_titles_and_attribution_are_escaped(district):
+    d = district.replace(name=f"Town {XSS}")
+    page = maps.to_html(maps.theme_map(d, "lighting"))
+    assert XSS not in page
+    assert attribution(page) == (
+        "Schematic model of Town &lt;script&gt;alert(1)&lt;/script&gt;, not surveyed data (CC0)"
+    )
+
+
+def test_osm_provenance_is_credited(district):
+    from vollsmose_gis import Provenance
+
+    d = district.replace(
+        provenance=Provenance(source="extract.osm", licence="ODbL 1.0", kind="openstreetmap")
+    )
+    assert attribution(maps.to_html(maps.mix_map(d))) == "© OpenStreetMap contributors (ODbL 1.0)"
+
+
+def test_scenario_map_layers_every_theme(district, changed):
+    page = maps.to_html(maps.scenario_map(changed, baseline=district))
+    names = layer_names(page)
+    for name in (
+        "New streets and paths of the scenario",
+        "Walking through-movement",
+        "Car speeds (V85)",
+        "Light on the ground (lux)",
+        "Seen by CCTV (DORI level)",
+        "Tenure of the dwellings",
+    ):
+        assert name in names
+    # the LayerControl is the last thing added to the map
+    assert page.rfind("L.control.layers") > page.rfind("addAttribution") > 0
+
+
+def test_changes_map_shows_each_kind_of_change(district, changed):
+    page = maps.to_html(maps.changes_map(district, changed))
+    names = layer_names(page)
+    assert names == [
+        "Streets, buildings and green areas",
+        "Change in light on the ground",
+        "Change in CCTV coverage",
+        "New and removed streets",
+        "Built and demolished buildings",
+    ]
+    # unchanged district: nothing but the base layer
+    assert layer_names(maps.to_html(maps.changes_map(district, district))) == [
+        "Streets, buildings and green areas"
+    ]
+
+
+def test_speed_change_is_drawn_per_street(district):
+    slower, _ = apply_scenario(
+        district,
+        Scenario.from_dict(
+            {
+                "name": "30",
+                "interventions": [
+                    {"type": "set_speed_limit", "streets": {"ids": ["s1"]}, "maxspeed_kmh": 30}
+                ],
+            }
+        ),
+    )
+    page = maps.to_html(maps.changes_map(district, slower))
+    assert "Change in car speed" in layer_names(page)
+
+
+def test_before_after_is_a_synchronised_dual_map(district, changed):
+    dual = maps.before_after_map(district, changed, theme="lighting")
+    assert isinstance(dual, folium.plugins.DualMap)
+    page = maps.to_html(dual)
+    assert "L.Sync" in page and ".sync(" in page
+    assert not EXTERNAL.findall(page)
+    assert "Before: Testby" in page and "After: Light and watch" in page
+
+
+def test_bad_options_are_refused(district, tmp_path):
+    with pytest.raises(InputError, match="unknown map theme 'roads'"):
+        maps.theme_map(district, "roads")
+    with pytest.raises(InputError, match="lang must be one of"):
+        maps.theme_map(district, "mix", lang="fr")
+    with pytest.raises(InputError, match="links must be >= 0"):
+        maps.theme_map(district, "connectivity", links=-1)
+    with pytest.raises(InputError, match="District or a ScenarioResult"):
+        maps.theme_map("district.gpkg", "mix")  # type: ignore[arg-type]
+    target = tmp_path / "m.html"
+    maps.save_map(maps.mix_map(district), target)
+    with pytest.raises(FileExistsError):
+        maps.save_map(maps.mix_map(district), target)
+    maps.save_map(maps.mix_map(district, lang="da"), target, overwrite=True)
+    assert "Boligernes ejerform" in target.read_text(encoding="utf-8")
+
+
+def test_no_car_street_falls_back_to_posted_limits(district):
+    paths_only = district.replace(streets=district.streets[~district.streets["car"].astype(bool)])
+    page = maps.to_html(maps.calming_map(paths_only))
+    assert "Posted speed limits" in page
+
+
+def test_external_assets_of_other_elements_are_kept_with_a_warning(district, caplog):
+    m = maps.mix_map(district)
+    folium.Marker([55.4, 10.4], icon=folium.Icon(icon="info-sign")).add_to(m)
+    folium.plugins.Fullscreen().add_to(m)
+    with caplog.at_level("WARNING", logger="vollsmose_gis.maps"):
+        page = maps.to_html(m)
+    assert "Control.FullScreen" in page  # the plugin's CDN asset stays, and is reported
+    assert "keeping external asset" in caplog.text
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def xss_district():
+    """The small district with a building and a street named with a script tag."""
+    base = small_district()
+    buildings = base.buildings.copy()
+    buildings.loc[buildings["building_id"] == "b1", "name"] = XSS
+    streets = base.streets.copy()
+    streets.loc[streets["street_id"] == "s1", "name"] = XSS
+    return base.replace(buildings=buildings, streets=streets)
+
+
+HOVER_JS = """
+var found = null;
+Object.keys(window).forEach(function (key) {
+    var layer = window[key];
+    if (found || !layer || !layer.eachLayer || !layer.getTooltip || !layer.getTooltip()) return;
+    layer.eachLayer(function (child) {
+        if (!found && child.feature && child.feature.properties.t &&
+            child.feature.properties.t.indexOf('alert(1)') >= 0 && child._path) {
+            found = child;
+        }
+    });
+});
+if (!found) return null;
+var box = found._path.getBoundingClientRect();
+return [box.left + box.width / 2, box.top + box.height / 2];
+"""
+
+
+@pytest.mark.browser
+def test_maps_render_offline_in_chromium(tmp_path, district, changed):
+    pages = {
+        "lighting": (maps.lighting_map(district), ["Light on the ground (lux)"]),
+        "connectivity": (maps.connectivity_map(district), ["Walking through-movement"]),
+        "calming": (maps.calming_map(district), ["Car speeds (V85)"]),
+        "cctv": (maps.cctv_map(district), ["Seen by CCTV (DORI level)"]),
+        "mix": (maps.mix_map(district), ["Tenure of the dwellings"]),
+        "scenario": (
+            maps.scenario_map(changed, baseline=district),
+            ["New streets and paths of the scenario", "Seen by CCTV (DORI level)"],
+        ),
+        "dual": (
+            maps.before_after_map(district, changed, theme="cctv"),
+            ["Cameras and their field of view"],
+        ),
+        "changes": (maps.changes_map(district, changed), ["Change in light on the ground"]),
+    }
+    with browser() as chrome:
+        for name, (m, expected) in pages.items():
+            path = maps.save_map(m, tmp_path / f"{name}.html")
+            page = chrome.open(path, script=MAP_STATE_JS)
+            assert page.errors == [], (name, page.errors)
+            assert page.network_requests == [], (name, page.network_requests)
+            assert page.alert is None
+            state = page.info
+            assert state["leaflet"] == "1.9.4", name
+            assert state["maps"] == (2 if name == "dual" else 1)
+            for layer in expected:
+                assert layer in state["layers"], (name, state["layers"])
+            assert state["legends"] and all(text.strip() for text in state["legends"]), name
+            assert "District boundary" in state["legends"][0]
+            assert state["paths"] > 5, name  # vector features were drawn
+            assert any("not surveyed data" in a for a in state["attribution"])
+            assert png_colours(page.screenshot_png) > 50, f"{name}: screenshot is (nearly) blank"
+        raster_page = chrome.open(tmp_path / "lighting.html", script=MAP_STATE_JS)
+        assert raster_page.info["images"] == 1  # the illuminance overlay
+
+
+@pytest.mark.browser
+def test_script_in_a_feature_name_shows_as_text(tmp_path):
+    path = maps.save_map(maps.mix_map(xss_district()), tmp_path / "xss.html")
+    with browser() as chrome:
+        page = chrome.open(path, script=HOVER_JS)
+        assert page.alert is None and page.errors == []
+        x, y = page.info if isinstance(page.info, list) else (None, None)
+        assert x is not None, "the feature named with a script tag was not drawn"
+        driver = chrome.driver
+        driver.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+        tooltip = driver.execute_script(
+            "var t = document.querySelector('.leaflet-tooltip');"
+            "return t ? [t.textContent, t.querySelectorAll('script').length] : null;"
+        )
+        assert tooltip is not None, "hovering the feature opened no tooltip"
+        text, scripts = tooltip
+        assert XSS in text  # shown as text ...
+        assert scripts == 0  # ... not as an element
+        from selenium.common.exceptions import NoAlertPresentException
+
+        with pytest.raises(NoAlertPresentException):
+            _ = driver.switch_to.alert.text
+
+
+def test_points_and_lines_of_a_layer_share_its_tooltip_labels():
+    layer = maps._geojson(
+        frame(
+            [
+                dict(name="a", geometry=Point(X0, Y0)),
+                dict(name="b", geometry=LineString([(X0, Y0), (X0 + 5, Y0)])),
+            ]
+        ),
+        [maps._line("#000000", 1)] * 2,
+        [maps._tip("A", [("Kind", 'x"<y>')]), maps._tip("B", [("Kind", None)])],
+    )
+    assert layer is not None
+    props = [f["properties"] for f in layer.data["features"]]
+    assert props == [{"t": "A", "f1": "x&quot;&lt;y&gt;"}, {"t": "B", "f1": ""}]
+
+
+def test_empty_layers_draw_nothing():
+    empty = frame([dict(name="a", geometry=Point(X0, Y0))]).iloc[:0]
+    assert maps._geojson(empty, [], []) is None
