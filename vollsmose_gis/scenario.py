@@ -39,8 +39,8 @@ from shapely.geometry.base import BaseGeometry
 from vollsmose_gis._errors import InputError
 from vollsmose_gis._util import largest_remainder
 from vollsmose_gis.district import District
-from vollsmose_gis.schema import conform_layer
-from vollsmose_gis.standards import categories, highway_defaults
+from vollsmose_gis.schema import conform_layer, new_street
+from vollsmose_gis.standards import categories
 
 __all__ = [
     "ChangeLog",
@@ -668,27 +668,8 @@ class _Applier:
         **overrides: Any,
     ) -> None:
         """Append new streets of an OSM class (defaults from ``highways.yaml``) and log them."""
-        defaults = highway_defaults(highway)
         rows = [
-            {
-                "street_id": street_id,
-                "name": None,
-                "highway": highway,
-                "car": defaults["car"],
-                "walk": defaults["walk"],
-                "bike": defaults["bike"],
-                "oneway": False,
-                "maxspeed_kmh": defaults["maxspeed_kmh"],
-                "lanes": defaults["lanes"],
-                "width_m": defaults["width_m"],
-                "lit": None,
-                "lighting_class": defaults["lighting_class"],
-                "bridge": False,
-                "tunnel": False,
-                "bus_route": False,
-                **{k: v for k, v in overrides.items() if v is not None},
-                "geometry": line,
-            }
+            new_street(street_id, highway, line, **overrides)
             for street_id, line in zip(ids, lines, strict=True)
         ]
         length = float(sum(line.length for line in lines))

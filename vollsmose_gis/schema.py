@@ -26,6 +26,7 @@ __all__ = [
     "column_dtype",
     "conform_layer",
     "empty_layer",
+    "new_street",
     "validate_district",
 ]
 
@@ -59,6 +60,35 @@ def empty_layer(layer: str, crs: str) -> gpd.GeoDataFrame:
     columns = layer_schemas()[layer]["columns"]
     data = {name: pd.Series(dtype=column_dtype(spec)) for name, spec in columns.items()}
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def new_street(street_id: str, highway: str, geometry: Any, **values: Any) -> dict[str, Any]:
+    """A complete streets-layer row for a new street of an OSM ``highway`` class.
+
+    Access, speed, lanes, width and lighting class come from ``highways.yaml``; ``values``
+    override them (None values are ignored, so optional arguments can be passed through).
+    """
+    defaults = highway_defaults(highway)
+    row = {
+        "street_id": street_id,
+        "name": None,
+        "highway": highway,
+        "car": defaults["car"],
+        "walk": defaults["walk"],
+        "bike": defaults["bike"],
+        "oneway": False,
+        "maxspeed_kmh": defaults["maxspeed_kmh"],
+        "lanes": defaults["lanes"],
+        "width_m": defaults["width_m"],
+        "lit": None,
+        "lighting_class": defaults["lighting_class"],
+        "bridge": False,
+        "tunnel": False,
+        "bus_route": False,
+    }
+    row.update({k: v for k, v in values.items() if v is not None})
+    row["geometry"] = geometry
+    return row
 
 
 def _cast(series: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, pd.Series]:

@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._util import largest_remainder
 from vollsmose_gis.district import DEFAULT_CRS, District, Provenance
+from vollsmose_gis.schema import new_street
 
 __all__ = [
     "ESTATES",
@@ -229,29 +230,7 @@ def _node_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _street(
     street_id: str, name: str | None, highway: str, geometry: LineString, **extra: Any
 ) -> dict[str, Any]:
-    from vollsmose_gis.standards import highway_defaults
-
-    defaults = highway_defaults(highway)
-    row = {
-        "street_id": street_id,
-        "name": name,
-        "highway": highway,
-        "car": defaults["car"],
-        "walk": defaults["walk"],
-        "bike": defaults["bike"],
-        "oneway": False,
-        "maxspeed_kmh": defaults["maxspeed_kmh"],
-        "lanes": defaults["lanes"],
-        "width_m": defaults["width_m"],
-        "lit": None,
-        "lighting_class": defaults["lighting_class"],
-        "bridge": False,
-        "tunnel": False,
-        "bus_route": False,
-        "geometry": geometry,
-    }
-    row.update(extra)
-    return row
+    return new_street(street_id, highway, geometry, name=name, **extra)
 
 
 def _perimeter_roads() -> list[dict[str, Any]]:
