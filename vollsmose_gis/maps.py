@@ -1687,7 +1687,26 @@ def theme_map(
     if theme == "calming" and _speeds(ctx)[1] is None:
         subtitle = _t("map.calming.subtitle_posted", lang)
     _themed(m, ctx, [theme], f"{_t(f'map.{theme}.title', lang)} — {ctx.label}", subtitle)
+    if theme == "cctv":
+        _fit_cameras(m, [ctx.district], padding_right=290)
     return m
+
+
+def _fit_cameras(m: folium.Map, districts: Sequence[District], *, padding_right: int) -> None:
+    """Zoom to the cameras' fields of view (with 80 m around): at the district's scale a
+    camera's few dozen metres of coverage are too small to read."""
+    sectors = [_camera_sectors(d) for d in districts]
+    sectors = [s for s in sectors if not s.empty]
+    if not sectors:
+        return
+    area = shapely.union_all([shapely.box(*s.total_bounds) for s in sectors]).buffer(80)
+    box = gpd.GeoSeries([area], crs=districts[0].crs).to_crs(4326).total_bounds
+    west, south, east, north = (float(v) for v in box)
+    m.fit_bounds(
+        [[south, west], [north, east]],
+        padding_top_left=(12, 64),
+        padding_bottom_right=(padding_right, 12),
+    )
 
 
 def connectivity_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
@@ -1834,6 +1853,9 @@ def _dual(
             show_only_first=theme == "all",
             legend=m is dual.m2,  # one legend (the same for both sides), on the right
         )
+    if theme == "cctv":
+        for m in (dual.m1, dual.m2):
+            _fit_cameras(m, [ctx_before.district, ctx_after.district], padding_right=12)
     return dual
 
 
