@@ -380,3 +380,38 @@ def test_points_and_lines_of_a_layer_share_its_tooltip_labels():
 def test_empty_layers_draw_nothing():
     empty = frame([dict(name="a", geometry=Point(X0, Y0))]).iloc[:0]
     assert maps._geojson(empty, [], []) is None
+
+
+def test_cli_map(tmp_path, district):
+    from typer.testing import CliRunner
+
+    from vollsmose_gis import save_district
+    from vollsmose_gis.cli import app
+
+    gpkg = tmp_path / "town.gpkg"
+    save_district(district, gpkg)
+    scenario = tmp_path / "slow.yaml"
+    scenario.write_text(
+        "name: Slow\ninterventions:\n  - type: set_speed_limit\n"
+        "    streets: {ids: [s1]}\n    maxspeed_kmh: 30\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    out = tmp_path / "m.html"
+    ok = runner.invoke(app, ["map", str(gpkg), "--theme", "mix", "-o", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert "Tenure of the dwellings" in layer_names(out.read_text(encoding="utf-8"))
+    again = runner.invoke(app, ["map", str(gpkg), "--theme", "mix", "-o", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    bad = runner.invoke(app, ["map", str(gpkg), "--theme", "roads", "-o", str(tmp_path / "x.html")])
+    assert bad.exit_code == 2 and "--theme must be one of" in bad.output
+    view = runner.invoke(
+        app, ["map", str(gpkg), "--view", "changes", "-o", str(tmp_path / "y.html")]
+    )
+    assert view.exit_code == 2 and "give a scenario YAML" in view.output
+    changes = tmp_path / "changes.html"
+    run = runner.invoke(
+        app, ["map", str(scenario), "-d", str(gpkg), "--view", "changes", "-o", str(changes)]
+    )
+    assert run.exit_code == 0, run.output
+    assert "Change in car speed" in layer_names(changes.read_text(encoding="utf-8"))
