@@ -37,7 +37,6 @@ from qgis.core import (
     QgsField,
     QgsFields,
     QgsGeometry,
-    QgsProcessingException,
     QgsProviderRegistry,
     QgsVectorLayer,
     QgsWkbTypes,
@@ -49,6 +48,8 @@ from shapely.geometry.base import BaseGeometry
 from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance
 from vollsmose_gis.schema import RepairWarning, validate_district
 from vollsmose_gis.standards import layer_schemas
+
+from ._compat import QgsProcessingException, WkbType
 
 __all__ = [
     "AssembledDistrict",
@@ -175,7 +176,10 @@ def layer_path(layer: QgsVectorLayer | None) -> Path | None:
     """The file a layer reads, if it is a file-based OGR layer."""
     if layer is None:
         return None
-    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
+    registry = QgsProviderRegistry.instance()
+    if registry is None:  # a null pointer for SIP; never so in a running QGIS
+        return None
+    parts = registry.decodeUri(layer.providerType(), layer.source())
     path = parts.get("path")
     return Path(path) if path and os.path.isfile(path) else None
 
@@ -435,11 +439,16 @@ def frame_fields(frame: pd.DataFrame) -> QgsFields:
     for column in frame.columns:
         if column == geometry:
             continue
-        fields.append(QgsField(str(column), _field_type(frame[column].dtype)))
+        # QgsField(name, QVariant.Type) is the only constructor QGIS 3.22 has; the stubs
+        # mark it @deprecated (QGIS >= 3.38 prefers QMetaType.Type) via
+        # warnings.deprecated, which does not exist for Python 3.11, so mypy drops that
+        # overload.  A stub gap, not a bug: QVariant.Type still works in newer QGIS.
+        field = QgsField(str(column), _field_type(frame[column].dtype))  # type: ignore[call-overload]
+        fields.append(field)
     return fields
 
 
-def wkb_type(frame: gpd.GeoDataFrame, default: str = "Point") -> QgsWkbTypes.Type:
+def wkb_type(frame: gpd.GeoDataFrame, default: str = "Point") -> WkbType:
     """The QGIS geometry type of a frame: its single type, Multi* when mixed single/multi."""
     if not isinstance(frame, gpd.GeoDataFrame):
         return QgsWkbTypes.NoGeometry
@@ -476,7 +485,7 @@ def _plain(value: Any) -> Any:
 
 
 def frame_features(
-    frame: pd.DataFrame, fields: QgsFields, wkb: QgsWkbTypes.Type | None = None
+    frame: pd.DataFrame, fields: QgsFields, wkb: WkbType | None = None
 ) -> Iterator[QgsFeature]:
     """Yield one QGIS feature per row: attributes in ``fields`` order, geometry from WKB.
 

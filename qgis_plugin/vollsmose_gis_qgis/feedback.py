@@ -15,9 +15,11 @@ import logging
 import warnings
 from collections.abc import Callable, Iterator
 
-from qgis.core import QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingFeedback
 
 from vollsmose_gis import InputError
+
+from ._compat import QgsProcessingException
 
 __all__ = ["Cancelled", "Progress", "check_cancelled", "library_call", "progress_callback"]
 

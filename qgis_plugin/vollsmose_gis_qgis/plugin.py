@@ -32,7 +32,7 @@ class VollsmoseGisPlugin:
             return
         self.status = library_status()
         if not self.status.ok:
-            QgsMessageLog.logMessage(self.status.message, LOG_TAG, Qgis.Critical)
+            QgsMessageLog.logMessage(self.status.message, LOG_TAG, Qgis.MessageLevel.Critical)
             return
         from .provider import VollsmoseGisProvider
 
@@ -47,7 +47,9 @@ class VollsmoseGisPlugin:
         self.initProcessing()
         if self.status is not None and not self.status.ok and self.iface is not None:
             title, _, detail = self.status.message.partition(": ")
-            self.iface.messageBar().pushMessage(title, detail, level=Qgis.Critical, duration=0)
+            self.iface.messageBar().pushMessage(
+                title, detail, level=Qgis.MessageLevel.Critical, duration=0
+            )
 
     def unload(self) -> None:
         """Remove the provider when the plugin is unloaded or reloaded."""

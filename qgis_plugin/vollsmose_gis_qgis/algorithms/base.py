@@ -24,7 +24,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterDefinition,
@@ -43,6 +42,7 @@ from vollsmose_gis.indicators import Indicator
 from vollsmose_gis.standards import layer_schemas
 
 from .. import conversion
+from .._compat import QgsProcessingException, SourceType
 from ..feedback import library_call
 
 __all__ = ["STYLES", "LayerInput", "VollsmoseAlgorithm"]
@@ -61,7 +61,7 @@ LAYER_LABELS: dict[str, str] = {
     "pois": "Points of interest: shops, schools, stops… [points]",
 }
 
-LAYER_GEOMETRY: dict[str, int] = {
+LAYER_GEOMETRY: dict[str, SourceType] = {
     "streets": QgsProcessing.TypeVectorLine,
     "buildings": QgsProcessing.TypeVectorPolygon,
     "landuse": QgsProcessing.TypeVectorPolygon,
@@ -137,10 +137,16 @@ class _Styler(QgsProcessingLayerPostProcessorInterface):
         self.abstract = abstract
 
     def postProcessLayer(
-        self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+        self,
+        layer: QgsMapLayer | None,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback | None,
     ) -> None:
+        # QGIS may pass None for either (SIP pointers; the stubs say Optional).
+        if layer is None:
+            return
         message, ok = layer.loadNamedStyle(str(self.qml))
-        if not ok:
+        if not ok and feedback is not None:
             feedback.pushWarning(f"style {self.qml.name} not applied: {message}")
         metadata = layer.metadata()
         metadata.setAbstract(self.abstract)
@@ -327,7 +333,7 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
 
     # -- outputs --------------------------------------------------------------------
 
-    def add_sink(self, name: str, label: str, kind: int, *, optional: bool = False) -> None:
+    def add_sink(self, name: str, label: str, kind: SourceType, *, optional: bool = False) -> None:
         parameter = QgsProcessingParameterFeatureSink(
             name, self.tr(label), kind, optional=optional, createByDefault=True
         )
@@ -368,7 +374,7 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
                 return None
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
         for feature in conversion.frame_features(frame, fields, geometry_type):
-            if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+            if not sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert):
                 raise QgsProcessingException(self.writeFeatureError(sink, parameters, name))
         self.style(context, dest_id, style)
         return str(dest_id)

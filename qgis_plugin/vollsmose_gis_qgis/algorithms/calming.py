@@ -7,7 +7,6 @@ from typing import Any
 from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -18,6 +17,7 @@ from qgis.core import (
 from vollsmose_gis import calming
 from vollsmose_gis.standards import categories
 
+from .._compat import QgsProcessingException
 from ..feedback import check_cancelled, library_call, progress_callback
 from .base import LayerInput, VollsmoseAlgorithm, indicators_frame
 

@@ -7,7 +7,6 @@ from typing import Any, Literal
 from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -21,6 +20,7 @@ from vollsmose_gis import cctv
 from vollsmose_gis.standards import load
 
 from .. import conversion
+from .._compat import QgsProcessingException
 from ..feedback import library_call, progress_callback
 from .base import LayerInput, VollsmoseAlgorithm
 from .cctv_coverage import CAMERA_INPUT, dori_level_names, level_options

@@ -9,7 +9,6 @@ import geopandas as gpd
 from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputString,
     QgsProcessingParameterCrs,
@@ -26,6 +25,7 @@ from vollsmose_gis.sources.osm import import_osm
 from vollsmose_gis.standards import categories
 
 from .. import conversion
+from .._compat import QgsProcessingException
 from ..feedback import library_call, progress_callback
 from .base import LAYER_LABELS, VollsmoseAlgorithm
 

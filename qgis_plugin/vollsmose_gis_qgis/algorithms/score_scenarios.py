@@ -8,7 +8,6 @@ from typing import Any
 from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputString,
     QgsProcessingParameterEnum,
@@ -23,6 +22,7 @@ from vollsmose_gis.report import write_report
 from vollsmose_gis.scenario import load_scenarios
 from vollsmose_gis.scoring import MODULES, load_profile, save_score_outputs, score_scenarios
 
+from .._compat import QgsProcessingException
 from ..feedback import library_call, progress_callback
 from .base import VollsmoseAlgorithm
 

@@ -7,7 +7,6 @@ from typing import Any
 from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -19,6 +18,7 @@ from qgis.core import (
 from vollsmose_gis import connectivity
 
 from .. import conversion
+from .._compat import QgsProcessingException
 from ..feedback import library_call, progress_callback
 from .base import LayerInput, VollsmoseAlgorithm
 from .connectivity import centre_parameter, city_centre
