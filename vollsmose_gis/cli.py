@@ -819,6 +819,16 @@ def score(
             help="Write into an existing output folder (only this run's files are replaced).",
         ),
     ] = False,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the report and maps: en or da.")
+    ] = "en",
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Basemap tiles for the maps (e.g. OpenStreetMap) when online; none by default.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score district-plan scenarios: the main job.
@@ -850,6 +860,11 @@ def score(
             "Pass --overwrite to replace the files this run writes (nothing else is "
             "deleted), or choose another --out.",
         )
+    from vollsmose_gis.maps import LANGUAGES, write_maps
+    from vollsmose_gis.report import write_report
+
+    if lang not in LANGUAGES:
+        _fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
     loaded = load_scenarios(scenarios or [Path("scenarios")])
     scoring_profile = load_profile(profile)
     base = open_district(district)
@@ -871,11 +886,10 @@ def score(
             ),
         )
     written = save_score_outputs(result, out, overwrite=overwrite, district_path=district)
-    from vollsmose_gis.maps import write_maps
-    from vollsmose_gis.report import write_report
-
-    written += write_maps(result, out / "maps", overwrite=overwrite)
-    written.append(write_report(result, out / "report.html", overwrite=overwrite))
+    written += write_maps(result, out / "maps", overwrite=overwrite, tiles=tiles, lang=lang)
+    written.append(
+        write_report(result, out / "report.html", overwrite=overwrite, lang=lang, tiles=tiles)
+    )
     if as_json:
         payload = {
             "scores": result.scores.to_dict(orient="records"),
