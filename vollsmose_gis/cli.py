@@ -315,10 +315,8 @@ def lighting(
     """
     import math
 
-    import pyogrio
-
     from vollsmose_gis import lighting as lt
-    from vollsmose_gis.io import atomic_path, save_district, write_geotiff
+    from vollsmose_gis.io import save_district, write_geotiff
 
     for path in (raster, output):
         if path is not None and path.exists() and not overwrite:
@@ -344,15 +342,8 @@ def lighting(
         if result is not None:
             tables.update(planned_lights=result.new_lights,
                           lighting_compliance_after=result.compliance_after)  # fmt: skip
-        with atomic_path(output, overwrite=overwrite) as tmp:
-            save_district(result.district if result is not None else d, tmp)
-            kinds = {"dark_spots": "MultiPolygon", "planned_lights": "Point"}
-            for layer, table in tables.items():
-                cats = table.select_dtypes("category").columns
-                pyogrio.write_dataframe(table.astype(dict.fromkeys(cats, "string")), tmp,
-                                        layer=layer, driver="GPKG",
-                                        promote_to_multi=layer == "dark_spots",
-                                        geometry_type=kinds.get(layer, "LineString"))  # fmt: skip
+        save_district(result.district if result is not None else d, output,
+                      overwrite=overwrite, extra_layers=tables)  # fmt: skip
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
     summary = lt.compliance_summary(frame)
     if as_json:
@@ -421,10 +412,8 @@ def connectivity(
     """
     import math
 
-    import pyogrio
-
     from vollsmose_gis import connectivity as cn
-    from vollsmose_gis.io import atomic_path
+    from vollsmose_gis.io import save_layers
 
     if output is not None and output.exists() and not overwrite:
         raise InputError(f"{output} exists; pass --overwrite to replace it")
@@ -435,11 +424,7 @@ def connectivity(
         values = cn.indicators(d, centre=xy, progress=progress)
         if output is not None:
             nodes, edges = cn.centralities(d, progress=progress)
-            with atomic_path(output, overwrite=overwrite) as tmp:
-                layers = (("nodes", nodes, "Point"), ("edges", edges, "LineString"))
-                for layer, frame, kind in layers:
-                    pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG",
-                                            geometry_type=kind, promote_to_multi=False)  # fmt: skip
+            save_layers({"nodes": nodes, "edges": edges}, output, overwrite=overwrite)
     clean = lambda v: None if math.isnan(v) else v  # noqa: E731
     if as_json:
         print(json.dumps({
@@ -502,10 +487,9 @@ def suggest_links(
 
       vollsmose-gis suggest-links my-district.gpkg --budget-m 400 -o links.gpkg --json
     """
-    import pyogrio
 
     from vollsmose_gis import connectivity as cn
-    from vollsmose_gis.io import atomic_path
+    from vollsmose_gis.io import save_layers
 
     if output is not None and output.exists() and not overwrite:
         raise InputError(f"{output} exists; pass --overwrite to replace it")
@@ -516,9 +500,7 @@ def suggest_links(
                                  objective=objective, centre=_parse_xy(centre, "--centre"),
                                  progress=progress)  # fmt: skip
         if output is not None:
-            with atomic_path(output, overwrite=overwrite) as tmp:
-                pyogrio.write_dataframe(links, tmp, layer="links", driver="GPKG",
-                                        geometry_type="LineString")  # fmt: skip
+            save_layers({"links": links}, output, overwrite=overwrite)
     attrs = links.attrs
     if as_json:
         rows = links.drop(columns="geometry").assign(wkt=links.geometry.to_wkt())
@@ -566,9 +548,8 @@ def mix(
 
       vollsmose-gis mix my-district.gpkg --json -o mix.gpkg --overwrite
     """
-    import pyogrio
 
-    from vollsmose_gis.io import atomic_path, save_district
+    from vollsmose_gis.io import save_district
     from vollsmose_gis.mix import analyse_mix
 
     if output is not None and output.exists() and not overwrite:
@@ -577,12 +558,7 @@ def mix(
     with err_console.status("mix") as status:
         result = analyse_mix(d, progress=lambda f, m: status.update(f"{m} {f:.0%}"))
     if output is not None:
-        with atomic_path(output, overwrite=overwrite) as tmp:
-            save_district(d, tmp)
-            for layer, frame in result.layers().items():
-                pyogrio.write_dataframe(
-                    frame, tmp, layer=layer, driver="GPKG", promote_to_multi=True
-                )
+        save_district(d, output, overwrite=overwrite, extra_layers=result.layers())
     if as_json:
         report = {**result.to_dict(), "output": output and str(output)}
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -664,10 +640,8 @@ def cctv(
     """
     import math
 
-    import pyogrio
-
     from vollsmose_gis import cctv as cc
-    from vollsmose_gis.io import atomic_path, save_district, write_geotiff
+    from vollsmose_gis.io import save_district, write_geotiff
 
     for path in (raster, output):
         if path is not None and path.exists() and not overwrite:
@@ -706,16 +680,12 @@ def cctv(
         }
         if planned is not None:
             tables["cctv_plan"] = planned
-        with atomic_path(output, overwrite=overwrite) as tmp:
-            save_district(cc.add_cameras(d, planned) if planned is not None else d, tmp)
-            for name, frame in tables.items():
-                pyogrio.write_dataframe(
-                    frame,
-                    tmp,
-                    layer=name,
-                    driver="GPKG",
-                    promote_to_multi=name != "cctv_cameras" and name != "cctv_plan",
-                )
+        save_district(
+            cc.add_cameras(d, planned) if planned is not None else d,
+            output,
+            overwrite=overwrite,
+            extra_layers=tables,
+        )
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
     at_level = table[table["level"] == level]
     if as_json:
@@ -1028,10 +998,8 @@ def calming(
     """
     import math
 
-    import pyogrio
-
     from vollsmose_gis import calming as cm
-    from vollsmose_gis.io import atomic_path, save_district
+    from vollsmose_gis.io import save_district
 
     if output is not None and output.exists() and not overwrite:
         raise InputError(f"{output} exists; pass --overwrite to replace it")
@@ -1043,13 +1011,11 @@ def calming(
         result = cm.plan_calming(d, target_kmh=target_kmh, progress=progress) if plan else None
         after = cm.indicators(result.district, target_kmh=target_kmh) if result else None
     if output is not None:
-        with atomic_path(output, overwrite=overwrite) as tmp:
-            save_district(result.district if result is not None else d, tmp)
-            tables = {"calming_speeds": result.speeds if result is not None else speeds}
-            if result is not None:
-                tables["planned_calming"] = result.devices
-            for layer, table in tables.items():
-                pyogrio.write_dataframe(table, tmp, layer=layer, driver="GPKG")
+        tables = {"calming_speeds": result.speeds if result is not None else speeds}
+        if result is not None:
+            tables["planned_calming"] = result.devices
+        save_district(result.district if result is not None else d, output,
+                      overwrite=overwrite, extra_layers=tables)  # fmt: skip
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
     if as_json:
         report: dict[str, Any] = {

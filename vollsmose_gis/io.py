@@ -33,6 +33,7 @@ __all__ = [
     "atomic_path",
     "load_district",
     "save_district",
+    "save_layers",
     "write_geotiff",
     "write_layer",
 ]
@@ -143,6 +144,21 @@ def _geometry_type(frame: gpd.GeoDataFrame, allowed: list[str]) -> str:
     if len(present) == 1:
         return present.pop()
     return allowed[0] if not present else "Unknown"
+
+
+def save_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write result layers (no district) to one GeoPackage, atomically.
+
+    Each layer keeps its geometry type (generic when it mixes types); categories are
+    written as text.  Use :func:`save_district` with ``extra_layers`` when the district
+    itself belongs in the file.
+    """
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        for name, frame in layers.items():
+            write_layer(frame, tmp, name)
+    return Path(path)
 
 
 def write_layer(frame: gpd.GeoDataFrame, path: str | os.PathLike[str], layer: str) -> None:
