@@ -4,6 +4,7 @@ The public API is re-exported here; everything else is internal.
 """
 
 from vollsmose_gis._errors import DistrictFileError, DistrictValidationError, InputError, Problem
+from vollsmose_gis.calming import operating_speeds, plan_calming
 from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance
 from vollsmose_gis.io import Raster, load_district, save_district, write_geotiff
 from vollsmose_gis.mix import analyse_mix
@@ -32,6 +33,8 @@ __all__ = [
     "district_from_osm",
     "drive_graph",
     "load_district",
+    "operating_speeds",
+    "plan_calming",
     "save_district",
     "validate_district",
     "walk_graph",
