@@ -234,7 +234,10 @@ def _frame_digest(frame: gpd.GeoDataFrame) -> bytes:
     attributes = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     digest.update(",".join(map(str, attributes.columns)).encode())
     if len(attributes):
-        digest.update(
-            pd.util.hash_pandas_object(attributes.astype(str), index=False).to_numpy().tobytes()
-        )
+        # column by column: typed columns hash natively, mixed object columns as text
+        for _, column in attributes.items():
+            if column.dtype == object:
+                column = column.astype(str)
+            digest.update(str(column.dtype).encode())
+            digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
     return digest.digest()

@@ -135,8 +135,8 @@ def conform_layer(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
         out = out.rename_geometry("geometry")
     out = out.reset_index(drop=True)
     for name, spec in columns.items():
-        if name not in out.columns:
-            continue
+        if name not in out.columns or out[name].dtype == column_dtype(spec):
+            continue  # absent, or already of the schema dtype (the common case)
         cast, bad = _cast(out[name], spec)
         if bad.any():
             continue

@@ -170,11 +170,25 @@ class ModuleResult:
 
 @dataclass(frozen=True)
 class ModuleSpec:
-    """An analysis module as the scorer sees it: which layers it reads, how to run it."""
+    """An analysis module as the scorer sees it: what it reads, how to run it.
+
+    ``reads`` names the layers the module's results depend on: their content is the
+    cache key.  ``poi_kinds``, when given, narrows the ``pois`` part of the key to those
+    kinds (traffic calming only looks at schools and day-care), so a scenario that adds
+    a shop does not recompute speeds.
+    """
 
     name: str
     reads: tuple[str, ...]
     run: Callable[[District], ModuleResult]
+    poi_kinds: tuple[str, ...] | None = None
+
+    def cache_key(self, district: District) -> str:
+        """Content hash of exactly what the module reads."""
+        if self.poi_kinds is not None and "pois" in self.reads:
+            pois = district.pois
+            district = district.replace(pois=pois[pois["kind"].astype(str).isin(self.poi_kinds)])
+        return district.fingerprint(*self.reads)
 
 
 def _run_connectivity(district: District) -> ModuleResult:
@@ -230,12 +244,16 @@ MODULES: dict[str, ModuleSpec] = {
     "connectivity": ModuleSpec(
         "connectivity", ("streets", "buildings", "landuse"), _run_connectivity
     ),
-    "calming": ModuleSpec("calming", ("streets", "calming", "pois"), _run_calming),
-    "lighting": ModuleSpec(
-        "lighting", ("streets", "lights", "buildings", "landuse"), _run_lighting
+    "calming": ModuleSpec(
+        "calming",
+        ("streets", "calming", "pois"),
+        _run_calming,
+        poi_kinds=tuple(load("calming")["planner"]["school_poi_kinds"]),
     ),
+    # illuminance, EN 13201 compliance and dark spots depend on streets and lamps only
+    "lighting": ModuleSpec("lighting", ("streets", "lights"), _run_lighting),
     "cctv": ModuleSpec("cctv", ("cameras", "buildings", "landuse", "streets"), _run_cctv),
-    "mix": ModuleSpec("mix", ("buildings", "pois", "streets", "landuse"), _run_mix),
+    "mix": ModuleSpec("mix", ("buildings", "pois", "streets"), _run_mix),
 }
 """The analysis modules the scorer runs, with the layers each reads (its cache key)."""
 
@@ -253,7 +271,7 @@ def clear_cache() -> None:
 def run_module(name: str, district: District) -> ModuleResult:
     """Run one module on a district, or return the cached result for the same content."""
     spec = MODULES[name]
-    key = (name, district.fingerprint(*spec.reads))
+    key = (name, spec.cache_key(district))
     if key not in _CACHE:
         module_runs[name] += 1
         with warnings.catch_warnings():
