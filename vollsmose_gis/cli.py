@@ -50,6 +50,9 @@ DistrictArg = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace existing output files (atomically).")
+]
 
 
 def _fail(reason: str, detail: str | None = None) -> None:
@@ -221,7 +224,7 @@ def import_osm(
         str | None,
         typer.Option(help="Tenure of dwellings (OSM has none): a category, or BUILDING=TENURE,..."),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import OpenStreetMap data as a district GeoPackage and report what was dropped.
@@ -302,7 +305,7 @@ def lighting(
             "plus tables lighting_compliance, dark_spots, planned_lights.",
         ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check street lighting against EN 13201: compliance per segment, dark spots, energy.
@@ -399,7 +402,7 @@ def connectivity(
     centre: Annotated[
         str | None, typer.Option(help="City centre X,Y in the district CRS (default: Odense).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure street connectivity: structure, boundary permeability, route directness.
@@ -476,7 +479,7 @@ def suggest_links(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="GeoPackage with layer links.")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Suggest new pedestrian links that best open the district up, with their gains.
@@ -538,7 +541,7 @@ def mix(
             "mix_estates and mix_grid.",
         ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Housing and land-use mix: the § 168 a 40 % rule, tenure/use diversity, walking access.
 
@@ -625,7 +628,7 @@ def cctv(
             "plus tables cctv_zones, cctv_viewsheds, cctv_cameras, cctv_plan.",
         ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """CCTV coverage: occluded viewsheds, DORI pixel density, coverage, camera placement.
@@ -985,7 +988,7 @@ def calming(
             "calming_speeds (per segment) and planned_calming.",
         ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Model traffic speeds per street, plan calming devices, and their safety effect.
@@ -1082,9 +1085,7 @@ def map_(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
         "map.html"
     ),
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output file.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
     tiles: Annotated[
         str | None,
         typer.Option(
