@@ -344,7 +344,7 @@ def test_costs_from_unit_costs():
 
 
 def test_parameters_follow_domain_ranges():
-    assert 1.0 <= A <= 1.5 and B == 2.0  # DOMAIN.md: a ≈ 1.0–1.5, braking ≈ 2 m/s²
+    assert A >= 1.0 and A <= 1.5 and B == 2.0  # DOMAIN.md: a ≈ 1.0–1.5, braking ≈ 2 m/s²
     for kind in ("hump", "table", "chicane", "mini_roundabout"):
         assert 20.0 <= P["crossing_speed_kmh"][kind] <= 25.0
     ranked = [P["crossing_speed_kmh"][k] for k in ("table", "hump", "chicane", "cushion")]
