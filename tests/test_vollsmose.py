@@ -255,3 +255,9 @@ def test_the_wheel_ships_the_district_and_works_from_any_directory(tmp_path):
 def test_default_district_path_points_into_the_checkout_or_package():
     path = default_district_path()
     assert path.name == "vollsmose.gpkg" and path.is_file()
+
+
+def test_no_street_or_path_runs_through_a_building(district):
+    footprints = district.buildings.geometry.union_all()
+    crossing = district.streets[district.streets.intersects(footprints)]
+    assert crossing.empty, list(crossing["street_id"])

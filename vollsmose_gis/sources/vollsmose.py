@@ -364,7 +364,8 @@ _PATHS: tuple[tuple[str, str | None, str, list[tuple[float, float]]], ...] = (
         "sti-syd",
         "Sti syd",
         "footway",
-        [(590_215, 6_140_850), (591_000, 6_140_850), (591_060, 6_140_990)],
+        # west of the shopping centre, not through it
+        [(590_215, 6_140_850), (591_000, 6_140_850), (591_010, 6_140_870), (591_010, 6_140_990)],
     ),
     ("sti-nord", "Sti nord", "footway", [(590_215, 6_141_395), (591_240, 6_141_395)]),
     (
@@ -377,7 +378,7 @@ _PATHS: tuple[tuple[str, str | None, str, list[tuple[float, float]]], ...] = (
         "sti-torv",
         "Torvestien",
         "footway",
-        [(591_060, 6_140_990), (591_240, 6_140_990), (591_240, 6_141_070)],
+        [(591_010, 6_140_990), (591_240, 6_140_990), (591_240, 6_141_070)],
     ),
 )
 
