@@ -470,13 +470,45 @@ def _context_grid() -> list[dict[str, Any]]:
     return rows
 
 
-def _streets() -> gpd.GeoDataFrame:
+def _streets(doors: list[dict[str, Any]] | None = None) -> gpd.GeoDataFrame:
     car = _perimeter_roads() + _internal_roads() + _context_grid()
-    rows = _node_lines(car + _paths(car))
+    rows = _node_lines(car + _paths(car) + (doors or []))
     frame = _frame(rows)
     inside = frame.intersects(BOUNDARY)
     frame.loc[~frame["car"] & inside, "lit"] = True  # the estate's paths are lit, with gaps
     return frame
+
+
+DOOR_PATH_MAX_M = 80.0
+
+
+def _door_paths(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """A short footway from each estate block's door to the nearest walkable way.
+
+    The door is the middle of the block's south (else north) facade, 1 m out; the
+    footway runs straight to the nearest point of an estate path or internal road, if
+    that is within DOOR_PATH_MAX_M and passes no building (invented, like the blocks).
+    """
+    is_path = (
+        streets["highway"].isin(["footway", "cycleway", "residential", "service"])
+        & ~streets["tunnel"]
+    )
+    paths = shapely.union_all(
+        streets.loc[is_path & streets.intersects(BOUNDARY)].geometry.to_numpy()
+    )
+    footprints = shapely.union_all(buildings.geometry.to_numpy())
+    rows = []
+    for block in buildings[buildings["estate"].notna()].itertuples():
+        minx, miny, maxx, maxy = block.geometry.bounds
+        middle = (minx + maxx) / 2
+        for door in (Point(middle, miny - 1.0), Point(middle, maxy + 1.0)):
+            line = LineString([door, shapely.ops.nearest_points(door, paths)[1]])
+            if 1.0 < line.length <= DOOR_PATH_MAX_M and not line.intersects(footprints):
+                rows.append(
+                    _street(f"dor-{block.building_id}", f"Sti til {block.name}", "footway", line)
+                )
+                break
+    return rows
 
 
 # --------------------------------------------------------------------------- buildings
@@ -1018,6 +1050,7 @@ def build_vollsmose() -> District:
         ]
     )
     buildings = _frame(_estate_buildings(keep_clear) + _facilities() + _context_buildings(streets))
+    streets = _streets(doors=_door_paths(buildings, streets))
     landuse = pd.concat([_landuse(), _frame(_parking(streets))], ignore_index=True)
     estate_dwellings = int(buildings.loc[buildings["estate"].notna(), "dwellings"].sum())
     provenance = Provenance(
