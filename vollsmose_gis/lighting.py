@@ -264,7 +264,8 @@ def _lamp_from_row(
         raise InputError(f"{where}: tilt_deg {tilt!r} must be within -90..90")
     rotation = _number(row, "rotation_deg")
     rotation = 0.0 if math.isnan(rotation) else rotation
-    scale = mf * lumens / 1000.0
+    # an IES TILT table scales the lamp's output with the tilt it is mounted at
+    scale = mf * lumens / 1000.0 * getattr(photometry, "tilt_factor", lambda _: 1.0)(tilt)
     watts = _number(row, "watts")
     if not watts > 0:
         file_watts = getattr(photometry, "watts", math.nan)

@@ -33,6 +33,7 @@ to build, and ``eulumdat-py`` (MIT) assumes equidistant C planes when it unfolds
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -133,6 +134,9 @@ class TabulatedPhotometry(Photometry):
         Input power stated in the file, W (NaN if absent).
     source
         File the table was read from.
+    tilt_angles, tilt_factors
+        IES ``TILT=INCLUDE`` table: lamp output multiplier at each luminaire tilt angle
+        (degrees); empty when the file has none (factor 1 at every tilt).
     """
 
     c_angles: np.ndarray
@@ -144,7 +148,18 @@ class TabulatedPhotometry(Photometry):
     watts: float = float("nan")
     source: str = ""
     rotationally_symmetric: bool = False
+    tilt_angles: tuple[float, ...] = ()
+    tilt_factors: tuple[float, ...] = ()
     _regular: tuple[float, float, np.ndarray] | None = field(default=None, repr=False)
+
+    def tilt_factor(self, tilt_deg: float) -> float:
+        """Lamp output multiplier at a luminaire tilt (IES TILT table, linear; 1 if none).
+
+        Outside the tabulated angles the nearest end value is used.
+        """
+        if not self.tilt_angles:
+            return 1.0
+        return float(np.interp(abs(tilt_deg), self.tilt_angles, self.tilt_factors))
 
     def __post_init__(self) -> None:
         self.c_angles = np.asarray(self.c_angles, dtype=float)
@@ -693,12 +708,17 @@ def read_ies(path: str | os.PathLike[str]) -> TabulatedPhotometry:
     def line_of_last() -> int:
         return tokens[cursor - 1][1]
 
+    tilt_angles: tuple[float, ...] = ()
+    tilt_factors: tuple[float, ...] = ()
     if tilt == "INCLUDE":
         take("the lamp-to-luminaire geometry")
         n_tilt = int(take("the number of tilt angles"))
-        for k in range(2 * n_tilt):
-            take(f"tilt table value {k + 1}")
-        log.info("%s: TILT=INCLUDE table read; lamp-tilt output factors are not applied", source)
+        tilt_angles = tuple(take(f"tilt angle {k + 1} of {n_tilt}") for k in range(n_tilt))
+        tilt_factors = tuple(take(f"tilt factor {k + 1} of {n_tilt}") for k in range(n_tilt))
+        if n_tilt < 1 or any(b <= a for a, b in itertools.pairwise(tilt_angles)):
+            raise PhotometryFileError(
+                source, tilt_line + 2, "tilt angles must be at least one and increase strictly"
+            )
     elif tilt != "NONE":
         raise PhotometryFileError(
             source,
@@ -816,6 +836,8 @@ def read_ies(path: str | os.PathLike[str]) -> TabulatedPhotometry:
         watts=watts if watts > 0 else float("nan"),
         source=str(source),
         rotationally_symmetric=rotational,
+        tilt_angles=tilt_angles,
+        tilt_factors=tilt_factors,
     )
 
 
