@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["largest_remainder"]
+__all__ = ["largest_remainder", "slug"]
+
+
+def slug(name: str) -> str:
+    """File-name form of a scenario name: lower case, runs of other characters as '-'."""
+    keep = "".join(c.lower() if c.isalnum() else "-" for c in name)
+    return "-".join(part for part in keep.split("-") if part) or "scenario"
 
 
 def largest_remainder(weights: Sequence[float], total: int) -> list[int]:

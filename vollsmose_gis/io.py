@@ -225,10 +225,14 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
             f"{source}: table {META_TABLE!r} must hold one row with a CRS, found {len(meta)} rows"
         )
     crs = meta.crs.to_string()
+
+    def text(value: Any) -> str:
+        return "" if value is None or pd.isna(value) else str(value)
+
     fields = {
-        column.removeprefix("provenance_"): str(meta[column].iloc[0])
+        column.removeprefix("provenance_"): text(meta[column].iloc[0])
         for column in meta.columns
-        if column.startswith("provenance_")
+        if column.startswith("provenance_") and pd.notna(meta[column].iloc[0])
     }
     try:
         provenance = Provenance(**fields)
@@ -237,8 +241,14 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
             f"{source}: table {META_TABLE!r} has bad provenance ({exc})"
         ) from exc
     layers = {name: pyogrio.read_dataframe(source, layer=name) for name in LAYER_NAMES}
+    flat = [name for name, frame in layers.items() if not isinstance(frame, gpd.GeoDataFrame)]
+    if flat:
+        raise DistrictFileError(
+            f"{source}: table(s) {', '.join(flat)} have no geometry column; every layer table "
+            "of a district needs one (point, line or polygon)"
+        )
     district = District.create(
-        str(meta["name"].iloc[0]), meta.geometry.iloc[0], crs=crs, provenance=provenance, **layers
+        text(meta["name"].iloc[0]), meta.geometry.iloc[0], crs=crs, provenance=provenance, **layers
     )
     return validate_district(district, strict=strict, source=str(source))
 

@@ -2231,7 +2231,7 @@ def write_maps(
     FileExistsError
         A file exists and ``overwrite`` is False (checked before anything is written).
     """
-    from vollsmose_gis.scoring import _slug
+    from vollsmose_gis._util import slug
 
     _check_lang(lang)
     out = Path(out_dir)
@@ -2239,22 +2239,22 @@ def write_maps(
         (out / "baseline.html", lambda: scenario_map(result.baseline, tiles=tiles, lang=lang))
     ]
     for name, scenario in result.results.items():
-        slug = _slug(name)
+        stem = slug(name)
         plan += [
             (
-                out / f"{slug}.html",
+                out / f"{stem}.html",
                 functools.partial(
                     scenario_map, scenario, tiles=tiles, lang=lang, baseline=result.baseline
                 ),
             ),
             (
-                out / f"{slug}_before-after.html",
+                out / f"{stem}_before-after.html",
                 functools.partial(
                     before_after_map, result.baseline, scenario, tiles=tiles, lang=lang
                 ),
             ),
             (
-                out / f"{slug}_changes.html",
+                out / f"{stem}_changes.html",
                 functools.partial(changes_map, result.baseline, scenario, tiles=tiles, lang=lang),
             ),
         ]

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis._util import largest_remainder
+from vollsmose_gis._util import largest_remainder, slug
 from vollsmose_gis.district import District
 from vollsmose_gis.schema import conform_layer, new_street
 from vollsmose_gis.standards import categories
@@ -386,6 +386,8 @@ def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -400,7 +402,7 @@ def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario
         return Scenario(model.name, model.description, model.year, own, base, model.weights, path)
     extends = [model.extends] if isinstance(model.extends, str) else model.extends
     parents = [load_scenario(path.parent / p, _seen=(*_seen, path)) for p in extends]
-    inherited = tuple(item for parent in parents for item in parent.interventions)
+    inherited = _union_of_interventions(parents)
     return Scenario(
         name=model.name,
         description=model.description,
@@ -413,8 +415,29 @@ def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario
         if model.weights is not None
         else next((p.weights for p in parents if p.weights), None),
         path=path,
-        parents=tuple(name for parent in parents for name in (*parent.parents, parent.name)),
+        parents=tuple(
+            dict.fromkeys(name for parent in parents for name in (*parent.parents, parent.name))
+        ),
     )
+
+
+def _union_of_interventions(parents: list[Scenario]) -> tuple[tuple[Any, Path | None], ...]:
+    """The parents' interventions in order, each file's interventions once.
+
+    Two parents that extend the same package both carry its interventions; in a diamond
+    they must be applied once, not twice.  An intervention is identified by its file and
+    its position among that file's interventions.
+    """
+    seen: set[tuple[Path | None, int]] = set()
+    out = []
+    for parent in parents:
+        position: dict[Path | None, int] = {}
+        for item, source in parent.interventions:
+            k = position[source] = position.get(source, -1) + 1
+            if (source, k) not in seen:
+                seen.add((source, k))
+                out.append((item, source))
+    return tuple(out)
 
 
 def load_scenarios(sources: Iterable[str | Path]) -> list[Scenario]:
@@ -436,6 +459,13 @@ def load_scenarios(sources: Iterable[str | Path]) -> list[Scenario]:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ScenarioError(f"scenario names must be unique; used twice: {', '.join(duplicates)}")
+    slugs = [slug(n) for n in names]
+    clashes = sorted({n for n, s in zip(names, slugs, strict=True) if slugs.count(s) > 1})
+    if clashes:
+        raise ScenarioError(
+            "scenario names must differ in more than case and punctuation (they name the "
+            f"output files): {', '.join(clashes)}"
+        )
     return scenarios
 
 
@@ -556,6 +586,19 @@ def _select(
     return mask, missing
 
 
+def _fresh_ids(prefix: str, existing: Iterable[Any], n: int) -> list[str]:
+    """``n`` ids ``<prefix>-001``... that no feature of ``existing`` uses yet."""
+    taken = {str(v) for v in existing}
+    out: list[str] = []
+    k = 1
+    while len(out) < n:
+        candidate = f"{prefix}-{k:03d}"
+        if candidate not in taken:
+            out.append(candidate)
+        k += 1
+    return out
+
+
 def _new_id(prefix: str, existing: Iterable[Any], wanted: str | None) -> str:
     """Return ``wanted``, or the first free ``<prefix>-NNN`` id."""
     if wanted:
@@ -598,7 +641,12 @@ class _Applier:
     ) -> list[BaseGeometry]:
         try:
             parts = _read_geometry(spec, source, self.base.crs)
-        except (ValueError, OSError, pyogrio.errors.DataSourceError) as exc:
+        except (
+            ValueError,
+            OSError,
+            pyogrio.errors.DataSourceError,
+            pyogrio.errors.DataLayerError,
+        ) as exc:
             self.problems.add(source, index, kind, str(exc))
             return []
         bad_type = sorted({p.geom_type for p in parts if p.geom_type not in want})
@@ -608,6 +656,24 @@ class _Applier:
                 index,
                 kind,
                 f"geometry must be {' or '.join(want)}, got {', '.join(bad_type) or 'nothing'}",
+            )
+            return []
+        degenerate = [
+            p
+            for p in parts
+            if p.is_empty
+            or not p.is_valid
+            or (p.geom_type == "Polygon" and p.area <= 0)
+            or (p.geom_type == "LineString" and p.length <= 0)
+        ]
+        if degenerate:
+            reason = shapely.is_valid_reason(degenerate[0])
+            self.problems.add(
+                source,
+                index,
+                kind,
+                f"{len(degenerate)} empty, zero-size or invalid geometry part(s) ({reason}); "
+                "draw a proper line or area",
             )
             return []
         outside = [p for p in parts if not p.intersects(self.extent)]
@@ -739,7 +805,7 @@ class _Applier:
             k=item.k,
         )
         lines = list(links.geometry)
-        ids = [f"scn-link-{index}-{k:02d}" for k in range(1, len(lines) + 1)]
+        ids = _fresh_ids(f"scn-link-{index}", self.layers["streets"]["street_id"], len(lines))
         self.add_streets(
             index,
             item.type,
@@ -820,9 +886,10 @@ class _Applier:
                 else []
             )
             target = same_estate[0] if len(same_estate) else kept.distance(row.geometry).idxmin()
-            kept.loc[target, "demolished_dwellings_since_2010"] = int(
-                kept.loc[target, "demolished_dwellings_since_2010"] or 0
-            ) + int(row.dwellings)
+            recorded = kept.loc[target, "demolished_dwellings_since_2010"]
+            kept.loc[target, "demolished_dwellings_since_2010"] = (
+                0 if pd.isna(recorded) else int(recorded)
+            ) + (0 if pd.isna(row.dwellings) else int(row.dwellings))
         return kept
 
     def do_build(self, index: int, item: Build, source: Path | None) -> None:
@@ -928,14 +995,10 @@ class _Applier:
             return
         assert item.geometry is not None
         polygons = self.geometries(item.geometry, source, index, item.type, ("Polygon",))
+        ids = _fresh_ids(f"scn-landuse-{index}", landuse["landuse_id"], len(polygons))
         rows = [
-            {
-                "landuse_id": f"scn-landuse-{index}-{k + 1:02d}",
-                "name": item.name,
-                "use": item.use,
-                "geometry": p,
-            }
-            for k, p in enumerate(polygons)
+            {"landuse_id": i, "name": item.name, "use": item.use, "geometry": p}
+            for i, p in zip(ids, polygons, strict=True)
         ]
         self.layers["landuse"] = _append(landuse, rows, "landuse")
         self.log.add(
@@ -962,12 +1025,10 @@ class _Applier:
             assert item.geometry is not None
             points = self.geometries(item.geometry, source, index, item.type, ("Point",))
         lights = self.layers["lights"]
-        start = len(lights)
+        ids = _fresh_ids(f"scn-light-{index}", lights["light_id"], len(points))
         rows = [
             {
-                "light_id": _new_id(
-                    f"scn-light-{index}", lights["light_id"], f"scn-light-{index}-{start + k:04d}"
-                ),
+                "light_id": ids[k],
                 "lumens": item.lumens,
                 "height_m": item.height_m,
                 "distribution": item.distribution,
@@ -1002,11 +1063,10 @@ class _Applier:
             )
             return
         cameras = self.layers["cameras"]
+        ids = _fresh_ids(f"scn-camera-{index}", cameras["camera_id"], len(points))
         rows = [
             {
-                "camera_id": _new_id(
-                    f"scn-camera-{index}", cameras["camera_id"], f"scn-camera-{index}-{k + 1:02d}"
-                ),
+                "camera_id": ids[k],
                 "height_m": item.height_m,
                 "heading_deg": float(h) % 360,
                 "hfov_deg": item.hfov_deg,
@@ -1048,7 +1108,9 @@ class _Applier:
             )
             devices = plan.devices[["kind", "street_id", "geometry"]].copy()
             devices.insert(
-                0, "device_id", [f"scn-calming-{index}-{k + 1:03d}" for k in range(len(devices))]
+                0,
+                "device_id",
+                _fresh_ids(f"scn-calming-{index}", calming["device_id"], len(devices)),
             )
             rows: list[dict[str, Any]] = devices.to_dict("records")
         else:
@@ -1078,7 +1140,11 @@ class _Applier:
                     continue
                 rows.append(
                     {
-                        "device_id": f"scn-calming-{index}-{k + 1:03d}",
+                        "device_id": _fresh_ids(
+                            f"scn-calming-{index}",
+                            [*calming["device_id"], *(r["device_id"] for r in rows)],
+                            1,
+                        )[0],
                         "kind": item.kind,
                         "street_id": car.loc[distances.idxmin(), "street_id"],
                         "geometry": point,
@@ -1101,9 +1167,10 @@ class _Applier:
             return
         points = self.geometries(item.geometry, source, index, item.type, ("Point",))
         pois = self.layers["pois"]
+        ids = _fresh_ids(f"scn-poi-{index}", pois["poi_id"], len(points))
         rows = [
             {
-                "poi_id": f"scn-poi-{index}-{k + 1:02d}",
+                "poi_id": ids[k],
                 "kind": item.kind,
                 "name": item.name,
                 "geometry": p,

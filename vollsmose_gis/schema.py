@@ -106,10 +106,13 @@ def _cast(series: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, pd.Series
         numeric = pd.to_numeric(series, errors="coerce")
         bad = present & numeric.isna()
         if kind == "int":
-            fractional = numeric.notna() & (numeric != np.round(numeric))
-            bad |= fractional
-            numeric = numeric.where(~fractional)
-            return numeric.astype("Int64"), bad
+            as_float = numeric.astype("float64")
+            # fractional, infinite or beyond int64: not an integer we can store
+            not_int = as_float.notna() & (
+                ~np.isfinite(as_float) | (as_float.abs() > 2**62) | (as_float != np.round(as_float))
+            )
+            bad |= not_int
+            return as_float.where(~not_int).astype("Int64"), bad
         return numeric.astype("float64"), bad
     if kind == "bool":
         text = series.astype("string").str.strip().str.lower()
@@ -359,6 +362,7 @@ class _LayerChecker:
             self.repaired(f"feature {ids[i]!r}: made invalid geometry valid ({reason})")
         if explode_rows:
             self.explode(explode_rows, ids)
+            self.check_ids()  # the parts' new ids may clash with existing ones
 
     def explode(self, rows: list[int], ids: list[str]) -> None:
         """Split multi-part geometries into parts, suffixing ids with -1, -2..."""
@@ -465,8 +469,20 @@ def validate_district(
                 )
             )
         else:
-            boundary = _make_valid_as(boundary, ["Polygon", "MultiPolygon"])
-            warnings.warn("district boundary: made valid", RepairWarning, stacklevel=2)
+            repaired = _make_valid_as(boundary, ["Polygon", "MultiPolygon"])
+            if repaired is None or repaired.is_empty:
+                problems.append(
+                    Problem(
+                        "district",
+                        None,
+                        "boundary",
+                        f"invalid boundary ({shapely.is_valid_reason(boundary)}) that cannot be "
+                        "repaired into an area; draw the study area as a polygon",
+                    )
+                )
+            else:
+                boundary = repaired
+                warnings.warn("district boundary: made valid", RepairWarning, stacklevel=2)
     layers = {}
     for layer, frame in district.layers.items():
         checker = _LayerChecker(layer, frame, district.crs, strict)

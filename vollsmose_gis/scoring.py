@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis._util import slug
 from vollsmose_gis.district import District
 from vollsmose_gis.indicators import THEMES, Indicator
 from vollsmose_gis.io import Raster
@@ -113,13 +114,37 @@ def load_profile(path: str | Path | None = None) -> Profile:
             raise InputError(
                 f"{source}: cannot read scoring profile ({exc.strerror or exc})"
             ) from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{source}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark else ""
             raise InputError(f"{source}: malformed YAML{at}") from None
-    if not isinstance(data, dict) or "themes" not in data or "indicators" not in data:
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("themes"), dict)
+        or not isinstance(data.get("indicators"), dict)
+    ):
         raise InputError(f"{source}: a scoring profile needs 'themes' and 'indicators' mappings")
-    themes = {name: float(spec["weight"]) for name, spec in data["themes"].items()}
+    for section in ("themes", "indicators"):
+        for name, spec in data[section].items():
+            if not isinstance(spec, dict):
+                raise InputError(
+                    f"{source}: {section}.{name} must be a mapping (e.g. {{weight: 1}}), "
+                    f"got {spec!r}"
+                )
+
+    def number(spec: dict[str, Any], key: str, where: str) -> float:
+        try:
+            return float(spec[key])
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{source}: {where} {key} must be a number, got {spec[key]!r}"
+            ) from None
+
+    themes = {
+        name: number(spec, "weight", f"theme {name!r}") for name, spec in data["themes"].items()
+    }
     labels = {name: str(spec.get("label", name)) for name, spec in data["themes"].items()}
     unknown_themes = sorted(set(themes) - set(THEMES))
     if unknown_themes:
@@ -137,15 +162,17 @@ def load_profile(path: str | Path | None = None) -> Profile:
                 f"{source}: indicator {name!r} has unknown module {spec['module']!r}; "
                 f"modules are {list(MODULES)}"
             )
-        if float(spec["worst"]) == float(spec["target"]):
+        where = f"indicator {name!r}"
+        values = {key: number(spec, key, where) for key in ("worst", "target", "weight")}
+        if values["worst"] == values["target"]:
             raise InputError(f"{source}: indicator {name!r} has worst == target")
-        indicators[name] = dict(spec)
-    robustness_spec = {
-        "samples": 2000,
-        "concentration": 20.0,
-        "seed": 0,
-        **data.get("robustness", {}),
-    }
+        indicators[name] = {**spec, **values}
+    given = data.get("robustness") or {}
+    if not isinstance(given, dict):
+        raise InputError(f"{source}: robustness must be a mapping, got {given!r}")
+    robustness_spec = {"samples": 2000, "concentration": 20.0, "seed": 0, **given}
+    for key in ("samples", "concentration", "seed"):
+        number(robustness_spec, key, "robustness")
     return Profile(indicators, themes, labels, robustness_spec, source)
 
 
@@ -339,8 +366,8 @@ def _indicator_rows(
     if baseline is not None and len(frame):
         base = baseline.set_index("indicator")["value"]
         frame["delta"] = frame["value"] - frame["indicator"].map(base)
-    else:
-        frame["delta"] = 0.0
+    else:  # no baseline of the same district to compare with
+        frame["delta"] = math.nan
     return frame
 
 
@@ -385,11 +412,8 @@ def _evaluate(
     for k, name in enumerate(modules):
         report((k + 0.5) / (len(modules) + 1), f"{scenario.name}: {name}")
         results[name] = run_module(name, changed)
-    indicators = _indicator_rows(results, profile.with_theme_weights(scenario.weights), baseline)
-    scenario_profile = profile.with_theme_weights(
-        scenario.weights, source=str(scenario.path or scenario.name)
-    )
-    themes, overall = _roll_up(indicators, scenario_profile)
+    indicators = _indicator_rows(results, profile, baseline)
+    themes, overall = _roll_up(indicators, profile)
     report(1.0, f"{scenario.name}: scored")
     return ScenarioResult(
         scenario,
@@ -401,6 +425,29 @@ def _evaluate(
         overall,
         float(change_log.totals.get("cost_dkk", 0.0)),
     )
+
+
+def _ranking_profile(profile: Profile, scenarios: Sequence[Scenario]) -> Profile:
+    """The profile every scenario is ranked with: one set of theme weights for all.
+
+    Scenarios may carry theme ``weights``; ranked together they must agree (else one
+    plan could win by weighting its own strengths), and the agreed weights replace the
+    profile's.  Checked before anything is computed.
+    """
+    weighted = [s for s in scenarios if s.weights]
+    for scenario in weighted:
+        profile.with_theme_weights(scenario.weights, source=str(scenario.path or scenario.name))
+    distinct = {tuple(sorted(s.weights.items())) for s in weighted if s.weights}
+    if len(distinct) > 1:
+        names = ", ".join(f"{s.name} ({s.path or 'in code'})" for s in weighted)
+        raise InputError(
+            "scenarios ranked together must use the same theme weights (or none); "
+            f"these set different ones: {names}. Put shared weights in a --profile instead."
+        )
+    if not weighted:
+        return profile
+    first = weighted[0]
+    return profile.with_theme_weights(first.weights, source=str(first.path or first.name))
 
 
 def robustness(
@@ -522,7 +569,7 @@ def score_scenarios(
     """
     if not scenarios:
         raise InputError("no scenarios to score")
-    profile = profile or load_profile()
+    profile = _ranking_profile(profile or load_profile(), scenarios)
     module_names = list(modules) if modules is not None else list(MODULES)
     unknown = sorted(set(module_names) - set(MODULES))
     if unknown:
@@ -599,11 +646,6 @@ def score_scenarios(
 
 
 # --------------------------------------------------------------------------- outputs
-
-
-def _slug(name: str) -> str:
-    keep = "".join(c.lower() if c.isalnum() else "-" for c in name)
-    return "-".join(part for part in keep.split("-") if part) or "scenario"
 
 
 def _file_sha256(path: Path) -> str:
@@ -715,6 +757,13 @@ def save_score_outputs(
     from vollsmose_gis.io import atomic_path, save_district, write_geotiff
 
     out = Path(out_dir)
+    slug_of = {name: slug(name) for name in result.results}
+    clashes = sorted(n for n in slug_of if list(slug_of.values()).count(slug_of[n]) > 1)
+    if clashes:
+        raise InputError(
+            f"scenarios {', '.join(clashes)} would write the same files "
+            f"({slug_of[clashes[0]]}.gpkg); rename one"
+        )
     if out.exists() and not overwrite:
         raise FileExistsError(
             f"output folder {out} exists; pass --overwrite to replace the files this run writes"
@@ -738,13 +787,13 @@ def save_score_outputs(
     )
     csv(changes, "changes.csv")
     for name, r in result.results.items():
-        slug = _slug(name)
+        stem = slug_of[name]
         layers = {k: v for m in r.modules.values() for k, v in m.layers.items()}
-        gpkg = out / f"{slug}.gpkg"
+        gpkg = out / f"{stem}.gpkg"
         save_district(r.district, gpkg, overwrite=True, extra_layers=layers)
         written.append(gpkg)
         for raster_name, raster in (x for m in r.modules.values() for x in m.rasters.items()):
-            tif = out / f"{slug}_{raster_name}.tif"
+            tif = out / f"{stem}_{raster_name}.tif"
             write_geotiff(raster, tif, overwrite=True)
             written.append(tif)
     manifest = run_manifest(result, district_path=district_path)
