@@ -30,6 +30,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsWkbTypes,
 )
@@ -332,6 +333,20 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
         return provenance.statement() if provenance is not None else self._provenance
 
     # -- outputs --------------------------------------------------------------------
+
+    RESOLUTION_M = "RESOLUTION_M"
+
+    def add_resolution_input(self) -> None:
+        """The raster cell size parameter shared by the raster algorithms (metres)."""
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.RESOLUTION_M,
+                self.tr("Raster cell size (m)"),
+                QgsProcessingParameterNumber.Double,
+                defaultValue=1.0,
+                minValue=0.1,
+            )
+        )
 
     def add_sink(self, name: str, label: str, kind: SourceType, *, optional: bool = False) -> None:
         parameter = QgsProcessingParameterFeatureSink(

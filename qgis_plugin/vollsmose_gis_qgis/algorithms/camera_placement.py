@@ -73,7 +73,6 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
     NUMBER = "NUMBER"
     LEVEL = "LEVEL"
     METHOD = "METHOD"
-    RESOLUTION_M = "RESOLUTION_M"
     INCLUDE_EXISTING = "INCLUDE_EXISTING"
     HFOV_DEG = "HFOV_DEG"
     RESOLUTION_PX = "RESOLUTION_PX"
@@ -101,15 +100,7 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
                 defaultValue=dori_level_names().index("recognition"),
             )
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.RESOLUTION_M,
-                self.tr("Raster cell size (m)"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=1.0,
-                minValue=0.1,
-            )
-        )
+        self.add_resolution_input()
         self.addParameter(
             QgsProcessingParameterBoolean(
                 self.INCLUDE_EXISTING,

@@ -12,7 +12,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterNumber,
 )
 
 from vollsmose_gis import cctv
@@ -80,7 +79,6 @@ class CctvCoverageAlgorithm(VollsmoseAlgorithm):
             "use 'private' is masked (gardens, balconies).",
         ),
     )
-    RESOLUTION_M = "RESOLUTION_M"
     MIN_LEVEL = "MIN_LEVEL"
     MASK_PRIVATE = "MASK_PRIVATE"
     DORI = "DORI"
@@ -92,15 +90,7 @@ class CctvCoverageAlgorithm(VollsmoseAlgorithm):
 
     def initAlgorithm(self, configuration: Any = None) -> None:
         self.add_district_inputs()
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.RESOLUTION_M,
-                self.tr("Raster cell size (m)"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=1.0,
-                minValue=0.1,
-            )
-        )
+        self.add_resolution_input()
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.MIN_LEVEL,

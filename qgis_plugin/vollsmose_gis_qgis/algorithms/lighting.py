@@ -119,7 +119,6 @@ class LightingAlgorithm(VollsmoseAlgorithm):
         ),
         LAMP_INPUT,
     )
-    RESOLUTION_M = "RESOLUTION_M"
     TARGET_CLASS = "TARGET_CLASS"
     DARK_THRESHOLD_LX = "DARK_THRESHOLD_LX"
     PHOTOMETRY_DIR = "PHOTOMETRY_DIR"
@@ -130,15 +129,7 @@ class LightingAlgorithm(VollsmoseAlgorithm):
 
     def initAlgorithm(self, configuration: Any = None) -> None:
         self.add_district_inputs()
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.RESOLUTION_M,
-                self.tr("Raster cell size (m)"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=1.0,
-                minValue=0.1,
-            )
-        )
+        self.add_resolution_input()
         self.addParameter(class_parameter(self.TARGET_CLASS, self.tr))
         self.addParameter(
             QgsProcessingParameterNumber(
