@@ -95,6 +95,13 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def refuse_existing(*paths: Path | None, overwrite: bool) -> None:
+    """Fail before any work is done when an output file exists and --overwrite is off."""
+    for path in paths:
+        if path is not None and path.exists() and not overwrite:
+            raise InputError(f"{path} exists; pass --overwrite to replace it")
+
+
 def open_district(path: Path | None, *, strict: bool = True) -> District:
     """Load the DISTRICT argument, or the embedded Vollsmose model when it is None."""
     if path is None:
@@ -244,8 +251,7 @@ def import_osm(
         raise InputError("give either an OSM file (SOURCE) or --place, not both or neither")
     if output is None:
         raise InputError("missing -o/--output: the district GeoPackage to write")
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite=overwrite)
     options: dict[str, Any] = dict(
         name=name, crs=crs, context_m=context_m,
         tenure=osm.parse_tenure(tenure) if tenure else None,
@@ -321,9 +327,7 @@ def lighting(
     from vollsmose_gis import lighting as lt
     from vollsmose_gis.io import save_district, write_geotiff
 
-    for path in (raster, output):
-        if path is not None and path.exists() and not overwrite:
-            raise InputError(f"{path} exists; pass --overwrite to replace it")
+    refuse_existing(raster, output, overwrite=overwrite)
     d = open_district(district)
     folder = district.parent if district is not None else None
     with err_console.status("lighting") as status:
@@ -418,8 +422,7 @@ def connectivity(
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
 
-    if output is not None and output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite=overwrite)
     d = open_district(district)
     xy = _parse_xy(centre, "--centre")
     with err_console.status("connectivity") as status:
@@ -494,8 +497,7 @@ def suggest_links(
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
 
-    if output is not None and output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite=overwrite)
     d = open_district(district)
     with err_console.status("suggesting links") as status:
         progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
@@ -555,8 +557,7 @@ def mix(
     from vollsmose_gis.io import save_district
     from vollsmose_gis.mix import analyse_mix
 
-    if output is not None and output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite=overwrite)
     d = open_district(district)
     with err_console.status("mix") as status:
         result = analyse_mix(d, progress=lambda f, m: status.update(f"{m} {f:.0%}"))
@@ -646,9 +647,7 @@ def cctv(
     from vollsmose_gis import cctv as cc
     from vollsmose_gis.io import save_district, write_geotiff
 
-    for path in (raster, output):
-        if path is not None and path.exists() and not overwrite:
-            raise InputError(f"{path} exists; pass --overwrite to replace it")
+    refuse_existing(raster, output, overwrite=overwrite)
     if plan is not None and plan < 1:
         raise InputError(f"--plan {plan} must be at least 1 camera")
     levels = cc.dori_levels(edition)
@@ -1004,8 +1003,7 @@ def calming(
     from vollsmose_gis import calming as cm
     from vollsmose_gis.io import save_district
 
-    if output is not None and output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite=overwrite)
     d = open_district(district)
     with err_console.status("calming") as status:
         progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
@@ -1118,8 +1116,7 @@ def map_(
         raise InputError(f"--view must be map, before-after or changes, got {view!r}")
     if theme != "all" and theme not in maps.THEMES:
         raise InputError(f"--theme must be one of {[*maps.THEMES, 'all']}, got {theme!r}")
-    if output.exists() and not overwrite:
-        raise InputError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite=overwrite)
     is_scenario = source is not None and source.suffix.lower() in (".yaml", ".yml")
     if view != "map" and not is_scenario:
         raise InputError(f"--view {view} compares a scenario with its base: give a scenario YAML")
