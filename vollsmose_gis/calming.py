@@ -77,6 +77,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.indicators import Indicator
 from vollsmose_gis.network import StreetGraph, drive_graph
 from vollsmose_gis.standards import categories, highway_defaults, load
@@ -1999,3 +2000,24 @@ def indicators(
             "Fatality risk of a pedestrian hit at the modelled speed",
         ),
     }
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def _compute(district: District, *, target_kmh: float = 30.0) -> ModuleResult:
+    """The module's pipeline: modelled speeds per street and the speed indicators."""
+    speeds = operating_speeds(district)
+    return ModuleResult(indicators(district, target_kmh=target_kmh), {"calming_speeds": speeds})
+
+
+SPEC = AnalysisSpec(
+    name="calming",
+    themes=(THEME,),
+    reads=("streets", "calming", "pois"),
+    compute=_compute,
+    parameters={"target_kmh": 30.0},
+    poi_kinds=tuple(_params()["planner"]["school_poi_kinds"]),
+    summary="Modelled V85 per street, share within the target speed, injury-crash index.",
+)
+"""The traffic-calming analysis (see :mod:`vollsmose_gis.analysis`)."""

@@ -49,6 +49,7 @@ from affine import Affine
 from scipy import ndimage
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
 from vollsmose_gis.indicators import Indicator
 from vollsmose_gis.io import Raster
@@ -1833,3 +1834,38 @@ def add_cameras(district: District, cameras: gpd.GeoDataFrame) -> District:
     existing = district.cameras[[c for c in columns if c in district.cameras]]
     merged = pd.concat([existing, new], ignore_index=True) if len(existing) else new
     return district.replace(cameras=gpd.GeoDataFrame(merged, geometry="geometry", crs=district.crs))
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def _compute(
+    district: District,
+    *,
+    resolution_m: float = 1.0,
+    min_level: str | None = None,
+    edition: str | None = None,
+    progress: Progress | None = None,
+) -> ModuleResult:
+    """The module's pipeline: viewsheds, DORI levels, coverage indicators."""
+    result = viewsheds(
+        district, resolution_m=resolution_m, min_level=min_level, edition=edition,
+        progress=progress,
+    )  # fmt: skip
+    return ModuleResult(
+        indicators(district, result=result),
+        {"cctv_zones": result.zones, "cctv_viewsheds": result.viewsheds},
+        {"dori_levels": result.levels},
+        extras={"cctv": result},
+    )
+
+
+SPEC = AnalysisSpec(
+    name="cctv",
+    themes=("safety and security",),
+    reads=("cameras", "buildings", "landuse", "streets"),
+    compute=_compute,
+    parameters={"resolution_m": 1.0, "min_level": None, "edition": None, "progress": None},
+    summary="Camera viewsheds with occlusion, DORI pixel density, coverage of paths and squares.",
+)
+"""The CCTV analysis (see :mod:`vollsmose_gis.analysis`)."""

@@ -39,6 +39,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.indicators import Indicator
 from vollsmose_gis.network import NoStreetsError, StreetGraph, build_graph, walk_graph
 from vollsmose_gis.standards import load
@@ -1140,3 +1141,34 @@ def _links_frame(
     return gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=columns), geometry="geometry", crs=district.crs
     )
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def _compute(
+    district: District,
+    *,
+    centre: Sequence[float] | None = None,
+    radii: Sequence[float] = (800,),
+    progress: Progress | None = None,
+) -> ModuleResult:
+    """The module's pipeline: indicators, walk-graph centralities and home access."""
+    values = indicators(district, centre=centre, progress=progress)
+    nodes, edges = centralities(district, mode="walk", radii=list(radii))
+    homes = home_access(district)
+    return ModuleResult(
+        values,
+        {"connectivity_nodes": nodes, "connectivity_edges": edges, "connectivity_homes": homes},
+    )
+
+
+SPEC = AnalysisSpec(
+    name="connectivity",
+    themes=(THEME,),
+    reads=("streets", "buildings", "landuse"),
+    compute=_compute,
+    parameters={"centre": None, "radii": (800,), "progress": None},
+    summary="Street-network structure, boundary permeability, route directness and reach.",
+)
+"""The connectivity analysis (see :mod:`vollsmose_gis.analysis`)."""

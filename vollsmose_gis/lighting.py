@@ -48,6 +48,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
 from vollsmose_gis.indicators import Indicator
 from vollsmose_gis.io import Raster
@@ -1480,3 +1481,48 @@ def compliance_summary(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     out["passing_share"] = out["passing_length_m"] / out["length_m"]
     out["mean_E_avg_lx"] = out.pop("lit_length") / out["length_m"]
     return out.reset_index()
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def _compute(
+    district: District,
+    *,
+    resolution_m: float = 1.0,
+    target_class: str | None = None,
+    photometry_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> ModuleResult:
+    """The module's pipeline: compliance per segment, illuminance raster, dark spots."""
+    segments = compliance(district, target_class=target_class, photometry_dir=photometry_dir)
+    raster = illuminance_raster(
+        district, resolution_m=resolution_m, photometry_dir=photometry_dir, progress=progress
+    )  # over the boundary
+    dark = dark_spots(district, raster=raster)
+    values = indicators(
+        district, compliance_frame=segments, dark=dark, photometry_dir=photometry_dir
+    )
+    return ModuleResult(
+        values,
+        {"lighting_segments": segments, "lighting_dark_spots": dark},
+        {"illuminance": raster},
+        extras={"summary": compliance_summary(segments)},
+    )
+
+
+SPEC = AnalysisSpec(
+    name="lighting",
+    themes=("safety and security",),
+    # illuminance, EN 13201 compliance and dark spots depend on streets and lamps only
+    reads=("streets", "lights"),
+    compute=_compute,
+    parameters={
+        "resolution_m": 1.0,
+        "target_class": None,
+        "photometry_dir": None,
+        "progress": None,
+    },
+    summary="EN 13201 compliance per path segment, illuminance raster, dark spots, energy.",
+)
+"""The street-lighting analysis (see :mod:`vollsmose_gis.analysis`)."""

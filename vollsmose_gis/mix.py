@@ -57,6 +57,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.indicators import Indicator
 from vollsmose_gis.network import SnappedPoints, StreetGraph, walk_graph
 from vollsmose_gis.standards import categories, load
@@ -1595,3 +1596,22 @@ def indicators(district: District, **options: Any) -> dict[str, Indicator]:
     "mixed use and jobs").
     """
     return analyse_mix(district, **options).indicators
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def _compute(district: District) -> ModuleResult:
+    """The module's pipeline: tenure mix, § 168 a, land-use mix and daily-needs access."""
+    result = analyse_mix(district)
+    return ModuleResult(result.indicators, extras={"mix": result})
+
+
+SPEC = AnalysisSpec(
+    name="mix",
+    themes=("mixed housing", "mixed use and jobs"),
+    reads=("buildings", "pois", "streets"),
+    compute=_compute,
+    summary="Tenure mix and the § 168 a 40 % rule, land-use mix, jobs, daily-needs access.",
+)
+"""The housing- and land-use-mix analysis (see :mod:`vollsmose_gis.analysis`)."""

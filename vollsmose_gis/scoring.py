@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import yaml
 
+from vollsmose_gis import analysis
 from vollsmose_gis._errors import InputError
 from vollsmose_gis._util import slug
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
-from vollsmose_gis.indicators import THEMES, Indicator
-from vollsmose_gis.io import Raster
+from vollsmose_gis.indicators import THEMES
 from vollsmose_gis.scenario import ChangeLog, Scenario, apply_scenario
 from vollsmose_gis.standards import load
 
@@ -186,125 +184,31 @@ def value_score(value: float, worst: float, target: float) -> float:
 # --------------------------------------------------------------------------- modules
 
 
-@dataclass
-class ModuleResult:
-    """What one analysis module returns for a district: indicators, layers, rasters."""
+class _Modules(Mapping[str, AnalysisSpec]):
+    """The registered analysis modules (read-only view of :mod:`vollsmose_gis.analysis`)."""
 
-    indicators: dict[str, Indicator]
-    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
-    rasters: dict[str, Raster] = field(default_factory=dict)
+    def __getitem__(self, name: str) -> AnalysisSpec:
+        if name not in analysis.module_names():
+            raise KeyError(name)
+        return analysis.get(name)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(analysis.module_names())
 
-@dataclass(frozen=True)
-class ModuleSpec:
-    """An analysis module as the scorer sees it: what it reads, how to run it.
-
-    ``reads`` names the layers the module's results depend on: their content is the
-    cache key.  ``poi_kinds``, when given, narrows the ``pois`` part of the key to those
-    kinds (traffic calming only looks at schools and day-care), so a scenario that adds
-    a shop does not recompute speeds.
-    """
-
-    name: str
-    reads: tuple[str, ...]
-    run: Callable[[District], ModuleResult]
-    poi_kinds: tuple[str, ...] | None = None
-
-    def cache_key(self, district: District) -> str:
-        """Content hash of exactly what the module reads."""
-        if self.poi_kinds is not None and "pois" in self.reads:
-            pois = district.pois
-            district = district.replace(pois=pois[pois["kind"].astype(str).isin(self.poi_kinds)])
-        return district.fingerprint(*self.reads)
+    def __len__(self) -> int:
+        return len(analysis.module_names())
 
 
-def _run_connectivity(district: District) -> ModuleResult:
-    from vollsmose_gis import connectivity
-
-    indicators = connectivity.indicators(district)
-    nodes, edges = connectivity.centralities(district, mode="walk", radii=[800])
-    homes = connectivity.home_access(district)
-    return ModuleResult(
-        indicators,
-        {"connectivity_nodes": nodes, "connectivity_edges": edges, "connectivity_homes": homes},
-    )
-
-
-def _run_calming(district: District) -> ModuleResult:
-    from vollsmose_gis import calming
-
-    speeds = calming.operating_speeds(district)
-    return ModuleResult(calming.indicators(district), {"calming_speeds": speeds})
-
-
-def _run_lighting(district: District) -> ModuleResult:
-    from vollsmose_gis import lighting
-
-    segments = lighting.compliance(district)
-    raster = lighting.illuminance_raster(district, resolution_m=1.0)  # over the boundary
-    dark = lighting.dark_spots(district, raster=raster)
-    return ModuleResult(
-        lighting.indicators(district, compliance_frame=segments, dark=dark),
-        {"lighting_segments": segments, "lighting_dark_spots": dark},
-        {"illuminance": raster},
-    )
-
-
-def _run_cctv(district: District) -> ModuleResult:
-    from vollsmose_gis import cctv
-
-    result = cctv.viewsheds(district)
-    return ModuleResult(
-        cctv.indicators(district, result=result),
-        {"cctv_zones": result.zones, "cctv_viewsheds": result.viewsheds},
-        {"dori_levels": result.levels},
-    )
-
-
-def _run_mix(district: District) -> ModuleResult:
-    from vollsmose_gis import mix
-
-    return ModuleResult(mix.indicators(district))
-
-
-MODULES: dict[str, ModuleSpec] = {
-    "connectivity": ModuleSpec(
-        "connectivity", ("streets", "buildings", "landuse"), _run_connectivity
-    ),
-    "calming": ModuleSpec(
-        "calming",
-        ("streets", "calming", "pois"),
-        _run_calming,
-        poi_kinds=tuple(load("calming")["planner"]["school_poi_kinds"]),
-    ),
-    # illuminance, EN 13201 compliance and dark spots depend on streets and lamps only
-    "lighting": ModuleSpec("lighting", ("streets", "lights"), _run_lighting),
-    "cctv": ModuleSpec("cctv", ("cameras", "buildings", "landuse", "streets"), _run_cctv),
-    "mix": ModuleSpec("mix", ("buildings", "pois", "streets"), _run_mix),
-}
+MODULES: Mapping[str, AnalysisSpec] = _Modules()
 """The analysis modules the scorer runs, with the layers each reads (its cache key)."""
 
-_CACHE: dict[tuple[str, str], ModuleResult] = {}
-module_runs: Counter[str] = Counter()
-"""How many times each module actually ran in this process (cache misses)."""
-
-
-def clear_cache() -> None:
-    """Forget cached module results (and reset :data:`module_runs`)."""
-    _CACHE.clear()
-    module_runs.clear()
+module_runs = analysis.module_runs
+clear_cache = analysis.clear_cache
 
 
 def run_module(name: str, district: District) -> ModuleResult:
     """Run one module on a district, or return the cached result for the same content."""
-    spec = MODULES[name]
-    key = (name, spec.cache_key(district))
-    if key not in _CACHE:
-        module_runs[name] += 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # module warnings are logged, not shown per scenario
-            _CACHE[key] = spec.run(district)
-    return _CACHE[key]
+    return analysis.run(name, district)
 
 
 # --------------------------------------------------------------------------- scoring

@@ -1,0 +1,106 @@
+"""The analysis contract: registry, specs, warnings as data, the catalogue, plans."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vollsmose_gis import analysis
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult, new_ids
+from vollsmose_gis.calming import CalmingWarning
+from vollsmose_gis.indicators import THEMES, catalogue, catalogue_markdown, indicator
+from vollsmose_gis.scenario import load_scenarios
+from vollsmose_gis.scoring import load_profile, score_scenarios
+from vollsmose_gis.sources.vollsmose import default_district
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_registry_lists_every_module_with_a_spec() -> None:
+    names = analysis.module_names()
+    assert names == ["connectivity", "calming", "lighting", "cctv", "mix"]
+    for name, spec in analysis.specs().items():
+        assert isinstance(spec, AnalysisSpec)
+        assert spec.name == name
+        assert set(spec.themes) <= set(THEMES)
+        assert spec.reads, name
+
+
+def test_unknown_module_and_parameter_are_refused() -> None:
+    with pytest.raises(InputError, match="unknown module 'nope'"):
+        analysis.get("nope")
+    with pytest.raises(InputError, match=r"calming: unknown parameter\(s\) \['speed'\]"):
+        analysis.run("calming", default_district(), speed=3)
+
+
+def test_every_indicator_a_module_returns_is_in_the_catalogue() -> None:
+    d = default_district()
+    seen = set()
+    for name in analysis.module_names():
+        result = analysis.run(name, d)
+        assert result.name == name
+        assert "schematic model" in result.provenance.lower()
+        for key, ind in result.indicators.items():
+            entry = catalogue()[key]
+            assert ind.id == key
+            assert entry["module"] == name
+            assert entry["unit"] == ind.unit, key
+            assert (entry["direction"] == "higher") == ind.higher_is_better, key
+            assert entry["theme"] == ind.theme, key
+            seen.add(key)
+    assert seen == set(catalogue()), "catalogue rows no module returns"
+
+
+def test_catalogue_rows_are_complete_and_the_docs_page_is_current() -> None:
+    for key, entry in catalogue().items():
+        assert entry["formula"] and entry["formula"] != "TODO", key
+        assert entry["label"]["en"] and entry["label"]["da"], key
+    page = (REPO / "docs" / "indicators.md").read_text(encoding="utf-8")
+    assert page == catalogue_markdown(), "regenerate: python -m vollsmose_gis.indicators"
+
+
+def test_indicator_factory_takes_unit_direction_theme_from_the_catalogue() -> None:
+    ind = indicator("lit_path_share", 0.5)
+    assert (ind.unit, ind.higher_is_better, ind.theme, ind.id) == (
+        "share",
+        True,
+        "safety and security",
+        "lit_path_share",
+    )
+
+
+def test_warnings_are_captured_as_data_once() -> None:
+    def compute(district: object) -> ModuleResult:
+        for _ in range(3):
+            warnings.warn("no target street", CalmingWarning, stacklevel=1)
+        return ModuleResult({})
+
+    spec = AnalysisSpec("demo", (), ("streets",), compute)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing escapes to the caller
+        result = spec.run(default_district())
+    assert result.warnings == ["no target street"]
+
+
+def test_cache_key_covers_parameters() -> None:
+    spec = analysis.get("calming")
+    d = default_district()
+    assert spec.cache_key(d) == spec.cache_key(d, {"target_kmh": 30.0})
+    assert spec.cache_key(d) != spec.cache_key(d, {"target_kmh": 40.0})
+
+
+def test_new_ids_skip_existing() -> None:
+    assert new_ids("L", 3, existing={"new-L-002"}) == ["new-L-001", "new-L-003", "new-L-004"]
+
+
+def test_example_scores_identical_to_the_stored_table() -> None:
+    """The analysis contract changed how modules are called, not what they compute."""
+    result = score_scenarios(load_scenarios([REPO / "scenarios"]), profile=load_profile())
+    stored = pd.read_csv(REPO / "tests" / "data" / "example_scores.csv")
+    pd.testing.assert_frame_equal(
+        result.scores.reset_index(drop=True), stored, check_dtype=False, rtol=1e-9
+    )
