@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from vollsmose_gis import schema
 from vollsmose_gis.standards import categories
 
-__all__ = ["DEFAULT_CRS", "LAYER_NAMES", "District", "Provenance"]
+__all__ = ["DEFAULT_CRS", "LAYER_NAMES", "District", "Provenance", "Settings"]
 
 DEFAULT_CRS = "EPSG:25832"
 """ETRS89 / UTM zone 32N, the Danish standard; all lengths are metres."""
@@ -91,6 +91,79 @@ class Provenance:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What a District assumes about its place: country, rules, currency, centre.
+
+    Nothing Danish or Odense-specific is assumed unless a District says so: a District
+    built without settings has an unknown country, no legal rules, no city centre, and
+    the rules' indicators read "not applicable".  The embedded Vollsmose district carries
+    Denmark, the almenboligloven rules and Odense's centre.
+
+    Attributes
+    ----------
+    country
+        ISO 3166-1 alpha-2 code (``"DK"``), or None when unknown.
+    rules
+        Ids of the legal rules that apply (``standards/rules.yaml``): ``"dk_168a"``
+        (almenboligloven § 168 a, the 40 % rule), ``"dk_61a"`` (§ 61 a area criteria).
+    currency
+        ISO 4217 code of the costs (the unit-cost table is in this currency).
+    unit_costs
+        Name of the unit-cost table in ``standards/unit_costs.yaml``.
+    centre_xy
+        The city centre in the district CRS (metres), or None (derived from the data
+        where possible, else distances to the centre are not measured).
+    centre_name
+        What the centre is (``"Odense C (Flakhaven)"``), for messages and reports.
+    latitude_deg
+        Latitude for lamp burning hours; None: the boundary's latitude.
+    rule_area
+        The polygon the area rules apply to (e.g. the estates' parcels); None: the
+        study boundary.
+    notes
+        Free text: where the settings came from.
+    """
+
+    country: str | None = None
+    rules: tuple[str, ...] = ()
+    currency: str = "DKK"
+    unit_costs: str = "dk"
+    centre_xy: tuple[float, float] | None = None
+    centre_name: str = ""
+    latitude_deg: float | None = None
+    rule_area: BaseGeometry | None = None
+    notes: str = ""
+
+    def applies(self, rule: str) -> bool:
+        """True when the legal rule ``rule`` applies to the district."""
+        return rule in self.rules
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (the rule area as WKT)."""
+        out = dataclasses.asdict(self)
+        out["rules"] = list(self.rules)
+        out["centre_xy"] = list(self.centre_xy) if self.centre_xy is not None else None
+        out["rule_area"] = self.rule_area.wkt if self.rule_area is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        """Inverse of :meth:`to_dict`; unknown keys are refused."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown district setting(s) {unknown}; settings are {sorted(known)}")
+        values = dict(data)
+        values["rules"] = tuple(values.get("rules") or ())
+        if values.get("centre_xy") is not None:
+            x, y = (float(v) for v in values["centre_xy"])
+            values["centre_xy"] = (x, y)
+        if values.get("rule_area"):
+            values["rule_area"] = shapely.from_wkt(values["rule_area"])
+        return cls(**values)
+
+
 @dataclass(frozen=True, eq=False)
 class District:
     """A district: study boundary, seven layers and provenance, in one projected CRS.
@@ -111,6 +184,8 @@ class District:
         The layers (GeoDataFrames) described in ``standards/layers.yaml``.
     provenance
         Where the data came from.
+    settings
+        What the district assumes about its place (country, rules, currency, centre).
     """
 
     name: str
@@ -124,6 +199,7 @@ class District:
     calming: gpd.GeoDataFrame
     pois: gpd.GeoDataFrame
     provenance: Provenance = field(default_factory=Provenance)
+    settings: Settings = field(default_factory=Settings)
 
     @classmethod
     def create(
@@ -133,6 +209,7 @@ class District:
         *,
         crs: str = DEFAULT_CRS,
         provenance: Provenance | None = None,
+        settings: Settings | None = None,
         **layers: gpd.GeoDataFrame,
     ) -> District:
         """Build a District, conforming given layers to the schema and adding empty ones.
@@ -147,6 +224,8 @@ class District:
             Projected CRS of the district (default EPSG:25832).
         provenance
             Where the data came from (default: unknown, surveyed).
+        settings
+            Country, rules, currency, centre (default: nothing assumed).
         **layers
             Any of ``streets``, ``buildings``, ``landuse``, ``lights``, ``cameras``,
             ``calming``, ``pois``.  Columns are cast to the schema's dtypes where the
@@ -168,6 +247,7 @@ class District:
             crs=crs,
             boundary=boundary,
             provenance=provenance or Provenance(),
+            settings=settings or Settings(),
             **frames,
         )
 
@@ -175,6 +255,11 @@ class District:
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """The seven layers keyed by name, in the order of :data:`LAYER_NAMES`."""
         return {name: getattr(self, name) for name in LAYER_NAMES}
+
+    @property
+    def rule_area(self) -> BaseGeometry:
+        """The polygon the area rules apply to (:attr:`Settings.rule_area`, else the boundary)."""
+        return self.settings.rule_area if self.settings.rule_area is not None else self.boundary
 
     @property
     def boundary_area_m2(self) -> float:
@@ -218,6 +303,7 @@ class District:
             "dwellings": int(self.buildings["dwellings"].fillna(0).sum()),
             "provenance": self.provenance.to_dict(),
             "provenance_statement": self.provenance.statement(),
+            "settings": self.settings.to_dict(),
         }
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ and never damages an existing one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,7 @@ import rasterio
 from affine import Affine
 
 from vollsmose_gis._errors import DistrictFileError
-from vollsmose_gis.district import LAYER_NAMES, District, Provenance
+from vollsmose_gis.district import LAYER_NAMES, District, Provenance, Settings
 from vollsmose_gis.schema import validate_district
 from vollsmose_gis.standards import layer_schemas
 
@@ -121,6 +122,7 @@ def save_district(
             {
                 "name": [district.name],
                 "schema_version": [SCHEMA_VERSION],
+                "settings": [json.dumps(district.settings.to_dict(), ensure_ascii=False)],
                 **{f"provenance_{k}": [v] for k, v in district.provenance.to_dict().items()},
             },
             geometry=[district.boundary],
@@ -247,8 +249,22 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
             f"{source}: table(s) {', '.join(flat)} have no geometry column; every layer table "
             "of a district needs one (point, line or polygon)"
         )
+    settings = Settings()
+    if "settings" in meta.columns and text(meta["settings"].iloc[0]):
+        try:
+            settings = Settings.from_dict(json.loads(text(meta["settings"].iloc[0])))
+        except (ValueError, TypeError) as exc:
+            raise DistrictFileError(
+                f"{source}: table {META_TABLE!r} has bad settings ({exc}); fix or drop the "
+                "settings field"
+            ) from exc
     district = District.create(
-        text(meta["name"].iloc[0]), meta.geometry.iloc[0], crs=crs, provenance=provenance, **layers
+        text(meta["name"].iloc[0]),
+        meta.geometry.iloc[0],
+        crs=crs,
+        provenance=provenance,
+        settings=settings,
+        **layers,
     )
     return validate_district(district, strict=strict, source=str(source))
 

@@ -31,7 +31,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._util import largest_remainder
-from vollsmose_gis.district import DEFAULT_CRS, District, Provenance
+from vollsmose_gis.district import DEFAULT_CRS, District, Provenance, Settings
 from vollsmose_gis.schema import new_street
 
 __all__ = [
@@ -1080,6 +1080,7 @@ def build_vollsmose() -> District:
         calming=_calming(streets),
         pois=_pois(buildings),
     )
+    district = district.replace(settings=vollsmose_settings(district))
     from vollsmose_gis.schema import validate_district
 
     return validate_district(district, source="vollsmose_gis.sources.vollsmose")
@@ -1099,11 +1100,38 @@ def default_district_path() -> Path:
     )
 
 
+def vollsmose_settings(district: District) -> Settings:
+    """The embedded district's settings: Denmark, the almenboligloven rules, Odense C.
+
+    The rule area of § 168 a / § 61 a is the nine estates' parcels (the residential
+    land-use polygons of the model: Bøgeparken, Egeparken, Granparken, Hybenhaven,
+    Lærkeparken, Pæreparken, Slåenparken, Tornbakken, Birkeparken), not the wider study
+    boundary with the shopping centre, schools and Vollsmose Mose.  The city centre is
+    Odense Rådhus (Flakhaven), EPSG:25832 (587928, 6139725).
+    """
+    landuse = district.landuse
+    parcels = landuse.loc[landuse["use"].astype(str) == "residential", "geometry"]
+    return Settings(
+        country="DK",
+        rules=("dk_168a", "dk_61a"),
+        currency="DKK",
+        unit_costs="dk",
+        centre_xy=(587928.0, 6139725.0),
+        centre_name="Odense Rådhus",
+        latitude_deg=55.40,
+        rule_area=shapely.union_all(parcels.to_numpy()) if len(parcels) else None,
+        notes="embedded schematic Vollsmose model: Danish rules, Odense's centre",
+    )
+
+
 @cache
 def _load_default() -> District:
     from vollsmose_gis.io import load_district
 
-    return load_district(default_district_path())
+    district = load_district(default_district_path())
+    if district.settings.country is None:  # a file written before districts had settings
+        district = district.replace(settings=vollsmose_settings(district))
+    return district
 
 
 def default_district() -> District:
