@@ -1,0 +1,320 @@
+"""The map pages: one theme, every theme of a scenario, before/after, and a scoring run's maps."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import shapely
+from folium.plugins import DualMap
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.district import District
+from vollsmose_gis.i18n import check_lang as _check_lang
+from vollsmose_gis.i18n import t as _t
+from vollsmose_gis.maps.changes import changes_map
+from vollsmose_gis.maps.render import (
+    _new_map,
+    _start_map,
+    save_map,
+)
+from vollsmose_gis.maps.themes import (
+    THEMES,
+    _camera_sectors,
+    _check_theme,
+    _context,
+    _speeds,
+    _themed,
+)
+
+if TYPE_CHECKING:
+    from vollsmose_gis.scoring import ScenarioResult, ScoreResult
+
+
+def theme_map(
+    source: District | ScenarioResult,
+    theme: str,
+    *,
+    tiles: str | None = None,
+    lang: str = "en",
+    baseline: District | ScenarioResult | None = None,
+    links: int = 5,
+) -> folium.Map:
+    """Map one theme (``connectivity``, ``calming``, ``lighting``, ``cctv``, ``mix``) or ``all``.
+
+    Parameters
+    ----------
+    source
+        A District (the module results are computed, and cached by content) or a
+        :class:`~vollsmose_gis.scoring.ScenarioResult` (its module results are used).
+    theme
+        One of :data:`THEMES`, or ``"all"`` for :func:`scenario_map`.
+    tiles
+        A folium tile name or URL template for a basemap, e.g. ``"OpenStreetMap"``;
+        ``None`` (default) draws none, which works offline.
+    lang
+        ``"en"`` (default) or ``"da"``.
+    baseline
+        The district before a scenario: its new streets are highlighted.
+    links
+        How many new pedestrian links to suggest on the connectivity map (0 = none).
+
+    Returns
+    -------
+    folium.Map
+        In EPSG:3857 with data in EPSG:4326; one FeatureGroup per layer, legends,
+        escaped tooltips, the boundary, provenance in the attribution, LayerControl.
+
+    Raises
+    ------
+    InputError
+        Unknown theme or language, negative ``links``.
+    """
+    if _check_theme(theme) == "all":
+        return scenario_map(source, tiles=tiles, lang=lang, baseline=baseline, links=links)
+    ctx = _context(source, lang, baseline, links)
+    m = _new_map(ctx.district, tiles)
+    subtitle = _t(f"map.{theme}.subtitle", lang)
+    if theme == "calming" and _speeds(ctx)[1] is None:
+        subtitle = _t("map.calming.subtitle_posted", lang)
+    _themed(m, ctx, [theme], f"{_t(f'map.{theme}.title', lang)} — {ctx.label}", subtitle)
+    if theme == "cctv":
+        _fit_cameras(m, [ctx.district], padding_right=290)
+    return m
+
+
+def _fit_cameras(m: folium.Map, districts: Sequence[District], *, padding_right: int) -> None:
+    """Zoom to the cameras' fields of view (with 80 m around): at the district's scale a
+    camera's few dozen metres of coverage are too small to read."""
+    sectors = [_camera_sectors(d) for d in districts]
+    sectors = [s for s in sectors if not s.empty]
+    if not sectors:
+        return
+    area = shapely.union_all([shapely.box(*s.total_bounds) for s in sectors]).buffer(80)
+    box = gpd.GeoSeries([area], crs=districts[0].crs).to_crs(4326).total_bounds
+    west, south, east, north = (float(v) for v in box)
+    m.fit_bounds(
+        [[south, west], [north, east]],
+        padding_top_left=(12, 64),
+        padding_bottom_right=(padding_right, 12),
+    )
+
+
+def connectivity_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
+    """Map walking through-movement (betweenness within 800 m), dead ends and new links.
+
+    Streets are ranked by ``betweenness_800`` (connectivity module) and drawn in four
+    classes (quietest half, 50-75 %, 75-90 %, busiest 10 %); dead ends are walk-graph
+    nodes of degree 1 inside the boundary; suggested links come from
+    :func:`vollsmose_gis.connectivity.suggest_links` (``links`` of them); homes are
+    coloured by route directness (off by default).  Options as :func:`theme_map`.
+    """
+    return theme_map(source, "connectivity", **options)
+
+
+def calming_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
+    """Map modelled car speeds (V85 classes ≤30, 31-40, 41-50, >50 km/h) and calming devices.
+
+    Speeds are the ``calming_speeds`` layer of a scenario result, else
+    :func:`vollsmose_gis.calming.operating_speeds`; where the speed model cannot run
+    (it raises :class:`InputError`) the map shows the posted limits and says so in its
+    subtitle and legend.  Options as
+    :func:`theme_map`.
+    """
+    return theme_map(source, "calming", **options)
+
+
+def lighting_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
+    """Map the illuminance raster (lux classes at the EN 13201 steps), the EN 13201 check
+    of every street and path (failing ones in red), dark spots and lamps.
+
+    Options as :func:`theme_map`.
+    """
+    return theme_map(source, "lighting", **options)
+
+
+def cctv_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
+    """Map the best DORI level per cell (IEC 62676-4) and each camera's field of view.
+
+    The wedge of a camera reaches its horizontal detection range without occlusion;
+    the DORI raster shows what is really seen (buildings block the view).  Options as
+    :func:`theme_map`.
+    """
+    return theme_map(source, "cctv", **options)
+
+
+def mix_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
+    """Map the tenure of every home block, land use, and the land-use mix within 800 m walk.
+
+    Options as :func:`theme_map`.
+    """
+    return theme_map(source, "mix", **options)
+
+
+def scenario_map(
+    source: District | ScenarioResult,
+    *,
+    tiles: str | None = None,
+    lang: str = "en",
+    baseline: District | ScenarioResult | None = None,
+    links: int = 5,
+    themes: Sequence[str] = THEMES,
+) -> folium.Map:
+    """Map every theme of a district or scenario on one map, one switchable layer each.
+
+    Only the base layers and the first theme's layers are on at first; the
+    LayerControl (top right, expanded) turns the others on, and each legend appears
+    with its layer.  Options as :func:`theme_map`.
+    """
+    for theme in themes:
+        if theme not in THEMES:
+            raise InputError(f"unknown map theme {theme!r}; themes are {list(THEMES)}")
+    ctx = _context(source, lang, baseline, links)
+    m = _new_map(ctx.district, tiles)
+    _themed(
+        m,
+        ctx,
+        list(themes),
+        f"{_t('map.scenario.title', lang)} — {ctx.label}",
+        _t("map.scenario.subtitle", lang),
+        show_only_first=True,
+    )
+    return m
+
+
+def before_after_map(
+    before: District | ScenarioResult,
+    after: District | ScenarioResult,
+    *,
+    theme: str = "all",
+    tiles: str | None = None,
+    lang: str = "en",
+    links: int = 0,
+) -> DualMap:
+    """Show a theme before (left) and after (right) a scenario, with synchronised views.
+
+    Parameters
+    ----------
+    before, after
+        Districts or scenario results (typically ``result.baseline`` and
+        ``result.results[name]``).
+    theme
+        One of :data:`THEMES` or ``"all"``.
+    tiles, lang
+        As :func:`theme_map`.
+    links
+        Suggested links on the connectivity maps (default none: a before/after map
+        compares what is planned).
+
+    Returns
+    -------
+    folium.plugins.DualMap
+        ``.m1`` (before) and ``.m2`` (after), each with its title, legends and
+        LayerControl (collapsed to leave room).
+    """
+    return _dual(before, after, theme=theme, tiles=tiles, lang=lang, links=links)
+
+
+def _dual(
+    before: Any,
+    after: Any,
+    *,
+    theme: str,
+    tiles: str | None,
+    lang: str,
+    links: int,
+    focus: str = "",
+) -> DualMap:
+    _check_theme(theme)
+    themes = list(THEMES) if theme == "all" else [theme]
+    ctx_before = _context(before, lang, None, links)
+    ctx_after = _context(after, lang, before, links)
+    ctx_before.focus = ctx_after.focus = focus
+    dual = DualMap(tiles=None, zoom_snap=0.25, max_zoom=20)
+    for m, ctx, key in ((dual.m1, ctx_before, "map.before"), (dual.m2, ctx_after, "map.after")):
+        _start_map(m, ctx_before.district, tiles, padding_right=12)
+        head = _t(f"map.{theme}.title", lang) if theme != "all" else _t("map.scenario.title", lang)
+        _themed(
+            m,
+            ctx,
+            themes,
+            f"{head} — {_t(key, lang, name=ctx.label)}",
+            "",
+            collapsed=True,
+            show_only_first=theme == "all",
+            legend=m is dual.m2,  # one legend (the same for both sides), on the right
+        )
+    if theme == "cctv":
+        for m in (dual.m1, dual.m2):
+            _fit_cameras(m, [ctx_before.district, ctx_after.district], padding_right=12)
+    return dual
+
+
+def write_maps(
+    result: ScoreResult,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    tiles: str | None = None,
+    lang: str = "en",
+    progress: Callable[[float, str], None] | None = None,
+) -> list[Path]:
+    """Write the maps of a scoring run: baseline, and per scenario its map, before/after
+    and changes.
+
+    Files (in ``out_dir``, created if missing): ``baseline.html`` (every theme on the
+    unchanged district) and for each scenario ``<slug>.html`` (:func:`scenario_map`),
+    ``<slug>_before-after.html`` (:func:`before_after_map`, all themes) and
+    ``<slug>_changes.html`` (:func:`changes_map`).  Every page is self-contained.
+
+    Raises
+    ------
+    FileExistsError
+        A file exists and ``overwrite`` is False (checked before anything is written).
+    """
+    from vollsmose_gis._util import slug
+
+    _check_lang(lang)
+    out = Path(out_dir)
+    plan: list[tuple[Path, Callable[[], folium.Map | DualMap]]] = [
+        (out / "baseline.html", lambda: scenario_map(result.baseline, tiles=tiles, lang=lang))
+    ]
+    for name, scenario in result.results.items():
+        stem = slug(name)
+        plan += [
+            (
+                out / f"{stem}.html",
+                functools.partial(
+                    scenario_map, scenario, tiles=tiles, lang=lang, baseline=result.baseline
+                ),
+            ),
+            (
+                out / f"{stem}_before-after.html",
+                functools.partial(
+                    before_after_map, result.baseline, scenario, tiles=tiles, lang=lang
+                ),
+            ),
+            (
+                out / f"{stem}_changes.html",
+                functools.partial(changes_map, result.baseline, scenario, tiles=tiles, lang=lang),
+            ),
+        ]
+    existing = [str(path) for path, _ in plan if path.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{existing[0]} exists ({len(existing)} map file(s) would be replaced); "
+            "pass overwrite=True (CLI: --overwrite)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, (path, build) in enumerate(plan):
+        if progress is not None:
+            progress(k / len(plan), f"map {path.name}")
+        written.append(save_map(build(), path, overwrite=True))
+    if progress is not None:
+        progress(1.0, "maps written")
+    return written

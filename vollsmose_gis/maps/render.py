@@ -1,0 +1,545 @@
+"""Folium plumbing shared by every map: GeoJSON with escaped tooltips, legends, the map
+frame (bounds, CSS, title, attribution, LayerControl), raster overlays and offline HTML.
+
+Escaping: folium's ``GeoJsonTooltip`` puts property values into ``innerHTML``
+unescaped, and Leaflet does the same with layer names and attributions.  Every text
+that reaches a page is therefore passed through :func:`html.escape` here first
+(``_geojson``, ``_legend_html``, titles, attribution).
+
+Raster overlays (illuminance, DORI levels, their differences) are warped from the
+district CRS to Web Mercator (EPSG:3857) before they become PNG images: a Leaflet
+image overlay is stretched linearly in Web Mercator, and a UTM grid drawn without the
+warp would be rotated by the meridian convergence (about 1.2° at Odense, 40 m over
+2 km).
+
+Offline HTML: :func:`to_html` and :func:`save_map` inline Leaflet (and Leaflet.Sync for
+before/after maps) from ``templates/vendor/`` and drop folium's other CDN assets,
+which these maps do not use, so a saved page needs no network at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.plugins import DualMap
+from folium.template import Template
+from pyproj import Transformer
+from rasterio.enums import Resampling
+from rasterio.warp import calculate_default_transform, reproject
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.district import District
+from vollsmose_gis.i18n import number as _number
+from vollsmose_gis.i18n import t as _t
+from vollsmose_gis.io import Raster, atomic_path
+from vollsmose_gis.maps.style import (
+    _BOUNDARY,
+    _CSS,
+    _RASTER_PANE,
+    _line,
+)
+
+if TYPE_CHECKING:
+    from vollsmose_gis.maps.themes import _Ctx
+
+__all__ = ["save_map", "to_html"]
+
+log = logging.getLogger("vollsmose_gis.maps")
+
+_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_VENDOR_DIR = _TEMPLATES / "vendor"
+# File name at the end of folium's CDN URL -> vendored copy (see vendor/README.md).
+_VENDOR = {
+    "leaflet.js": "leaflet-1.9.4/leaflet.js",
+    "leaflet.css": "leaflet-1.9.4/leaflet.css",
+    "L.Map.Sync.min.js": "leaflet.sync-0.2.4/L.Map.Sync.js",
+    "L.Map.Sync.js": "leaflet.sync-0.2.4/L.Map.Sync.js",
+}
+# folium's default assets that no builder here uses (markers with icons, popups via
+# jQuery, Bootstrap styling): dropped from the page instead of fetched.
+_UNUSED_ASSETS = (
+    "jquery",
+    "bootstrap",
+    "fontawesome",
+    "awesome-markers",
+    "awesome.rotate",
+)
+_ASSET_TAG = re.compile(
+    r'<script src="(?P<js>https?://[^"]+)"></script>'
+    r'|<link rel="stylesheet" href="(?P<css>https?://[^"]+)"\s*/?>'
+)
+
+
+# --------------------------------------------------------------------------- GeoJSON
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Geometries in EPSG:4326, coordinates rounded to 1e-6° (~0.1 m) to keep pages small."""
+    if frame.crs is None:
+        raise InputError("a layer without a CRS cannot be mapped; set the district CRS")
+    geoms = frame.geometry.to_crs(4326).to_numpy()
+    return shapely.transform(geoms, lambda xy: np.round(xy, 6))
+
+
+Tip = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+def _tip(title: Any, rows: Iterable[tuple[str, Any]] = ()) -> Tip:
+    """A feature's tooltip: its title and (label, value) rows (escaped in :func:`_geojson`)."""
+    return (str(title), tuple(rows))
+
+
+def _geojson(
+    frame: gpd.GeoDataFrame,
+    styles: Sequence[dict[str, Any]],
+    tips: Sequence[Tip] | None,
+    *,
+    point_radius: float | None = None,
+    interactive: bool = True,
+) -> folium.GeoJson | None:
+    """A GeoJson layer with one style and one tooltip per feature.
+
+    Tooltip texts become short properties (``t`` the title, ``f1``.. the rows), every
+    one passed through :func:`html.escape`: folium's ``GeoJsonTooltip`` writes them
+    and its aliases into ``innerHTML`` as they are.  The rows of a layer share the
+    labels of its first feature.
+    """
+    if frame is None or frame.empty:
+        return None
+    geoms = _to_wgs84(frame)
+    labels = [label for label, _ in tips[0][1]] if tips else []
+    feats: list[dict[str, Any]] = []
+    kept_styles = []
+    for i, geom in enumerate(geoms):
+        if geom is None or geom.is_empty:
+            continue
+        props: dict[str, str] = {}
+        if tips is not None:
+            title, rows = tips[i]
+            props["t"] = html.escape(title)
+            for k, (_, value) in enumerate(rows, start=1):
+                props[f"f{k}"] = "" if value is None else html.escape(str(value))
+        feats.append(
+            {
+                "type": "Feature",
+                "id": str(len(feats)),
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": props,
+            }
+        )
+        kept_styles.append(dict(styles[i]))
+    if not feats:
+        return None
+    data = {"type": "FeatureCollection", "features": feats}
+    kwargs: dict[str, Any] = {}
+    if tips is not None and interactive:
+        kwargs["tooltip"] = folium.GeoJsonTooltip(
+            ["t", *(f"f{k}" for k in range(1, len(labels) + 1))],
+            aliases=["", *(html.escape(label) for label in labels)],
+            labels=True,
+            sticky=True,
+            class_name="vg-tip",
+        )
+    if point_radius is not None:
+        kwargs["marker"] = folium.CircleMarker(radius=point_radius)
+    return folium.GeoJson(
+        data,
+        style_function=lambda feature: kept_styles[int(feature["id"])],
+        interactive=interactive,
+        **kwargs,
+    )
+
+
+def _text_column(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame:
+        return [""] * len(frame)
+    return ["" if pd.isna(v) else str(v) for v in frame[column].tolist()]
+
+
+def _float_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _bool_column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].fillna(False).astype(bool).to_numpy()
+
+
+# --------------------------------------------------------------------------- legends
+
+
+@dataclass
+class _Legend:
+    """A legend block: title, rows of (swatch kind, CSS colour, label), a note."""
+
+    title: str
+    rows: Sequence[tuple[str, str | None, str]]
+    note: str = ""
+    bar: tuple[Sequence[str | None], Sequence[str]] | None = None
+    """Binned colour scale drawn as a bar: (class colours, labels of the inner class
+    boundaries); ``None`` colours are the classes left transparent on the map."""
+
+
+@dataclass
+class _Layer:
+    group: folium.FeatureGroup | None
+    legend: _Legend | None
+
+
+def _swatch(kind: str, colour: str | None) -> str:
+    colour = html.escape(colour or "transparent")
+    if kind == "line":
+        css = f"height:4px;background:{colour}"
+    elif kind == "thick":
+        css = f"height:6px;background:{colour}"
+    elif kind == "dash":
+        css = f"height:0;border-top:3px dashed {colour}"
+    elif kind == "point":
+        css = f"width:11px;height:11px;border-radius:50%;background:{colour};border:1px solid #333"
+    elif kind == "outline":
+        css = f"border:2px dashed {colour};background:transparent"
+    else:
+        css = f"background:{colour};border:1px solid rgba(0,0,0,.25)"
+    return f'<span class="vg-sw" style="{css}"></span>'
+
+
+def _legend_html(legend: _Legend, block_id: str) -> str:
+    rows = "".join(
+        f'<div class="vg-row">{_swatch(kind, colour)}<span>{html.escape(label)}</span></div>'
+        for kind, colour, label in legend.rows
+    )
+    note = f'<div class="vg-ln">{html.escape(legend.note)}</div>' if legend.note else ""
+    bar = ""
+    if legend.bar is not None:
+        colours, ticks = legend.bar
+        cells = "".join(
+            f'<span style="background:{html.escape(c or "transparent")}"></span>' for c in colours
+        )
+        labels = "".join(
+            f'<span style="left:{100 * (k + 1) / len(colours):.2f}%">{html.escape(t)}</span>'
+            for k, t in enumerate(ticks)
+        )
+        bar = f'<div class="vg-bar">{cells}</div><div class="vg-ticks">{labels}</div>'
+    return (
+        f'<div class="vg-block" id="{html.escape(block_id)}">'
+        f'<div class="vg-lt">{html.escape(legend.title)}</div>{note}{bar}{rows}</div>'
+    )
+
+
+class _Controls(MacroElement):
+    """Title, legends (each shown while its layer is on) and attribution of one map."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}{% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var title = L.DomUtil.create("div", "vg-title");
+            title.innerHTML = {{ this.title_html|tojson }};
+            map.getContainer().appendChild(title);
+            {%- if this.legend_html %}
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "vg-legend");
+                div.innerHTML = {{ this.legend_html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+            {%- endif %}
+            L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
+            var blocks = [
+                {%- for block_id, layer in this.links %}
+                [{{ block_id|tojson }}, {{ layer }}],
+                {%- endfor %}
+            ];
+            function sync() {
+                blocks.forEach(function (b) {
+                    var el = document.getElementById(b[0]);
+                    if (el) { el.style.display = map.hasLayer(b[1]) ? "" : "none"; }
+                });
+            }
+            map.on("overlayadd overlayremove", sync);
+            sync();
+            map.attributionControl.addAttribution({{ this.attribution|tojson }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, title_html: str, legend_html: str, links: list[tuple[str, str]], attribution: str
+    ) -> None:
+        super().__init__()
+        self._name = "VgControls"
+        self.title_html = title_html
+        self.legend_html = legend_html
+        self.links = links
+        self.attribution = attribution
+
+
+def _attribution(district: District) -> str:
+    """The credit line: the data provenance, escaped (Leaflet shows it as HTML)."""
+    prov = district.provenance
+    if prov.attribution:
+        text = prov.attribution
+    elif prov.kind == "schematic":
+        text = f"Schematic model of {district.name}, not surveyed data"
+    elif prov.kind == "openstreetmap":
+        text = "© OpenStreetMap contributors"
+    else:
+        text = prov.source
+    if prov.kind == "openstreetmap" and "openstreetmap" not in text.lower():
+        text = f"{text}; © OpenStreetMap contributors"
+    if prov.licence and prov.licence != "unknown":
+        text = f"{text} ({prov.licence})"
+    return html.escape(text)
+
+
+# --------------------------------------------------------------------------- map frame
+
+
+def _bounds(district: District) -> list[list[float]]:
+    boundary = gpd.GeoSeries([district.boundary], crs=district.crs).to_crs(4326)
+    west, south, east, north = boundary.total_bounds
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def _start_map(
+    m: folium.Map, district: District, tiles: str | None, *, padding_right: int = 290
+) -> None:
+    """Fit the view, add the basemap (if any) and the page CSS."""
+    if tiles:
+        folium.TileLayer(tiles, name="Basemap", control=False).add_to(m)
+    # Rasters go in their own pane, above tiles (200) and below vectors (400).
+    folium.map.CustomPane(_RASTER_PANE, z_index=350, pointer_events=False).add_to(m)
+    # Leave room for the title (top) and the layer list and legends (right).
+    m.fit_bounds(
+        _bounds(district), padding_top_left=(12, 64), padding_bottom_right=(padding_right, 12)
+    )
+    root = m.get_root()
+    if not getattr(root, "_vg_css", False):
+        root.header.add_child(Element(f"<style>{_CSS}</style>"), name="vg_css")  # type: ignore[attr-defined]
+        root._vg_css = True  # type: ignore[attr-defined]
+
+
+def _new_map(district: District, tiles: str | None) -> folium.Map:
+    (south, west), (north, east) = _bounds(district)
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        tiles=None,
+        zoom_start=15,
+        zoom_snap=0.25,
+        max_zoom=20,
+    )
+    _start_map(m, district, tiles)
+    return m
+
+
+def _boundary_layer(district: District) -> folium.GeoJson:
+    frame = gpd.GeoDataFrame(geometry=[district.boundary.boundary], crs=district.crs)
+    layer = _geojson(frame, [_line(_BOUNDARY, 2.5, dash="8 5")], None, interactive=False)
+    assert layer is not None  # a district always has a boundary
+    layer.control = False
+    return layer
+
+
+def _finish(
+    m: folium.Map,
+    ctx: _Ctx,
+    layers: list[_Layer],
+    title: str,
+    subtitle: str,
+    *,
+    collapsed: bool = False,
+    legend: bool = True,
+) -> None:
+    """Boundary, title, legends (unless ``legend`` is False), attribution, LayerControl last."""
+    _boundary_layer(ctx.district).add_to(m)
+    blocks = [
+        _legend_html(
+            _Legend(_t("map.boundary", ctx.lang), [("outline", _BOUNDARY, "")]),
+            f"{m.get_name()}_legend_boundary",
+        )
+    ]
+    links: list[tuple[str, str]] = []
+    for k, layer in enumerate(layers):
+        if layer.legend is None:
+            continue
+        block_id = f"{m.get_name()}_legend_{k}"
+        blocks.append(_legend_html(layer.legend, block_id))
+        if layer.group is not None:
+            links.append((block_id, layer.group.get_name()))
+    title_html = f'<div class="vg-h">{html.escape(title)}</div>' + (
+        f'<div class="vg-s">{html.escape(subtitle)}</div>' if subtitle else ""
+    )
+    legend_html = "".join(blocks) if legend else ""
+    m.add_child(_Controls(title_html, legend_html, links, _attribution(ctx.district)))
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+
+
+def _add_groups(m: folium.Map, layers: list[_Layer]) -> None:
+    for layer in layers:
+        if layer.group is not None:
+            layer.group.add_to(m)
+
+
+# --------------------------------------------------------------------------- rasters
+
+
+def _warp_to_mercator(raster: Raster, *, categorical: bool) -> tuple[np.ndarray, list[list[float]]]:
+    """Reproject a raster to EPSG:3857; return the array and its [[S, W], [N, E]] bounds."""
+    values = np.asarray(raster.array)
+    rows, cols = values.shape
+    left, bottom, right, top = raster.bounds
+    transform, width, height = calculate_default_transform(
+        raster.crs, "EPSG:3857", cols, rows, left, bottom, right, top
+    )
+    if categorical:
+        nodata = 255 if raster.nodata is None else raster.nodata
+        out = np.full((height, width), nodata, dtype=values.dtype)
+        src_nodata = raster.nodata
+    else:
+        nodata = np.nan
+        out = np.full((height, width), np.nan, dtype=np.float32)
+        src_nodata = raster.nodata
+        values = values.astype(np.float32)
+    reproject(
+        values,
+        out,
+        src_transform=raster.transform,
+        src_crs=raster.crs,
+        src_nodata=src_nodata,
+        dst_transform=transform,
+        dst_crs="EPSG:3857",
+        dst_nodata=nodata,
+        resampling=Resampling.nearest,
+    )
+    west, north = transform @ (0, 0)
+    east, south = transform @ (width, height)
+    to_wgs84 = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    lon0, lat0 = to_wgs84.transform(west, south)
+    lon1, lat1 = to_wgs84.transform(east, north)
+    return out, [[lat0, lon0], [lat1, lon1]]
+
+
+def _rgba(hex_colour: str | None, alpha: int) -> tuple[int, int, int, int]:
+    if hex_colour is None:
+        return (0, 0, 0, 0)
+    value = hex_colour.lstrip("#")
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha)
+
+
+def _png_data_url(rgba: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _classified_overlay(
+    classes: np.ndarray,
+    palette: Sequence[tuple[int, int, int, int]],
+    bounds: list[list[float]],
+    *,
+    name: str,
+    pixelated: bool,
+) -> folium.raster_layers.ImageOverlay:
+    """An image overlay from class indices (-1 = transparent) and an RGBA palette."""
+    table = np.array([*palette, (0, 0, 0, 0)], dtype=np.uint8)
+    rgba = table[np.where(classes < 0, len(palette), classes)]
+    return folium.raster_layers.ImageOverlay(
+        image=_png_data_url(rgba),
+        bounds=bounds,
+        name=name,
+        control=False,
+        interactive=False,
+        pixelated=pixelated,
+        pane=_RASTER_PANE,
+    )
+
+
+def _ticks(edges: Iterable[float], lang: str, *, signed: bool = False) -> list[str]:
+    out = []
+    for x in edges:
+        text = _number(x, 1 if x % 1 else 0, lang)
+        out.append(f"+{text}" if signed and x > 0 else text)
+    return out
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+@functools.cache
+def _vendored(relative: str) -> str:
+    path = _VENDOR_DIR / relative
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".css":
+        images = path.parent / "images"
+
+        def data_uri(match: re.Match[str]) -> str:
+            image = images / match.group(1)
+            encoded = base64.b64encode(image.read_bytes()).decode("ascii")
+            return f"url(data:image/png;base64,{encoded})"
+
+        text = re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, text)
+        return "<style>" + text.replace("</style", "<\\/style") + "</style>"
+    return "<script>" + text.replace("</script", "<\\/script") + "</script>"
+
+
+def _inline_assets(page: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        url = match.group("js") or match.group("css")
+        name = url.rsplit("/", 1)[-1]
+        if name in _VENDOR:
+            return _vendored(_VENDOR[name])
+        if any(token in url for token in _UNUSED_ASSETS):
+            return ""
+        log.warning("keeping external asset %s: the page needs the network for it", url)
+        return match.group(0)
+
+    return _ASSET_TAG.sub(replace, page)
+
+
+def to_html(m: folium.Map | DualMap) -> str:
+    """Render a map as one self-contained HTML page (Leaflet inlined, no CDN links).
+
+    Tiles, if the map has a basemap, are still fetched from their server; everything
+    else is in the page.
+    """
+    return _inline_assets(m.get_root().render())
+
+
+def save_map(m: folium.Map | DualMap, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write :func:`to_html` of a map to ``path`` atomically; refuse to overwrite unless asked.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    """
+    page = to_html(m)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return Path(path)
