@@ -801,6 +801,13 @@ def score(
             help="Basemap tiles for the maps (e.g. OpenStreetMap) when online; none by default.",
         ),
     ] = None,
+    allow_outside: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-paths",
+            help="Let scenario files reference files outside their own folder tree.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Score district-plan scenarios: the main job.
@@ -823,23 +830,15 @@ def score(
     from rich import box
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from vollsmose_gis.job import check_output_folder, run_job
     from vollsmose_gis.scenario import load_scenarios
-    from vollsmose_gis.scoring import load_profile, save_score_outputs, score_scenarios
+    from vollsmose_gis.scoring import load_profile
 
-    if out.exists() and not overwrite:
-        _fail(
-            f"output folder {out} exists",
-            "Pass --overwrite to replace the files this run writes (nothing else is "
-            "deleted), or choose another --out.",
-        )
-    from vollsmose_gis.maps import LANGUAGES, write_maps
-    from vollsmose_gis.report import write_report
-
-    if lang not in LANGUAGES:
-        _fail(f"--lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    loaded = load_scenarios(scenarios or [Path("scenarios")])
+    check_output_folder(out, overwrite=overwrite)  # before any work
+    outside = {"allow_outside_paths": True} if allow_outside else {}
+    loaded = load_scenarios(scenarios or [Path("scenarios")], **outside)
     scoring_profile = load_profile(profile)
-    base = open_district(district)
+    base = open_district(district) if district is not None else None
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -849,23 +848,27 @@ def score(
         disable=as_json,
     ) as bar:
         task = bar.add_task("scoring", total=1.0)
-        result = score_scenarios(
+        job = run_job(
             loaded,
+            out,
             district=base,
+            district_path=district,
             profile=scoring_profile,
+            overwrite=overwrite,
+            lang=lang,
+            tiles=tiles,
             progress=lambda fraction, message: bar.update(
                 task, completed=fraction, description=message
             ),
         )
-    written = save_score_outputs(result, out, overwrite=overwrite, district_path=district)
-    written += write_maps(result, out / "maps", overwrite=overwrite, tiles=tiles, lang=lang)
-    written.append(
-        write_report(result, out / "report.html", overwrite=overwrite, lang=lang, tiles=tiles)
-    )
+    result, written = job.result, job.written
+    base = result.baseline.district
     if as_json:
         payload = {
             "scores": result.scores.to_dict(orient="records"),
             "robustness": result.robustness,
+            "notes": result.notes,
+            "warnings": job.warnings,
             "provenance": base.provenance.statement(),
             "outputs": [str(p) for p in written],
         }
@@ -886,18 +889,27 @@ def score(
     )
     table.add_column("#", justify="right")
     table.add_column("scenario", no_wrap=True)
-    for column in ("overall", *(short.get(t, t) for t in themes), "M DKK", "P(1st)"):
+    rule = result.baseline.district.settings.applies("dk_168a")
+    columns = ("overall", *(short.get(t, t) for t in themes), "M DKK", "P(1st)")
+    for column in (*columns, "§168a") if rule else columns:
         table.add_column(column, justify="right", no_wrap=True)
     for row in result.scores.to_dict(orient="records"):
-        table.add_row(
+        cells = [
             str(row["rank"]),
             str(row["scenario"]),
             f"{row['overall']:.1f}",
             *(f"{row[t]:.1f}" for t in themes),
             f"{row['cost_dkk'] / 1e6:,.1f}",
             f"{row['p_first']:.0%}",
-        )
+        ]
+        table.add_row(*cells, *([str(row["meets_40pct_rule"])] if rule else []))
     console.print(table)
+    if rule:
+        console.print(
+            "§168a: the 40 % rule for almen family housing met (a flag, not part of the score)",
+            highlight=False,
+            markup=False,
+        )
     baseline = result.baseline
     console.print(f"baseline (no change): overall {baseline.overall:.1f}", highlight=False)
     flips = [
@@ -909,6 +921,19 @@ def score(
         "leader changes when one theme's weight is swept: " + ("; ".join(flips) or "never"),
         highlight=False,
     )
+    p_all = result.robustness["by_source"]["p_first"]["all"]
+    console.print(
+        "P(1st) when indicator weights and worst/target vary too: "
+        + ", ".join(
+            f"{n} {p:.0%}" for n, p in sorted(p_all.items(), key=lambda kv: -kv[1]) if p > 0
+        ),
+        highlight=False,
+        markup=False,
+    )
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    for message in job.warnings:
+        err_console.print(f"warning: {message}", highlight=False, markup=False)
     console.print(f"provenance: {base.provenance.statement()}", highlight=False, markup=False)
     console.print(f"wrote {len(written)} files to {out}/", highlight=False)
 

@@ -231,6 +231,7 @@ class District:
             ``calming``, ``pois``.  Columns are cast to the schema's dtypes where the
             values allow it; run :func:`vollsmose_gis.validate_district` to check them.
         """
+        _check_projected(crs, name)
         unknown = set(layers) - set(LAYER_NAMES)
         if unknown:
             raise ValueError(f"unknown layer(s) {sorted(unknown)}; layers are {list(LAYER_NAMES)}")
@@ -310,6 +311,24 @@ class District:
         counts = ", ".join(f"{k}={len(v)}" for k, v in self.layers.items())
         kind = self.provenance.kind
         return f"District(name={self.name!r}, crs={self.crs!r}, {counts}, kind={kind!r})"
+
+
+def _check_projected(crs: str, name: str) -> None:
+    """Refuse a geographic or unknown CRS: every length and area here is in metres."""
+    import pyproj
+
+    from vollsmose_gis._errors import InputError
+
+    try:
+        parsed = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise InputError(f"district {name!r}: unknown CRS {crs!r} ({exc})") from None
+    if not parsed.is_projected:
+        raise InputError(
+            f"district {name!r}: CRS {crs} is not projected (lengths would be in degrees); "
+            "reproject the layers to a projected CRS in metres, e.g. EPSG:25832 in Denmark "
+            "or the UTM zone of the district"
+        )
 
 
 def _frame_digest(frame: gpd.GeoDataFrame) -> bytes:

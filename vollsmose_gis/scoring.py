@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -148,30 +148,92 @@ def load_profile(path: str | Path | None = None) -> Profile:
     if unknown_themes:
         raise InputError(f"{source}: unknown theme(s) {unknown_themes}; themes are {list(THEMES)}")
     _check_weights(themes, f"{source}: themes")
-    indicators = {}
-    for name, spec in data["indicators"].items():
-        missing = [k for k in ("module", "theme", "worst", "target", "weight") if k not in spec]
-        if missing:
-            raise InputError(f"{source}: indicator {name!r} lacks {missing}")
-        if spec["theme"] not in themes:
-            raise InputError(f"{source}: indicator {name!r} has unknown theme {spec['theme']!r}")
-        if spec["module"] not in MODULES:
-            raise InputError(
-                f"{source}: indicator {name!r} has unknown module {spec['module']!r}; "
-                f"modules are {list(MODULES)}"
-            )
-        where = f"indicator {name!r}"
-        values = {key: number(spec, key, where) for key in ("worst", "target", "weight")}
-        if values["worst"] == values["target"]:
-            raise InputError(f"{source}: indicator {name!r} has worst == target")
-        indicators[name] = {**spec, **values}
+    indicators = {name: _profile_indicator(name, spec, themes, source, number)
+                  for name, spec in data["indicators"].items()}  # fmt: skip
+    if not any(spec["weight"] > 0 for spec in indicators.values()):
+        raise InputError(
+            f"{source}: every indicator weight is 0, so nothing would be scored; "
+            "give at least one indicator a positive weight"
+        )
     given = data.get("robustness") or {}
     if not isinstance(given, dict):
         raise InputError(f"{source}: robustness must be a mapping, got {given!r}")
-    robustness_spec = {"samples": 2000, "concentration": 20.0, "seed": 0, **given}
-    for key in ("samples", "concentration", "seed"):
-        number(robustness_spec, key, "robustness")
+    robustness_spec = {**_ROBUSTNESS_DEFAULTS, **given}
+    for key, (low, high) in _ROBUSTNESS_BOUNDS.items():
+        value = number(robustness_spec, key, "robustness")
+        if not (low <= value <= high):
+            raise InputError(
+                f"{source}: robustness {key} must lie in [{low:g}, {high:g}], got {value:g}"
+            )
     return Profile(indicators, themes, labels, robustness_spec, source)
+
+
+_ROBUSTNESS_DEFAULTS: dict[str, Any] = {
+    "samples": 2000,
+    "concentration": 20.0,
+    "seed": 0,
+    "indicator_weight_spread": 0.3,
+    "bounds_band": 0.1,
+}
+# Work is bounded by the input before it starts: 10^9 samples would exhaust memory.
+_ROBUSTNESS_BOUNDS: dict[str, tuple[float, float]] = {
+    "samples": (1, 100_000),
+    "concentration": (0.01, 1e6),
+    "seed": (0, 2**32 - 1),
+    "indicator_weight_spread": (0.0, 2.0),
+    "bounds_band": (0.0, 0.5),
+}
+
+
+def _profile_indicator(
+    name: str,
+    spec: dict[str, Any],
+    themes: dict[str, float],
+    source: str,
+    number: Callable[[dict[str, Any], str, str], float],
+) -> dict[str, Any]:
+    """One indicator row of a profile, checked against the catalogue.
+
+    Module and theme come from the catalogue (``standards/indicators/``); a profile
+    may repeat them, but they must agree.  worst/target must be finite, differ, and
+    point the way the catalogue's direction says.
+    """
+    from vollsmose_gis.indicators import catalogue
+
+    entry = catalogue().get(name)
+    if entry is None:
+        raise InputError(
+            f"{source}: unknown indicator {name!r}; indicators are listed in "
+            "docs/indicators.md (standards/indicators/*.yaml)"
+        )
+    for key in ("module", "theme"):
+        if key in spec and spec[key] != entry[key]:
+            raise InputError(
+                f"{source}: indicator {name!r} has {key} {spec[key]!r}, but the catalogue "
+                f"says {entry[key]!r}"
+            )
+    missing = [k for k in ("worst", "target", "weight") if k not in spec]
+    if missing:
+        raise InputError(f"{source}: indicator {name!r} lacks {missing}")
+    if entry["theme"] not in themes:
+        raise InputError(f"{source}: indicator {name!r} has unknown theme {entry['theme']!r}")
+    where = f"indicator {name!r}"
+    values = {key: number(spec, key, where) for key in ("worst", "target", "weight")}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise InputError(f"{source}: {where} {', '.join(bad)} must be finite numbers")
+    if values["weight"] < 0:
+        raise InputError(f"{source}: {where} weight must be >= 0, got {values['weight']:g}")
+    if values["worst"] == values["target"]:
+        raise InputError(f"{source}: indicator {name!r} has worst == target")
+    higher = entry["direction"] == "higher"
+    if (values["target"] > values["worst"]) != higher:
+        raise InputError(
+            f"{source}: {where} is {'higher' if higher else 'lower'}-is-better, so its target "
+            f"must be {'above' if higher else 'below'} its worst (worst {values['worst']:g}, "
+            f"target {values['target']:g})"
+        )
+    return {**spec, "module": entry["module"], "theme": entry["theme"], **values}
 
 
 def value_score(value: float, worst: float, target: float) -> float:
@@ -242,6 +304,10 @@ class ScoreResult:
     baseline: ScenarioResult
     robustness: dict[str, Any]
     profile: Profile
+    notes: list[str] = field(default_factory=list)
+    """Dominance by construction, themes not measurable: read beside the ranking."""
+    base_path: Path | None = None
+    """The base district's file (None: the district given in code or the embedded one)."""
 
 
 def _indicator_rows(
@@ -388,14 +454,17 @@ def robustness(
     """
     names = list(theme_scores.index)
     themes = [t for t in weights if weights[t] > 0 or t in theme_scores.columns]
-    scores = theme_scores[themes].to_numpy(dtype=float)
-    scores = np.where(np.isfinite(scores), scores, 0.0)  # an unmeasured theme scores 0
+    raw = theme_scores[themes].to_numpy(dtype=float)
+    measured = np.isfinite(raw)
+    # an unmeasured theme is left out and the weights renormalised (never scored as 0 or
+    # 100): "unknown" is neither good nor bad
+    scores = np.where(measured, raw, 0.0)
     w = np.array([weights[t] for t in themes], dtype=float)
     w = w / w.sum()
     rng = np.random.default_rng(seed)
     alpha = np.maximum(w * concentration, 1e-3)
     draws = rng.dirichlet(alpha, size=samples)
-    overall = draws @ scores.T  # samples x scenarios
+    overall = _weighted_overall(draws, scores, measured)  # samples x scenarios
     order = np.argsort(-overall, axis=1, kind="stable")
     ranks = np.empty_like(order)
     ranks[np.arange(samples)[:, None], order] = np.arange(len(names))[None, :]
@@ -404,7 +473,7 @@ def robustness(
         for i, name in enumerate(names)
     }
     p_first = {name: dist[0] for name, dist in rank_distribution.items()}
-    leader = names[int(np.argmax(scores @ w))]
+    leader = names[int(np.argmax(_weighted_overall(w[None, :], scores, measured)[0]))]
     flips: dict[str, list[dict[str, Any]]] = {}
     grid = np.linspace(0.0, 1.0, 201)
     for j, theme in enumerate(themes):
@@ -418,7 +487,7 @@ def robustness(
         previous = None
         for share in grid:
             sweep = np.insert(others * (1 - share), j, share)
-            current = names[int(np.argmax(scores @ sweep))]
+            current = names[int(np.argmax(_weighted_overall(sweep[None, :], scores, measured)[0]))]
             if previous is not None and current != previous:
                 changes.append({"weight": float(share), "from": previous, "to": current})
             previous = current
@@ -432,6 +501,204 @@ def robustness(
         "concentration": concentration,
         "seed": seed,
     }
+
+
+def _weighted_overall(draws: np.ndarray, scores: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Overall scores (draws x scenarios) from theme weights, over measured themes only."""
+    weight = draws[:, None, :] * measured[None, :, :]  # draws x scenarios x themes
+    total = weight.sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = (weight * scores[None, :, :]).sum(axis=2) / total
+    return np.where(total > 0, overall, -np.inf)
+
+
+def robustness_by_source(
+    indicators: pd.DataFrame, profile: Profile, *, samples: int, seed: int
+) -> dict[str, Any]:
+    """How often each scenario ranks first under each source of variation.
+
+    Sources: ``theme weights`` (Dirichlet around the given weights, as in
+    :func:`robustness`), ``indicator weights`` (each scored indicator's weight times a
+    log-normal factor, sigma = the profile's ``indicator_weight_spread``),
+    ``worst/target`` (each indicator's worst and target moved independently by up to
+    ± ``bounds_band`` × |target − worst|, uniform), and ``all`` together.
+
+    Parameters
+    ----------
+    indicators
+        The long indicator table (scenario, indicator, value, …) of the scenarios.
+    profile
+        The scoring profile (indicator worst/target/weight, theme weights, bands).
+    samples, seed
+        Monte Carlo draws per source and the generator's seed.
+
+    Returns
+    -------
+    dict
+        ``p_first``: source -> scenario -> probability of ranking first;
+        ``rank_interval``: source -> scenario -> [best, worst] rank in the central 90 %
+        of draws; ``bands``: the spreads used.
+    """
+    scored = [k for k, spec in profile.indicators.items() if spec["weight"] > 0]
+    table = indicators.pivot_table(
+        index="scenario", columns="indicator", values="value", aggfunc="first", dropna=False
+    )
+    names = list(dict.fromkeys(indicators["scenario"]))
+    keys = [k for k in scored if k in table.columns]
+    values = table.reindex(index=names, columns=keys).to_numpy(dtype=float)  # S x I
+    worst = np.array([profile.indicators[k]["worst"] for k in keys])
+    target = np.array([profile.indicators[k]["target"] for k in keys])
+    base_w = np.array([profile.indicators[k]["weight"] for k in keys])
+    themes = list(profile.themes)
+    member = np.array(
+        [[profile.indicators[k]["theme"] == t for k in keys] for t in themes], dtype=float
+    )  # T x I
+    theme_w = np.array([profile.themes[t] for t in themes], dtype=float)
+    theme_w = theme_w / theme_w.sum()
+    spread = float(profile.robustness["indicator_weight_spread"])
+    band = float(profile.robustness["bounds_band"])
+    concentration = float(profile.robustness["concentration"])
+    rng = np.random.default_rng(seed)
+    n = samples
+
+    def draw(vary: set[str]) -> np.ndarray:
+        w = np.broadcast_to(base_w, (n, len(keys))).copy()
+        lo = np.broadcast_to(worst, (n, len(keys))).copy()
+        hi = np.broadcast_to(target, (n, len(keys))).copy()
+        tw = np.broadcast_to(theme_w, (n, len(themes))).copy()
+        if "indicator weights" in vary:
+            w *= rng.lognormal(0.0, spread, size=w.shape)
+        if "worst/target" in vary:
+            span = np.abs(target - worst)
+            lo += rng.uniform(-band, band, size=lo.shape) * span
+            hi += rng.uniform(-band, band, size=hi.shape) * span
+            hi = np.where(hi == lo, hi + 1e-9, hi)
+        if "theme weights" in vary:
+            tw = rng.dirichlet(np.maximum(theme_w * concentration, 1e-3), size=n)
+        score = np.clip((values[None] - lo[:, None]) / (hi - lo)[:, None] * 100.0, 0, 100)
+        known = np.isfinite(score)
+        score = np.where(known, score, 0.0)
+        weight = w[:, None, :] * known  # n x S x I
+        theme_sum = np.einsum("nsi,ti->nst", weight * score, member)
+        theme_weight = np.einsum("nsi,ti->nst", weight, member)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            theme_score = theme_sum / theme_weight
+        measured = theme_weight > 0
+        total = (tw[:, None, :] * measured).sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overall = (tw[:, None, :] * np.where(measured, theme_score, 0.0)).sum(axis=2) / total
+        return np.where(total > 0, overall, -np.inf)  # n x S
+
+    sources = {
+        "theme weights": {"theme weights"},
+        "indicator weights": {"indicator weights"},
+        "worst/target": {"worst/target"},
+        "all": {"theme weights", "indicator weights", "worst/target"},
+    }
+    p_first: dict[str, dict[str, float]] = {}
+    interval: dict[str, dict[str, list[int]]] = {}
+    for source, vary in sources.items():
+        overall = draw(vary)
+        order = np.argsort(-overall, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        ranks[np.arange(n)[:, None], order] = np.arange(len(names))[None, :] + 1
+        p_first[source] = {name: float(np.mean(ranks[:, i] == 1)) for i, name in enumerate(names)}
+        interval[source] = {
+            name: [int(np.percentile(ranks[:, i], 5)), int(np.percentile(ranks[:, i], 95))]
+            for i, name in enumerate(names)
+        }
+    return {
+        "p_first": p_first,
+        "rank_interval": interval,
+        "bands": {"indicator_weight_spread": spread, "bounds_band": band},
+        "samples": n,
+        "seed": seed,
+    }
+
+
+def _includes(big: Scenario, small: Scenario) -> bool:
+    """True when ``big`` applies every intervention of ``small`` (and more)."""
+    if not small.interventions:
+        return False
+    mine = {repr(i) for i in big.interventions}
+    theirs = {repr(i) for i in small.interventions}
+    return theirs < mine
+
+
+def scoring_notes(result_scores: pd.DataFrame, results: dict[str, ScenarioResult]) -> list[str]:
+    """Plain-language notes a council should read beside the ranking.
+
+    Scenarios that include others rank above them by construction; themes that could
+    not be measured for some scenarios are left out of their overall score.
+    """
+    notes = []
+    for name, r in results.items():
+        included = [
+            o for o, q in results.items() if o != name and _includes(r.scenario, q.scenario)
+        ]
+        if included:
+            notes.append(
+                f"{name} includes {_and(included)}: it combines their interventions, "
+                "so it scores at least as well by construction; compare it on cost."
+            )
+    for theme in [c for c in result_scores.columns if c in THEMES]:
+        missing = result_scores.loc[result_scores[theme].isna(), "scenario"].tolist()
+        if missing:
+            notes.append(
+                f"'{theme}' could not be measured for {', '.join(map(str, missing))} "
+                "(its indicators are NaN: data missing or rules not applicable); the "
+                "overall score there rests on the other themes."
+            )
+    return notes
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _pareto(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """True for scenarios no other beats on both cost (lower) and score (higher)."""
+    front = np.ones(len(cost), dtype=bool)
+    for i in range(len(cost)):
+        better = (cost <= cost[i]) & (score >= score[i]) & ((cost < cost[i]) | (score > score[i]))
+        front[i] = not better.any()
+    return front
+
+
+def _common_base(
+    scenarios: Sequence[Scenario], district: District | None
+) -> tuple[District, Path | None]:
+    """The one base district of a scenario set (its baseline), loaded once.
+
+    Scenarios name their base (``base:``) or use ``district`` (default: the embedded
+    Vollsmose).  Scenarios on different bases cannot share a baseline or a ranking:
+    they are refused together, naming each scenario's base.
+    """
+    from vollsmose_gis.io import load_district
+
+    loaded: dict[Path | None, District] = {}
+    for scenario in scenarios:
+        if scenario.base not in loaded:
+            if scenario.base is None:
+                if district is None:
+                    from vollsmose_gis.sources.vollsmose import default_district
+
+                    district = default_district()
+                loaded[None] = district
+            else:
+                loaded[scenario.base] = load_district(scenario.base)
+    prints = {key: d.fingerprint() for key, d in loaded.items()}
+    if len(set(prints.values())) > 1:
+        where = "; ".join(
+            f"{s.name}: {s.base or ('the given district' if district else 'embedded Vollsmose')}"
+            for s in scenarios
+        )
+        raise InputError(
+            "scenarios ranked together must share one base district (it is their baseline); "
+            f"these have different bases — {where}. Score each base in its own run."
+        )
+    key = next(iter(loaded))
+    return loaded[key], key
 
 
 def score_scenarios(
@@ -478,26 +745,15 @@ def score_scenarios(
     unknown = sorted(set(module_names) - set(MODULES))
     if unknown:
         raise InputError(f"unknown module(s) {unknown}; modules are {list(MODULES)}")
-    if district is None:
-        from vollsmose_gis.sources.vollsmose import default_district
-
-        district = default_district()
-    bases: dict[Path | None, District] = {None: district}
-    for scenario in scenarios:
-        if scenario.base is not None and scenario.base not in bases:
-            from vollsmose_gis.io import load_district
-
-            bases[scenario.base] = load_district(scenario.base)
+    district, base_path = _common_base(scenarios, district)
     total = len(scenarios) + 1
     baseline = _evaluate(
         Scenario(name="(baseline)"), district, profile, None, module_names, progress, (0, total)
     )
     results: dict[str, ScenarioResult] = {}
     for k, scenario in enumerate(scenarios, start=1):
-        base = bases[scenario.base]
-        base_indicators = baseline.indicators if base is district else None
         results[scenario.name] = _evaluate(
-            scenario, base, profile, base_indicators, module_names, progress, (k, total)
+            scenario, district, profile, baseline.indicators, module_names, progress, (k, total)
         )
     theme_table = pd.DataFrame({name: r.theme_scores for name, r in results.items()}).T
     spec = profile.robustness
@@ -510,6 +766,7 @@ def score_scenarios(
     )
     rows = []
     for name, r in results.items():
+        delta = r.overall - baseline.overall
         rows.append(
             {
                 "scenario": name,
@@ -517,7 +774,10 @@ def score_scenarios(
                 **{theme: r.theme_scores.get(theme, math.nan) for theme in profile.themes},
                 "cost_dkk": r.cost_dkk,
                 "p_first": robust["p_first"][name],
-                "overall_delta": r.overall - baseline.overall,
+                "overall_delta": delta,
+                # score gained over the baseline per million of cost (NaN when free)
+                "delta_per_mdkk": delta / (r.cost_dkk / 1e6) if r.cost_dkk > 0 else math.nan,
+                "meets_40pct_rule": _flag(r.indicators, "meets_40pct_rule"),
             }
         )
     scores = (
@@ -526,8 +786,16 @@ def score_scenarios(
         .reset_index(drop=True)
     )
     scores.insert(1, "rank", np.arange(1, len(scores) + 1))
+    scores.insert(
+        scores.columns.get_loc("cost_dkk") + 1,
+        "pareto",
+        _pareto(scores["cost_dkk"].to_numpy(float), scores["overall"].to_numpy(float)),
+    )
     long = pd.concat(
         [r.indicators.assign(scenario=name) for name, r in results.items()], ignore_index=True
+    )
+    robust["by_source"] = robustness_by_source(
+        long, profile, samples=int(spec["samples"]), seed=int(spec["seed"])
     )
     long = long[
         [
@@ -546,7 +814,16 @@ def score_scenarios(
     ]
     if progress:
         progress(1.0, "scored")
-    return ScoreResult(scores, long, results, baseline, robust, profile)
+    notes = scoring_notes(scores, results)
+    return ScoreResult(scores, long, results, baseline, robust, profile, notes, base_path)
+
+
+def _flag(indicators: pd.DataFrame, key: str) -> str:
+    """A 0/1 indicator as a flag: "yes", "no" or "n/a" (not measurable or not applicable)."""
+    row = indicators.loc[indicators["indicator"] == key, "value"]
+    if row.empty or not math.isfinite(float(row.iloc[0])):
+        return "n/a"
+    return "yes" if float(row.iloc[0]) >= 0.5 else "no"
 
 
 # --------------------------------------------------------------------------- outputs
@@ -679,9 +956,19 @@ def save_score_outputs(
     statement = result.baseline.district.provenance.statement()
 
     def csv(frame: pd.DataFrame, name: str) -> None:
+        # plain CSV, header first, so Excel and pandas.read_csv open it as it is; the
+        # provenance goes into PROVENANCE.txt and manifest.json beside it
         with atomic_path(out / name, overwrite=True) as tmp:
-            tmp.write_text(f"# {statement}\n" + frame.to_csv(index=False), encoding="utf-8")
+            tmp.write_text(frame.to_csv(index=False), encoding="utf-8")
         written.append(out / name)
+
+    with atomic_path(out / "PROVENANCE.txt", overwrite=True) as tmp:
+        tmp.write_text(
+            f"{statement}\n\nFiles in this folder were computed by vollsmose-gis from the "
+            "district above; manifest.json lists every input with its SHA-256 hash.\n",
+            encoding="utf-8",
+        )
+    written.append(out / "PROVENANCE.txt")
 
     csv(result.scores, "scores.csv")
     csv(result.indicators, "indicators.csv")
@@ -700,7 +987,7 @@ def save_score_outputs(
             tif = out / f"{stem}_{raster_name}.tif"
             write_geotiff(raster, tif, overwrite=True)
             written.append(tif)
-    manifest = run_manifest(result, district_path=district_path)
+    manifest = run_manifest(result, district_path=district_path or result.base_path)
     with atomic_path(out / "manifest.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     written.append(out / "manifest.json")

@@ -1,0 +1,208 @@
+"""The main job in the library: score scenarios, save the tables, draw the maps, write
+the report — into a staging folder that replaces the output only when the run is
+complete.
+
+``vollsmose-gis score`` and the QGIS plugin's *Score scenarios* both call
+:func:`run_job`; nothing else assembles the job.
+
+A run never leaves a half-written output: everything is written into a hidden staging
+folder beside ``out``; only when every file is written are they moved into ``out``
+(each with an atomic rename). Any failure before that — an exception, Ctrl-C, a full
+disk — removes the staging folder and leaves ``out`` exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.district import District
+from vollsmose_gis.scenario import Scenario
+from vollsmose_gis.scoring import Profile, ScoreResult, save_score_outputs, score_scenarios
+
+__all__ = ["JobResult", "check_output_folder", "run_job"]
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class JobResult:
+    """What :func:`run_job` produced.
+
+    Attributes
+    ----------
+    result
+        The scores, indicators, robustness and notes.
+    out
+        The output folder.
+    written
+        Every file written, as paths inside ``out``.
+    warnings
+        Module warnings of every scenario, deduplicated, as "scenario: module: message".
+    """
+
+    result: ScoreResult
+    out: Path
+    written: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_output_folder(out: Path, *, overwrite: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output folder before any work: it exists (without ``overwrite``), is a
+    file, sits in a missing or unwritable folder, or would hold one of the inputs.
+
+    Raises
+    ------
+    InputError
+        With what to do.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output {out} exists and is not a folder; choose another --out")
+    if out.exists() and not overwrite:
+        raise InputError(
+            f"output folder {out} exists; pass --overwrite to replace the files this run "
+            "writes (nothing else in it is deleted), or choose another --out"
+        )
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write {out}: folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InputError(f"cannot write {out}: no write permission; choose another --out")
+    target = out.resolve()
+    for source in inputs:
+        resolved = Path(source).resolve()
+        if resolved == target or target in resolved.parents:
+            raise InputError(
+                f"output folder {out} holds the input {source}; a run must not write over "
+                "its inputs — choose another --out"
+            )
+
+
+def run_job(
+    scenarios: Sequence[Scenario],
+    out: str | Path,
+    *,
+    district: District | None = None,
+    district_path: Path | None = None,
+    profile: Profile | None = None,
+    overwrite: bool = False,
+    lang: str = "en",
+    tiles: str | None = None,
+    maps: bool = True,
+    report: bool = True,
+    progress: Progress | None = None,
+) -> JobResult:
+    """Score scenarios and write every output of the main job.
+
+    Parameters
+    ----------
+    scenarios
+        Loaded scenarios (:func:`vollsmose_gis.scenario.load_scenarios`).
+    out
+        Output folder: ``scores.csv``, ``indicators.csv``, ``changes.csv``,
+        ``PROVENANCE.txt``, ``manifest.json``, a GeoPackage and rasters per scenario,
+        ``maps/`` and ``report.html``.
+    district
+        Base district for scenarios without ``base:`` (default: the embedded Vollsmose).
+    district_path
+        The file ``district`` came from (recorded with its hash in the manifest).
+    profile
+        Scoring profile (default: the packaged one).
+    overwrite
+        Replace this run's files in an existing ``out`` (nothing else is touched).
+    lang
+        Language of maps and report (``en`` or ``da``).
+    tiles
+        Basemap tiles for the maps, or None (offline).
+    maps, report
+        Write the maps and the report.
+    progress
+        Optional callback ``(fraction, message)``.
+
+    Returns
+    -------
+    JobResult
+
+    Raises
+    ------
+    InputError
+        Bad scenarios, profile or output folder — raised before anything is written.
+    """
+    from vollsmose_gis.maps import LANGUAGES
+
+    out = Path(out)
+    if lang not in LANGUAGES:
+        raise InputError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    inputs = [p for s in scenarios for p in (s.path, s.base) if p is not None]
+    if district_path is not None:
+        inputs.append(district_path)
+    check_output_folder(out, overwrite=overwrite, inputs=inputs)
+
+    def step(start: float, span: float) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda fraction, message: progress(start + span * fraction, message)
+
+    result = score_scenarios(scenarios, district=district, profile=profile, progress=step(0, 0.7))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.resolve().parent))
+    try:
+        written = save_score_outputs(result, staging, overwrite=True, district_path=district_path)
+        if maps:
+            from vollsmose_gis.maps import write_maps
+
+            written += write_maps(
+                result,
+                staging / "maps",
+                overwrite=True,
+                tiles=tiles,
+                lang=lang,
+                progress=step(0.7, 0.2),
+            )
+        if report:
+            from vollsmose_gis.report import write_report
+
+            written.append(
+                write_report(
+                    result,
+                    staging / "report.html",
+                    overwrite=True,
+                    lang=lang,
+                    tiles=tiles,
+                    progress=step(0.9, 0.1),
+                )
+            )
+        final = _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    messages = [
+        f"{name}: {module}: {message}"
+        for name, r in result.results.items()
+        for module, m in r.modules.items()
+        for message in m.warnings
+    ]
+    return JobResult(result, out, final, list(dict.fromkeys(messages)))
+
+
+def _swap_in(staging: Path, out: Path) -> list[Path]:
+    """Move a complete staged run into ``out``: one rename for a new folder, else one
+    atomic rename per file (only this run's files are replaced)."""
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    if not out.exists():
+        os.replace(staging, out)
+        staging.mkdir()  # the caller removes it
+        return [out / p.relative_to(staging) for p in files]
+    final = []
+    for path in files:
+        relative = path.relative_to(staging)
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise InputError(f"cannot replace folder {target} with a file; remove it first")
+        os.replace(path, target)
+        final.append(target)
+    return final
