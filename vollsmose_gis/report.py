@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from vollsmose_gis.i18n import check_lang, has, number, t
 from vollsmose_gis.io import atomic_path
-from vollsmose_gis.maps import _check_lang, _dual, _number, _t, changes_map, to_html
+from vollsmose_gis.maps import before_after_map, changes_map, to_html
 
 if TYPE_CHECKING:
     from vollsmose_gis.scoring import ScoreResult
@@ -77,43 +78,41 @@ def format_value(value: Any, unit: str, lang: str = "en") -> str:
     if not math.isfinite(x):
         return "–"
     if unit == "share":
-        return f"{_number(x * 100, 1 if abs(x) < 0.1 and x != 0 else 0, lang)} %"
+        return f"{number(x * 100, 1 if abs(x) < 0.1 and x != 0 else 0, lang)} %"
     if unit == "yes=1/no=0":
-        return _t("report.yes" if x >= 0.5 else "report.no", lang)
+        return t("report.yes" if x >= 0.5 else "report.no", lang)
     if unit == "m":
-        return f"{_number(x / 1000, 1, lang)} km" if abs(x) >= 1000 else f"{_number(x, 0, lang)} m"
+        return f"{number(x / 1000, 1, lang)} km" if abs(x) >= 1000 else f"{number(x, 0, lang)} m"
     if unit == "m2":
-        return f"{_number(x, 0, lang)} m²"
+        return f"{number(x, 0, lang)} m²"
     if unit == "lx":
-        return f"{_number(x, 1, lang)} lx"
+        return f"{number(x, 1, lang)} lx"
     if unit in ("kWh/year", "cameras") or abs(x) >= 100:
-        return f"{_number(x, 0, lang)} {unit}".strip()
-    return f"{_number(x, 2, lang)} {unit}".strip()
+        return f"{number(x, 0, lang)} {unit}".strip()
+    return f"{number(x, 2, lang)} {unit}".strip()
 
 
 def _money(dkk: float, lang: str) -> str:
     if not math.isfinite(dkk) or dkk == 0:
         return "0 DKK" if lang == "en" else "0 kr."
     millions = dkk / 1e6
-    text = _number(millions, 1 if millions < 100 else 0, lang)
+    text = number(millions, 1 if millions < 100 else 0, lang)
     return f"{text} M DKK" if lang == "en" else f"{text} mio. kr."
 
 
 def _percent(share: float, lang: str) -> str:
-    return f"{_number(share * 100, 0 if share >= 0.1 or share == 0 else 1, lang)} %"
+    return f"{number(share * 100, 0 if share >= 0.1 or share == 0 else 1, lang)} %"
 
 
 def _theme_label(result: ScoreResult, theme: str, lang: str) -> str:
     key = f"theme.{theme}"
-    from vollsmose_gis.maps import _texts
-
-    if lang != "en" and key in _texts():
-        return _t(key, lang)
+    if lang != "en" and has(key):
+        return t(key, lang)
     return result.profile.theme_labels.get(theme, theme)
 
 
 def _display_name(name: str, lang: str) -> str:
-    return _t("map.today", lang) if name == "(baseline)" else name
+    return t("map.today", lang) if name == "(baseline)" else name
 
 
 # --------------------------------------------------------------------------- charts
@@ -157,13 +156,13 @@ def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
         marker="D",
         color="black",
         zorder=3,
-        label=_t("report.col.overall", lang),
+        label=t("report.col.overall", lang),
     )
     ax.set_yticks(y, names)
     ax.set_xlim(0, 100)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=9)
-    ax.set_title(_t("report.chart.themes", lang), loc="left")
+    ax.set_title(t("report.chart.themes", lang), loc="left")
     themes_png = _png(fig)
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -176,18 +175,18 @@ def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
         )
     ax.axhline(result.baseline.overall, color="grey", linestyle="--", linewidth=1)
     ax.annotate(
-        _t("map.today", lang),
+        t("map.today", lang),
         (0, result.baseline.overall),
         textcoords="offset points",
         xytext=(2, -12),
         fontsize=8,
         color="grey",
     )
-    ax.set_xlabel(_t("report.chart.cost.x", lang))
-    ax.set_ylabel(_t("report.chart.cost.y", lang))
+    ax.set_xlabel(t("report.chart.cost.x", lang))
+    ax.set_ylabel(t("report.chart.cost.y", lang))
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    ax.set_title(_t("report.chart.cost", lang), loc="left")
+    ax.set_title(t("report.chart.cost", lang), loc="left")
     cost_png = _png(fig)
 
     distribution = result.robustness.get("rank_distribution", {})
@@ -201,7 +200,7 @@ def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
             shares,
             left=left,
             color=greys[r],
-            label=_t("report.chart.rank_n", lang, n=r + 1),
+            label=t("report.chart.rank_n", lang, n=r + 1),
             edgecolor="white",
         )
         left += shares
@@ -209,14 +208,14 @@ def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
     ax.set_xlim(0, 100)
     ax.set_xlabel("%")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(n, 6), frameon=False)
-    ax.set_title(_t("report.chart.ranks", lang), loc="left", fontsize=11)
+    ax.set_title(t("report.chart.ranks", lang), loc="left", fontsize=11)
     ranks_png = _png(fig)
     return {
         "answer": [
-            {"src": themes_png, "caption": _t("report.chart.themes", lang)},
-            {"src": cost_png, "caption": _t("report.chart.cost", lang)},
+            {"src": themes_png, "caption": t("report.chart.themes", lang)},
+            {"src": cost_png, "caption": t("report.chart.cost", lang)},
         ],
-        "robustness": [{"src": ranks_png, "caption": _t("report.chart.ranks", lang)}],
+        "robustness": [{"src": ranks_png, "caption": t("report.chart.ranks", lang)}],
     }
 
 
@@ -237,7 +236,7 @@ def _indicator_table(result: ScoreResult, theme: str, lang: str) -> list[dict[st
                 "label": first["label"],
                 "unit": first["unit"],
                 "weight_value": float(first["weight"]),
-                "weight": _number(first["weight"], 2, lang) if first["weight"] > 0 else "–",
+                "weight": number(first["weight"], 2, lang) if first["weight"] > 0 else "–",
                 "today": format_value(base["value"].get(indicator, np.nan), first["unit"], lang),
                 "today_value": float(base["value"].get(indicator, np.nan)),
                 "cells": [
@@ -270,14 +269,14 @@ def _theme_sections(
             continue
         best_row = scores.iloc[int(np.nanargmax(values))]
         best = str(best_row["scenario"])
-        section["best_sentence"] = _t(
+        section["best_sentence"] = t(
             "report.theme.best",
             lang,
             best=best,
-            score=_number(best_row[theme], 0, lang),
-            today=_number(result.baseline.theme_scores.get(theme, np.nan), 0, lang),
+            score=number(best_row[theme], 0, lang),
+            today=number(result.baseline.theme_scores.get(theme, np.nan), 0, lang),
         )
-        section["figures_intro"] = _t("report.theme.figures", lang, best=best)
+        section["figures_intro"] = t("report.theme.figures", lang, best=best)
         section["figures"] = [
             f"{row['label']}: {row['today']} → "
             f"{format_value(row['raw'].get(best, np.nan), row['unit'], lang)}"
@@ -287,7 +286,7 @@ def _theme_sections(
         for map_theme, focus in THEME_MAPS.get(theme, ()):
             if _MAP_MODULE[map_theme] not in ran:
                 continue
-            dual = _dual(
+            dual = before_after_map(
                 result.baseline,
                 result.results[best],
                 theme=map_theme,
@@ -298,9 +297,9 @@ def _theme_sections(
             )
             section["maps"].append(
                 {
-                    "title": f"{_t(f'map.{map_theme}.title', lang)}: {best}",
+                    "title": f"{t(f'map.{map_theme}.title', lang)}: {best}",
                     "html": to_html(dual),
-                    "caption": _t("report.theme.map", lang, best=best),
+                    "caption": t("report.theme.map", lang, best=best),
                 }
             )
         sections.append(section)
@@ -315,11 +314,11 @@ def _flip_lines(result: ScoreResult, lang: str) -> list[str]:
         label = _theme_label(result, theme, lang)
         now = _percent(weights.get(theme, 0.0) / total, lang)
         if not changes:
-            lines.append(_t("report.robustness.noflip", lang, theme=label))
+            lines.append(t("report.robustness.noflip", lang, theme=label))
             continue
         first = changes[0]
         lines.append(
-            _t(
+            t(
                 "report.robustness.flip",
                 lang,
                 theme=label,
@@ -368,14 +367,14 @@ def _context(
         "scenario.nothing",
         "theme.all",
     ]
-    t = {key.replace(".", "_"): _t(f"report.{key}", lang) for key in text_keys}
+    words = {key.replace(".", "_"): t(f"report.{key}", lang) for key in text_keys}
     ranking = [
         {
             "rank": int(row["rank"]),
             "scenario": row["scenario"],
-            "overall": _number(row["overall"], 1, lang),
-            "themes": [_number(row.get(theme, np.nan), 1, lang) for theme in themes],
-            "cost": _number(row["cost_dkk"] / 1e6, 1, lang),
+            "overall": number(row["overall"], 1, lang),
+            "themes": [number(row.get(theme, np.nan), 1, lang) for theme in themes],
+            "cost": number(row["cost_dkk"] / 1e6, 1, lang),
             "p_first": _percent(float(row["p_first"]), lang),
         }
         for row in scores.to_dict("records")
@@ -388,10 +387,10 @@ def _context(
             {
                 "name": name,
                 "description": (r.scenario.description or "").strip(),
-                "year": _t("report.scenario.year", lang, year=r.scenario.year)
+                "year": t("report.scenario.year", lang, year=r.scenario.year)
                 if r.scenario.year
                 else "",
-                "cost": _t("report.scenario.cost", lang, cost=_money(r.cost_dkk, lang)),
+                "cost": t("report.scenario.cost", lang, cost=_money(r.cost_dkk, lang)),
                 "changes": changes,
             }
         )
@@ -401,15 +400,15 @@ def _context(
     leader_result = result.results[str(leader["scenario"])]
     if {"lighting", "cctv"} <= set(leader_result.modules) and _entries(leader_result.change_log):
         changes_section = {
-            "heading": _t("report.changes.h", lang, leader=leader["scenario"]),
-            "text": _t("report.changes.text", lang),
+            "heading": t("report.changes.h", lang, leader=leader["scenario"]),
+            "text": t("report.changes.text", lang),
             "html": to_html(changes_map(result.baseline, leader_result, tiles=tiles, lang=lang)),
         }
     modules = sorted({m for r in result.results.values() for m in r.modules})
     return {
         "lang": lang,
-        "title": _t("report.title", lang, district=district.name),
-        "subtitle": _t(
+        "title": t("report.title", lang, district=district.name),
+        "subtitle": t(
             "report.subtitle",
             lang,
             n=len(scores),
@@ -417,9 +416,9 @@ def _context(
             version=__version__,
         ),
         "schematic": prov.is_schematic,
-        "schematic_warning": _t("report.schematic_warning", lang),
-        "t": t,
-        "question": _t(
+        "schematic_warning": t("report.schematic_warning", lang),
+        "t": words,
+        "question": t(
             "report.question",
             lang,
             district=district.name,
@@ -429,18 +428,18 @@ def _context(
                 for theme, label in zip(themes, theme_labels, strict=True)
             ),
         ),
-        "answer": _t(
+        "answer": t(
             "report.answer",
             lang,
             leader=leader["scenario"],
-            overall=_number(leader["overall"], 1, lang),
-            delta=_number(leader["overall_delta"], 1, lang),
+            overall=number(leader["overall"], 1, lang),
+            delta=number(leader["overall_delta"], 1, lang),
             cost=_money(float(leader["cost_dkk"]), lang),
             p_first=_percent(float(leader["p_first"]), lang),
-            samples=_number(samples, 0, lang),
+            samples=number(samples, 0, lang),
         ),
-        "today_score": _t(
-            "report.today_score", lang, overall=_number(result.baseline.overall, 1, lang)
+        "today_score": t(
+            "report.today_score", lang, overall=number(result.baseline.overall, 1, lang)
         ),
         "themes": [
             {**section, "label": label}
@@ -452,11 +451,11 @@ def _context(
         "charts_answer": charts["answer"],
         "charts_robustness": charts["robustness"],
         "robustness": {
-            "intro": _t(
+            "intro": t(
                 "report.robustness.intro",
                 lang,
-                samples=_number(samples, 0, lang),
-                concentration=_number(rob.get("concentration", math.nan), 0, lang),
+                samples=number(samples, 0, lang),
+                concentration=number(rob.get("concentration", math.nan), 0, lang),
             ),
             "p_first": [
                 (name, _percent(float(rob.get("p_first", {}).get(name, 0.0)), lang))
@@ -466,17 +465,17 @@ def _context(
         },
         "changes": changes_section,
         "method": {
-            "scoring": _t("report.method.scoring", lang, profile=result.profile.source),
+            "scoring": t("report.method.scoring", lang, profile=result.profile.source),
             "weights": [
                 (label, _percent(result.profile.themes[theme] / total, lang))
                 for theme, label in zip(themes, theme_labels, strict=True)
             ],
-            "models": _t("report.method.models", lang),
-            "modules": _t("report.modules", lang, modules=", ".join(modules)),
-            "labels": _t("report.method.labels", lang),
+            "models": t("report.method.models", lang),
+            "modules": t("report.modules", lang, modules=", ".join(modules)),
+            "labels": t("report.method.labels", lang),
         },
         "provenance": {"statement": prov.statement(), "notes": prov.notes},
-        "footer": _t("report.footer", lang, version=__version__),
+        "footer": t("report.footer", lang, version=__version__),
     }
 
 
@@ -518,7 +517,7 @@ def report_html(
     """
     import jinja2
 
-    _check_lang(lang)
+    check_lang(lang)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
@@ -553,7 +552,7 @@ def write_report(
         raise FileExistsError(
             f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it"
         )
-    _check_lang(lang)
+    check_lang(lang)
     page = report_html(result, lang=lang, tiles=tiles, progress=progress)
     with atomic_path(target, overwrite=overwrite) as tmp:
         tmp.write_text(page, encoding="utf-8")

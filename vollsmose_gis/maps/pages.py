@@ -119,8 +119,8 @@ def connectivity_map(source: District | ScenarioResult, **options: Any) -> foliu
 def calming_map(source: District | ScenarioResult, **options: Any) -> folium.Map:
     """Map modelled car speeds (V85 classes ≤30, 31-40, 41-50, >50 km/h) and calming devices.
 
-    Speeds are the ``calming_speeds`` layer of a scenario result, else
-    :func:`vollsmose_gis.calming.operating_speeds`; where the speed model cannot run
+    Speeds are the ``calming_speeds`` layer of the calming module's result (the
+    scenario result's, else :func:`vollsmose_gis.analysis.run`); where the speed model cannot run
     (it raises :class:`InputError`) the map shows the posted limits and says so in its
     subtitle and legend.  Options as
     :func:`theme_map`.
@@ -194,6 +194,7 @@ def before_after_map(
     tiles: str | None = None,
     lang: str = "en",
     links: int = 0,
+    focus: str = "",
 ) -> DualMap:
     """Show a theme before (left) and after (right) a scenario, with synchronised views.
 
@@ -209,6 +210,9 @@ def before_after_map(
     links
         Suggested links on the connectivity maps (default none: a before/after map
         compares what is planned).
+    focus
+        ``"use"``: the mix map opens on land use instead of tenure; ``""`` (default)
+        the theme's first layer.
 
     Returns
     -------
@@ -216,7 +220,9 @@ def before_after_map(
         ``.m1`` (before) and ``.m2`` (after), each with its title, legends and
         LayerControl (collapsed to leave room).
     """
-    return _dual(before, after, theme=theme, tiles=tiles, lang=lang, links=links)
+    if focus not in ("", "use"):
+        raise InputError(f"focus must be '' or 'use', got {focus!r}")
+    return _dual(before, after, theme=theme, tiles=tiles, lang=lang, links=links, focus=focus)
 
 
 def _dual(

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from vollsmose_gis import analysis
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.district import District
 from vollsmose_gis.i18n import category as _category
@@ -105,8 +106,15 @@ _CACHE: dict[tuple[str, str], Any] = {}
 _CACHE_SIZE = 64
 
 
-def _cached(kind: str, district: District, reads: Sequence[str], compute: Callable[[], Any]) -> Any:
-    key = (kind, district.fingerprint(*reads))
+def _cached(kind: str, district: District, module: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per content of the layers ``module`` reads.
+
+    A map's derived frames (suggested links, camera wedges, walking catchments) depend
+    on what their analysis module reads, so the module's spec
+    (:attr:`~vollsmose_gis.analysis.AnalysisSpec.reads`) is their cache key too: one
+    declaration of the layers, in the module.
+    """
+    key = (kind, analysis.get(module).cache_key(district))
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
@@ -142,9 +150,7 @@ class _Ctx:
     def module(self, name: str) -> ModuleResult:
         if name in self.modules:
             return self.modules[name]
-        from vollsmose_gis.scoring import run_module
-
-        return run_module(name, self.district)
+        return analysis.run(name, self.district)
 
 
 def _label(name: str, lang: str) -> str:
@@ -260,7 +266,7 @@ def _suggested_links(ctx: _Ctx) -> gpd.GeoDataFrame:
             log.info("no suggested links for %s: %s", ctx.district.name, exc)
             return gpd.GeoDataFrame(geometry=[], crs=ctx.district.crs)
 
-    return _cached(f"links{k}", ctx.district, ("streets", "buildings", "landuse"), compute)
+    return _cached(f"links{k}", ctx.district, "connectivity", compute)
 
 
 def _new_streets(ctx: _Ctx) -> gpd.GeoDataFrame | None:
@@ -463,22 +469,11 @@ def _building_names(district: District, building_ids: Sequence[str]) -> list[str
 
 def _speeds(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, str | None]:
     """Per-street car speeds and the modelled-speed column, or posted limits (column None)."""
-    module = ctx.modules.get("calming")
-    if module is not None and "calming_speeds" in module.layers:
-        frame = module.layers["calming_speeds"]
-    else:
-        from vollsmose_gis import calming
-
-        district = ctx.district
-
-        def compute() -> gpd.GeoDataFrame | None:
-            try:
-                return calming.operating_speeds(district)
-            except InputError as exc:  # e.g. no street open to cars
-                log.info("no speed model for %s: %s", district.name, exc)
-                return None
-
-        frame = _cached("speeds", district, ("streets", "calming", "pois"), compute)
+    frame = None
+    try:
+        frame = ctx.module("calming").layers.get("calming_speeds")
+    except InputError as exc:  # e.g. no street open to cars: no speed model
+        log.info("no speed model for %s: %s", ctx.district.name, exc)
     if frame is not None:
         column = next((c for c in ("v85_max_kmh", "v85_kmh", "v85_mean_kmh") if c in frame), None)
         if column is not None:
@@ -756,7 +751,7 @@ def _camera_sectors(district: District) -> gpd.GeoDataFrame:
             return gpd.GeoDataFrame(geometry=[], crs=district.crs)
         return gpd.GeoDataFrame(rows, geometry="geometry", crs=district.crs)
 
-    return _cached("sectors", district, ("cameras", "buildings"), compute)
+    return _cached("sectors", district, "cctv", compute)
 
 
 def _cctv_layers(ctx: _Ctx) -> list[_Layer]:
@@ -850,7 +845,7 @@ def _catchments(district: District) -> gpd.GeoDataFrame:
             log.info("no catchments for %s: %s", district.name, exc)
             return gpd.GeoDataFrame(geometry=[], crs=district.crs)
 
-    return _cached("catchments", district, ("buildings", "streets"), compute)
+    return _cached("catchments", district, "mix", compute)
 
 
 def _mix_layers(ctx: _Ctx) -> list[_Layer]:
