@@ -93,6 +93,7 @@ def run_job(
     overwrite: bool = False,
     lang: str = "en",
     tiles: str | None = None,
+    modules: Sequence[str] | None = None,
     maps: bool = True,
     report: bool = True,
     progress: Progress | None = None,
@@ -119,6 +120,8 @@ def run_job(
         Language of maps and report (``en`` or ``da``).
     tiles
         Basemap tiles for the maps, or None (offline).
+    modules
+        Analysis modules to run (default: every registered one).
     maps, report
         Write the maps and the report.
     progress
@@ -148,7 +151,9 @@ def run_job(
             return None
         return lambda fraction, message: progress(start + span * fraction, message)
 
-    result = score_scenarios(scenarios, district=district, profile=profile, progress=step(0, 0.7))
+    result = score_scenarios(
+        scenarios, district=district, profile=profile, modules=modules, progress=step(0, 0.7)
+    )
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.resolve().parent))
     try:
         written = save_score_outputs(result, staging, overwrite=True, district_path=district_path)

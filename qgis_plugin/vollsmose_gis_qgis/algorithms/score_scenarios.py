@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ from qgis.core import (
 )
 
 from vollsmose_gis import default_district, load_district
-from vollsmose_gis.report import write_report
+from vollsmose_gis.job import run_job
 from vollsmose_gis.scenario import load_scenarios
-from vollsmose_gis.scoring import MODULES, load_profile, save_score_outputs, score_scenarios
+from vollsmose_gis.scoring import MODULES, load_profile
 
 from .._compat import QgsProcessingException
 from ..feedback import library_call, progress_callback
@@ -146,28 +147,30 @@ class ScoreScenariosAlgorithm(VollsmoseAlgorithm):
             profile = load_profile(profile_path or None)
             base = load_district(district_path) if district_path else default_district()
             self.announce(base, feedback)
-            result = score_scenarios(
+            # the library's main job: scores, tables, GeoPackages, rasters, maps, report
+            job = run_job(
                 scenarios,
+                folder,
                 district=base,
+                district_path=Path(district_path) if district_path else None,
                 profile=profile,
                 modules=modules,
-                progress=progress_callback(feedback, 0, 90),
-            )
-            written = save_score_outputs(
-                result,
-                folder,
                 overwrite=True,
-                district_path=Path(district_path) if district_path else None,
-            )
-            report = self.parameterAsFileOutput(parameters, self.REPORT, context)
-            write_report(
-                result,
-                report,
                 lang=self.LANGUAGES[self.parameterAsEnum(parameters, self.LANGUAGE, context)],
-                overwrite=True,
-                progress=progress_callback(feedback, 95, 100),
+                progress=progress_callback(feedback, 0, 100),
             )
-        feedback.pushInfo(f"Wrote {len(written)} files to {folder} and the report {report}")
+            result = job.result
+            report = self.parameterAsFileOutput(parameters, self.REPORT, context)
+            if report and Path(report).resolve() != (Path(folder) / "report.html").resolve():
+                shutil.copyfile(Path(folder) / "report.html", report)
+        for message in job.warnings:
+            feedback.reportError(f"warning: {message}", fatalError=False)
+        for note in result.notes:
+            feedback.pushInfo(f"note: {note}")
+        feedback.pushInfo(
+            f"Wrote {len(job.written)} files (maps and report included) to {folder}; "
+            f"the report also to {report}"
+        )
         ranking = "; ".join(
             f"{row.rank}. {row.scenario} ({row.overall:.1f})" for row in result.scores.itertuples()
         )
