@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -95,11 +97,37 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def refuse_existing(*paths: Path | None, overwrite: bool) -> None:
-    """Fail before any work is done when an output file exists and --overwrite is off."""
-    for path in paths:
-        if path is not None and path.exists() and not overwrite:
+def refuse_existing(
+    *paths: Path | None, overwrite: bool, inputs: tuple[Path | None, ...] = ()
+) -> None:
+    """Check output files before any work is done.
+
+    Refused: an output that exists without --overwrite, an output that is a folder, two
+    outputs naming the same file, an output that is one of the inputs (even with
+    --overwrite: it would destroy the input), and an output in a missing or unwritable
+    folder.
+    """
+    outputs = [p for p in paths if p is not None]
+    seen: dict[Path, Path] = {}
+    sources = {Path(p).resolve(): p for p in inputs if p is not None}
+    for path in outputs:
+        resolved = path.resolve()
+        if resolved in seen:
+            raise InputError(f"two outputs name the same file {path}; give each its own path")
+        seen[resolved] = path
+        if resolved in sources:
+            raise InputError(
+                f"output {path} is the input {sources[resolved]}; writing it would destroy "
+                "the input — choose another output path"
+            )
+        if path.is_dir():
+            raise InputError(f"output {path} is a folder; give a file path inside it")
+        if path.exists() and not overwrite:
             raise InputError(f"{path} exists; pass --overwrite to replace it")
+        if not resolved.parent.is_dir():
+            raise InputError(f"cannot write {path}: folder {resolved.parent} does not exist")
+        if not os.access(resolved.parent, os.W_OK):
+            raise InputError(f"cannot write {path}: no write permission in {resolved.parent}")
 
 
 def open_district(path: Path | None, *, strict: bool = True) -> District:
@@ -129,6 +157,27 @@ def _main(
     ] = False,
 ) -> None:
     _state["debug"] = debug
+    if not debug:
+        warnings.showwarning = _show_warning
+
+
+_SHOWN: set[str] = set()
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Print a Python warning as one line, once per run (no source paths or code lines)."""
+    text = f"warning: {message}"
+    if text in _SHOWN:
+        return
+    _SHOWN.add(text)
+    err_console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -251,7 +300,7 @@ def import_osm(
         raise InputError("give either an OSM file (SOURCE) or --place, not both or neither")
     if output is None:
         raise InputError("missing -o/--output: the district GeoPackage to write")
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs=(source,))
     options: dict[str, Any] = dict(
         name=name, crs=crs, context_m=context_m,
         tenure=osm.parse_tenure(tenure) if tenure else None,
@@ -327,7 +376,7 @@ def lighting(
     from vollsmose_gis import lighting as lt
     from vollsmose_gis.io import save_district, write_geotiff
 
-    refuse_existing(raster, output, overwrite=overwrite)
+    refuse_existing(raster, output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     folder = district.parent if district is not None else None
     with err_console.status("lighting") as status:
@@ -422,7 +471,7 @@ def connectivity(
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
 
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     xy = _parse_xy(centre, "--centre")
     with err_console.status("connectivity") as status:
@@ -497,7 +546,7 @@ def suggest_links(
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
 
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     with err_console.status("suggesting links") as status:
         progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
@@ -557,7 +606,7 @@ def mix(
     from vollsmose_gis.io import save_district
     from vollsmose_gis.mix import analyse_mix
 
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     with err_console.status("mix") as status:
         result = analyse_mix(d, progress=lambda f, m: status.update(f"{m} {f:.0%}"))
@@ -647,7 +696,7 @@ def cctv(
     from vollsmose_gis import cctv as cc
     from vollsmose_gis.io import save_district, write_geotiff
 
-    refuse_existing(raster, output, overwrite=overwrite)
+    refuse_existing(raster, output, overwrite=overwrite, inputs=(district,))
     if plan is not None and plan < 1:
         raise InputError(f"--plan {plan} must be at least 1 camera")
     levels = cc.dori_levels(edition)
@@ -1028,7 +1077,7 @@ def calming(
     from vollsmose_gis import calming as cm
     from vollsmose_gis.io import save_district
 
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     with err_console.status("calming") as status:
         progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
@@ -1141,7 +1190,7 @@ def map_(
         raise InputError(f"--view must be map, before-after or changes, got {view!r}")
     if theme != "all" and theme not in maps.THEMES:
         raise InputError(f"--theme must be one of {[*maps.THEMES, 'all']}, got {theme!r}")
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs=(source,))
     is_scenario = source is not None and source.suffix.lower() in (".yaml", ".yml")
     if view != "map" and not is_scenario:
         raise InputError(f"--view {view} compares a scenario with its base: give a scenario YAML")
