@@ -14,8 +14,9 @@ from shapely.geometry import LineString, Point
 
 from tests.browser import MAP_STATE_JS, browser, png_colours
 from tests.factories import CRS, X0, Y0, frame, small_district
-from vollsmose_gis import InputError, maps
+from vollsmose_gis import InputError, analysis, i18n, maps
 from vollsmose_gis.io import Raster
+from vollsmose_gis.maps import changes, render, style, themes
 from vollsmose_gis.scenario import Scenario, apply_scenario
 
 XSS = "<script>alert(1)</script>"
@@ -90,7 +91,7 @@ def test_overlay_is_warped_to_web_mercator_not_stretched():
     array = np.zeros((300, 300), dtype=np.float32)
     array[1, 298] = 100.0  # cell centre x0 + 597, y0 - 3
     raster = Raster(array, from_origin(x0, y0, res, res), CRS)
-    warped, ((south, west), (north, east)) = maps._warp_to_mercator(raster, categorical=False)
+    warped, ((south, west), (north, east)) = render._warp_to_mercator(raster, categorical=False)
     rows, cols = warped.shape
     r, c = np.argwhere(warped == 100.0).mean(axis=0)
     to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
@@ -112,7 +113,7 @@ def test_overlay_is_warped_to_web_mercator_not_stretched():
 def test_rasters_on_different_grids_are_aligned_by_position():
     a = Raster(np.arange(16, dtype=np.float32).reshape(4, 4), from_origin(0, 40, 10, 10), CRS)
     b = Raster(np.full((2, 2), 7, dtype=np.float32), from_origin(30, 60, 10, 10), CRS)
-    va, vb, transform, _ = maps._aligned(a, b, np.nan)
+    va, vb, transform, _ = changes._aligned(a, b, np.nan)
     assert va.shape == vb.shape == (6, 5)  # x 0..50, y 0..60
     assert transform.c == 0 and transform.f == 60
     # a's top-left cell (0-10, 30-40) is row 2, col 0 of the union; b's (30-40, 50-60) row 0 col 3
@@ -123,10 +124,10 @@ def test_rasters_on_different_grids_are_aligned_by_position():
 def test_quantile_classes_rank_against_the_reference_only():
     values = np.array([1.0, 2.0, 3.0, 4.0, 100.0, 200.0])
     inside = np.array([True, True, True, True, False, False])
-    classes = maps._quantile_classes(values, (0.5, 0.75), reference=inside)
+    classes = themes._quantile_classes(values, (0.5, 0.75), reference=inside)
     # quantiles of 1..4: 2.5 and 3.25 -> 1, 2 in class 0; 3 in class 1; 4 and above in 2
     assert classes.tolist() == [0, 0, 1, 2, 2, 2]
-    assert maps._quantile_classes(np.zeros(3), (0.5,)).tolist() == [0, 0, 0]
+    assert themes._quantile_classes(np.zeros(3), (0.5,)).tolist() == [0, 0, 0]
 
 
 # --------------------------------------------------------------------------- pages
@@ -362,15 +363,15 @@ def test_script_in_a_feature_name_shows_as_text(tmp_path):
 
 
 def test_points_and_lines_of_a_layer_share_its_tooltip_labels():
-    layer = maps._geojson(
+    layer = render._geojson(
         frame(
             [
                 dict(name="a", geometry=Point(X0, Y0)),
                 dict(name="b", geometry=LineString([(X0, Y0), (X0 + 5, Y0)])),
             ]
         ),
-        [maps._line("#000000", 1)] * 2,
-        [maps._tip("A", [("Kind", 'x"<y>')]), maps._tip("B", [("Kind", None)])],
+        [style._line("#000000", 1)] * 2,
+        [render._tip("A", [("Kind", 'x"<y>')]), render._tip("B", [("Kind", None)])],
     )
     assert layer is not None
     props = [f["properties"] for f in layer.data["features"]]
@@ -379,7 +380,7 @@ def test_points_and_lines_of_a_layer_share_its_tooltip_labels():
 
 def test_empty_layers_draw_nothing():
     empty = frame([dict(name="a", geometry=Point(X0, Y0))]).iloc[:0]
-    assert maps._geojson(empty, [], []) is None
+    assert render._geojson(empty, [], []) is None
 
 
 def test_cli_map(tmp_path, district):
@@ -415,3 +416,144 @@ def test_cli_map(tmp_path, district):
     )
     assert run.exit_code == 0, run.output
     assert "Change in car speed" in layer_names(changes.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- package
+
+
+# Every name `vollsmose_gis.maps` offered as one module (before the split into a package).
+OLD_PUBLIC = [
+    "LANGUAGES",
+    "THEMES",
+    "before_after_map",
+    "calming_map",
+    "cctv_map",
+    "changes_map",
+    "connectivity_map",
+    "lighting_map",
+    "mix_map",
+    "save_map",
+    "scenario_map",
+    "theme_map",
+    "to_html",
+    "write_maps",
+]
+OLD_HELPERS = [
+    "_t", "_number", "_check_lang", "_texts", "_category", "_geojson", "_tip", "_line",
+    "_fill", "_dot", "_warp_to_mercator", "_aligned", "_quantile_classes", "_dual",
+    "_Ctx", "_Legend", "_Layer", "_CSS", "_LUX_EDGES", "_DORI_COLOURS", "_inline_assets",
+    "_camera_sectors", "_change_layers", "_THEME_LAYERS", "_cached", "Tip",
+]  # fmt: skip
+
+
+def test_old_import_paths_still_work():
+    for name in OLD_PUBLIC:
+        assert callable(getattr(maps, name)) or name in ("LANGUAGES", "THEMES"), name
+    assert sorted(maps.__all__) == sorted(OLD_PUBLIC)
+    for name in OLD_HELPERS:
+        assert getattr(maps, name) is not None, name
+    from vollsmose_gis.maps import _t, _warp_to_mercator
+
+    assert _t("map.today", "da") == "I dag (basis)"
+    assert _warp_to_mercator is render._warp_to_mercator
+    assert maps.THEMES == ("connectivity", "calming", "lighting", "cctv", "mix")
+    with pytest.raises(AttributeError, match="no attribute '_nothing_here'"):
+        _ = maps._nothing_here
+
+
+def test_the_message_table_is_public():
+    assert i18n.t("map.today") == "Today (baseline)"
+    assert i18n.t("map.today", "da") == "I dag (basis)"
+    assert i18n.t("map.before", "da", name="Plan") == "Før: Plan"
+    assert i18n.number(12345.6, 1, "da") == "12\u2009345,6"
+    assert i18n.number(12345.6, 1) == "12,345.6"
+    assert i18n.number(float("nan")) == i18n.number("x") == "–"
+    assert i18n.category("use", "retail", "da") == "Butikker og service"
+    assert i18n.category("use", "moonbase", "en") == "moonbase"
+    assert i18n.has("report.title") and not i18n.has("report.nothing")
+    assert i18n.check_lang("da") == "da"
+    with pytest.raises(InputError, match="lang must be one of"):
+        i18n.check_lang("fr")
+    # every text has both languages
+    missing = [k for k, v in i18n.texts().items() if not {"en", "da"} <= set(v)]
+    assert missing == []
+
+
+def test_report_and_maps_share_only_public_helpers():
+    import ast
+    from pathlib import Path
+
+    import vollsmose_gis
+
+    root = Path(vollsmose_gis.__file__).parent
+    for path in [root / "report.py", *sorted((root / "maps").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            inside_maps = path.parent.name == "maps" and node.module.startswith(
+                "vollsmose_gis.maps"
+            )
+            if node.module.startswith("vollsmose_gis") and not inside_maps:
+                private = [
+                    a.name for a in node.names if a.name.startswith("_") and a.name[1] != "_"
+                ]
+                assert private == [], f"{path.name} imports {private} from {node.module}"
+            # module results come through analysis.run, not the scorer's old entry point
+            assert "run_module" not in [a.name for a in node.names], path.name
+
+
+def test_maps_get_module_results_through_analysis_run(district):
+    analysis.clear_cache()
+    maps.to_html(maps.lighting_map(district))
+    maps.to_html(maps.lighting_map(district.replace(name="Same content")))
+    assert analysis.module_runs["lighting"] == 1  # the second map reused the cached result
+    lit = district.lights.copy()
+    lit["lumens"] = lit["lumens"] * 2
+    page = maps.to_html(maps.lighting_map(district.replace(lights=lit)))
+    assert analysis.module_runs["lighting"] == 2
+    assert "Light on the ground (lux)" in layer_names(page)
+
+
+def test_derived_frames_are_cached_by_what_their_module_reads(district, monkeypatch):
+    from vollsmose_gis import connectivity
+
+    calls = []
+    real = connectivity.suggest_links
+
+    def counting(d, **kwargs):
+        calls.append(d.name)
+        return real(d, **kwargs)
+
+    monkeypatch.setattr(connectivity, "suggest_links", counting)
+    themes._CACHE.clear()
+    assert "lights" not in analysis.get("connectivity").reads
+    maps.connectivity_map(district)
+    brighter = district.lights.copy()
+    brighter["lumens"] = brighter["lumens"] * 3
+    maps.connectivity_map(district.replace(lights=brighter, name="lamps changed"))
+    assert calls == [district.name]  # lamps are not read by connectivity: reused
+    streets = district.streets.copy()
+    streets.loc[streets["street_id"] == "p1", "walk"] = False
+    maps.connectivity_map(district.replace(streets=streets, name="streets changed"))
+    assert calls == [district.name, "streets changed"]
+
+
+def shown_layers(page: str) -> list[str]:
+    """Names of the LayerControl entries that are on when the page opens (every map)."""
+    names = []
+    for block in re.findall(r"overlays\s*:\s*\{(.*?)\},", page, re.S):
+        for name, var in re.findall(r'"([^"]+)"\s*:\s*(feature_group_\w+)', block):
+            if f"{var}.addTo(" in page:
+                names.append(name)
+    return names
+
+
+def test_before_after_can_open_on_land_use(district, changed):
+    tenure = shown_layers(maps.to_html(maps.before_after_map(district, changed, theme="mix")))
+    use = shown_layers(
+        maps.to_html(maps.before_after_map(district, changed, theme="mix", focus="use"))
+    )
+    assert tenure.count("Tenure of the dwellings") == 2 and "Land use" not in tenure
+    assert use.count("Land use") == 2 and "Tenure of the dwellings" not in use
+    with pytest.raises(InputError, match="focus must be"):
+        maps.before_after_map(district, changed, theme="mix", focus="tenure")

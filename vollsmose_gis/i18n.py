@@ -90,8 +90,8 @@ def t(key: str, lang: str = "en", **values: Any) -> str:
 def category(kind: str, value: Any, lang: str) -> str:
     """The name of a category value (``kind.value`` in the table), else the value itself.
 
-    ``category("use", "retail", "da")`` gives ``"butik"``; an unknown value is shown
-    as it is.
+    ``category("use", "retail", "da")`` gives ``"Butikker og service"``; an unknown
+    value is shown as it is.
     """
     key = f"{kind}.{value}"
     return t(key, lang) if key in texts() else str(value)
