@@ -805,7 +805,7 @@ def test_place_downloads_through_overpass(osm_dir, tmp_path, monkeypatch):
     ]
     area = shapely.box(10.068, 48.135, 10.071, 48.137)
     queries = []
-    monkeypatch.setattr(osm, "_check_reachable", lambda urls, timeout_s: None)
+    monkeypatch.setattr(osm.overpass, "_check_reachable", lambda urls, timeout_s: None)
     monkeypatch.setattr(
         ox, "geocode_to_gdf", lambda place: gpd.GeoDataFrame(geometry=[area], crs=4326)
     )
