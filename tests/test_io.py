@@ -150,3 +150,73 @@ def test_write_geotiff_into_missing_folder(tmp_path):
     raster = Raster(np.zeros((2, 2), "uint8"), Affine.identity(), "EPSG:25832")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_geotiff(raster, tmp_path / "nope" / "r.tif")
+
+
+def _rewrite_meta(path, **changes):
+    """Rewrite the district_meta table of a saved district with some fields changed."""
+    meta = pyogrio.read_dataframe(path, layer="district_meta")
+    for column, value in changes.items():
+        meta[column] = [value]
+    pyogrio.write_dataframe(meta, path, layer="district_meta", driver="GPKG")
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (2, "newer vollsmose-gis (schema_version 2)"),
+        (99, "upgrade vollsmose-gis"),
+        (0, "unknown schema_version 0"),
+        ("banana", "unknown schema_version 'banana'"),
+    ],
+)
+def test_unknown_schema_version_is_refused(tmp_path, version, expected):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    _rewrite_meta(path, schema_version=version)
+    with pytest.raises(DistrictFileError) as info:
+        load_district(path)
+    assert expected in str(info.value) and str(path) in str(info.value)
+
+
+def test_schema_version_1_and_missing_field_load(tmp_path):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    assert pyogrio.read_dataframe(path, layer="district_meta")["schema_version"].iloc[0] == 1
+    meta = pyogrio.read_dataframe(path, layer="district_meta").drop(columns="schema_version")
+    pyogrio.write_dataframe(meta, path, layer="district_meta", driver="GPKG")
+    assert len(load_district(path).buildings) == len(small_district().buildings)
+
+
+def test_meta_without_crs_says_so_not_rows(tmp_path):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    meta = pyogrio.read_dataframe(path, layer="district_meta")
+    pyogrio.write_dataframe(
+        meta.set_crs(None, allow_override=True), path, layer="district_meta", driver="GPKG"
+    )
+    with pytest.raises(DistrictFileError) as info:
+        load_district(path)
+    message = str(info.value)
+    assert "has no CRS" in message and "found 1 rows" not in message
+    assert str(path) in message
+
+
+def test_meta_with_two_rows_counts_them(tmp_path):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    meta = pyogrio.read_dataframe(path, layer="district_meta")
+    pyogrio.write_dataframe(
+        pd.concat([meta, meta], ignore_index=True), path, layer="district_meta", driver="GPKG"
+    )
+    with pytest.raises(DistrictFileError, match=r"exactly one row .* found 2 rows"):
+        load_district(path)
+
+
+def test_absurd_lamp_in_a_file_is_refused_naming_it(tmp_path):
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    lights = pyogrio.read_dataframe(path, layer="lights")
+    lights["lumens"] = lights["lumens"].astype("float64")
+    lights.loc[0, "lumens"] = np.nan
+    pyogrio.write_dataframe(lights, path, layer="lights", driver="GPKG")
+    with pytest.raises(DistrictValidationError) as info:
+        load_district(path)
+    feature = lights.loc[0, "light_id"]
+    assert f"layer 'lights', feature '{feature}', column 'lumens': value is missing" in str(
+        info.value
+    )

@@ -25,8 +25,8 @@ from affine import Affine
 
 from vollsmose_gis._errors import DistrictFileError
 from vollsmose_gis.district import LAYER_NAMES, District, Provenance, Settings
-from vollsmose_gis.schema import validate_district
 from vollsmose_gis.standards import layer_schemas
+from vollsmose_gis.validation import validate_district
 
 __all__ = [
     "META_TABLE",
@@ -189,6 +189,47 @@ def _for_writing(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def _check_meta(meta: Any, source: Path) -> None:
+    """Refuse a ``district_meta`` table that is not one row, has no CRS or a newer schema.
+
+    Raises
+    ------
+    DistrictFileError
+        Naming the file and what to do.
+    """
+    if not isinstance(meta, gpd.GeoDataFrame) or len(meta) != 1:
+        rows = len(meta)
+        raise DistrictFileError(
+            f"{source}: table {META_TABLE!r} must hold exactly one row (the district's name, "
+            f"boundary and provenance), found {rows} row{'s' if rows != 1 else ''}"
+            + ("" if isinstance(meta, gpd.GeoDataFrame) else " and no boundary geometry")
+        )
+    if meta.crs is None:
+        raise DistrictFileError(
+            f"{source}: table {META_TABLE!r} has no CRS, so the district's coordinates "
+            "cannot be placed; write the file again with save_district, or assign the "
+            "projected CRS of the data to every table (e.g. EPSG:25832)"
+        )
+    if "schema_version" not in meta.columns:
+        return  # files written before the field existed are version 1
+    value = meta["schema_version"].iloc[0]
+    try:
+        version = int(value)
+        known = float(value) == version
+    except (TypeError, ValueError, OverflowError):
+        known = False
+    if not known or version < 1:
+        raise DistrictFileError(
+            f"{source}: table {META_TABLE!r} has an unknown schema_version {value!r}; "
+            f"this vollsmose-gis reads version {SCHEMA_VERSION} (an integer >= 1)"
+        )
+    if version > SCHEMA_VERSION:
+        raise DistrictFileError(
+            f"{source}: written by a newer vollsmose-gis (schema_version {version}); this "
+            f"version reads schema_version {SCHEMA_VERSION} and older — upgrade vollsmose-gis"
+        )
+
+
 def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> District:
     """Read a District from a GeoPackage written by :func:`save_district`.
 
@@ -203,8 +244,9 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
     Raises
     ------
     DistrictFileError
-        The file is missing, is not a GeoPackage, or lacks tables (all missing tables
-        are named).
+        The file is missing, is not a GeoPackage, lacks tables (all missing tables
+        are named), or its ``district_meta`` is not one row with a CRS or has a
+        ``schema_version`` this version does not know (newer, or not an integer).
     DistrictValidationError
         A layer breaks the schema (every problem is listed).
     """
@@ -222,10 +264,7 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
             f"(a district file has {', '.join((*LAYER_NAMES, META_TABLE))})"
         )
     meta = pyogrio.read_dataframe(source, layer=META_TABLE)
-    if len(meta) != 1 or meta.crs is None:
-        raise DistrictFileError(
-            f"{source}: table {META_TABLE!r} must hold one row with a CRS, found {len(meta)} rows"
-        )
+    _check_meta(meta, source)
     crs = meta.crs.to_string()
 
     def text(value: Any) -> str:
