@@ -22,6 +22,7 @@ from rich.table import Table
 
 from vollsmose_gis import __version__
 from vollsmose_gis._errors import DistrictValidationError, InputError
+from vollsmose_gis.analysis import ModuleResult
 from vollsmose_gis.district import District
 
 app = typer.Typer(
@@ -139,6 +140,51 @@ def open_district(path: Path | None, *, strict: bool = True) -> District:
     from vollsmose_gis.io import load_district
 
     return load_district(path, strict=strict)
+
+
+def status_progress(status: Any) -> Callable[[float, str], None]:
+    """A progress callback that updates a rich status line."""
+    return lambda fraction, message: status.update(f"{message} {fraction:.0%}")
+
+
+def run_module(name: str, district: District, **params: Any) -> ModuleResult:
+    """Run one analysis module through the contract, with a status line for progress."""
+    from vollsmose_gis import analysis
+
+    with err_console.status(name) as status:
+        return analysis.run(name, district, progress=status_progress(status), **params)
+
+
+def indicators_json(values: dict[str, Any]) -> dict[str, Any]:
+    """Indicators as JSON: every field, NaN as null."""
+    return {k: {**v.to_dict(), "value": _clean(v.value)} for k, v in values.items()}
+
+
+def print_indicators(
+    values: dict[str, Any], after: dict[str, Any] | None = None, *, title: str = "indicator"
+) -> None:
+    """The one table of indicators a module command prints (now, and after a plan)."""
+    table = Table(title, "now", *(["after plan"] if after else []), "unit", "better")
+    for key, ind in values.items():
+        cells = [_fmt(ind.value)] + ([_fmt(after[key].value)] if after and key in after else [])
+        better = "higher" if ind.higher_is_better else "lower"
+        table.add_row(key, *cells, ind.unit, better)
+    console.print(table)
+
+
+def print_footer(result: ModuleResult) -> None:
+    """Warnings (once, one line each, on stderr) and the provenance line."""
+    for message in result.warnings:
+        err_console.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"provenance: {result.provenance}", highlight=False, markup=False)
+
+
+def _clean(value: Any) -> Any:
+    return None if isinstance(value, float) and value != value else value
+
+
+def _fmt(value: float) -> str:
+    return "-" if value != value else f"{value:,.3f}"
 
 
 def _version(value: bool) -> None:
@@ -371,7 +417,6 @@ def lighting(
 
       vollsmose-gis lighting my-district.gpkg --raster lux.tif --plan -o lit.gpkg --json
     """
-    import math
 
     from vollsmose_gis import lighting as lt
     from vollsmose_gis.io import save_district, write_geotiff
@@ -379,18 +424,16 @@ def lighting(
     refuse_existing(raster, output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     folder = district.parent if district is not None else None
-    with err_console.status("lighting") as status:
-        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
-        image = lt.illuminance_raster(d, resolution_m=resolution, photometry_dir=folder,
-                                      progress=progress)  # fmt: skip
-        frame = lt.compliance(d, target_class=target_class, photometry_dir=folder)
-        dark = lt.dark_spots(d, raster=image)
-        values = lt.indicators(d, compliance_frame=frame, dark=dark, photometry_dir=folder)
-        result = (lt.plan_lights(d, target_class=target_class, photometry_dir=folder,
-                                 progress=progress) if plan else None)  # fmt: skip
-        after = (lt.indicators(result.district, compliance_frame=result.compliance_after,
-                               resolution_m=resolution, photometry_dir=folder)
-                 if result is not None else None)  # fmt: skip
+    options = dict(target_class=target_class, photometry_dir=folder)
+    run = run_module("lighting", d, resolution_m=resolution, **options)
+    image, values = run.rasters["illuminance"], run.indicators
+    frame, dark = run.layers["lighting_segments"], run.layers["lighting_dark_spots"]
+    result = after = None
+    if plan:
+        with err_console.status("planning lamps") as status:
+            result = lt.plan_lights(d, progress=status_progress(status), **options)
+        after = run_module("lighting", result.district, resolution_m=resolution,
+                           **options).indicators  # fmt: skip
     if raster is not None:
         write_geotiff(image, raster, overwrite=overwrite)
     if output is not None:
@@ -400,12 +443,12 @@ def lighting(
                           lighting_compliance_after=result.compliance_after)  # fmt: skip
         save_district(result.district if result is not None else d, output,
                       overwrite=overwrite, extra_layers=tables)  # fmt: skip
-    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
-    summary = lt.compliance_summary(frame)
+    clean = _clean
+    summary = run.extras["summary"]
     if as_json:
         report: dict[str, Any] = {
             "district": d.name, "provenance": d.provenance.statement(),
-            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "indicators": indicators_json(values), "warnings": run.warnings,
             "classes": [{k: clean(v) for k, v in r.items()} for r in summary.to_dict("records")],
             "dark_spots": len(dark), "outputs": {"raster": raster and str(raster),
                                                   "output": output and str(output)},
@@ -427,16 +470,14 @@ def lighting(
                       f"{r.length_m / 1000:.2f}", f"{r.passing_share:.0%}",
                       f"{r.mean_E_avg_lx:.1f}")  # fmt: skip
     console.print(table)
-    for ind in values.values():
-        text = f"{ind.value:.0%}" if ind.unit == "share" else f"{ind.value:,.1f} {ind.unit}"
-        console.print(f"{ind.label}: {text}", highlight=False, markup=False)
+    print_indicators(values, after)
     if result is not None and after is not None:
         console.print(f"plan: {len(result.new_lights)} new lamps, {result.cost_dkk:,.0f} DKK; "
                       f"lit path share {values['lit_path_share'].value:.0%} -> "
                       f"{after['lit_path_share'].value:.0%}; unresolved: "
                       f"{', '.join(result.unresolved) or 'none'}",
                       highlight=False, markup=False)  # fmt: skip
-    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+    print_footer(run)
 
 
 @app.command()
@@ -466,7 +507,6 @@ def connectivity(
 
       vollsmose-gis connectivity my-district.gpkg --json -o network.gpkg
     """
-    import math
 
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
@@ -474,29 +514,27 @@ def connectivity(
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     xy = _parse_xy(centre, "--centre")
-    with err_console.status("connectivity") as status:
-        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
-        values = cn.indicators(d, centre=xy, progress=progress)
-        if output is not None:
-            nodes, edges = cn.centralities(d, progress=progress)
-            save_layers({"nodes": nodes, "edges": edges}, output, overwrite=overwrite)
-    clean = lambda v: None if math.isnan(v) else v  # noqa: E731
+    radii = tuple(cn._config("indicators")["centrality_radii_m"]) if output is not None else (800,)
+    run = run_module("connectivity", d, centre=xy, radii=radii)
+    values = run.indicators
+    if output is not None:
+        layers = {
+            "nodes": run.layers["connectivity_nodes"],
+            "edges": run.layers["connectivity_edges"],
+        }
+        save_layers(layers, output, overwrite=overwrite)
     if as_json:
         print(json.dumps({
             "district": d.name, "provenance": d.provenance.statement(),
-            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "indicators": indicators_json(values), "warnings": run.warnings,
             "output": output and str(output),
         }, indent=2, ensure_ascii=False))  # fmt: skip
         return
-    table = Table("indicator", "value", "unit", "better")
-    for key, ind in values.items():
-        better = "higher" if ind.higher_is_better else "lower"
-        table.add_row(key, f"{ind.value:,.3f}", ind.unit, better)
     console.print(f"[bold]{d.name}[/]: connectivity inside the boundary", highlight=False)
-    console.print(table)
+    print_indicators(values)
     if output is not None:
         console.print(f"nodes and edges with centralities -> {output}", highlight=False)
-    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+    print_footer(run)
 
 
 def _parse_xy(text: str | None, option: str) -> tuple[float, float] | None:
@@ -604,12 +642,11 @@ def mix(
     """
 
     from vollsmose_gis.io import save_district
-    from vollsmose_gis.mix import analyse_mix
 
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
-    with err_console.status("mix") as status:
-        result = analyse_mix(d, progress=lambda f, m: status.update(f"{m} {f:.0%}"))
+    run = run_module("mix", d)
+    result = run.extras["mix"]
     if output is not None:
         save_district(d, output, overwrite=overwrite, extra_layers=result.layers())
     if as_json:
@@ -639,13 +676,8 @@ def mix(
     needs = ", ".join(f"{k} {v:.0%}" for k, v in acc["share_by_need"].items())
     console.print(f"within {acc['radius_m']:g} m walk: {needs}; all {acc['share_all_needs']:.0%}",
                   highlight=False, markup=False)  # fmt: skip
-    table = Table("indicator", "value", "unit")
-    for key, ind in result.indicators.items():
-        table.add_row(key, f"{ind.value:.3f}", ind.unit)
-    console.print(table)
-    for message in result.warnings:
-        err_console.print(f"warning: {message}", highlight=False, markup=False)
-    console.print(f"provenance: {result.provenance}", highlight=False, markup=False)
+    print_indicators(run.indicators)
+    print_footer(run)
 
 
 @app.command()
@@ -703,24 +735,17 @@ def cctv(
     if level not in levels:
         raise InputError(f"--level {level!r} is not a DORI level; choose one of {list(levels)}")
     d = open_district(district)
-    with err_console.status("cctv") as status:
-        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
-        result = cc.viewsheds(
-            d,
-            resolution_m=resolution,
-            edition=edition,
-            mask_private=not no_private_mask,
-            progress=progress,
-        )
-        table = cc.coverage(d, result)
-        values = cc.indicators(d, result=result)
-        planned = (
-            cc.plan_cameras(
-                d, level=level, k=plan, resolution_m=resolution, edition=edition, progress=progress
-            )
-            if plan is not None
-            else None
-        )
+    options = {"mask_private": False} if no_private_mask else {}
+    run = run_module("cctv", d, resolution_m=resolution, edition=edition, **options)
+    result, values = run.extras["cctv"], run.indicators
+    table = cc.coverage(d, result)
+    planned = None
+    if plan is not None:
+        with err_console.status("placing cameras") as status:
+            planned = cc.plan_cameras(
+                d, level=level, k=plan, resolution_m=resolution, edition=edition,
+                progress=status_progress(status),
+            )  # fmt: skip
     if raster is not None:
         write_geotiff(result.levels, raster, overwrite=overwrite)
     if output is not None:
@@ -746,7 +771,8 @@ def cctv(
             "edition": result.edition,
             "level": level,
             "levels_px_per_m": levels,
-            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "indicators": indicators_json(values),
+            "warnings": run.warnings,
             "coverage": [{k: clean(v) for k, v in r.items()} for r in table.to_dict("records")],
             "cameras": [
                 {k: clean(v) for k, v in r.items()}
@@ -781,13 +807,7 @@ def cctv(
         share = "-" if math.isnan(r.share) else f"{r.share:.1%}"
         grid.add_row(str(r.target), f"{r.total:,.0f} {unit}", f"{r.seen:,.0f} {unit}", share)
     console.print(grid)
-    for ind in values.values():
-        text = (
-            "-"
-            if math.isnan(ind.value)
-            else (f"{ind.value:.1%}" if ind.unit == "share" else f"{ind.value:,.0f} {ind.unit}")
-        )
-        console.print(f"{ind.label}: {text}", highlight=False, markup=False)
+    print_indicators(values)
     if planned is not None:
         plan_table = Table("rank", "source", "x", "y", "heading", "gain m²", "covered share")
         for r in planned.itertuples():
@@ -1072,30 +1092,30 @@ def calming(
 
       vollsmose-gis calming my-district.gpkg --target-kmh 30 --plan -o calmed.gpkg --json
     """
-    import math
 
     from vollsmose_gis import calming as cm
     from vollsmose_gis.io import save_district
 
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
-    with err_console.status("calming") as status:
-        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
-        speeds = cm.safety_effect(d, target_kmh=target_kmh)
-        values = cm.indicators(d, target_kmh=target_kmh)
-        result = cm.plan_calming(d, target_kmh=target_kmh, progress=progress) if plan else None
-        after = cm.indicators(result.district, target_kmh=target_kmh) if result else None
+    run = run_module("calming", d, target_kmh=target_kmh)
+    speeds, values = run.layers["calming_speeds"], run.indicators
+    result = after = None
+    if plan:
+        with err_console.status("planning calming") as status:
+            result = cm.plan_calming(d, target_kmh=target_kmh, progress=status_progress(status))
+        after = run_module("calming", result.district, target_kmh=target_kmh).indicators
     if output is not None:
         tables = {"calming_speeds": result.speeds if result is not None else speeds}
         if result is not None:
             tables["planned_calming"] = result.devices
         save_district(result.district if result is not None else d, output,
                       overwrite=overwrite, extra_layers=tables)  # fmt: skip
-    clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+    clean = _clean
     if as_json:
         report: dict[str, Any] = {
             "district": d.name, "provenance": d.provenance.statement(), "target_kmh": target_kmh,
-            "indicators": {k: {**v.to_dict(), "value": clean(v.value)} for k, v in values.items()},
+            "indicators": indicators_json(values), "warnings": run.warnings,
             "output": output and str(output),
         }  # fmt: skip
         if result is not None and after is not None:
@@ -1107,18 +1127,14 @@ def calming(
         return
     console.print(f"[bold]{d.name}[/]: modelled V85 on {len(speeds)} street segments "
                   f"(target {target_kmh:g} km/h)", highlight=False)  # fmt: skip
-    table = Table("indicator", "now", *(["after plan"] if after else []), "unit")
-    for key, ind in values.items():
-        cells = [f"{ind.value:,.3f}"] + ([f"{after[key].value:,.3f}"] if after else [])
-        table.add_row(key, *cells, ind.unit)
-    console.print(table)
+    print_indicators(values, after)
     if result is not None:
         summary = result.summary()
         kinds = ", ".join(f"{n} {k}" for k, n in summary["devices_by_kind"].items()) or "none"
         console.print(f"plan: {summary['devices']} devices ({kinds}), {result.cost_dkk:,.0f} DKK; "
                       f"target not met on: {', '.join(result.unmet_streets) or 'none'}",
                       highlight=False, markup=False)  # fmt: skip
-    console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
+    print_footer(run)
 
 
 @app.command("map")
