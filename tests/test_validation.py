@@ -7,10 +7,11 @@ import warnings
 import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, box
 
-from tests.factories import small_district
+from tests.factories import X0, Y0, small_district
 from vollsmose_gis import DistrictValidationError, RepairWarning, validate_district
+from vollsmose_gis.validation import PlausibilityWarning
 
 
 def problems_of(district, **kwargs) -> list[str]:
@@ -196,3 +197,133 @@ def test_empty_layers_are_valid():
     empty = d.pois.iloc[0:0]
     validate_district(d.replace(pois=empty))
     assert Point(0, 0).is_valid
+
+
+# --------------------------------------------------------------- nonsense (issue 17 §2)
+
+
+def changed(layer: str, row: int, **values):
+    """small_district with some values of one feature of a layer replaced."""
+    d = small_district()
+    frame = getattr(d, layer).copy()
+    for column, value in values.items():
+        if column == "geometry":
+            frame = frame.set_geometry(
+                [value if i == row else g for i, g in enumerate(frame.geometry)], crs=frame.crs
+            )
+        else:
+            frame[column] = frame[column].astype(object)
+            frame.loc[row, column] = value
+    return d.replace(**{layer: frame})
+
+
+def test_nan_lamp_lumens_is_refused_naming_the_lamp():
+    (message,) = problems_of(changed("lights", 0, lumens=float("nan")))
+    assert message.startswith("layer 'lights', feature 'L1', column 'lumens': value is missing")
+    # also in repair mode: there is nothing to repair a lamp's flux from
+    with pytest.raises(DistrictValidationError, match="'L1', column 'lumens'"):
+        validate_district(changed("lights", 0, lumens=float("nan")), strict=False)
+
+
+@pytest.mark.parametrize(
+    ("layer", "column", "value", "feature", "allowed"),
+    [
+        ("lights", "lumens", 1e15, "L1", "> 0 and <= 1e+06"),
+        ("lights", "height_m", 5000.0, "L1", "> 0 and <= 100"),
+        ("streets", "maxspeed_kmh", 1e6, "s1", "> 0 and <= 200"),
+        ("cameras", "heading_deg", 9999.0, "C1", ">= 0 and < 360"),
+        ("buildings", "floors", 100_000, "b1", ">= 0 and <= 200"),
+    ],
+)
+def test_absurd_values_are_out_of_range(layer, column, value, feature, allowed):
+    problems = problems_of(changed(layer, 0, **{column: value}))
+    expected = (
+        f"layer {layer!r}, feature {feature!r}, column {column!r}: value {value:g} is out of "
+        f"range (allowed: {allowed})"
+    )
+    assert expected in problems
+
+
+def test_dwellings_must_fit_the_footprint():
+    tiny = box(X0 + 20, Y0 + 20, X0 + 30, Y0 + 30)  # 10 m × 10 m = 100 m²
+    (message,) = problems_of(changed("buildings", 0, geometry=tiny, dwellings=5000))
+    assert message.startswith("layer 'buildings', feature 'b1', column 'dwellings'")
+    # 4 floors × 100 m² / 10 m² per dwelling
+    assert "5000 dwellings are implausible on a footprint of 100 m² with 4 storey(s)" in message
+    assert "at most 40" in message
+    # 10^12 dwellings are beyond the column's range as well
+    problems = problems_of(changed("buildings", 0, geometry=tiny, dwellings=10**12))
+    assert len(problems) == 2 and all("'b1', column 'dwellings'" in p for p in problems)
+    # 40 fit exactly
+    validate_district(changed("buildings", 0, geometry=tiny, dwellings=40, floor_area_m2=400.0))
+
+
+def test_storeys_must_fit_the_footprint():
+    tiny = box(X0 + 20, Y0 + 20, X0 + 30, Y0 + 30)
+    # 150 floors × 3 m = 450 m on a 10 m wide footprint: slenderness 45 > 30
+    (message,) = problems_of(
+        changed("buildings", 0, geometry=tiny, floors=150, height_m=None, dwellings=0)
+    )
+    assert message.startswith("layer 'buildings', feature 'b1', column 'floors': 150 floors")
+    assert "at most 300 m high" in message
+    (message,) = problems_of(changed("buildings", 0, geometry=tiny, height_m=400.0))
+    assert "column 'height_m': 400 m is implausible" in message
+
+
+def test_coordinates_beyond_the_earth_are_refused():
+    far = Point(1e15, Y0 + 100)
+    (message,) = problems_of(changed("pois", 0, geometry=far))
+    assert message.startswith("layer 'pois', feature 'P1', column 'geometry': coordinate 1e+15")
+    assert "in the district CRS, and in metres" in message
+    d = small_district()
+    (message,) = problems_of(d.replace(boundary=box(X0, Y0, 1e15, Y0 + 200)))
+    assert "column 'boundary'" in message and "1e+15" in message
+
+
+def test_features_far_outside_the_crs_area_of_use_are_warned_about():
+    # 2000 km east of the UTM zone 32 strip: a place on Earth, but not where EPSG:25832 is meant
+    d = changed("pois", 0, geometry=Point(X0 + 2_000_000, Y0))
+    with pytest.warns(PlausibilityWarning, match=r"1 feature\(s\) lie more than 500 km") as rec:
+        validate_district(d)
+    assert "pois 'P1'" in str(rec[0].message) and "EPSG:25832" in str(rec[0].message)
+
+
+def test_small_district_gives_no_plausibility_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_district(small_district())
+
+
+def test_street_crossing_a_building_is_a_warning_naming_both():
+    through = LineString([(X0 + 50, Y0 + 10), (X0 + 50, Y0 + 60)])  # across b1 (y 20..40)
+    d = changed("streets", 1, geometry=through)
+    with pytest.warns(PlausibilityWarning, match="1 street") as rec:
+        checked = validate_district(d)
+    assert "street 'p1' through building 'b1'" in str(rec[0].message)
+    assert len(checked.streets) == 2  # a warning, not an error
+    # a tunnel may pass under a building; check_crossings=False skips the check
+    tunnel = changed("streets", 1, geometry=through, tunnel=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_district(tunnel)
+        validate_district(d, check_crossings=False)
+
+
+def test_path_ending_at_a_building_is_not_a_crossing():
+    to_door = LineString([(X0 + 50, Y0 + 60), (X0 + 50, Y0 + 40)])  # ends on b1's outline
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        validate_district(changed("streets", 1, geometry=to_door))
+
+
+def test_geographic_district_crs_says_reproject():
+    # District.create refuses it already; a District whose crs field is replaced is checked here
+    (message,) = problems_of(small_district().replace(crs="EPSG:4326"))
+    assert "is geographic (degrees)" in message
+    assert "reproject to a projected CRS, e.g. EPSG:25832" in message
+
+
+def test_district_crs_in_feet_is_refused():
+    d = small_district()
+    (message,) = problems_of(d.replace(crs="EPSG:2263"))
+    assert "not a projected CRS in metres (unit: US survey foot)" in message
