@@ -65,10 +65,10 @@ def naive_speeds(model, samples) -> np.ndarray:
 
 
 def speed_model_section(district: District) -> float:
-    model = cm._model(district)
-    points, _ = cm._device_points(district, model)
-    samples = cm._build_samples(model, cm._points_frame([model.points, points]), 5.0)
-    fast, speeds = best_of(3, lambda: cm._evaluate(model, samples))
+    model = cm.speeds._model(district)
+    points, _ = cm.speeds._device_points(district, model)
+    samples = cm.speeds._build_samples(model, cm.speeds._points_frame([model.points, points]), 5.0)
+    fast, speeds = best_of(3, lambda: cm.speeds._evaluate(model, samples))
     slow, reference = best_of(1, lambda: naive_speeds(model, samples))
     diff = np.max(np.abs(np.sqrt(speeds.v2) - np.sqrt(reference))) * 3.6
     full, _ = best_of(3, lambda: cm.operating_speeds(district))
@@ -145,7 +145,7 @@ def quality_section(cases: int = 40, seed: int = 6) -> None:
         length = float(rng.choice(np.arange(80, 181, 5)))
         target = float(rng.choice([30.0, 35.0, 40.0]))
         dead = bool(rng.random() < 0.5)
-        spacing = cm._min_spacing(target)
+        spacing = cm.planner._min_spacing(target)
         existing = float(rng.choice(np.arange(20, length - 19, 5))) if rng.random() < 0.4 else None
         streets = [street("west", [(0, -60), (0, 60)], "secondary"),
                    street("main", [(0, 0), (length, 0)]), frame_path]  # fmt: skip

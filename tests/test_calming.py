@@ -360,10 +360,10 @@ def plan_rules_hold(plan: cm.CalmingPlan, district: District, kinds=("hump", "ta
     graph = drive_graph(district)
     junctions = graph.node_xy[graph.nodes["degree"].to_numpy() >= 3]
     streets = district.streets.set_index("street_id")
-    spacing = cm._min_spacing(plan.target_kmh)
+    spacing = cm.planner._min_spacing(plan.target_kmh)
     calming = plan.district.calming
-    model = cm._model(plan.district)
-    points, info = cm._device_points(plan.district, model)
+    model = cm.speeds._model(plan.district)
+    points, info = cm.speeds._device_points(plan.district, model)
     info = info[info["edge"] >= 0]
     chain_of = dict(zip(info["device_id"], model.chain[info["edge"]], strict=True))
     pos_of = dict(zip(points["ref"], points["pos"], strict=False))
@@ -480,7 +480,7 @@ def test_planner_matches_brute_force_on_small_streets(length, target, fixed, dea
         d, target_kmh=target, streets=["main"], kinds=kinds, candidate_step_m=step
     )
     plan_rules_hold(plan, d, kinds)
-    spacing = cm._min_spacing(target)
+    spacing = cm.planner._min_spacing(target)
     ends = [(0.0, JUNCTION), (length, DEAD_END if dead_end else JUNCTION)]
     v_dev = P["crossing_speed_kmh"][kinds[0]]
     candidates = [

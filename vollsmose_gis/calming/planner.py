@@ -1,0 +1,620 @@
+"""The traffic-calming planner: fewest devices that hold a street within its target."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.calming._base import (
+    Progress,
+    _bool_column,
+    _check_target,
+    _ms,
+    _params,
+    _report,
+    crash_ratio,
+    device_costs,
+    logger,
+)
+from vollsmose_gis.calming.speeds import (
+    _build_samples,
+    _device_points,
+    _evaluate,
+    _Model,
+    _model,
+    _points_frame,
+    _Samples,
+    _school_zone,
+    _target_edges,
+    operating_speeds,
+)
+from vollsmose_gis.standards import categories, highway_defaults
+
+if TYPE_CHECKING:
+    from vollsmose_gis.district import District
+
+
+# --------------------------------------------------------------------------- planner
+
+
+@dataclass(frozen=True)
+class CalmingPlan:
+    """Devices placed by :func:`plan_calming` and the speeds they give.
+
+    Attributes
+    ----------
+    target_kmh
+        The target V85, km/h.
+    kinds
+        Device kinds the planner could use.
+    devices
+        The new devices as calming-layer rows (``device_id``, ``kind``, ``street_id``,
+        Point geometry in the district CRS) plus ``reason`` (``"school crossing"`` or
+        ``"speed"``), ``chain_m`` (position along its continuous street) and
+        ``cost_dkk``.
+    speeds
+        :func:`safety_effect`-style segment table after the plan, with the speeds
+        before it (``v85_max_before_kmh``, ``v85_mean_before_kmh``), the power-model
+        ``injury_crash_change`` from before to after and ``meets_target`` (target
+        streets only; NaN elsewhere).
+    district
+        The input district with the devices appended to its calming layer.
+    unmet_streets
+        ``street_id`` of target streets whose modelled V85 still exceeds the target
+        (the rules left no place for a device, e.g. bus routes without cushions, posted
+        limits above the planner's limit, or short stretches between intersections).
+    """
+
+    target_kmh: float
+    kinds: tuple[str, ...]
+    devices: gpd.GeoDataFrame
+    speeds: gpd.GeoDataFrame
+    district: District
+    unmet_streets: tuple[str, ...]
+
+    @property
+    def cost_dkk(self) -> float:
+        """Total cost of the new devices, DKK."""
+        return float(self.devices["cost_dkk"].sum())
+
+    def summary(self) -> dict[str, Any]:
+        """Return a JSON-ready summary: devices by kind, cost, speeds before and after."""
+        scope = self.speeds[self.speeds["target_street"]]
+        length = float(scope["length_m"].sum())
+
+        def weighted(column: str) -> float | None:
+            if length <= 0:
+                return None
+            return round(float((scope[column] * scope["length_m"]).sum() / length), 2)
+
+        by_kind = self.devices.groupby("kind", observed=True)["cost_dkk"].agg(["count", "sum"])
+        return {
+            "target_kmh": self.target_kmh,
+            "devices": len(self.devices),
+            "devices_by_kind": {k: int(r["count"]) for k, r in by_kind.iterrows()},
+            "cost_dkk": round(self.cost_dkk),
+            "cost_by_kind_dkk": {k: round(float(r["sum"])) for k, r in by_kind.iterrows()},
+            "target_street_length_m": round(length, 1),
+            "mean_v85_before_kmh": weighted("v85_mean_before_kmh"),
+            "mean_v85_after_kmh": weighted("v85_mean_kmh"),
+            "unmet_streets": list(self.unmet_streets),
+        }
+
+
+def _min_spacing(target_kmh: float) -> float:
+    table = {float(k): float(v) for k, v in _params()["planner"]["min_spacing_m"].items()}
+    speeds = sorted(table)
+    below = [s for s in speeds if s <= target_kmh]
+    return table[below[-1]] if below else table[speeds[0]]
+
+
+def _check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    params = _params()
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    kinds = tuple(str(k) for k in kinds)
+    if not kinds:
+        raise InputError("kinds must name at least one device kind, e.g. ('hump',)")
+    known = params["crossing_speed_kmh"]
+    unknown = [k for k in kinds if k not in known or k not in params["unit_cost_dkk"]]
+    if unknown:
+        raise InputError(f"unknown device kind(s) {unknown}; known kinds: {sorted(known)}")
+    fixed = [k for k in kinds if k in params["planner"]["not_placeable"]]
+    if fixed:
+        raise InputError(
+            f"the planner places mid-block devices only; {fixed} belong at intersections "
+            "(add them to the calming layer yourself)"
+        )
+    return kinds
+
+
+def _crossings(district: District, model: _Model) -> pd.DataFrame:
+    """At-grade pedestrian crossings: walk-only streets meeting a car segment.
+
+    Returns edge and chain position of each crossing (duplicates within 1 m dropped).
+    """
+    streets = district.streets
+    columns = {"edge": np.int64, "pos": float}
+    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    if streets.empty:
+        return empty
+    highway = streets["highway"].astype(str)
+    known = set(categories("highway_classes"))
+
+    def access(column: str) -> np.ndarray:
+        defaults = highway.map(lambda h: bool(highway_defaults(h)[column]) if h in known else False)
+        if column in streets.columns:
+            values = streets[column].astype("boolean").fillna(defaults.astype("boolean"))
+        else:
+            values = defaults.astype("boolean")
+        return np.asarray(values.fillna(False).to_numpy(dtype=bool))
+
+    level = _bool_column(streets, "bridge") | _bool_column(streets, "tunnel")
+    walk_only = access("walk") & ~access("car") & ~level
+    lines = streets.geometry.to_numpy()[walk_only]
+    lines = lines[~(shapely.is_missing(lines) | shapely.is_empty(lines))]
+    if not len(lines):
+        return empty
+    car = model.graph.edges.geometry.to_numpy()
+    tree = shapely.STRtree(car)
+    li, ei = tree.query(lines, predicate="intersects")
+    points, edges = [], []
+    if len(li):
+        inter = shapely.intersection(lines[li], car[ei])
+        parts, owner = shapely.get_parts(inter, return_index=True)
+        parts = shapely.point_on_surface(parts)
+        points.append(parts)
+        edges.append(ei[owner])
+    tol = float(model.graph.snap_tolerance_m)
+    ends = np.concatenate([shapely.get_point(lines, 0), shapely.get_point(lines, -1)])
+    pi, pe = tree.query(ends, predicate="dwithin", distance=tol)
+    if len(pi):
+        points.append(ends[pi])
+        edges.append(pe)
+    if not points:
+        return empty
+    pts = np.concatenate(points)
+    edge = np.concatenate(edges).astype(np.int64)
+    geoms = car[edge]
+    along = (
+        shapely.line_locate_point(geoms, pts)
+        * model.length[edge]
+        / np.maximum(shapely.length(geoms), 1e-12)
+    )
+    frame = pd.DataFrame({"edge": edge, "pos": model.chain_pos(edge, along)})
+    frame["key"] = np.round(frame["pos"]).astype(np.int64)
+    return frame.drop_duplicates(["edge", "key"]).drop(columns="key").reset_index(drop=True)
+
+
+def plan_calming(
+    district: District,
+    *,
+    target_kmh: float = 30.0,
+    streets: Iterable[str] | None = None,
+    kinds: Sequence[str] = ("hump", "table", "cushion"),
+    candidate_step_m: float | None = None,
+    progress: Progress | None = None,
+) -> CalmingPlan:
+    """Place calming devices so the modelled V85 stays within a target.
+
+    Parameters
+    ----------
+    district
+        The district; existing devices are kept and count.
+    target_kmh
+        Target V85, km/h (> 0).
+    streets
+        ``street_id`` values of the streets to calm (default: ``planner.default_highways``
+        classes with at least half their length inside the boundary).
+    kinds
+        Device kinds the planner may use.  On bus routes only ``bus_route_kinds``
+        (cushions); elsewhere the first other kind in this order (``hump`` by default).
+    candidate_step_m
+        Spacing of candidate positions along a street, metres (default
+        ``planner.candidate_step_m``).
+    progress
+        Optional callback ``(fraction done, message)``.
+
+    Returns
+    -------
+    CalmingPlan
+
+    Raises
+    ------
+    InputError
+        Target ≤ 0, unknown or unplaceable kinds, unknown streets, bad devices in the
+        calming layer (see :func:`operating_speeds`).
+
+    Notes
+    -----
+    Rules (``planner`` in ``standards/calming.yaml``), checked for every new device:
+    only on target streets with a posted limit ≤ ``max_posted_limit_kmh`` (Danish
+    rules: devices for desired speeds ≤ 50 km/h); at least
+    ``min_distance_from_intersection_m`` (straight line) from every intersection node;
+    at least ``min_spacing_m`` (for the target) along the street from every other
+    device, existing ones included; on bus routes only cushions, cushions only on bus
+    routes; a raised table at each at-grade pedestrian crossing within
+    ``school_zone_radius_m`` of a school or day-care where the modelled V85 exceeds the
+    target (and the rules allow a device).
+
+    Method, per continuous street: raised tables at school-zone crossings first, then
+    a shortest path over candidate positions (every ``candidate_step_m``) that leaves
+    the least length over target and, among those, uses the fewest devices (see
+    ``_fewest_devices``).  The cost of a step between two consecutive devices is
+    computed with just those two, which is exact for devices of one kind; on 31 random
+    small streets solvable by brute-force enumeration it used exactly as many devices
+    (``benchmarks/bench_calming.py``).  Where the rules leave no solution (e.g. the
+    ±``min_distance_from_intersection_m`` gap at an intersection a priority road passes
+    through is wider than the largest spacing that holds the target) the plan keeps the
+    length over target as small as it can and the street is listed in
+    :attr:`CalmingPlan.unmet_streets`.
+    """
+    target = _check_target(target_kmh)
+    kinds = _check_kinds(kinds)
+    params = _params()
+    planner = params["planner"]
+    step = float(planner["candidate_step_m"] if candidate_step_m is None else candidate_step_m)
+    if not math.isfinite(step) or step <= 0:
+        raise InputError(f"candidate_step_m must be a distance > 0 m, got {candidate_step_m!r}")
+    _report(progress, 0.0, "speed model")
+    model = _model(district)
+    device_points, _ = _device_points(district, model)
+    scope = _target_edges(district, model, streets)
+    edges = model.edges
+    bus_kinds = [k for k in kinds if k in planner["bus_route_kinds"]]
+    street_kinds = [k for k in kinds if k not in planner["bus_route_kinds"]]
+    posted = edges["limit_kmh"].to_numpy()
+    placeable = scope & (posted <= float(planner["max_posted_limit_kmh"]))
+    bus = edges["bus_route"].to_numpy()
+    crossing_speed = params["crossing_speed_kmh"]
+    kind_of_edge = np.full(len(edges), "", dtype=object)
+    if bus_kinds:
+        kind_of_edge[placeable & bus] = bus_kinds[0]
+    if street_kinds:
+        kind_of_edge[placeable & ~bus] = street_kinds[0]
+    placeable &= kind_of_edge != ""
+    spacing = _min_spacing(target)
+    min_junction = float(planner["min_distance_from_intersection_m"])
+    tol2 = _ms(target + float(planner["target_tolerance_kmh"])) ** 2
+
+    chains = np.unique(model.chain[scope])
+    chain_edges = np.flatnonzero(np.isin(model.chain, chains))
+    crossings = _crossings(district, model)
+    crossings = crossings[np.isin(crossings["edge"].to_numpy(), chain_edges)]
+    points = _points_frame([model.points, device_points])
+    samples = _build_samples(model, points, step, edges=chain_edges, extra=crossings)
+    xy = model.xy(samples.edge, samples.pos)
+    if len(model.junctions) and len(xy):
+        junction_dist, _ = cKDTree(model.graph.node_xy[model.junctions]).query(xy)
+    else:
+        junction_dist = np.full(len(xy), np.inf)
+    allowed = placeable[samples.edge] & (junction_dist >= min_junction - 1e-9)
+    is_crossing = np.zeros(len(samples), dtype=bool)
+    if len(crossings):
+        lookup = pd.MultiIndex.from_arrays(
+            [crossings["edge"].to_numpy(), np.round(crossings["pos"].to_numpy(), 6)]
+        )
+        keys = pd.MultiIndex.from_arrays([samples.edge, np.round(samples.pos, 6)])
+        is_crossing = keys.isin(lookup) & ~samples.grid
+    school = is_crossing & _school_zone(district, xy) & ~bus[samples.edge]
+    if "table" not in street_kinds:
+        school[:] = False
+    candidate = allowed & (samples.grid | is_crossing)
+    in_scope = scope[samples.edge]
+    sample_chain = model.chain[samples.edge]
+    device_pos: dict[int, list[float]] = {}
+    for row in device_points.itertuples(index=False):
+        device_pos.setdefault(int(row.chain), []).append(float(row.pos))
+
+    cap2 = samples.cap2.copy()
+    placed: list[tuple[int, float, str, str]] = []  # (edge, pos, kind, reason)
+    bounds = np.searchsorted(sample_chain, np.concatenate([chains, [np.iinfo(np.int64).max]]))
+    for n_done, cid in enumerate(chains.tolist()):
+        lo, hi = int(bounds[n_done]), int(bounds[n_done + 1])
+        _report(progress, 0.05 + 0.9 * n_done / max(len(chains), 1), "placing devices")
+        sub = _Samples(
+            pos=samples.pos[lo:hi],
+            X=samples.X[lo:hi],
+            edge=samples.edge[lo:hi],
+            cap2=cap2[lo:hi],
+            grid=samples.grid[lo:hi],
+        )
+        taken = list(device_pos.get(cid, []))
+        new = _plan_chain(
+            model,
+            sub,
+            candidate=candidate[lo:hi],
+            school=school[lo:hi],
+            in_scope=in_scope[lo:hi],
+            kind_of_edge=kind_of_edge,
+            crossing_speed=crossing_speed,
+            taken=taken,
+            spacing=spacing,
+            limit2=float(tol2),
+        )
+        cap2[lo:hi] = sub.cap2
+        placed.extend(new)
+    _report(progress, 0.95, "speeds after the plan")
+    devices = _plan_devices(district, model, placed)
+    calming = pd.concat(
+        [district.calming, devices[["device_id", "kind", "street_id", "geometry"]]],
+        ignore_index=True,
+    )
+    after_district = district.replace(
+        calming=gpd.GeoDataFrame(calming, geometry="geometry", crs=district.crs)
+    )
+    before = operating_speeds(district, target_kmh=target, streets=streets)
+    after = operating_speeds(after_district, target_kmh=target, streets=streets)
+    after["v85_max_before_kmh"] = before["v85_max_kmh"].to_numpy()
+    after["v85_mean_before_kmh"] = before["v85_mean_kmh"].to_numpy()
+    after["injury_crash_change"] = (
+        crash_ratio(after["v85_mean_kmh"].to_numpy(), before["v85_mean_kmh"].to_numpy()) - 1.0
+    )
+    limit = target + float(planner["target_tolerance_kmh"])
+    meets = pd.Series(pd.NA, index=after.index, dtype="boolean")
+    meets[after["target_street"]] = after.loc[after["target_street"], "v85_max_kmh"] <= limit
+    after["meets_target"] = meets
+    unmet = sorted(set(after.loc[after["target_street"] & ~meets.fillna(True), "street_id"]))
+    logger.info(
+        "calming plan for %s km/h: %d devices, %.0f DKK, %d target streets unmet",
+        target,
+        len(devices),
+        float(devices["cost_dkk"].sum()),
+        len(unmet),
+    )
+    _report(progress, 1.0, "done")
+    return CalmingPlan(
+        target_kmh=target,
+        kinds=kinds,
+        devices=devices,
+        speeds=after,
+        district=after_district,
+        unmet_streets=tuple(unmet),
+    )
+
+
+def _plan_chain(
+    model: _Model,
+    samples: _Samples,
+    *,
+    candidate: np.ndarray,
+    school: np.ndarray,
+    in_scope: np.ndarray,
+    kind_of_edge: np.ndarray,
+    crossing_speed: dict[str, float],
+    taken: list[float],
+    spacing: float,
+    limit2: float,
+) -> list[tuple[int, float, str, str]]:
+    """Place devices along one continuous street (modifies ``samples.cap2``)."""
+    pos, edge = samples.pos, samples.edge
+    eps = 1e-6
+    params = _params()
+    a, b = float(params["acceleration_mps2"]), float(params["braking_mps2"])
+    vd2 = np.array(
+        [float(_ms(crossing_speed[k])) ** 2 if k else np.inf for k in kind_of_edge[edge]]
+    )
+    placed: list[tuple[int, float, str, str]] = []
+    # A slowing point farther than this cannot change the speed anywhere (m).
+    free2 = float(np.max(_ms(model.edges["free_speed_kmh"].to_numpy()[edge]) ** 2))
+    horizon = free2 / (2.0 * min(a, b)) + 1.0
+    scope_interval = in_scope[:-1] & in_scope[1:]
+
+    def over_target(devices: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Length (m) over target of the intervals ending in (lo[r], hi[r]], with the
+        devices of row r added (``devices``: sample indices, one row per variant,
+        -1 for none).  Only samples within ``horizon`` of the ranges are evaluated."""
+        low, top = float(np.min(lo)), float(np.max(hi))
+        first = int(np.searchsorted(pos, low - horizon)) if np.isfinite(low) else 0
+        last = int(np.searchsorted(pos, top + horizon, side="right")) if np.isfinite(top) else None
+        part = slice(first, last)
+        window = _Samples(
+            pos[part], samples.X[part], edge[part], samples.cap2[part], samples.grid[part]
+        )
+        caps = np.tile(samples.cap2[part], (len(devices), 1))
+        rows = np.arange(len(devices))
+        for column in devices.T:
+            use = column >= 0
+            at = column[use] - first
+            caps[rows[use], at] = np.minimum(caps[rows[use], at], vd2[column[use]])
+        speeds = _evaluate(model, window, caps)
+        right = window.pos[1:]
+        inside = (right[None, :] > lo[:, None] + eps) & (right[None, :] <= hi[:, None] + eps)
+        over = np.nan_to_num(speeds.peak2, nan=-1.0) > limit2
+        counted = speeds.valid & scope_interval[part][: len(right)]
+        bad = over & inside & counted[None, :]
+        return np.asarray((bad * np.diff(window.pos)[None, :]).sum(axis=1))
+
+    def add(i: int, kind: str, reason: str, speed2: float) -> None:
+        samples.cap2[i] = min(samples.cap2[i], speed2)
+        taken.append(float(pos[i]))
+        placed.append((int(edge[i]), float(pos[i]), kind, reason))
+
+    def spaced(i: int) -> bool:
+        return all(abs(pos[i] - t) >= spacing - eps for t in taken)
+
+    # 1. raised tables at school-zone crossings where traffic is too fast
+    table2 = float(_ms(crossing_speed.get("table", 0.0))) ** 2
+    for i in np.flatnonzero(school & candidate):
+        speeds = _evaluate(model, samples)
+        if speeds.v2[i] > limit2 and spaced(int(i)):
+            add(int(i), "table", "school crossing", table2)
+    speeds = _evaluate(model, samples)
+    over = speeds.valid & scope_interval & (np.nan_to_num(speeds.peak2, nan=-1.0) > limit2)
+    if not over.any():
+        return placed
+    base = Baseline(pos[1:], np.cumsum(over * np.diff(pos)), horizon)
+    useful = candidate & samples.grid & (vd2 < limit2)  # a device must be below target
+    options = np.asarray([i for i in np.flatnonzero(useful) if spaced(int(i))], dtype=np.int64)
+    # 2. fewest devices (among plans that leave the least length over target)
+    reach = limit2 * (1.0 / a + 1.0 / b) / 2.0 + 1.0  # > the largest useful spacing
+    first_over = float(pos[np.flatnonzero(over)[0]])
+    for i in _fewest_devices(options, pos, spacing, reach, first_over, base, over_target):
+        add(i, str(kind_of_edge[edge[i]]), "speed", vd2[i])
+    return placed
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Length over target along a street before new devices, for the stretches a new
+    device cannot reach (farther than ``horizon`` from it)."""
+
+    right: np.ndarray  # right end of every interval, sorted
+    cumulative: np.ndarray  # length over target of the intervals up to each right end
+    horizon: float
+
+    def upto(self, x: np.ndarray) -> np.ndarray:
+        """Length over target of the intervals ending at or before ``x``."""
+        k = np.searchsorted(self.right, np.asarray(x) + 1e-6, side="right")
+        return np.where(k > 0, self.cumulative[np.maximum(k - 1, 0)], 0.0)
+
+    def after(self, x: np.ndarray) -> np.ndarray:
+        """Length over target of the intervals ending after ``x``."""
+        total = self.cumulative[-1] if len(self.cumulative) else 0.0
+        return np.asarray(total - self.upto(x))
+
+
+def _fewest_devices(
+    options: np.ndarray,
+    pos: np.ndarray,
+    spacing: float,
+    reach: float,
+    first_over: float,
+    base: Baseline,
+    over_target: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+) -> list[int]:
+    """Choose devices among candidate samples: least length over target, then fewest.
+
+    A plan is a path start -> d1 -> ... -> dk -> end.  The cost of a step p -> q is the
+    length over target in (p, q] with just the devices p and q (and the fixed slowing
+    points); more devices only lower speeds, so the sum bounds the plan's length over
+    target from above, and a plan with cost 0 meets the target everywhere.  Steps go
+    to every candidate from ``spacing`` to ``reach`` metres ahead (farther gaps can
+    never be within target) and to the next few candidates beyond (to cross a stretch
+    where no device may stand); the first device lies at most ``reach`` beyond the
+    first place over target, or just after it.  A shortest path over this acyclic
+    graph, ordered by (length over target, devices), is the plan.  It is exact when a
+    device's effect does not reach past its neighbour, which holds for devices of one
+    kind (the tests compare it with brute force).
+    """
+    n = len(options)
+    if not n:
+        return []
+    where = pos[options]
+    eps = 1e-6
+    jump = 5  # candidates tried beyond the reach of a device
+    chunk, span = 2048, 100.0  # rows evaluated at once, and the metres they may span
+    infinite = np.iinfo(np.int64).max
+    horizon = base.horizon
+
+    def cost(over: np.ndarray, devices: int) -> np.ndarray:
+        # lexicographic (millimetres over target, devices) as one integer
+        return np.asarray(np.round(over * 1000.0).astype(np.int64) * (n + 1) + devices)
+
+    def batched(
+        devices: np.ndarray, lo: np.ndarray, hi: np.ndarray, extra: np.ndarray
+    ) -> np.ndarray:
+        # rows are sorted by position: evaluate runs of rows spanning at most `span` m
+        out = np.empty(len(devices))
+        k = 0
+        while k < len(devices):
+            stop = min(k + chunk, int(np.searchsorted(lo, lo[k] + span, side="right")))
+            part = slice(k, max(stop, k + 1))
+            out[part] = over_target(devices[part], lo[part], hi[part]) + extra[part]
+            k = part.stop
+        return out
+
+    def upto(limit: float, lo: int) -> np.ndarray:
+        hi = int(np.searchsorted(where, limit, side="right"))
+        return np.arange(lo, min(max(hi, lo) + jump, n))
+
+    # every step p -> q, with its cost (independent of the path found so far)
+    froms, tos = [], []
+    for p in range(n):
+        qs = upto(where[p] + reach, int(np.searchsorted(where, where[p] + spacing - eps)))
+        froms.append(np.full(len(qs), p))
+        tos.append(qs)
+    step_from, step_to = np.concatenate(froms), np.concatenate(tos)
+    step_over = batched(
+        np.column_stack([options[step_from], options[step_to]]),
+        where[step_from],
+        where[step_to],
+        np.zeros(len(step_from)),
+    )
+    # first device q: everything up to q; the part beyond its reach from the baseline
+    first = upto(first_over + reach, 0)
+    start_over = batched(
+        options[first][:, None],
+        where[first] - horizon,
+        where[first],
+        base.upto(where[first] - horizon),
+    )
+    # last device p: everything after p
+    end_over = batched(options[:, None], where, where + horizon, base.after(where + horizon))
+
+    best = np.full(n, infinite, dtype=np.int64)
+    parent = np.full(n, -1, dtype=np.int64)
+    best[first] = cost(start_over, 1)
+    bounds = np.searchsorted(step_from, np.arange(n + 1))
+    step_cost = cost(step_over, 1)
+    for p in range(n):
+        if best[p] == infinite:
+            continue
+        steps = slice(bounds[p], bounds[p + 1])
+        qs = step_to[steps]
+        total = best[p] + step_cost[steps]
+        better = total < best[qs]
+        best[qs[better]] = total[better]
+        parent[qs[better]] = p
+    reachable = np.flatnonzero(best < infinite)
+    if not len(reachable):
+        return []
+    totals = best[reachable] + cost(end_over[reachable], 0)
+    k = int(np.argmin(totals))
+    if totals[k] >= cost(base.after(np.array([-np.inf])), 0)[0]:
+        return []
+    path = [int(reachable[k])]
+    while parent[path[-1]] >= 0:
+        path.append(int(parent[path[-1]]))
+    return [int(options[p]) for p in reversed(path)]
+
+
+def _plan_devices(
+    district: District, model: _Model, placed: list[tuple[int, float, str, str]]
+) -> gpd.GeoDataFrame:
+    existing = set(district.calming["device_id"].astype(str)) if len(district.calming) else set()
+    ids: list[str] = []
+    counter = 1
+    for _ in placed:
+        while f"plan-{counter:03d}" in existing:
+            counter += 1
+        ids.append(f"plan-{counter:03d}")
+        counter += 1
+    edge = np.array([p[0] for p in placed], dtype=np.int64)
+    pos = np.array([p[1] for p in placed], dtype=float)
+    order = np.lexsort((pos, model.chain[edge])) if len(edge) else np.array([], dtype=np.int64)
+    edge, pos = edge[order], pos[order]
+    kinds = [placed[i][2] for i in order]
+    reasons = [placed[i][3] for i in order]
+    frame = gpd.GeoDataFrame(
+        {
+            "device_id": ids,
+            "kind": kinds,
+            "street_id": model.edges["street_id"].to_numpy()[edge],
+            "reason": reasons,
+            "chain_m": pos,
+        },
+        geometry=shapely.points(model.xy(edge, pos)) if len(edge) else [],
+        crs=district.crs,
+    )
+    frame["cost_dkk"] = device_costs(frame).to_numpy() if len(frame) else []
+    return frame

@@ -1,0 +1,1079 @@
+"""The operating-speed model: free speeds, continuous streets, slowing points, V85 profiles."""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.calming._base import (
+    _BEARING_M,
+    _GAP_M,
+    CalmingWarning,
+    Limits,
+    _bool_column,
+    _check_target,
+    _ms,
+    _numeric,
+    _params,
+    _wrap,
+    logger,
+    pedestrian_fatality_risk,
+)
+from vollsmose_gis.network import StreetGraph, drive_graph
+from vollsmose_gis.standards import categories, highway_defaults
+
+if TYPE_CHECKING:
+    from vollsmose_gis.district import District
+
+
+# --------------------------------------------------------------------------- formulas
+
+
+def free_speed_kmh(streets: gpd.GeoDataFrame, *, limits: Limits = "posted") -> pd.Series:
+    """Return the free speed (V85 on a long straight stretch) of each street, km/h.
+
+    Parameters
+    ----------
+    streets
+        A streets layer (``highway``, and where known ``maxspeed_kmh``, ``lanes``,
+        ``width_m``, ``oneway``); missing values take the class defaults of
+        ``highways.yaml``.
+    limits
+        ``"posted"``: the street's ``maxspeed_kmh`` (class default where missing);
+        ``"class_default"``: the default limit of the street's class, whatever is
+        posted (the baseline of :func:`safety_effect`).
+
+    Returns
+    -------
+    Series
+        ``free_speed_kmh`` on the index of ``streets``.
+
+    Notes
+    -----
+    ``v_free = clip(limit · r + g_w · (width / lanes − w_ref) + g_l · (lanes per
+    direction − 1) − p_1 · [one lane, two-way], v_min, r_max · limit)`` with the ratio
+    ``r`` of the class and the other terms from ``free_speed`` in
+    ``standards/calming.yaml`` (an unconfirmed engineering model: a 6 m, two-lane
+    residential street at 50 km/h gets 50 km/h; a 4 m one-lane service road at 30 km/h
+    gets 27 km/h).
+    """
+    if limits not in ("posted", "class_default"):
+        raise InputError(f"limits must be 'posted' or 'class_default', got {limits!r}")
+    p = _params()["free_speed"]
+    highway = streets["highway"].astype(str)
+    class_value = _class_values(highway)
+    limit = _limit_kmh(streets, limits)
+    lanes = _numeric(streets, "lanes").fillna(class_value("lanes")).fillna(2.0).clip(lower=1.0)
+    width = _numeric(streets, "width_m").fillna(class_value("width_m")).fillna(6.0)
+    oneway = _bool_column(streets, "oneway")
+    per_direction = np.where(oneway, lanes, np.maximum(lanes / 2.0, 1.0))
+    ratios = p["limit_ratio"]
+    ratio = highway.map(lambda h: float(ratios.get(h, ratios["default"]))).astype(float)
+    cap = float(p["max_width_effect_kmh"])
+    width_term = np.clip(
+        float(p["width_gain_kmh_per_m"]) * (width / lanes - float(p["reference_lane_width_m"])),
+        -cap,
+        cap,
+    )
+    single = (lanes.to_numpy() == 1) & ~oneway
+    speed = (
+        limit * ratio
+        + width_term
+        + float(p["lane_gain_kmh"]) * (per_direction - 1.0)
+        - float(p["single_lane_two_way_penalty_kmh"]) * single
+    )
+    speed = np.minimum(np.maximum(speed, float(p["min_kmh"])), float(p["max_ratio"]) * limit)
+    return pd.Series(np.asarray(speed, dtype=float), index=streets.index, name="free_speed_kmh")
+
+
+def _class_values(highway: pd.Series) -> Callable[[str], pd.Series]:
+    known = set(categories("highway_classes"))
+    defaults = {h: (highway_defaults(h) if h in known else {}) for h in highway.unique()}
+
+    def class_value(key: str) -> pd.Series:
+        values = highway.map(lambda h: defaults[h].get(key))
+        return pd.to_numeric(values, errors="coerce").astype(float)
+
+    return class_value
+
+
+def _limit_kmh(streets: pd.DataFrame, limits: Limits) -> pd.Series:
+    """The speed limit a street is modelled with, km/h (see :func:`free_speed_kmh`)."""
+    class_limit = _class_values(streets["highway"].astype(str))("maxspeed_kmh")
+    posted = _numeric(streets, "maxspeed_kmh")
+    limit = posted.fillna(class_limit) if limits == "posted" else class_limit.fillna(posted)
+    return limit.fillna(float(_params()["free_speed"]["fallback_limit_kmh"]))
+
+
+def max_device_spacing_m(target_kmh: float, kind: str = "hump") -> float:
+    """Return the largest spacing of identical devices that keeps V85 ≤ target, metres.
+
+    Between two devices of crossing speed ``v_d`` a distance ``D`` apart the speed
+    peaks at ``sqrt(v_d² + 2·D·a·b / (a + b))`` (acceleration ``a`` after the first,
+    braking ``b`` before the second), so ``D_max = (T² − v_d²)·(a + b) / (2·a·b)``.
+
+    Parameters
+    ----------
+    target_kmh
+        Target V85, km/h (> 0).
+    kind
+        Device kind (a key of ``crossing_speed_kmh``).
+
+    Returns
+    -------
+    float
+        Metres; 0 when the device's crossing speed is not below the target.
+    """
+    _check_target(target_kmh)
+    params = _params()
+    speeds = params["crossing_speed_kmh"]
+    if kind not in speeds:
+        raise InputError(f"unknown device kind {kind!r}; known kinds: {sorted(speeds)}")
+    a, b = float(params["acceleration_mps2"]), float(params["braking_mps2"])
+    excess = float(_ms(target_kmh)) ** 2 - float(_ms(speeds[kind])) ** 2
+    return max(0.0, excess * (a + b) / (2.0 * a * b))
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True, eq=False)
+class _Model:
+    """The drive graph cut into continuous streets, with free speeds and fixed slowing
+    points (ends, intersections, bends).  Cached per streets content and limits."""
+
+    graph: StreetGraph
+    edges: pd.DataFrame  # per edge: street attributes, free speed, rank
+    chain: np.ndarray  # continuous street of each edge
+    offset: np.ndarray  # chain position (m) of the end where the chain enters the edge
+    forward: np.ndarray  # True: the chain runs along the edge from u to v
+    order: np.ndarray  # rank of the edge within its chain
+    chain_length: np.ndarray
+    chain_start: np.ndarray  # global coordinate of position 0 of each chain
+    points: pd.DataFrame  # fixed slowing points: chain, edge, pos, v_kmh, kind, ref
+    junctions: np.ndarray  # node ids where 3+ street ends meet
+    partner: np.ndarray  # paired street end (see _pair_ends), -1 if none
+
+    @property
+    def length(self) -> np.ndarray:
+        return self.graph.edge_length_m
+
+    @property
+    def ok_forward(self) -> np.ndarray:
+        """Per edge: traffic may travel in the chain's direction."""
+        return np.asarray(self.forward | self.graph.edge_twoway)
+
+    @property
+    def ok_backward(self) -> np.ndarray:
+        """Per edge: traffic may travel against the chain's direction."""
+        return np.asarray(~self.forward | self.graph.edge_twoway)
+
+    def chain_pos(self, edge: np.ndarray, along_m: np.ndarray) -> np.ndarray:
+        """Chain position of points ``along_m`` metres from ``u`` on ``edge``."""
+        edge = np.asarray(edge, dtype=np.int64)
+        along = np.asarray(along_m, dtype=float)
+        length = self.length[edge]
+        local = np.where(self.forward[edge], along, length - along)
+        return np.asarray(self.offset[edge] + local)
+
+    def along(self, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Distance from ``u`` of chain positions ``pos`` on ``edge``."""
+        edge = np.asarray(edge, dtype=np.int64)
+        local = np.asarray(pos, dtype=float) - self.offset[edge]
+        length = self.length[edge]
+        return np.asarray(np.clip(np.where(self.forward[edge], local, length - local), 0, length))
+
+    def xy(self, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Coordinates (district CRS) of chain positions on edges, ``(n, 2)``."""
+        edge = np.asarray(edge, dtype=np.int64)
+        if not len(edge):
+            return np.empty((0, 2))
+        geoms = self.graph.edges.geometry.to_numpy()[edge]
+        scale = shapely.length(geoms) / np.maximum(self.length[edge], 1e-12)
+        points = shapely.line_interpolate_point(geoms, self.along(edge, pos) * scale)
+        return np.asarray(shapely.get_coordinates(points))
+
+
+_CACHE: OrderedDict[tuple[str, str, str], _Model] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def _model(district: District, limits: Limits = "posted") -> _Model:
+    key = (district.fingerprint("streets", boundary=False), district.crs, limits)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    model = _build_model(district, limits)
+    with _CACHE_LOCK:
+        _CACHE[key] = model
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return model
+
+
+def _edge_attributes(graph: StreetGraph, streets: gpd.GeoDataFrame, limits: Limits) -> pd.DataFrame:
+    params = _params()
+    table = pd.DataFrame(streets.drop(columns=streets.geometry.name))
+    table["street_id"] = table["street_id"].astype(str)
+    table["free_speed_kmh"] = free_speed_kmh(streets, limits=limits).to_numpy()
+    table["limit_kmh"] = _limit_kmh(streets, limits).to_numpy()
+    table["bus_route"] = _bool_column(table, "bus_route")
+    table["maxspeed_kmh"] = _numeric(table, "maxspeed_kmh")
+    if "name" not in table.columns:
+        table["name"] = pd.NA
+    table = table.drop_duplicates("street_id").set_index("street_id")
+    sid = graph.edges["street_id"].astype(str)
+    attrs = table.reindex(sid.to_numpy())
+    ranks = params["class_rank"]
+    out = pd.DataFrame(
+        {
+            "street_id": sid.to_numpy(),
+            "name": attrs["name"].to_numpy(),
+            "highway": graph.edges["highway"].astype(str).to_numpy(),
+            "maxspeed_kmh": attrs["maxspeed_kmh"].to_numpy(dtype=float),
+            "bus_route": attrs["bus_route"].fillna(False).to_numpy(dtype=bool),
+            "oneway": graph.edges["oneway"].to_numpy(dtype=bool),
+            "length_m": graph.edge_length_m,
+            "free_speed_kmh": attrs["free_speed_kmh"].to_numpy(dtype=float),
+            "limit_kmh": attrs["limit_kmh"].to_numpy(dtype=float),
+        },
+        index=graph.edges.index,
+    )
+    out["rank"] = out["highway"].map(lambda h: int(ranks.get(h, 0)))
+    return out
+
+
+def _end_bearings(graph: StreetGraph) -> np.ndarray:
+    """Direction (radians) leaving the node into the edge, for every street end.
+
+    End ``e`` is the ``u`` end of edge ``e``, end ``e + m`` its ``v`` end.
+    """
+    geoms = graph.edges.geometry.to_numpy()
+    length = shapely.length(geoms)
+    reach = np.minimum(_BEARING_M, length)
+    u0 = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    u1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, reach))
+    v0 = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    v1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, length - reach))
+    start = np.vstack([u0, v0])
+    towards = np.vstack([u1, v1])
+    delta = towards - start
+    return np.asarray(np.arctan2(delta[:, 1], delta[:, 0]))
+
+
+def _pair_ends(
+    graph: StreetGraph, rank: np.ndarray, max_deflection_rad: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair the street ends that continue each other at every node.
+
+    Returns ``partner`` (per end, the end it continues into, -1 if none) and the
+    number of street ends at each node.
+    """
+    m = graph.n_edges
+    end_node = np.concatenate([graph.edge_u, graph.edge_v])
+    degree = np.bincount(end_node, minlength=graph.n_nodes)
+    partner = np.full(2 * m, -1, dtype=np.int64)
+    order = np.argsort(end_node, kind="stable")
+    starts = np.searchsorted(end_node[order], np.arange(graph.n_nodes))
+    two = np.flatnonzero(degree == 2)
+    first, second = order[starts[two]], order[starts[two] + 1]
+    partner[first], partner[second] = second, first
+    bearings = _end_bearings(graph)
+    end_rank = np.concatenate([rank, rank])
+    for node in np.flatnonzero(degree >= 3):
+        ends = order[starts[node] : starts[node] + degree[node]]
+        ranks = end_rank[ends]
+        top = ends[ranks == ranks.max()]
+        if len(top) != 2:
+            continue
+        i, j = top
+        deflection = abs(_wrap(np.asarray(bearings[j] - (bearings[i] + np.pi))))
+        if deflection <= max_deflection_rad:
+            partner[i], partner[j] = j, i
+    return partner, degree
+
+
+def _walk_chains(m: int, partner: np.ndarray) -> list[list[tuple[int, bool]]]:
+    """Follow paired ends into continuous streets: lists of (edge, forward)."""
+    visited = np.zeros(m, dtype=bool)
+    chains: list[list[tuple[int, bool]]] = []
+
+    def walk(edge: int, enter: int) -> list[tuple[int, bool]]:
+        sequence: list[tuple[int, bool]] = []
+        while True:
+            visited[edge] = True
+            forward = enter == edge
+            sequence.append((edge, forward))
+            exit_end = edge + m if forward else edge
+            nxt = int(partner[exit_end])
+            if nxt < 0 or visited[nxt % m]:
+                return sequence
+            edge, enter = nxt % m, nxt
+
+    for end in np.flatnonzero(partner < 0).tolist():
+        if not visited[end % m]:
+            chains.append(walk(end % m, end))
+    for edge in range(m):  # what is left are closed loops: cut at one node
+        if not visited[edge]:
+            chains.append(walk(edge, edge))
+    return chains
+
+
+def _bend_points(
+    graph: StreetGraph,
+    chains: list[list[tuple[int, bool]]],
+    offset: np.ndarray,
+    max_free_kmh: np.ndarray,
+) -> pd.DataFrame:
+    """Slowing points at bends: curve speed sqrt(a_lat · W / Δheading) at vertices."""
+    params = _params()
+    window = float(params["bend_window_m"])
+    a_lat = float(params["lateral_acceleration_mps2"])
+    geoms = graph.edges.geometry.to_numpy()
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(owner, minlength=graph.n_edges)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    scale = graph.edge_length_m / np.maximum(shapely.length(geoms), 1e-12)
+    rows: list[pd.DataFrame] = []
+    for cid, sequence in enumerate(chains):
+        parts, dists, edges = [], [], []
+        for k, (edge, forward) in enumerate(sequence):
+            xy = coords[first[edge] : first[edge] + counts[edge]]
+            if not forward:
+                xy = xy[::-1]
+            step = np.hypot(*np.diff(xy, axis=0).T) * scale[edge]
+            local = offset[edge] + np.concatenate([[0.0], np.cumsum(step)])
+            skip = 0 if k == 0 else 1
+            parts.append(xy[skip:])
+            dists.append(local[skip:])
+            edges.append(np.full(len(xy) - skip, edge))
+        xy = np.vstack(parts)
+        s = np.concatenate(dists)
+        vertex_edge = np.concatenate(edges)
+        seg = np.diff(xy, axis=0)
+        keep = np.hypot(seg[:, 0], seg[:, 1]) > 1e-9
+        if keep.sum() < 2:
+            continue
+        heading = np.arctan2(seg[keep, 1], seg[keep, 0])
+        starts = np.flatnonzero(keep)  # vertex index where each kept segment starts
+        turn = _wrap(np.diff(heading))
+        at = starts[1:]  # vertex where consecutive kept segments meet
+        pos, turn_edge = s[at], vertex_edge[at]
+        prefix = np.concatenate([[0.0], np.cumsum(turn)])
+        lo = np.searchsorted(pos, pos - window / 2.0, side="left")
+        hi = np.searchsorted(pos, pos + window / 2.0, side="right")
+        change = np.abs(prefix[hi] - prefix[lo])
+        bend = change > 1e-9
+        if not bend.any():
+            continue
+        radius = window / change[bend]
+        speed = np.sqrt(a_lat * radius) * 3.6
+        slows = speed < max_free_kmh[cid]
+        if not slows.any():
+            continue
+        rows.append(
+            pd.DataFrame(
+                {
+                    "chain": cid,
+                    "edge": turn_edge[bend][slows],
+                    "pos": pos[bend][slows],
+                    "v_kmh": speed[slows],
+                    "kind": "bend",
+                    "ref": "",
+                }
+            )
+        )
+    return _points_frame(rows)
+
+
+def _points_frame(rows: list[pd.DataFrame]) -> pd.DataFrame:
+    columns = {"chain": int, "edge": int, "pos": float, "v_kmh": float, "kind": str, "ref": str}
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    frame = pd.concat(rows, ignore_index=True)
+    return frame.astype(columns)
+
+
+def _build_model(district: District, limits: Limits) -> _Model:
+    params = _params()
+    graph = drive_graph(district)
+    m = graph.n_edges
+    edges = _edge_attributes(graph, district.streets, limits)
+    rank = edges["rank"].to_numpy()
+    partner, degree = _pair_ends(
+        graph, rank, math.radians(float(params["through_max_deflection_deg"]))
+    )
+    chains = _walk_chains(m, partner)
+    chain = np.empty(m, dtype=np.int64)
+    offset = np.empty(m)
+    forward = np.empty(m, dtype=bool)
+    order = np.empty(m, dtype=np.int64)
+    chain_length = np.empty(len(chains))
+    length = graph.edge_length_m
+    for cid, sequence in enumerate(chains):
+        at = 0.0
+        for k, (edge, fwd) in enumerate(sequence):
+            chain[edge], offset[edge], forward[edge], order[edge] = cid, at, fwd, k
+            at += length[edge]
+        chain_length[cid] = at
+    chain_start = np.concatenate([[0.0], np.cumsum(chain_length + _GAP_M)[:-1]])
+
+    # Street ends that no other end continues: dead ends and yielding intersection ends.
+    free = edges["free_speed_kmh"].to_numpy()
+    end_node = np.concatenate([graph.edge_u, graph.edge_v])
+    ends = np.flatnonzero(partner < 0)
+    end_edge = ends % m
+    at_u = ends < m
+    entering = at_u == forward[end_edge]
+    end_pos = offset[end_edge] + np.where(entering, 0.0, length[end_edge])
+    node_deg = degree[end_node[ends]]
+    speed = np.full(len(ends), np.nan)
+    kind = np.full(len(ends), "", dtype=object)
+    # dead ends, unless the node lies on the edge of the data (the street was cut there)
+    xy = graph.node_xy[end_node[ends]]
+    minx, miny, maxx, maxy = district.streets.total_bounds
+    tol = float(params["open_end_tolerance_m"])
+    on_edge = (
+        (np.abs(xy[:, 0] - minx) <= tol)
+        | (np.abs(xy[:, 0] - maxx) <= tol)
+        | (np.abs(xy[:, 1] - miny) <= tol)
+        | (np.abs(xy[:, 1] - maxy) <= tol)
+    )
+    dead = (node_deg == 1) & ~on_edge
+    speed[dead] = float(params["dead_end_kmh"])
+    kind[dead] = "dead_end"
+    junction_speeds = params["intersection_kmh"]
+    highway = edges["highway"].to_numpy()
+    junction = node_deg >= 3
+    for i in np.flatnonzero(junction):
+        value = junction_speeds.get(highway[end_edge[i]], junction_speeds["default"])
+        if value is not None:
+            speed[i], kind[i] = float(value), "intersection"
+    has = np.isfinite(speed)
+    end_points = pd.DataFrame(
+        {
+            "chain": chain[end_edge[has]],
+            "edge": end_edge[has],
+            "pos": end_pos[has],
+            "v_kmh": speed[has],
+            "kind": kind[has],
+            "ref": [f"node {n}" for n in end_node[ends[has]]],
+        }
+    )
+    max_free = np.zeros(len(chains))
+    np.maximum.at(max_free, chain, free)
+    bends = _bend_points(graph, chains, offset, max_free)
+    points = _points_frame([end_points, bends])
+    logger.debug(
+        "calming model: %d segments in %d continuous streets, %d slowing points",
+        m,
+        len(chains),
+        len(points),
+    )
+    return _Model(
+        graph=graph,
+        edges=edges,
+        chain=chain,
+        offset=offset,
+        forward=forward,
+        order=order,
+        chain_length=chain_length,
+        chain_start=chain_start,
+        points=points,
+        junctions=np.flatnonzero(degree >= 3),
+        partner=partner,
+    )
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attach the calming layer's devices to the model.
+
+    Returns the slowing points of the devices (one per device, or one per street end
+    for a device on an intersection node) and a per-device table (device_id, kind,
+    edge, along_m, offset_m; edge -1 for devices ignored with a warning).
+    """
+    params = _params()
+    calming = district.calming
+    speeds = params["crossing_speed_kmh"]
+    graph = model.graph
+    empty = _points_frame([])
+    info_columns = ["device_id", "kind", "street_id", "edge", "along_m", "offset_m", "node"]
+    if calming.empty:
+        return empty, pd.DataFrame(columns=info_columns)
+    ids = (
+        calming["device_id"].astype(str).to_numpy()
+        if "device_id" in calming.columns
+        else np.array([f"row {i}" for i in range(len(calming))])
+    )
+    kinds = calming["kind"].astype(str).to_numpy()
+    problems: list[str] = []
+    for did, kind in zip(ids, kinds, strict=True):
+        if kind not in speeds:
+            problems.append(
+                f"device {did!r}: unknown kind {kind!r} (known kinds: {sorted(speeds)})"
+            )
+    geoms = calming.geometry.to_numpy()
+    if calming.crs is not None and not calming.crs.equals(district.crs):
+        geoms = calming.geometry.to_crs(district.crs).to_numpy()
+    bad_geom = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for did in ids[bad_geom]:
+        problems.append(f"device {did!r}: missing or empty geometry")
+    if problems:
+        raise InputError(_device_message(problems))
+
+    max_offset = float(params["device_max_offset_m"])
+    street_ids = (
+        calming["street_id"].astype("string").to_numpy(dtype=object, na_value=None)
+        if "street_id" in calming.columns
+        else np.full(len(calming), None, dtype=object)
+    )
+    known_streets = set(district.streets["street_id"].astype(str))
+    edge_street = model.edges["street_id"].to_numpy()
+    edge_geoms = graph.edges.geometry.to_numpy()
+    n = len(calming)
+    edge = np.full(n, -1, dtype=np.int64)
+    distance = np.full(n, np.nan)
+    snapped = graph.snap(geoms)
+    for i in range(n):
+        sid = street_ids[i]
+        if sid is not None and str(sid).strip():
+            sid = str(sid)
+            if sid not in known_streets:
+                problems.append(
+                    f"device {ids[i]!r} ({kinds[i]}): its street_id {sid!r} is not in the "
+                    "streets layer; correct the street_id or leave it empty"
+                )
+                continue
+            candidates = np.flatnonzero(edge_street == sid)
+            if not len(candidates):
+                warnings.warn(
+                    f"calming device {ids[i]!r} ({kinds[i]}) is on street {sid!r}, which is "
+                    "not open to cars: ignored by the speed model",
+                    CalmingWarning,
+                    stacklevel=3,
+                )
+                continue
+            dist = shapely.distance(geoms[i], edge_geoms[candidates])
+            best = int(np.argmin(dist))
+            edge[i], distance[i] = candidates[best], float(dist[best])
+            where = f"street {sid!r}"
+        else:
+            edge[i], distance[i] = int(snapped.edge[i]), float(snapped.offset_m[i])
+            where = (
+                f"the nearest street open to cars ({edge_street[edge[i]]!r})"
+                if edge[i] >= 0
+                else "any street open to cars"
+            )
+        if not distance[i] <= max_offset:
+            problems.append(
+                f"device {ids[i]!r} ({kinds[i]}) lies {distance[i]:.1f} m from {where}; "
+                f"devices must lie within {max_offset:g} m of the street centreline "
+                "(device_max_offset_m in standards/calming.yaml): move it onto the "
+                "carriageway or correct its street_id"
+            )
+            edge[i] = -1
+    if problems:
+        raise InputError(_device_message(problems))
+
+    used = edge >= 0
+    along = np.full(n, np.nan)
+    if used.any():
+        lines = edge_geoms[edge[used]]
+        position = shapely.line_locate_point(lines, geoms[used])
+        scale = model.length[edge[used]] / np.maximum(shapely.length(lines), 1e-12)
+        along[used] = np.clip(position * scale, 0.0, model.length[edge[used]])
+    node = np.full(n, -1, dtype=np.int64)
+    node_tol = float(params["device_node_tolerance_m"])
+    junction = np.zeros(graph.n_nodes, dtype=bool)
+    junction[model.junctions] = True
+    for i in np.flatnonzero(used):
+        e = edge[i]
+        for end_node, dist in (
+            (graph.edge_u[e], along[i]),
+            (graph.edge_v[e], model.length[e] - along[i]),
+        ):
+            if dist <= node_tol and junction[end_node]:
+                node[i] = end_node
+                break
+    info = pd.DataFrame(
+        {
+            "device_id": ids,
+            "kind": kinds,
+            "street_id": pd.Series(edge_street[np.maximum(edge, 0)]).where(used),
+            "edge": edge,
+            "along_m": along,
+            "offset_m": distance,
+            "node": node,
+        }
+    )
+    rows = []
+    on_edge = used & (node < 0)
+    if on_edge.any():
+        e = edge[on_edge]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "chain": model.chain[e],
+                    "edge": e,
+                    "pos": model.chain_pos(e, along[on_edge]),
+                    "v_kmh": [float(speeds[k]) for k in kinds[on_edge]],
+                    "kind": kinds[on_edge],
+                    "ref": ids[on_edge],
+                }
+            )
+        )
+    for i in np.flatnonzero(node >= 0):
+        rows.append(_node_points(model, int(node[i]), float(speeds[kinds[i]]), kinds[i], ids[i]))
+    return _points_frame(rows), info
+
+
+def _node_points(model: _Model, node: int, v_kmh: float, kind: str, ref: str) -> pd.DataFrame:
+    """A slowing point on every street end at ``node`` (a device on an intersection)."""
+    graph = model.graph
+    at_u = np.flatnonzero(graph.edge_u == node)
+    at_v = np.flatnonzero(graph.edge_v == node)
+    edges = np.concatenate([at_u, at_v])
+    along = np.concatenate([np.zeros(len(at_u)), model.length[at_v]])
+    return pd.DataFrame(
+        {
+            "chain": model.chain[edges],
+            "edge": edges,
+            "pos": model.chain_pos(edges, along),
+            "v_kmh": v_kmh,
+            "kind": kind,
+            "ref": ref,
+        }
+    )
+
+
+def _device_message(problems: list[str]) -> str:
+    head = f"{len(problems)} problem(s) in the calming layer:"
+    return "\n".join([head, *[f"  - {p}" for p in problems]])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class _Samples:
+    """Sample positions along the continuous streets, sorted by chain and position."""
+
+    pos: np.ndarray  # chain position, m
+    X: np.ndarray  # global coordinate: chain_start + pos
+    edge: np.ndarray
+    cap2: np.ndarray  # squared speed cap at the sample, (m/s)²
+    grid: np.ndarray  # True for regular grid samples (planner candidates)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+
+def _build_samples(
+    model: _Model,
+    points: pd.DataFrame,
+    step_m: float,
+    *,
+    edges: np.ndarray | None = None,
+    extra: pd.DataFrame | None = None,
+) -> _Samples:
+    """Grid samples every ``step_m`` of chain position on ``edges`` (default all), plus
+    both ends of each edge, the slowing points and ``extra`` positions (edge, pos)."""
+    m = model.graph.n_edges
+    chosen = np.arange(m) if edges is None else np.asarray(edges, dtype=np.int64)
+    o = model.offset[chosen]
+    end = o + model.length[chosen]
+    k0 = np.ceil(o / step_m - 1e-9).astype(np.int64)
+    k1 = np.floor(end / step_m + 1e-9).astype(np.int64)
+    counts = np.maximum(k1 - k0 + 1, 0)
+    grid_edge = np.repeat(chosen, counts)
+    starts = np.repeat(k0, counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    grid_pos = (starts + within) * step_m
+    grid_pos = np.clip(
+        grid_pos, model.offset[grid_edge], model.offset[grid_edge] + model.length[grid_edge]
+    )
+    if len(points):
+        keep = np.isin(points["edge"].to_numpy(), chosen)
+        pts = points[keep]
+    else:
+        pts = points
+    pos_parts = [grid_pos, o, end, pts["pos"].to_numpy(dtype=float)]
+    edge_parts = [grid_edge, chosen, chosen, pts["edge"].to_numpy(dtype=np.int64)]
+    grid_parts = [np.ones(len(grid_pos), bool), np.zeros(2 * len(chosen), bool)]
+    grid_parts.append(np.zeros(len(pts), bool))
+    free2 = _ms(model.edges["free_speed_kmh"].to_numpy()) ** 2
+    cap_parts = [free2[grid_edge], free2[chosen], free2[chosen]]
+    cap_parts.append(
+        np.minimum(free2[pts["edge"].to_numpy(dtype=np.int64)], _ms(pts["v_kmh"]) ** 2)
+    )
+    if extra is not None and len(extra):
+        extra_edge = extra["edge"].to_numpy(dtype=np.int64)
+        pos_parts.append(extra["pos"].to_numpy(dtype=float))
+        edge_parts.append(extra_edge)
+        grid_parts.append(np.zeros(len(extra), bool))
+        cap_parts.append(free2[extra_edge])
+    pos = np.concatenate(pos_parts)
+    edge = np.concatenate(edge_parts)
+    grid = np.concatenate(grid_parts)
+    cap2 = np.concatenate(cap_parts)
+    chain = model.chain[edge]
+    order = np.lexsort((~grid, model.order[edge], pos, chain))
+    pos, edge, grid, cap2 = pos[order], edge[order], grid[order], cap2[order]
+    X = model.chain_start[model.chain[edge]] + pos
+    return _Samples(pos=pos, X=X, edge=edge, cap2=cap2, grid=grid)
+
+
+@dataclass
+class _Speeds:
+    """Squared speeds at samples and peaks between them, (m/s)²."""
+
+    forward: np.ndarray  # travelling in the chain's direction (NaN: not allowed)
+    backward: np.ndarray  # against it
+    v2: np.ndarray  # the faster allowed direction
+    peak2: np.ndarray  # per interval i -> i+1: exact peak of the faster direction (NaN: none)
+    valid: np.ndarray  # interval lies on one edge and has a length
+
+
+def _envelope(X: np.ndarray, cap2: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Running minima of ``cap2[k] + rate·|X - X[k]|`` from behind and from ahead.
+
+    Exact for a min of linear functions.  Chains lie ``_GAP_M`` apart in ``X``, so a
+    point never reaches into another chain (``rate · gap`` exceeds any squared speed).
+    """
+    t = rate * X
+    behind = np.minimum.accumulate(cap2 - t, axis=-1) + t
+    ahead = np.minimum.accumulate((cap2 + t)[..., ::-1], axis=-1)[..., ::-1] - t
+    return behind, ahead
+
+
+def _evaluate(model: _Model, samples: _Samples, cap2: np.ndarray | None = None) -> _Speeds:
+    """Speeds at the samples; ``cap2`` may be a 2-D batch (one row per variant)."""
+    params = _params()
+    a2 = 2.0 * float(params["acceleration_mps2"])
+    b2 = 2.0 * float(params["braking_mps2"])
+    cap = samples.cap2 if cap2 is None else cap2
+    X, edge = samples.X, samples.edge
+    acc_behind, acc_ahead = _envelope(X, cap, a2)
+    brk_behind, brk_ahead = _envelope(X, cap, b2)
+    ok_f = model.ok_forward[edge]
+    ok_b = model.ok_backward[edge]
+    forward = np.where(ok_f, np.minimum(acc_behind, brk_ahead), np.nan)
+    backward = np.where(ok_b, np.minimum(brk_behind, acc_ahead), np.nan)
+    v2 = np.fmax(forward, backward)
+    d = np.diff(X)
+    valid = (edge[1:] == edge[:-1]) & (d > 0)
+    free2 = _ms(model.edges["free_speed_kmh"].to_numpy()) ** 2
+    cap_free = free2[edge[:-1]]
+
+    def peak(rise: np.ndarray, fall: np.ndarray, r1: float, r2: float) -> np.ndarray:
+        t = np.clip((fall + r2 * d - rise) / (r1 + r2), 0.0, d)
+        return np.asarray(np.minimum(np.minimum(rise + r1 * t, fall + r2 * (d - t)), cap_free))
+
+    pf = peak(acc_behind[..., :-1], brk_ahead[..., 1:], a2, b2)
+    pb = peak(brk_behind[..., :-1], acc_ahead[..., 1:], b2, a2)
+    pf = np.where(valid & ok_f[:-1], pf, np.nan)
+    pb = np.where(valid & ok_b[:-1], pb, np.nan)
+    return _Speeds(forward, backward, v2, np.fmax(pf, pb), valid)
+
+
+def _per_edge(
+    model: _Model,
+    samples: _Samples,
+    speeds: _Speeds,
+    *,
+    target_kmh: float | None = None,
+    zone: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Aggregate sample speeds to segments: max (exact), means, lengths within target."""
+    m = model.graph.n_edges
+    edge = samples.edge
+    vmax2 = np.full(m, -np.inf)
+    np.fmax.at(vmax2, edge, speeds.v2)
+    valid = speeds.valid
+    interval_edge = edge[:-1][valid]
+    np.fmax.at(vmax2, interval_edge, speeds.peak2[valid])
+    v = np.sqrt(np.maximum(speeds.v2, 0.0)) * 3.6
+    d = np.diff(samples.X)[valid]
+    left, right = v[:-1][valid], v[1:][valid]
+
+    def integral(values_left: np.ndarray, values_right: np.ndarray) -> np.ndarray:
+        return np.bincount(
+            interval_edge, weights=(values_left + values_right) / 2.0 * d, minlength=m
+        )
+
+    length = model.length
+    out = pd.DataFrame(
+        {
+            "v85_max_kmh": np.sqrt(np.maximum(vmax2, 0.0)) * 3.6,
+            "v85_mean_kmh": integral(left, right) / length,
+            "pedestrian_fatality_risk": integral(
+                pedestrian_fatality_risk(left), pedestrian_fatality_risk(right)
+            )
+            / length,
+        }
+    )
+    if target_kmh is not None:
+        limit = target_kmh + float(_params()["planner"]["target_tolerance_kmh"])
+        ok = (v <= limit).astype(float)
+        out["within_target_m"] = integral(ok[:-1][valid], ok[1:][valid])
+        if zone is not None:
+            z = zone.astype(float)
+            zl, zr = z[:-1][valid], z[1:][valid]
+            out["school_zone_m"] = integral(zl, zr)
+            out["school_zone_within_target_m"] = integral(zl * ok[:-1][valid], zr * ok[1:][valid])
+    return out
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def _target_edges(district: District, model: _Model, streets: Iterable[str] | None) -> np.ndarray:
+    """Boolean per edge: the streets a target applies to (planner, indicators)."""
+    edge_street = model.edges["street_id"].to_numpy()
+    if streets is not None:
+        wanted = [str(s) for s in ([streets] if isinstance(streets, str) else streets)]
+        known = set(district.streets["street_id"].astype(str))
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise InputError(
+                f"streets {unknown} are not in the streets layer; pass street_id values of "
+                "the district's streets"
+            )
+        no_cars = sorted(set(wanted) - set(edge_street))
+        if no_cars:
+            raise InputError(
+                f"streets {no_cars} are not open to cars (column 'car'), so no speed can be "
+                "modelled or calmed on them"
+            )
+        return np.asarray(np.isin(edge_street, wanted))
+    classes = _params()["planner"]["default_highways"]
+    geoms = model.graph.edges.geometry.to_numpy()
+    inside = shapely.length(shapely.intersection(geoms, district.boundary))
+    share = inside / np.maximum(shapely.length(geoms), 1e-12)
+    return np.asarray(model.edges["highway"].isin(classes).to_numpy() & (share >= 0.5))
+
+
+def _school_zone(district: District, xy: np.ndarray) -> np.ndarray:
+    """Boolean per point: within school_zone_radius_m of a school or day-care POI."""
+    planner = _params()["planner"]
+    pois = district.pois
+    if pois.empty or not len(xy):
+        return np.zeros(len(xy), dtype=bool)
+    schools = pois[pois["kind"].astype(str).isin(planner["school_poi_kinds"])]
+    geoms = schools.geometry.to_numpy()
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(geoms):
+        return np.zeros(len(xy), dtype=bool)
+    centres = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    dist, _ = cKDTree(centres).query(xy)
+    return np.asarray(dist <= float(planner["school_zone_radius_m"]))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _speeds_frame(
+    district: District,
+    model: _Model,
+    *,
+    target_kmh: float | None,
+    streets: Iterable[str] | None,
+    with_devices: bool,
+    step_m: float | None = None,
+) -> tuple[gpd.GeoDataFrame, _Samples, _Speeds]:
+    params = _params()
+    step = float(params["profile_step_m"] if step_m is None else step_m)
+    if not math.isfinite(step) or step <= 0:
+        raise InputError(f"step_m must be a distance > 0 m, got {step_m!r}")
+    if with_devices:
+        device_points, info = _device_points(district, model)
+    else:
+        device_points, info = _points_frame([]), pd.DataFrame(columns=["edge"])
+    points = _points_frame([model.points, device_points])
+    samples = _build_samples(model, points, step)
+    speeds = _evaluate(model, samples)
+    zone = None
+    if target_kmh is not None:
+        zone = _school_zone(district, model.xy(samples.edge, samples.pos))
+    stats = _per_edge(model, samples, speeds, target_kmh=target_kmh, zone=zone)
+    edges = model.edges
+    counts = np.bincount(
+        info["edge"].to_numpy(dtype=np.int64)[info["edge"].to_numpy(dtype=np.int64) >= 0],
+        minlength=model.graph.n_edges,
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "street_id": edges["street_id"].to_numpy(),
+            "name": edges["name"].to_numpy(),
+            "highway": edges["highway"].to_numpy(),
+            "maxspeed_kmh": edges["maxspeed_kmh"].to_numpy(),
+            "bus_route": edges["bus_route"].to_numpy(),
+            "oneway": edges["oneway"].to_numpy(),
+            "length_m": edges["length_m"].to_numpy(),
+            "free_speed_kmh": edges["free_speed_kmh"].to_numpy(),
+            "devices": counts,
+            "target_street": _target_edges(district, model, streets),
+            **{c: stats[c].to_numpy() for c in stats.columns},
+        },
+        geometry=model.graph.edges.geometry.to_numpy(),
+        crs=district.crs,
+        index=model.graph.edges.index,
+    )
+    frame.index.name = "edge"
+    return frame, samples, speeds
+
+
+def operating_speeds(
+    district: District,
+    *,
+    target_kmh: float | None = None,
+    streets: Iterable[str] | None = None,
+    limits: Limits = "posted",
+    with_devices: bool = True,
+) -> gpd.GeoDataFrame:
+    """Model the V85 of every street segment open to cars.
+
+    Parameters
+    ----------
+    district
+        The district; its streets (drive graph), calming devices and, with a target,
+        school/day-care POIs are used.
+    target_kmh
+        Optional target V85 (km/h): adds the lengths within it, overall and inside
+        school zones.
+    streets
+        ``street_id`` values of the target streets (column ``target_street``); default:
+        the classes of ``planner.default_highways`` with at least half their length
+        inside the boundary.
+    limits
+        ``"posted"`` limits or each class's ``"class_default"`` limit (see
+        :func:`free_speed_kmh`).
+    with_devices
+        Include the calming layer's devices (False: the street without them).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per drive-graph segment (index ``edge``), district CRS, with
+        ``street_id``, ``name``, ``highway``, ``maxspeed_kmh``, ``bus_route``,
+        ``oneway``, ``length_m``, ``free_speed_kmh``, ``devices`` (count on the
+        segment), ``target_street``, ``v85_max_kmh`` (exact maximum along the segment,
+        faster direction), ``v85_mean_kmh`` (length-weighted mean), and
+        ``pedestrian_fatality_risk`` (length-weighted mean of the risk at the modelled
+        speed); with a target also ``within_target_m``, ``school_zone_m`` and
+        ``school_zone_within_target_m`` (metres).
+
+    Raises
+    ------
+    InputError
+        No street open to cars (:class:`~vollsmose_gis.network.NoStreetsError`); a
+        device of unknown kind, without geometry, with an unknown street_id, or farther
+        than ``device_max_offset_m`` from its street; a target ≤ 0.
+    """
+    if target_kmh is not None:
+        target_kmh = _check_target(target_kmh)
+    model = _model(district, limits)
+    frame, _, _ = _speeds_frame(
+        district, model, target_kmh=target_kmh, streets=streets, with_devices=with_devices
+    )
+    return frame
+
+
+def speed_profile(
+    district: District,
+    *,
+    streets: Iterable[str] | None = None,
+    step_m: float | None = None,
+    limits: Limits = "posted",
+    with_devices: bool = True,
+) -> gpd.GeoDataFrame:
+    """Sample the modelled speed along the streets.
+
+    Parameters
+    ----------
+    district
+        The district.
+    streets
+        ``street_id`` values to return (default: every street open to cars).  The
+        profile is always computed along whole continuous streets, so slowing points on
+        neighbouring segments count.
+    step_m
+        Sample spacing along each continuous street, metres (default
+        ``profile_step_m``); slowing points and segment ends are always sampled.
+    limits, with_devices
+        As in :func:`operating_speeds`.
+
+    Returns
+    -------
+    GeoDataFrame
+        Points (district CRS), one row per sample: ``chain`` (continuous street),
+        ``chain_m`` (position along it), ``edge``, ``street_id``, ``along_m`` (from the
+        segment's start ``u``), ``forward_kmh`` (travelling from ``u`` to ``v``; NaN if
+        not allowed), ``backward_kmh``, ``v85_kmh`` (the faster), and ``slowing`` (the
+        kind of slowing point at the sample, empty otherwise).
+    """
+    model = _model(district, limits)
+    step = float(_params()["profile_step_m"] if step_m is None else step_m)
+    if not math.isfinite(step) or step <= 0:
+        raise InputError(f"step_m must be a distance > 0 m, got {step_m!r}")
+    device_points = _device_points(district, model)[0] if with_devices else _points_frame([])
+    points = _points_frame([model.points, device_points])
+    chosen = None
+    if streets is not None:
+        mask = _target_edges(district, model, streets)
+        chains = np.unique(model.chain[mask])
+        chosen = np.flatnonzero(np.isin(model.chain, chains))
+    samples = _build_samples(model, points, step, edges=chosen)
+    speeds = _evaluate(model, samples)
+    edge = samples.edge
+    fwd_chain = model.forward[edge]
+    along_dir = np.where(fwd_chain, speeds.forward, speeds.backward)
+    against = np.where(fwd_chain, speeds.backward, speeds.forward)
+    slowing = np.full(len(samples), "", dtype=object)
+    if len(points):
+        key = pd.Series(
+            points["kind"].to_numpy(),
+            index=pd.MultiIndex.from_arrays(
+                [points["edge"].to_numpy(), np.round(points["pos"].to_numpy(), 6)]
+            ),
+        )
+        key = key[~key.index.duplicated()]
+        lookup = pd.MultiIndex.from_arrays([edge, np.round(samples.pos, 6)])
+        found = key.reindex(lookup).to_numpy()
+        slowing = np.where(pd.isna(found) | samples.grid, "", found)
+    frame = gpd.GeoDataFrame(
+        {
+            "chain": model.chain[edge],
+            "chain_m": samples.pos,
+            "edge": edge,
+            "street_id": model.edges["street_id"].to_numpy()[edge],
+            "along_m": model.along(edge, samples.pos),
+            "forward_kmh": np.sqrt(along_dir) * 3.6,
+            "backward_kmh": np.sqrt(against) * 3.6,
+            "v85_kmh": np.sqrt(speeds.v2) * 3.6,
+            "slowing": slowing,
+        },
+        geometry=shapely.points(model.xy(edge, samples.pos)),
+        crs=district.crs,
+    )
+    if streets is not None:
+        wanted = {str(s) for s in ([streets] if isinstance(streets, str) else streets)}
+        frame = frame[frame["street_id"].isin(wanted)].reset_index(drop=True)
+    return frame
