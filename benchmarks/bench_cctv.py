@@ -37,7 +37,7 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from vollsmose_gis import District, Provenance, cctv
-from vollsmose_gis.cctv import _cameras_for, _occluders, _study_grid, _views
+from vollsmose_gis.cctv.visibility import _cameras_for, _occluders, _study_grid, _views
 
 X0, Y0 = 590_000.0, 6_140_000.0
 SIZE = 2_000.0
