@@ -6,7 +6,8 @@ import datetime as dt
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -74,6 +75,45 @@ def _distortion_note(crs: pyproj.CRS, lon: float, lat: float) -> str | None:
         f"local UTM zone. Footprints and dwelling estimates were computed in the local UTM "
         f"zone and are not affected."
     )
+
+
+def _box_area_km2(bounds: Sequence[float]) -> float:
+    """Area of a lon/lat box on the sphere of radius 6371 km: R² Δλ (sin φ2 - sin φ1), km²."""
+    west, south, east, north = bounds
+    radius_km = 6371.0
+    return (
+        radius_km**2
+        * math.radians(east - west)
+        * (math.sin(math.radians(north)) - math.sin(math.radians(south)))
+    )
+
+
+def _check_area_fits_data(
+    area_bounds: Sequence[float], extent: Sequence[float], label: str, path: Path,
+    rules: dict[str, Any],
+) -> None:  # fmt: skip
+    """Refuse a bbox/boundary far larger than the data (e.g. the whole world on a street).
+
+    Per-km² indicators would be diluted by the empty part and the local metric CRS
+    cannot hold an area spanning several UTM zones; the message says what the data
+    covers and what to give instead.
+    """
+    limits = rules["area_checks"]
+    west, south, east, north = extent
+    # A single node or a line of nodes still covers a little ground: at least min_data_km2.
+    data_km2 = max(_box_area_km2(extent), float(limits["min_data_km2"]))
+    area_km2 = _box_area_km2(area_bounds)
+    span = max(area_bounds[2] - area_bounds[0], area_bounds[3] - area_bounds[1])
+    ratio = float(limits["max_area_over_data"])
+    if area_km2 > ratio * data_km2 or span > float(limits["max_span_deg"]):
+        raise InputError(
+            f"{label} covers {area_km2:,.0f} km², far more than the data of {path.name} "
+            f"(longitude {west:.5f}..{east:.5f}, latitude {south:.5f}..{north:.5f}, about "
+            f"{_box_area_km2(extent):,.2f} km²): the district would be mostly empty. Give a "
+            f"bbox inside the data (e.g. --bbox {west:.5f},{south:.5f},{east:.5f},{north:.5f} "
+            "or smaller, so that streets outside it give context), or no --bbox/--boundary "
+            "to import everything"
+        )
 
 
 def import_osm(
@@ -181,6 +221,8 @@ def import_osm(
                 f"latitude {south:.5f}..{north:.5f}; check the bbox/boundary and its CRS"
             )
         raise InputError(f"{path}: holds no streets, buildings, land use or POIs to import")
+    if area is not None:
+        _check_area_fits_data(area.lonlat.bounds, raw.extent, area.label, path, rules)
 
     if area is not None:
         centre = area.lonlat.centroid

@@ -168,7 +168,7 @@ def _buildings(
         value = tags["building"]
         use = building_rules["use"].get(value)
         tag_use = _first_match(tags, building_rules["tag_use"])
-        if use is None or use == "other":
+        if use is None or (use == "other" and tag_use is not None):
             use = tag_use
         elif use == "residential" and tag_use in building_rules["commercial_uses"]:
             use = "mixed"
@@ -429,19 +429,38 @@ def _settle_buildings(
     tree = shapely.STRtree(geoms)
     node_pois = [i for i, r in enumerate(poi_rows) if r["_from_node"]]
     poi_use = building_rules["poi_use"]
-    inside: dict[int, list[str]] = {}
+    inside: dict[int, list[tuple[str, str]]] = {}  # building -> (use, POI kind)
     if node_pois:
         pairs = tree.query([poi_geoms[i] for i in node_pois], predicate="within")
         for p, b in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
-            use = poi_use.get(poi_rows[node_pois[p]]["kind"])
+            kind = poi_rows[node_pois[p]]["kind"]
+            use = poi_use.get(kind)
             if use is not None:
-                inside.setdefault(b, []).append(str(use))
-    for b, uses in inside.items():
+                inside.setdefault(b, []).append((str(use), str(kind)))
+    unit_m2 = {str(k): float(v) for k, v in building_rules["poi_unit_m2"].items()}
+    min_floors = int(building_rules["poi_mixed_min_floors"])
+    for b, found in inside.items():
         row = rows[b]
+        uses = [use for use, _ in found]
         common = Counter(uses).most_common(1)[0][0]
         if row["use"] is None:
-            row["use"] = common
-            report.estimated["buildings: use taken from POIs mapped inside"] += 1
+            # A building without evidence of its own: its POIs give its use only when
+            # they can fill it (one shop does not make a station or a block retail).
+            filled = sum(unit_m2.get(kind, unit_m2["*"]) for _, kind in found)
+            if float(geoms[b].area) <= filled:
+                row["use"] = common
+                report.estimated["buildings: use taken from POIs mapped inside"] += 1
+            elif row["floors"] is not None and row["floors"] >= min_floors:
+                row["use"] = "mixed"
+                report.estimated[
+                    "buildings: large multi-storey building with a few POIs inside taken as "
+                    "mixed (POIs on the ground floor)"
+                ] += 1
+            else:
+                report.estimated[
+                    "buildings: POIs inside too few to fill the building; use left to the "
+                    "landuse around"
+                ] += 1
         elif row["use"] == "residential" and common in building_rules["commercial_uses"]:
             row["use"] = "mixed"
             report.estimated["buildings: residential with shops/offices inside taken as mixed"] += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from vollsmose_gis._errors import InputError
@@ -153,20 +153,33 @@ def _first_match(tags: dict[str, str], table: dict[str, dict[str, str]]) -> str 
 
 
 def _access(tags: dict[str, str], keys: list[str], default: bool, rules: dict[str, Any],
-            report: ImportReport) -> bool:  # fmt: skip
+            report: ImportReport, *, grant: Iterable[str] = ()) -> tuple[bool, bool]:  # fmt: skip
+    """Whether a mode may use a way: (allowed, a generic tag's grant was ignored).
+
+    ``keys`` run from least to most specific and the last tag present wins, with one
+    exception: where the class does not carry the mode (``default`` False), only the
+    keys in ``grant`` (the mode's own keys, e.g. ``motor_vehicle`` for cars) can allow
+    it.  ``access=permissive`` on a footway or steps thus opens it to walking, never to
+    cars (the generic tag speaks of the modes the way is built for).
+    """
     allowed, denied = set(rules["access_allowed"]), set(rules["access_denied"])
+    grant = set(grant)
     result = default
-    for key in keys:  # least to most specific: the last tag present wins
+    ignored = False
+    for key in keys:
         value = tags.get(key)
         if value is None:
             continue
         if value in allowed:
-            result = True
+            if default or key in grant:
+                result = True
+            else:
+                ignored = True
         elif value in denied:
             result = False
         else:
             report.estimated[f"streets: {key}={value!r} not understood, ignored"] += 1
-    return result
+    return result, ignored and not result
 
 
 def _street_attributes(
@@ -178,9 +191,19 @@ def _street_attributes(
     highway = tags["highway"]
     defaults = highway_defaults(highway)
     access_keys = street_rules["access_keys"]
-    car = _access(tags, access_keys["car"], bool(defaults["car"]), street_rules, report)
-    bike = _access(tags, access_keys["bike"], bool(defaults["bike"]), street_rules, report)
-    walk = _access(tags, access_keys["walk"], bool(defaults["walk"]), street_rules, report)
+    grant_keys = street_rules["grant_keys"]
+    modes = {}
+    for mode in ("car", "bike", "walk"):
+        modes[mode], ignored = _access(
+            tags, access_keys[mode], bool(defaults[mode]), street_rules, report,
+            grant=grant_keys[mode],
+        )  # fmt: skip
+        if ignored:
+            report.estimated[
+                f"streets: generic access tag on highway={highway} does not open it to {mode} "
+                f"(only {'/'.join(grant_keys[mode])} can)"
+            ] += 1
+    car, bike, walk = modes["car"], modes["bike"], modes["walk"]
     if tags.get("motorroad") == "yes":
         walk = bike = False
 
