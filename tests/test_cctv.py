@@ -32,6 +32,7 @@ from vollsmose_gis import (
     save_district,
     validate_district,
 )
+from vollsmose_gis.analysis import Plan
 from vollsmose_gis.cli import app
 
 CRS = "EPSG:25832"
@@ -472,7 +473,12 @@ def test_greedy_beats_random_placement():
 def test_plan_output_columns_cost_and_existing_cameras():
     d, cands = tiny_case()
     plan = cctv.plan_cameras(d, candidates=cands, k=2)
-    assert list(plan["camera_id"]) == ["new-1", "new-2"]
+    # one planner result and one id scheme (analysis.Plan, analysis.new_ids)
+    assert isinstance(plan, Plan) and plan.layer == "cameras"
+    assert list(plan["camera_id"]) == ["new-K-001", "new-K-002"]
+    assert plan.cost_dkk == 120000.0 and plan.unmet == []
+    assert plan.added is plan.new_cameras and plan.attrs is plan.summary
+    assert list(plan.district.cameras["camera_id"]) == ["new-K-001", "new-K-002"]
     assert plan["cost_dkk"].tolist() == [60000.0, 60000.0]
     assert plan["cumulative_cost_dkk"].iloc[-1] == 120000.0
     # the same unit cost as a scenario's add_cameras
@@ -508,12 +514,77 @@ def test_generated_candidates_face_away_from_facades():
 
 def test_plan_bad_input():
     d, cands = tiny_case()
-    with pytest.raises(InputError, match="k 0"):
-        cctv.plan_cameras(d, candidates=cands, k=0)
+    for k in (0, -3, 501, 10**9, 2.5, True):
+        with pytest.raises(InputError, match=f"k {k!r}: .* from 1 to 500"):
+            cctv.plan_cameras(d, candidates=cands, k=k)  # type: ignore[arg-type]
+    for res in (0.0, -1.0, math.inf, math.nan):
+        with pytest.raises(InputError, match="resolution_m"):
+            cctv.plan_cameras(d, candidates=cands, resolution_m=res)
     with pytest.raises(InputError, match="method"):
         cctv.plan_cameras(d, candidates=cands, method="annealing")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="unknown DORI level"):
         cctv.plan_cameras(d, candidates=cands, level="face")
+
+
+def test_fewer_cameras_than_asked_says_why():
+    d, cands = tiny_case()
+    plan = cctv.plan_cameras(d, level="identification", candidates=cands.iloc[[0]], k=3)
+    assert len(plan) == 1
+    assert plan.unmet == [
+        "2 of 3 cameras not placed: no remaining candidate (of 1 within reach of the study "
+        "area) adds walkable public space seen at identification or better"
+    ]
+
+
+def test_candidates_beyond_the_grid_are_left_out_not_indexed_outside_it():
+    """Issue 17: a candidate outside the analysis grid but within its reach of the grid's
+    edge sent sight lines outside the occluder tables (IndexError, or wrapped indices).
+    """
+    streets = [footway("ew", [(-50, 5), (250, 5)], width_m=2.0)]
+    d = make([], streets=streets)
+    far = [(-45, -45, 0.0), (245, -45, 270.0), (100, -45, 90.0)]  # crashed before the fix
+    near = (100, -30, 0.0)  # 30 m south of the boundary, facing north
+    spots = [*far, near]
+    cands = gpd.GeoDataFrame(
+        {"heading_deg": [h for _, _, h in spots], "height_m": 4.0},
+        geometry=[Point(X0 + x, Y0 + y) for x, y, _ in spots], crs=CRS,
+    )  # fmt: skip
+    plan = cctv.plan_cameras(d, level="detection", candidates=cands, k=4)
+    # the three far ones are 63.6, 63.6 and 45 m from the boundary: beyond 38.3 m
+    assert plan.summary["candidates_out_of_reach"] == 3
+    assert len(plan) == 1 and plan["candidate_id"].iloc[0] == "cand-4"
+    # independent check with shapely: the path band inside the boundary, the 90° sector
+    # and the horizontal detection reach sqrt(38.4² - 2.3²) m of the camera
+    reach = math.sqrt(38.4**2 - (4.0 - 1.7) ** 2)
+    cx, cy = X0 + 100, Y0 - 30
+    sector = shapely.Polygon([(cx, cy), (cx - 60, cy + 60), (cx + 60, cy + 60)])
+    seen = (
+        d.streets.geometry.iloc[0].buffer(1.0, cap_style="flat")
+        & BOUNDARY
+        & sector
+        & Point(cx, cy).buffer(reach, quad_segs=256)
+    )
+    assert plan["marginal_gain_m2"].iloc[0] == pytest.approx(seen.area, rel=0.08)
+
+
+def test_plan_cameras_on_a_real_extract_with_context_beyond_the_boundary(osm_dir):
+    """Issue 17 on the shared extract: a boundary north of the imported buildings leaves
+    facade candidates beyond the grid; planning crashed with an IndexError for any k.
+    """
+    from vollsmose_gis.sources.osm import district_from_osm
+
+    d = district_from_osm(osm_dir / "aguascalientes.osm.pbf", crs="auto")
+    minx, _, maxx, maxy = d.buildings.total_bounds
+    north = d.replace(boundary=box(minx, maxy + 8, maxx, maxy + 208))
+    plan = cctv.plan_cameras(north, k=3, level="detection")
+    assert len(plan) == 3 and plan.summary["candidates_out_of_reach"] > 0
+    # buildings beyond every candidate's reach change nothing: the same plan without them
+    near = north.buildings[north.buildings.distance(north.boundary) < 60]
+    cropped = cctv.plan_cameras(north.replace(buildings=near), k=3, level="detection")
+    assert plan["marginal_gain_m2"].tolist() == cropped["marginal_gain_m2"].tolist()
+    assert plan.geometry.equals(cropped.geometry)
+    for k, res in ((1, 2.0), (5, 1.0)):
+        assert len(cctv.plan_cameras(north, k=k, resolution_m=res)) <= k
 
 
 # --------------------------------------------------------------------------- real data

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import Plan, new_ids
 from vollsmose_gis.cctv.dori import _check_fov_resolution, _level_code, _standard, dori_levels
 from vollsmose_gis.cctv.setup import _walkable, camera_setup
 from vollsmose_gis.cctv.visibility import (
@@ -215,6 +216,45 @@ def _planning_targets(district: District, grid: _Grid, occ: _Occluders) -> np.nd
     return target
 
 
+class CameraPlan(Plan):
+    """Result of :func:`plan_cameras`: a :class:`~vollsmose_gis.analysis.Plan`.
+
+    ``added`` holds the chosen cameras in order (rows of the ``cameras`` layer plus the
+    placement columns), ``district`` the district with them added, ``cost_dkk`` their
+    installed cost, ``unmet`` why fewer than ``k`` were placed (if so), and ``summary``
+    the figures of the placement (``target_area_m2``, ``existing_covered_m2``,
+    ``level``, ``method``, ``candidates``, ``candidates_out_of_reach``, ``k``).
+
+    The old return value was the GeoDataFrame of the chosen cameras with those figures
+    in ``.attrs``; that use still works (``plan["covered_share"]``, ``plan.attrs``,
+    ``plan.itertuples()``, ``len(plan)``): column access and DataFrame methods are
+    passed to ``added``.
+    """
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The placement figures (the old ``GeoDataFrame.attrs``); same as ``summary``."""
+        return self.summary
+
+    @property
+    def new_cameras(self) -> gpd.GeoDataFrame:
+        """The chosen cameras (same as ``added``)."""
+        return self.added
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.added[key]
+
+    def __iter__(self) -> Any:
+        return iter(self.added)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names that are not Plan fields: DataFrame methods and columns
+        added = self.__dict__.get("added")
+        if added is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(added, name)
+
+
 def plan_cameras(
     district: District,
     *,
@@ -227,7 +267,7 @@ def plan_cameras(
     include_existing: bool = True,
     camera: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
-) -> gpd.GeoDataFrame:
+) -> CameraPlan:
     """Place up to ``k`` new cameras that cover the most walkable public space at a level.
 
     Parameters
@@ -238,9 +278,14 @@ def plan_cameras(
         DORI level the new cameras must deliver (default recognition).
     candidates
         Candidate positions (points; see :func:`camera_candidates` for the columns).
-        None: building facades and lamp posts of the District.
+        None: building facades and lamp posts of the District.  Only candidates that
+        can see the study area at ``level`` (within their reach of the boundary's
+        bounding box) are evaluated; the others are counted in
+        ``summary["candidates_out_of_reach"]``.
     k
-        Number of cameras to place (>= 1).
+        Number of cameras to place, 1 <= k <= ``placement.max_new_cameras`` of
+        ``standards/dori.yaml`` (500: each placed camera costs one pass over the
+        candidates, and no district plan needs more).
     method
         ``"greedy"`` (default): repeatedly take the candidate with the largest marginal
         gain (lazy evaluation); it achieves at least 1 - 1/e (63 %) of the optimum for
@@ -248,9 +293,9 @@ def plan_cameras(
         much closer.  ``"exhaustive"``: try every set of ``k`` candidates (small cases
         only; refuses more than 200,000 sets).
     resolution_m
-        Cell size (m).
+        Cell size (m), finite and > 0.
     edition
-        IEC 62676-4 edition of the levels.
+        DORI level set (:func:`~vollsmose_gis.cctv.dori_levels`).
     include_existing
         Count space already covered at ``level`` by the District's cameras as covered,
         so gains are what the new cameras add.
@@ -261,27 +306,40 @@ def plan_cameras(
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        The chosen cameras in order, with the cameras-layer columns (``camera_id`` =
-        ``new-1``...) and ``rank, candidate_id, source, marginal_gain_m2,
+    CameraPlan
+        ``added``: the chosen cameras in order, with the cameras-layer columns
+        (``camera_id`` from :func:`~vollsmose_gis.analysis.new_ids` with prefix ``K``:
+        ``new-K-001``…) and ``rank, candidate_id, source, marginal_gain_m2,
         cumulative_gain_m2, covered_share`` (of the target area, existing cameras
-        included), ``cost_dkk``, ``cumulative_cost_dkk``.  Fewer than ``k`` rows when no
-        candidate adds anything.  ``attrs`` holds ``target_area_m2``,
-        ``existing_covered_m2``, ``level``, ``method``.
+        included), ``cost_dkk``, ``cumulative_cost_dkk``.  Fewer than ``k`` rows when
+        no candidate adds anything (said in ``unmet``).
+
+    Raises
+    ------
+    InputError
+        ``k`` not a whole number in [1, max_new_cameras], unknown method or level,
+        ``resolution_m`` not finite and > 0, too many candidates.
 
     Notes
     -----
     Walkable public space: walkable streets and paths (buffered by their width), and
     land use square, green, sport and parking, inside the boundary, outside buildings
-    and private land use, on the raster (area in m²).
+    and private land use, on the raster (area in m²).  The raster covers the
+    boundary's bounding box grown by the longest reach of the cameras evaluated, so
+    every evaluated camera and every sight line lies on it.
     """
-    if not isinstance(k, int | np.integer) or k < 1:
-        raise InputError(f"k {k!r} must be a whole number >= 1")
+    std = _standard()
+    max_k = int(std["placement"]["max_new_cameras"])
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= max_k:
+        raise InputError(
+            f"k {k!r}: the number of cameras to place must be a whole number from 1 to "
+            f"{max_k} (placement.max_new_cameras in standards/dori.yaml); place them in "
+            "rounds if a plan needs more"
+        )
     if method not in ("greedy", "exhaustive"):
         raise InputError(f"method {method!r} must be 'greedy' or 'exhaustive'")
     if not (np.isfinite(resolution_m) and resolution_m > 0):
-        raise InputError(f"resolution_m {resolution_m!r} must be > 0 metres")
-    std = _standard()
+        raise InputError(f"resolution_m {resolution_m!r} must be a finite number > 0 metres")
     levels = dori_levels(edition)
     code = _level_code(level, levels)
     thresholds = np.array(list(levels.values()))
@@ -289,15 +347,8 @@ def plan_cameras(
     clearance = float(std["occlusion"]["mount_clearance_m"])
 
     cands = camera_candidates(district, candidates, camera=camera)
-
     for row in cands.itertuples():
         _check_fov_resolution(row.hfov_deg, row.resolution_px, f"candidate {row.candidate_id}")
-    if len(cands) > int(std["placement"]["max_candidates"]):
-        raise InputError(
-            f"{len(cands)} camera candidates exceed the limit of "
-            f"{std['placement']['max_candidates']}; pass fewer candidates or a larger "
-            "facade spacing (camera_candidates(..., facade_spacing_m=...))"
-        )
     # candidates inside buildings cannot host a camera
     if len(cands) and len(district.buildings):
         tol = float(std["occlusion"]["facade_tolerance_m"])
@@ -306,8 +357,8 @@ def plan_cameras(
         deep = shapely.distance(cands.geometry.to_numpy()[ci], shapely.boundary(foot[bi])) > tol
         cands = cands.drop(index=cands.index[np.unique(ci[deep])]).reset_index(drop=True)
 
-    existing = _cameras_for(camera_setup(district)) if include_existing else []
-    as_cams = [
+    existing_all = _cameras_for(camera_setup(district)) if include_existing else []
+    as_cams_all = [
         _Camera(
             str(r.candidate_id),
             float(r.geometry.x),
@@ -321,9 +372,25 @@ def plan_cameras(
         )
         for r in cands.itertuples()
     ]
-    grid, _ = _study_grid(
-        district, [*existing, *as_cams], thresholds[code - 1], resolution_m, target_z
+    # Only cameras within their reach of the study area are evaluated, and the grid is
+    # grown by the longest of *their* reaches, so each lies on the grid with its sight
+    # lines (issue 17: candidates of an imported extract's context beyond the grid made
+    # sight lines index outside the occluder tables -> IndexError or wrapped indices).
+    grid, kept = _study_grid(
+        district, [*existing_all, *as_cams_all], thresholds[code - 1], resolution_m, target_z
     )
+    reachable = {id(c) for c in kept}
+    existing = [c for c in existing_all if id(c) in reachable]
+    in_reach = np.array([id(c) in reachable for c in as_cams_all], dtype=bool)
+    as_cams = [c for c in as_cams_all if id(c) in reachable]
+    out_of_reach = len(as_cams_all) - len(as_cams)
+    cands = cands.loc[in_reach].reset_index(drop=True) if len(cands) else cands
+    if len(as_cams) > int(std["placement"]["max_candidates"]):
+        raise InputError(
+            f"{len(as_cams)} camera candidates within reach of the study area exceed the "
+            f"limit of {std['placement']['max_candidates']}; pass fewer candidates or a "
+            "larger facade spacing (camera_candidates(..., facade_spacing_m=...))"
+        )
     occ = _occluders(district.buildings, grid)
     target = _planning_targets(district, grid, occ).ravel()
     area = grid.res**2
@@ -356,10 +423,11 @@ def plan_cameras(
     target_m2 = float(target.sum()) * area
     unit_cost = float(load("unit_costs")["camera"])
     picked = cands.iloc[chosen].reset_index(drop=True)
+    existing_ids = district.cameras["camera_id"].astype("string").dropna().tolist()
     out = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(chosen) + 1),
-            "camera_id": pd.array([f"new-{i + 1}" for i in range(len(chosen))], dtype="string"),
+            "camera_id": pd.array(new_ids("K", len(chosen), existing_ids), dtype="string"),
             "candidate_id": picked["candidate_id"].astype("string"),
             "source": picked["source"].astype("string"),
             "height_m": picked["height_m"],
@@ -379,14 +447,31 @@ def plan_cameras(
     )
     out["cost_dkk"] = unit_cost
     out["cumulative_cost_dkk"] = unit_cost * out["rank"].astype(float)
-    out.attrs.update(
-        target_area_m2=target_m2,
-        existing_covered_m2=existing_m2,
-        level=level,
-        method=method,
-        candidates=len(cands),
+    summary = {
+        "target_area_m2": target_m2,
+        "existing_covered_m2": existing_m2,
+        "level": level,
+        "method": method,
+        "candidates": len(cands),
+        "candidates_out_of_reach": out_of_reach,
+        "k": int(k),
+    }
+    out.attrs.update(summary)
+    unmet = []
+    if len(out) < k:
+        unmet.append(
+            f"{k - len(out)} of {k} cameras not placed: no remaining candidate (of "
+            f"{len(cands)} within reach of the study area) adds walkable public space "
+            f"seen at {level} or better"
+        )
+    return CameraPlan(
+        district=add_cameras(district, out) if len(out) else district,
+        added=out,
+        cost_dkk=float(unit_cost * len(out)),
+        unmet=unmet,
+        summary=summary,
+        layer="cameras",
     )
-    return out
 
 
 def _greedy(sets: list[np.ndarray], size: int, k: int) -> tuple[list[int], list[int]]:
@@ -445,7 +530,7 @@ def _exhaustive(
     return [useful[best_combo[i]] for i in order], gains
 
 
-def add_cameras(district: District, cameras: gpd.GeoDataFrame) -> District:
+def add_cameras(district: District, cameras: gpd.GeoDataFrame | Plan) -> District:
     """Return the District with cameras (e.g. from :func:`plan_cameras`) added.
 
     Parameters
@@ -462,6 +547,8 @@ def add_cameras(district: District, cameras: gpd.GeoDataFrame) -> District:
     InputError
         A camera id that is already in the District.
     """
+    if isinstance(cameras, Plan):
+        cameras = cameras.added
     columns = [*layer_schemas()["cameras"]["columns"], "geometry"]
     new = gpd.GeoDataFrame(cameras[[c for c in columns if c in cameras]], crs=district.crs)
     clash = set(new["camera_id"].astype(str)) & set(district.cameras["camera_id"].astype(str))

@@ -465,7 +465,13 @@ def _views(
         batch.clear()
         pending = 0
 
+    rows, cols = grid.shape
     for cam in cams:
+        col, row = grid.to_cell(cam.x, cam.y)
+        if not (0.0 <= col <= cols and 0.0 <= row <= rows):
+            # sight lines from outside the grid would index outside the occluder
+            # tables; callers keep only cameras that can see the study area
+            raise ValueError(f"camera {cam.camera_id!r} lies outside the analysis grid")
         width = float(_scene_width_factor(cam.hfov_deg))
         reach_slant = cam.resolution_px / (thresholds[min_code - 1] * width)
         dh = cam.height_m - target_z
