@@ -494,7 +494,6 @@ def test_mapped_drop_report_is_exact(mapped):
         "streets: way with fewer than 2 nodes (clipped by the extract)": 1,
         "buildings: way is not a closed ring (clipped by the extract, or mis-mapped)": 1,
         "buildings: multipolygon without outer member ways in the file (clipped or missing)": 1,
-        "cameras: no camera:direction (a fixed camera needs one)": 1,
         "cameras: surveillance:type=guard is not a camera": 1,
         "calming: traffic_calming=yes is not a known kind": 1,
         "pois: public_transport=stop_position beside a platform (same stop)": 1,
@@ -601,7 +600,13 @@ def test_mapped_landuse_lights_cameras_calming_pois(mapped):
     assert lights.loc[f"n{ids['lamp2']}", "height_m"] == 5.0
     assert set(lights["lumens"]) == {3000.0}
     cameras = d.cameras.set_index("camera_id")
-    assert set(cameras.index) == {f"n{ids[k]}" for k in ("cam1", "cam2", "cam3")}
+    assert set(cameras.index) == {f"n{ids[k]}" for k in ("cam1", "cam2", "cam3", "cam4")}
+    # cam4, a fixed camera without camera:direction at (30, 120), is kept facing the
+    # nearest walkable street, Main (y = 100, 20 m south of it): heading 180°.
+    cam4 = cameras.loc[f"n{ids['cam4']}"]
+    assert cam4["heading_deg"] == pytest.approx(180.0, abs=0.1)
+    assert (cam4["hfov_deg"], bool(cam4["heading_estimated"])) == (90.0, True)
+    assert not cameras.loc[[f"n{ids[k]}" for k in ("cam1", "cam2", "cam3")], "heading_estimated"].any()
     cam1 = cameras.loc[f"n{ids['cam1']}"]
     assert (cam1["heading_deg"], cam1["tilt_deg"], cam1["height_m"]) == (45.0, -15.0, 3.5)
     cam2 = cameras.loc[f"n{ids['cam2']}"]

@@ -14,10 +14,10 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
-from shapely.geometry import MultiPoint, box
+from shapely.geometry import MultiPoint, Point, box
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.district import DEFAULT_CRS, District, Provenance
+from vollsmose_gis.district import DEFAULT_CRS, District, Provenance, Settings
 from vollsmose_gis.schema import validate_district
 from vollsmose_gis.sources.osm.layers import (
     _buildings,
@@ -74,6 +74,68 @@ def _distortion_note(crs: pyproj.CRS, lon: float, lat: float) -> str | None:
         f"(areas ×{scale:.2f}, lengths ×{math.sqrt(scale):.2f}); use crs='auto' for the "
         f"local UTM zone. Footprints and dwelling estimates were computed in the local UTM "
         f"zone and are not affected."
+    )
+
+
+NO_CONTEXT_NOTE = (
+    "No context: imported without --bbox/--boundary, so the boundary is the data's "
+    "extent and no street leads out of it; boundary crossings and route directness to "
+    "the surroundings cannot be measured. Import with --bbox (or --boundary) smaller "
+    "than the extract to keep the streets around the district."
+)
+"""The import report's note (and warning) for an import whose boundary is the data extent."""
+
+
+def _place_centre(
+    raw: _Raw, rules: dict[str, Any], near: Point
+) -> tuple[int, float, float, dict[str, str]] | None:
+    """The ``place=city|town`` node that stands for the city centre, or None.
+
+    The most important place kind first (``settings.centre_places`` order), then the
+    one nearest to the study area's centre (lon/lat degrees, a ranking only).
+    """
+    ranks = {kind: i for i, kind in enumerate(rules["settings"]["centre_places"])}
+    found = [node for node in raw.nodes if node[3].get("place") in ranks]
+    if not found:
+        return None
+    return min(
+        found,
+        key=lambda node: (ranks[node[3]["place"]], math.hypot(node[1] - near.x, node[2] - near.y)),
+    )
+
+
+def _settings(
+    raw: _Raw, rules: dict[str, Any], centre: Point, target: pyproj.CRS,
+    report: ImportReport,
+) -> Settings:  # fmt: skip
+    """District settings from the data: latitude, and the city centre of a place node.
+
+    Nothing Danish is assumed: country and legal rules stay unknown (none apply) until
+    the user sets them.
+    """
+    place = _place_centre(raw, rules, centre)
+    centre_xy: tuple[float, float] | None = None
+    centre_name = ""
+    if place is not None:
+        nid, lon, lat, tags = place
+        x, y = pyproj.Transformer.from_crs(_WGS84, target, always_xy=True).transform(lon, lat)
+        centre_xy = (float(x), float(y))
+        centre_name = tags.get("name") or f"place={tags['place']} node/{nid}"
+        note = (
+            f"City centre: the place={tags['place']} node {centre_name!r} (node/{nid}) of the "
+            "data; set another with the district settings."
+        )
+    else:
+        note = (
+            "City centre: no place=city|town node in the data, so none is set; distances to "
+            "the centre are not measured until one is given (district settings centre_xy)."
+        )
+    report.notes.append(note)
+    return Settings(
+        centre_xy=centre_xy,
+        centre_name=centre_name,
+        latitude_deg=float(centre.y),
+        notes=f"From OpenStreetMap import. {note}",
     )
 
 
@@ -241,7 +303,7 @@ def import_osm(
     landuse, landuse_geoms = _landuse(raw, rules, report)
     pois, poi_geoms = _pois(raw, rules, report)
     lights, light_geoms = _lights(raw, rules, report)
-    cameras, camera_geoms = _cameras(raw, rules, report)
+    cameras, camera_geoms = _cameras(raw, rules, report, streets, street_geoms, building_geoms)
     calming, calming_geoms = _calming(raw, rules, node_street, streets, street_geoms, report)
     _settle_buildings(
         buildings, building_geoms, pois, poi_geoms, landuse, landuse_geoms, rules,
@@ -282,6 +344,10 @@ def import_osm(
         keep_area = hull.buffer(context_m)
         source_text = f"OpenStreetMap extract {path.name} (boundary: convex hull of the data)"
         report.notes.append("Boundary: the convex hull of the imported data.")
+    if area is None:
+        report.context = False
+        report.notes.append(NO_CONTEXT_NOTE)
+        logger.warning(NO_CONTEXT_NOTE)
     shapely.prepare(keep_area)
 
     frames: dict[str, gpd.GeoDataFrame] = {}
@@ -323,6 +389,7 @@ def import_osm(
         "Jobs are not recorded in OpenStreetMap (0); commercial floor space is estimated "
         "from footprints × floors."
     )
+    settings = _settings(raw, rules, centre, target, report)
     provenance = Provenance(
         source=source_text,
         licence=OSM_LICENCE,
@@ -333,8 +400,9 @@ def import_osm(
     )
     district_name = name or re.sub(r"(\.osm)?(\.pbf|\.bz2|\.gz|\.osm|\.xml)$", "", path.name)
     district = District.create(
-        district_name, boundary_geom, crs=target.to_string(), provenance=provenance, **frames
-    )
+        district_name, boundary_geom, crs=target.to_string(), provenance=provenance,
+        settings=settings, **frames,
+    )  # fmt: skip
     if progress:
         progress(0.9, "validating")
     district = validate_district(district, strict=True, source=str(path))

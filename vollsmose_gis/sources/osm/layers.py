@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -318,13 +319,55 @@ def _lights(
     return rows, geoms
 
 
+def _bearing_deg(dx: float, dy: float) -> float:
+    """Compass bearing of the vector (dx east, dy north): 0 = north, clockwise, degrees."""
+    return math.degrees(math.atan2(dx, dy)) % 360.0
+
+
+def _estimate_heading(
+    xy: np.ndarray, targets: shapely.STRtree | None, target_geoms: np.ndarray, radius_m: float
+) -> tuple[float, float] | None:
+    """Bearing (degrees) and distance (m) to the nearest target within ``radius_m``, or None."""
+    if targets is None:
+        return None
+    point = Point(xy)
+    found = targets.query_nearest(point, max_distance=radius_m, return_distance=True)
+    if not len(found[0]):
+        return None
+    geom = target_geoms[int(found[0][0])]
+    distance = float(found[1][0])
+    nearest = shapely.get_coordinates(shapely.shortest_line(point, geom))[1]
+    return _bearing_deg(nearest[0] - xy[0], nearest[1] - xy[1]), distance
+
+
 def _cameras(
-    raw: _Raw, rules: dict[str, Any], report: ImportReport
-) -> tuple[list[dict[str, Any]], list[BaseGeometry]]:
-    """Cameras: man_made=surveillance nodes of a camera type, with a usable direction."""
+    raw: _Raw, rules: dict[str, Any], report: ImportReport,
+    streets: list[dict[str, Any]] | None = None, street_geoms: list[BaseGeometry] | None = None,
+    building_geoms: list[BaseGeometry] | None = None,
+) -> tuple[list[dict[str, Any]], list[BaseGeometry]]:  # fmt: skip
+    """Cameras: man_made=surveillance nodes of a camera type.
+
+    A fixed camera without a usable ``camera:direction`` is kept with an estimated
+    heading (``heading_estimated`` true): towards the nearest walkable street within
+    ``estimate_radius_m`` (towards the nearest building for a non-public
+    ``surveillance:zone`` such as ``building`` or ``shop``: the frontage it watches),
+    else all round (hfov 360°).  ``surveillance=indoor`` cameras see no public space
+    and are dropped.  Every estimate and drop is counted in the report.
+    """
     assert raw.node_xy is not None
     camera_rules = rules["cameras"]
     compass = {k: float(v) for k, v in camera_rules["compass"].items()}
+    radius_m = float(camera_rules["estimate_radius_m"])
+    at_target_m = float(camera_rules["estimate_min_distance_m"])
+    dropped_kinds = set(camera_rules["dropped_surveillance"])
+    building_zones = set(camera_rules["building_zones"])
+    walk_lines = np.array(
+        [g for r, g in zip(streets or [], street_geoms or [], strict=True) if r["walk"]],
+        dtype=object,
+    )
+    street_tree = shapely.STRtree(walk_lines) if len(walk_lines) else None
+    building_array = np.array(list(building_geoms or []), dtype=object)
+    building_tree = shapely.STRtree(building_array) if len(building_array) else None
     rows, geoms = [], []
     for (nid, _, _, tags), xy in zip(raw.nodes, raw.node_xy, strict=True):
         if tags.get("man_made") != "surveillance":
@@ -333,9 +376,14 @@ def _cameras(
         if kind not in camera_rules["camera_types"]:
             report.dropped[f"cameras: surveillance:type={kind} is not a camera"] += 1
             continue
+        where = tags.get("surveillance")
+        if where in dropped_kinds:
+            report.dropped[f"cameras: surveillance={where} (sees no public space)"] += 1
+            continue
         hfov = float(camera_rules["default_hfov_deg"])
         text = tags.get("camera:direction", tags.get("direction"))
         parsed = _direction(text, compass) if text is not None else None
+        estimated = False
         if parsed is not None:
             heading, span = parsed
             if span is not None:
@@ -345,8 +393,25 @@ def _cameras(
             report.estimated["cameras: dome/panning camera without direction, seen all round"] += 1
         else:
             reason = "no camera:direction" if text is None else "camera:direction not understood"
-            report.dropped[f"cameras: {reason} (a fixed camera needs one)"] += 1
-            continue
+            estimated = True
+            zone = tags.get("surveillance:zone")
+            if zone in building_zones and where != "public":
+                toward, tree, targets = "building", building_tree, building_array
+            else:
+                toward, tree, targets = "walkable street", street_tree, walk_lines
+            found = _estimate_heading(xy, tree, targets, radius_m)
+            if found is not None and found[1] >= at_target_m:
+                heading = found[0]
+                report.estimated[
+                    f"cameras: {reason}, heading estimated towards the nearest {toward} "
+                    f"(within {radius_m:g} m)"
+                ] += 1
+            else:
+                heading, hfov = 0.0, 360.0
+                where_text = "on it" if found is not None else f"none within {radius_m:g} m"
+                report.estimated[
+                    f"cameras: {reason}, seen all round (nearest {toward}: {where_text})"
+                ] += 1
         tilt = 0.0
         if "camera:angle" in tags:
             angle = _number(tags["camera:angle"])
@@ -359,6 +424,7 @@ def _cameras(
             "osm_id": f"node/{nid}",
             "height_m": _height(tags, float(camera_rules["default_height_m"]), "cameras", report),
             "heading_deg": heading,
+            "heading_estimated": estimated,
             "hfov_deg": hfov,
             "tilt_deg": tilt,
         })  # fmt: skip

@@ -63,6 +63,10 @@ class ImportReport:
         Values that are not from OSM tags (defaults, dwelling estimates), by reason.
     notes
         Sentences for the provenance notes (CRS distortion, tenure, jobs...).
+    context
+        False when the import had no bbox/boundary: the boundary is then the data's
+        extent, nothing lies outside it, and boundary crossings or route directness to
+        the surroundings cannot be measured (a note says so and how to fix it).
     """
 
     source: str
@@ -72,6 +76,7 @@ class ImportReport:
     repaired: Counter[str] = field(default_factory=Counter)
     estimated: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    context: bool = True
 
     @property
     def n_dropped(self) -> int:
@@ -112,6 +117,7 @@ class ImportReport:
             "repaired": dict(sorted(self.repaired.items())),
             "estimated": dict(sorted(self.estimated.items())),
             "notes": list(self.notes),
+            "context": self.context,
         }
 
 

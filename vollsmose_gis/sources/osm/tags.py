@@ -182,6 +182,17 @@ def _access(tags: dict[str, str], keys: list[str], default: bool, rules: dict[st
     return result, ignored and not result
 
 
+def _footway(tags: dict[str, str], rule: dict[str, Any]) -> str | None:
+    """``sidewalk``/``crossing``/… for a path drawn beside or across a road, else None."""
+    if tags.get("highway") not in rule["classes"]:
+        return None
+    for key in rule["keys"]:
+        value = tags.get(key)
+        if value in rule["values"]:
+            return str(value)
+    return None
+
+
 def _street_attributes(
     way_id: int, tags: dict[str, str], bus_ways: set[int], rules: dict[str, Any],
     report: ImportReport,
@@ -275,6 +286,7 @@ def _street_attributes(
         "bridge": tags.get("bridge", "no") != "no",
         "tunnel": tags.get("tunnel", "no") != "no",
         "bus_route": way_id in bus_ways,
+        "footway": _footway(tags, street_rules["footway"]),
         "_reverse": reverse,
     }
 
