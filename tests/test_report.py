@@ -172,3 +172,183 @@ def test_report_renders_offline_in_chromium(result, tmp_path):
     assert "Change in light on the ground" in frames[-1]["layers"]
     assert f"A new lit path. {XSS}" in page.info["text"]  # shown as text, no alert
     assert png_colours(page.screenshot_png) > 50
+
+
+# --------------------------------------------------------------------------- ranking
+
+
+def test_pareto_front_is_the_plans_no_other_beats_on_cost_and_score():
+    cost = [0.0, 1.0, 2.0, 2.0, 3.0, float("nan")]
+    score = [50.0, 60.0, 55.0, 60.0, 70.0, 99.0]
+    # (2, 55) and (2, 60) are beaten by (1, 60); NaN cost is on no front
+    assert report.pareto_front(cost, score).tolist() == [True, True, False, False, True, False]
+    assert report.pareto_front([1.0, 1.0], [5.0, 5.0]).tolist() == [True, True]  # a tie
+
+
+def boxes_of(ax):
+    renderer = ax.figure.canvas.get_renderer()
+    return [(text.get_text(), text.get_window_extent(renderer)) for text in ax.texts]
+
+
+def test_labels_of_crowded_points_do_not_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 100)
+    # six plans on one spot, three more within a label's height of it, one far away
+    points = [(5.0, 50.0)] * 6 + [(5.1, 51.0), (4.9, 49.0), (5.0, 52.0), (9.0, 90.0)]
+    labels = [f"Scenario number {k} with a long name" for k in range(len(points))]
+    placed = report.place_labels(ax, points, labels)
+    assert [a.get_text() for a in placed] == labels
+    boxes = boxes_of(ax)
+    assert len(boxes) == len(points)
+    for i, (name_a, a) in enumerate(boxes):
+        for name_b, b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (name_a, name_b)
+    # deterministic: the same input gives the same places
+    fig2, ax2 = plt.subplots(figsize=(6, 4), dpi=110)
+    ax2.set_xlim(0, 10)
+    ax2.set_ylim(0, 100)
+    report.place_labels(ax2, points, labels)
+    assert [b.bounds for _, b in boxes_of(ax2)] == [b.bounds for _, b in boxes]
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_cost_chart_draws_the_pareto_front_with_separate_labels():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    scores = pd.DataFrame(
+        {
+            "scenario": ["Combined", "Plan 2030", "Safety", "Today again", "Also free"],
+            "overall": [60.0, 55.0, 40.0, 30.0, 30.0],
+            "cost_dkk": [90e6, 80e6, 8e6, 0.0, 0.0],
+        }
+    )
+    fig = report.cost_chart(scores, 30.0)
+    ax = fig.axes[0]
+    step = [line for line in ax.lines if line.get_label().startswith("Pareto front")]
+    assert len(step) == 1
+    x, y = step[0].get_data()
+    # the front: the free plans, Safety, Plan 2030 and Combined (no plan is beaten)
+    assert sorted(set(zip(x.tolist(), y.tolist(), strict=True))) == [
+        (0.0, 30.0),
+        (8.0, 40.0),
+        (80.0, 55.0),
+        (90.0, 60.0),
+    ]
+    boxes = boxes_of(ax)
+    assert sorted(name for name, _ in boxes) == sorted(scores["scenario"])
+    for i, (name_a, a) in enumerate(boxes):
+        for name_b, b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (name_a, name_b)
+    plt.close(fig)
+    # a plan another beats is drawn hollow, apart from the front
+    worse = pd.concat(
+        [scores, pd.DataFrame({"scenario": ["Dear"], "overall": [35.0], "cost_dkk": [50e6]})]
+    )
+    fig = report.cost_chart(worse, 30.0)
+    labels = [c.get_label() for c in fig.axes[0].collections]
+    assert any(label.startswith("Another plan is cheaper") for label in labels)
+    plt.close(fig)
+
+
+def cells_of(page: str, table_id: str) -> list[list[str]]:
+    """The text of every cell of a table, row by row (header first)."""
+    block = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
+    assert block, table_id
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", block.group(1), re.S)
+    return [
+        [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)
+        ]
+        for r in rows
+    ]
+
+
+def test_ranking_shows_points_per_million_and_the_40pct_flag(result):
+    page = report.report_html(result)
+    table = cells_of(page, "ranking")
+    header = table[0]
+    housing = result.profile.theme_labels["mixed housing"]
+    assert header[header.index(housing) + 1] == "40 % rule (§ 168 a)"
+    assert header[-3:] == ["Cost (M DKK)", "Points per M DKK", "First in"]
+    rows = {row[1]: dict(zip(header, row, strict=True)) for row in table[1:]}
+    lit = result.scores.set_index("scenario").loc["Lit path"]
+    gain = (lit["overall"] - result.baseline.overall) / (lit["cost_dkk"] / 1e6)
+    assert rows["Lit path"]["Points per M DKK"] == f"{gain:,.1f}"
+    assert rows["As is"]["Points per M DKK"] == "–"  # costs nothing: no ratio
+    flags = result.indicators.set_index(["scenario", "indicator"])["value"]
+    for name in ("Lit path", "As is"):
+        expected = "yes" if flags[(name, "meets_40pct_rule")] >= 0.5 else "no"
+        assert rows[name]["40 % rule (§ 168 a)"] == expected
+    # the flag is not a score: not applicable where the rule cannot be judged
+    assert report.format_value(float("nan"), "yes=1/no=0") == "not applicable"
+    assert report.format_value(float("nan"), "yes=1/no=0", "da") == "ikke relevant"
+    # the Pareto front is named below the chart
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert "On the Pareto front (no other plan is both cheaper and better):" in text
+
+
+def with_changes(result, *, notes=None, warnings=None):
+    """A copy of a scoring result with other notes and extra module warnings (per plan)."""
+    import copy
+    import dataclasses
+
+    out = copy.copy(result)
+    if notes is not None:
+        out.notes = notes
+    if warnings:
+        results = dict(result.results)
+        for name, messages in warnings.items():
+            r = results[name]
+            lighting = dataclasses.replace(
+                r.modules["lighting"], warnings=[*r.modules["lighting"].warnings, *messages]
+            )
+            results[name] = dataclasses.replace(r, modules={**r.modules, "lighting": lighting})
+        out.results = results
+    return out
+
+
+def test_scoring_notes_are_read_beside_the_ranking(result):
+    note = f"Lit path includes As is: it ranks first by construction {XSS}"
+    page = report.report_html(with_changes(result, notes=[note]))
+    block = re.search(r'<div class="notes" id="ranking-notes">(.*?)</div>', page, re.S)
+    assert block, "no notes beside the ranking"
+    assert "Lit path includes As is: it ranks first by construction &lt;script&gt;" in block[1]
+    assert XSS not in page
+    assert page.index('id="ranking"') < page.index('id="ranking-notes"') < page.index("<figure")
+    assert 'id="ranking-notes"' not in report.report_html(with_changes(result, notes=[]))
+
+
+def test_module_warnings_reach_the_reader_once_each(result):
+    bad = f"lamp data incomplete {XSS}"
+    page = report.report_html(
+        with_changes(result, warnings={"Lit path": [bad, bad], "As is": [bad, "As is only"]})
+    )
+    table = cells_of(page, "analysis-notes-table")
+    assert table[0] == ["Analysis", "Note", "Plans"]
+    rows = {row[1]: row for row in table[1:]}
+    # one row per message, whatever the number of plans or repeats
+    assert [row[1] for row in table[1:]].count(html_escape(bad)) == 1
+    assert rows[html_escape(bad)] == ["lighting", html_escape(bad), "Lit path, As is"]
+    assert rows["As is only"] == ["lighting", "As is only", "As is"]
+    # the small district warns in every plan (no street reaches the city centre)
+    connectivity = [row for row in table[1:] if row[0] == "connectivity"]
+    assert connectivity and all(row[2] == "all plans" for row in connectivity)
+    for message in result.baseline.modules["connectivity"].warnings:
+        assert html_escape(message) in [row[1] for row in connectivity]
+    assert XSS not in page
+    assert '<a href="#analysis-notes">Notes from the analyses</a>' in page
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

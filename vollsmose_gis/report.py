@@ -24,7 +24,7 @@ import datetime as dt
 import io
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,15 @@ from vollsmose_gis.maps import before_after_map, changes_map, to_html
 if TYPE_CHECKING:
     from vollsmose_gis.scoring import ScoreResult
 
-__all__ = ["THEME_MAPS", "format_value", "report_html", "write_report"]
+__all__ = [
+    "THEME_MAPS",
+    "cost_chart",
+    "format_value",
+    "pareto_front",
+    "place_labels",
+    "report_html",
+    "write_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +77,15 @@ def format_value(value: Any, unit: str, lang: str = "en") -> str:
     """An indicator value in words for a council: ``0.14, "share"`` -> ``"14 %"``.
 
     Shares become per cent, metres above 1 km become km, areas get m², yes/no units
-    become words; other values keep their unit.  NaN gives ``"–"``.
+    become words; other values keep their unit.  NaN gives ``"–"`` (a yes/no flag:
+    "not applicable").
     """
     try:
         x = float(value)
     except (TypeError, ValueError):
         return "–"
     if not math.isfinite(x):
-        return "–"
+        return t("report.not_applicable", lang) if unit == "yes=1/no=0" else "–"
     if unit == "share":
         return f"{number(x * 100, 1 if abs(x) < 0.1 and x != 0 else 0, lang)} %"
     if unit == "yes=1/no=0":
@@ -118,13 +127,235 @@ def _display_name(name: str, lang: str) -> str:
 # --------------------------------------------------------------------------- charts
 
 
+_DPI = 110
+
+
 def _png(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def pareto_front(cost: Sequence[float], score: Sequence[float]) -> np.ndarray:
+    """Which plans are on the cost–score Pareto front.
+
+    A plan is on the front when no other plan costs less or the same and scores
+    more or the same, and is strictly better on one of the two.  Plans with a
+    non-finite cost or score are not on it.
+
+    Parameters
+    ----------
+    cost, score
+        One value per plan (any cost unit; score higher is better).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one per plan.
+    """
+    c = np.asarray(cost, dtype=float)
+    v = np.asarray(score, dtype=float)
+    ok = np.isfinite(c) & np.isfinite(v)
+    front = ok.copy()
+    for i in np.flatnonzero(ok):
+        better = ok & (c <= c[i]) & (v >= v[i]) & ((c < c[i]) | (v > v[i]))
+        front[i] = not better.any()
+    return front
+
+
+# Candidate label positions around a point: offset (points) and alignment.  Tried in
+# this order, then again at twice, three times … the distance.
+_LABEL_SPOTS = (
+    (7.0, 3.0, "left", "bottom"),
+    (7.0, -3.0, "left", "top"),
+    (-7.0, 3.0, "right", "bottom"),
+    (-7.0, -3.0, "right", "top"),
+    (0.0, 8.0, "center", "bottom"),
+    (0.0, -8.0, "center", "top"),
+)
+_LABEL_RINGS = 12
+
+
+def place_labels(
+    ax: Any,
+    points: Sequence[tuple[float, float]],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 9,
+    marker_pt: float = 4.0,
+) -> list[Any]:
+    """Label points so that no two labels overlap (deterministic, greedy).
+
+    Each label in turn takes the first candidate spot around its point (right above,
+    right below, left above, left below, above, below; then the same at 2×, 3×, …
+    the distance) whose box lies inside the axes and intersects neither a label
+    placed before nor a point's marker.  Boxes are measured by the renderer, so the
+    text's real size counts.  If no spot fits within the axes after
+    :data:`_LABEL_RINGS` rings, the label may leave the axes (still without overlap);
+    the last resort is the farthest spot tried.
+
+    Parameters
+    ----------
+    ax
+        A matplotlib Axes whose limits are final.
+    points
+        The labelled points, in data coordinates.
+    labels
+        One text per point.
+    fontsize
+        Font size of the labels (points).
+    marker_pt
+        Half the size of the point markers (points), kept free of labels.
+
+    Returns
+    -------
+    list of matplotlib.text.Annotation
+        The labels, in the order of ``points``.
+    """
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    ax.set_xlim(ax.get_xlim())  # freeze the limits: boxes are measured in pixels
+    ax.set_ylim(ax.get_ylim())
+    px = fig.dpi / 72.0
+    frame = ax.get_window_extent(renderer)
+    taken: list[Bbox] = []
+    for x, y in points:
+        if np.isfinite(x) and np.isfinite(y):
+            cx, cy = ax.transData.transform((x, y))
+            r = marker_pt * px
+            taken.append(Bbox([[cx - r, cy - r], [cx + r, cy + r]]))
+    placed = []
+    for (x, y), text in zip(points, labels, strict=True):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            placed.append(None)
+            continue
+        chosen = None
+        for inside in (True, False):
+            for ring in range(1, _LABEL_RINGS + 1):
+                for dx, dy, ha, va in _LABEL_SPOTS:
+                    label = ax.annotate(
+                        text,
+                        (x, y),
+                        textcoords="offset points",
+                        xytext=(dx * ring, dy * ring),
+                        ha=ha,
+                        va=va,
+                        fontsize=fontsize,
+                        annotation_clip=False,
+                    )
+                    box = label.get_window_extent(renderer).expanded(1.0, 1.0).padded(1.5 * px)
+                    fits = not inside or (
+                        box.x0 >= frame.x0
+                        and box.x1 <= frame.x1
+                        and box.y0 >= frame.y0
+                        and box.y1 <= frame.y1
+                    )
+                    if fits and not any(box.overlaps(other) for other in taken):
+                        chosen = (label, box)
+                        break
+                    label.remove()
+                if chosen:
+                    break
+            if chosen:
+                break
+        if chosen is None:  # nowhere free: the farthest spot tried, below right
+            log.warning("label %r overlaps another: no free spot found", text)
+            dx, dy, ha, va = _LABEL_SPOTS[1]
+            label = ax.annotate(
+                text,
+                (x, y),
+                textcoords="offset points",
+                xytext=(dx * _LABEL_RINGS, dy * _LABEL_RINGS),
+                ha=ha,
+                va=va,
+                fontsize=fontsize,
+                annotation_clip=False,
+            )
+            chosen = (label, label.get_window_extent(renderer))
+        taken.append(chosen[1])
+        placed.append(chosen[0])
+    return placed
+
+
+def cost_chart(scores: pd.DataFrame, today: float, lang: str = "en") -> Any:
+    """The cost–score chart: every plan, the Pareto front, labels that do not overlap.
+
+    Parameters
+    ----------
+    scores
+        The ranking table (``scenario``, ``overall``, ``cost_dkk``; ``pareto`` when
+        the scorer gives it, else computed by :func:`pareto_front`).
+    today
+        Today's overall score (a dashed line).
+    lang
+        ``"en"`` or ``"da"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Plans on the front are filled and joined by a step line (the best score to be
+        had for a budget); plans another one beats are hollow.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [str(n) for n in scores["scenario"]]
+    cost = scores["cost_dkk"].to_numpy(dtype=float) / 1e6
+    overall = scores["overall"].to_numpy(dtype=float)
+    if "pareto" in scores:
+        front = scores["pareto"].fillna(False).astype(bool).to_numpy()
+    else:
+        front = pareto_front(cost, overall)
+    fig, ax = plt.subplots(figsize=(8, 4.6), dpi=_DPI)
+    order = np.argsort(cost[front], kind="stable")
+    fx, fy = cost[front][order], overall[front][order]
+    if len(fx):
+        ax.step(
+            fx,
+            fy,
+            where="post",
+            color="#2166ac",
+            linewidth=1.4,
+            alpha=0.8,
+            zorder=2,
+            label=t("report.chart.pareto", lang),
+        )
+    ax.scatter(cost[front], overall[front], s=60, color="#2166ac", zorder=3)
+    if (~front).any():
+        ax.scatter(
+            cost[~front],
+            overall[~front],
+            s=60,
+            facecolor="white",
+            edgecolor="#777777",
+            linewidth=1.5,
+            zorder=3,
+            label=t("report.chart.dominated", lang),
+        )
+    ax.axhline(today, color="grey", linestyle="--", linewidth=1, label=t("map.today", lang))
+    ax.set_xlabel(t("report.chart.cost.x", lang))
+    ax.set_ylabel(t("report.chart.cost.y", lang))
+    ax.set_ylim(0, 100)
+    finite = cost[np.isfinite(cost)]
+    span = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    ax.set_xlim(-0.08 * span, 1.25 * span)  # room for labels right of the dearest plan
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False, fontsize=9)
+    ax.set_title(t("report.chart.cost", lang), loc="left")
+    # labels of the best plans first: they get the nearest spots
+    ranked = sorted(range(len(names)), key=lambda i: -overall[i] if np.isfinite(overall[i]) else 0)
+    labels = place_labels(ax, [(cost[i], overall[i]) for i in ranked], [names[i] for i in ranked])
+    for label in labels:
+        if label is not None:
+            label.set_color("#1d1d1f")
+    return fig
 
 
 def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
@@ -165,28 +396,7 @@ def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
     ax.set_title(t("report.chart.themes", lang), loc="left")
     themes_png = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    cost = scores["cost_dkk"].to_numpy(dtype=float) / 1e6
-    ax.scatter(cost, scores["overall"], s=60, color="#2166ac", zorder=3)
-    for k, (x, yv, name) in enumerate(zip(cost, scores["overall"], names, strict=True)):
-        # Alternate the label side so that plans with similar cost and score stay legible.
-        ax.annotate(
-            name, (x, yv), textcoords="offset points", xytext=(7, 5 if k % 2 else -12), fontsize=9
-        )
-    ax.axhline(result.baseline.overall, color="grey", linestyle="--", linewidth=1)
-    ax.annotate(
-        t("map.today", lang),
-        (0, result.baseline.overall),
-        textcoords="offset points",
-        xytext=(2, -12),
-        fontsize=8,
-        color="grey",
-    )
-    ax.set_xlabel(t("report.chart.cost.x", lang))
-    ax.set_ylabel(t("report.chart.cost.y", lang))
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.set_title(t("report.chart.cost", lang), loc="left")
+    fig = cost_chart(scores, result.baseline.overall, lang)
     cost_png = _png(fig)
 
     distribution = result.robustness.get("rank_distribution", {})
@@ -366,19 +576,15 @@ def _context(
         "scenario.changes",
         "scenario.nothing",
         "theme.all",
+        "notes.h",
+        "warnings.h",
+        "warnings.intro",
+        "col.analysis",
+        "col.note",
+        "col.plans",
     ]
     words = {key.replace(".", "_"): t(f"report.{key}", lang) for key in text_keys}
-    ranking = [
-        {
-            "rank": int(row["rank"]),
-            "scenario": row["scenario"],
-            "overall": number(row["overall"], 1, lang),
-            "themes": [number(row.get(theme, np.nan), 1, lang) for theme in themes],
-            "cost": number(row["cost_dkk"] / 1e6, 1, lang),
-            "p_first": _percent(float(row["p_first"]), lang),
-        }
-        for row in scores.to_dict("records")
-    ]
+    header, ranking = _ranking(result, themes, theme_labels, lang)
     scenarios = []
     for name in scores["scenario"]:
         r = result.results[name]
@@ -445,7 +651,12 @@ def _context(
             {**section, "label": label}
             for section, label in zip(sections, theme_labels, strict=True)
         ],
+        "ranking_header": header,
         "ranking": ranking,
+        "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []],
+        "ranking_legend": _ranking_legend(header, lang),
+        "pareto": _pareto_sentence(result.scores, lang),
+        "warnings": _warning_rows(result, lang),
         "scenario_names": list(scores["scenario"]),
         "scenarios": scenarios,
         "charts_answer": charts["answer"],
@@ -477,6 +688,121 @@ def _context(
         "provenance": {"statement": prov.statement(), "notes": prov.notes},
         "footer": t("report.footer", lang, version=__version__),
     }
+
+
+def _rule_theme(result: ScoreResult) -> str | None:
+    """The theme the § 168 a flag belongs beside (that of ``meets_40pct_rule``)."""
+    rows = result.indicators.loc[result.indicators["indicator"] == "meets_40pct_rule", "theme"]
+    return str(rows.iloc[0]) if len(rows) else None
+
+
+def _flag(value: Any, lang: str) -> str:
+    """A yes/no flag for people; NaN, None or "n/a" is "not applicable"."""
+    if isinstance(value, str):
+        value = {"yes": 1.0, "no": 0.0}.get(value.strip().lower(), math.nan)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x):
+        return t("report.not_applicable", lang)
+    return t("report.yes" if x >= 0.5 else "report.no", lang)
+
+
+def _rule_flags(result: ScoreResult) -> dict[str, Any]:
+    """Scenario -> the § 168 a flag (the scorer's column, else the indicator value)."""
+    scores = result.scores
+    if "meets_40pct_rule" in scores:
+        return dict(zip(scores["scenario"], scores["meets_40pct_rule"], strict=True))
+    long = result.indicators
+    rows = long[long["indicator"] == "meets_40pct_rule"]
+    return dict(zip(rows["scenario"], rows["value"], strict=True))
+
+
+def _per_mdkk(row: Mapping[str, Any], today: float) -> float:
+    """Overall points gained over today per million DKK (NaN for a plan that is free)."""
+    if "delta_per_mdkk" in row:
+        return float(row["delta_per_mdkk"])
+    cost = float(row["cost_dkk"])
+    return (float(row["overall"]) - today) / (cost / 1e6) if cost > 0 else math.nan
+
+
+def _ranking(
+    result: ScoreResult, themes: list[str], theme_labels: list[str], lang: str
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The ranking table: header and rows (rank, scenario, overall, themes with the
+    § 168 a flag beside the housing score, cost, points per M DKK, P(first))."""
+    rule_theme = _rule_theme(result)
+    flags = _rule_flags(result) if rule_theme in themes else {}
+    header = [t("report.col.rank", lang), t("report.col.scenario", lang)]
+    header.append(t("report.col.overall", lang))
+    for theme, label in zip(themes, theme_labels, strict=True):
+        header.append(label)
+        if flags and theme == rule_theme:
+            header.append(t("report.col.rule_40pct", lang))
+    header += [
+        t("report.col.cost", lang),
+        t("report.col.per_mdkk", lang),
+        t("report.col.p_first", lang),
+    ]
+    today = float(result.baseline.overall)
+    rows = []
+    for row in result.scores.to_dict("records"):
+        cells = [number(row["overall"], 1, lang)]
+        for theme in themes:
+            cells.append(number(row.get(theme, np.nan), 1, lang))
+            if flags and theme == rule_theme:
+                cells.append(_flag(flags.get(row["scenario"]), lang))
+        cells += [
+            number(row["cost_dkk"] / 1e6, 1, lang),
+            number(_per_mdkk(row, today), 1, lang),
+            _percent(float(row["p_first"]), lang),
+        ]
+        rows.append({"rank": int(row["rank"]), "scenario": row["scenario"], "cells": cells})
+    return header, rows
+
+
+def _ranking_legend(header: list[str], lang: str) -> list[str]:
+    """What the less obvious columns of the ranking mean."""
+    lines = [t("report.col.per_mdkk.note", lang)]
+    if t("report.col.rule_40pct", lang) in header:
+        lines.append(t("report.col.rule_40pct.note", lang))
+    return lines
+
+
+def _pareto_sentence(scores: pd.DataFrame, lang: str) -> str:
+    if "pareto" in scores:
+        front = scores["pareto"].fillna(False).astype(bool).to_numpy()
+    else:
+        front = pareto_front(scores["cost_dkk"], scores["overall"])
+    names = [str(n) for n, on in zip(scores["scenario"], front, strict=True) if on]
+    return t("report.pareto", lang, names=", ".join(names)) if names else ""
+
+
+def _warning_rows(result: ScoreResult, lang: str) -> list[dict[str, str]]:
+    """The modules' warnings of every plan, one row per distinct (analysis, message),
+    with the plans it concerns ("all plans" when every one, today included)."""
+    plans = {"(baseline)": result.baseline, **result.results}
+    seen: dict[tuple[str, str], list[str]] = {}
+    for name, r in plans.items():
+        for module, m in r.modules.items():
+            for message in dict.fromkeys(str(w) for w in getattr(m, "warnings", []) or []):
+                names = seen.setdefault((module, message), [])
+                if name not in names:
+                    names.append(name)
+    rows = []
+    for (module, message), names in seen.items():
+        every = len(names) == len(plans)
+        rows.append(
+            {
+                "module": module,
+                "message": message,
+                "plans": t("report.warnings.all", lang)
+                if every
+                else ", ".join(_display_name(n, lang) for n in names),
+            }
+        )
+    return rows
 
 
 def _entries(change_log: Any) -> list[dict[str, Any]]:
