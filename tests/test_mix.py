@@ -3,6 +3,7 @@ network catchments (a river with one bridge), walking access, bad input, CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -19,6 +20,7 @@ import vollsmose_gis
 from tests.factories import CRS, X0, Y0, frame, small_district
 from vollsmose_gis import District, InputError, Provenance, mix, save_district
 from vollsmose_gis.cli import app
+from vollsmose_gis.district import Settings
 from vollsmose_gis.indicators import THEMES
 from vollsmose_gis.mix import (
     DIVERSITY_INDICES,
@@ -26,6 +28,7 @@ from vollsmose_gis.mix import (
     MixWarning,
     analyse_mix,
     diversity_indices,
+    erhvervsareal,
     estate_mix,
     hill_number,
     home_catchments,
@@ -36,6 +39,7 @@ from vollsmose_gis.mix import (
     landuse_grid,
     landuse_summary,
     poi_access,
+    rule_readings,
     tenure_accounting,
 )
 from vollsmose_gis.network import walk_graph
@@ -204,13 +208,21 @@ def test_commercial_floor_space_counts_one_dwelling_per_75_m2():
     without = tenure_accounting(tenure_district({"almen_family": 40, "private_rental": 50}))
     assert without.share == pytest.approx(40 / 90)
     assert not without.meets_rule
-    # 749 m² is not quite 10 dwellings: 40 / (90 + 9.9867) > 40 %
+    # 749 m² is not quite 10 dwellings: whole units (the default) count 9 of them,
+    # unrounded 9.9867; 40 / 99 and 40 / 99.9867 are both above 40 %
     short = tenure_district(
         {"almen_family": 40, "private_rental": 50},
-        more=[building("shop", 400, 20, use="retail", commercial_m2=749.0)],
+        more=[building("shop", 400, 20, use="retail", floor_area_m2=749.0)],
     )
-    assert tenure_accounting(short).share == pytest.approx(40 / (90 + 749 / 75))
-    assert not tenure_accounting(short).meets_rule
+    whole = tenure_accounting(short)
+    assert whole.erhvervsareal_m2 == 749.0 and whole.commercial_dwelling_equivalents == 9
+    assert whole.share == pytest.approx(40 / 99) and not whole.meets_rule
+    # whole units: 1 more m² makes the tenth unit (40 / 100)
+    assert whole.build_commercial_m2_needed == pytest.approx(1.0)
+    unrounded = tenure_accounting(short, whole_units=False)
+    assert unrounded.share == pytest.approx(40 / (90 + 749 / 75))
+    assert not unrounded.meets_rule
+    assert unrounded.build_commercial_m2_needed == pytest.approx(1.0)
 
 
 def test_commercial_space_in_a_residential_building_counts_too():
@@ -308,7 +320,7 @@ def test_each_lever_alone_reaches_exactly_40_percent(count_demolished):
 
 
 def test_levers_with_youth_dwellings_and_commercial_space():
-    shop = building("shop", 400, 20, use="retail", commercial_m2=750.0)
+    shop = building("shop", 400, 20, use="retail", floor_area_m2=750.0)
     d = tenure_district({"almen_family": 70, "almen_youth": 30}, more=[shop])
     t = tenure_accounting(d)
     # total 100 + 10 = 110: convert 70 - 44 = 26; build 175 - 110 = 65
@@ -330,6 +342,138 @@ def test_levers_are_zero_when_the_rule_is_met():
 def test_threshold_must_be_a_share():
     with pytest.raises(InputError, match="threshold"):
         tenure_accounting(tenure_district({"almen_family": 1}), threshold=40)
+
+
+def test_erhvervsareal_from_use_and_floor_area_under_both_readings():
+    rows = [
+        home("h", 100, 20, 100, "almen_family", commercial_m2=150.0),  # shops below flats
+        building("o", 130, 20, use="office", floor_area_m2=1500.0),  # whole floor area
+        building("w", 160, 20, use="industry", floor_area_m2=None, floors=2),  # 20·20·2
+        building("s", 190, 20, use="school", floor_area_m2=750.0),  # institution
+        building("c", 220, 20, use="culture", floor_area_m2=300.0, commercial_m2=75.0),
+        building("p", 250, 20, use="parking", floor_area_m2=5000.0),  # never
+    ]
+    d = tenure_district({}, more=rows)
+    per = erhvervsareal(d).set_index("building_id")["erhvervsareal_m2"].to_dict()
+    assert per == {"h": 150.0, "o": 1500.0, "w": 800.0, "s": 0.0, "c": 75.0, "p": 0.0}
+    counted = erhvervsareal(d, institutions_count=True).set_index("building_id")
+    assert counted.loc["s", "erhvervsareal_m2"] == 750.0
+    assert counted.loc["c", "erhvervsareal_m2"] == 300.0  # café 75 + the rest 225
+    t = tenure_accounting(d)
+    # without institutions: 150 + 1500 + 800 + 75 = 2525 m² -> ⌊33.67⌋ = 33 dwellings
+    assert t.erhvervsareal_m2 == 2525.0 and t.commercial_dwelling_equivalents == 33
+    assert t.institutional_m2 == 750.0 + 225.0
+    assert t.denominator == 133 and t.share == pytest.approx(100 / 133)
+    # with institutions: 3500 m² -> 46 dwellings; convert ⌈100 − 0.4·146⌉ = 42
+    with_inst = tenure_accounting(d, institutions_count=True)
+    assert with_inst.commercial_dwelling_equivalents == 46
+    assert with_inst.convert_needed == math.ceil(100 - 0.4 * 146) == 42
+    assert (t.demolition_need_min, t.demolition_need_max) == (42, math.ceil(100 - 0.4 * 133))
+    assert t.share_min == pytest.approx(100 / 146) and t.share_max == t.share
+    assert with_inst.demolition_need_min == t.demolition_need_min
+
+
+def test_rule_area_is_the_settings_polygon_else_the_boundary():
+    rows = [
+        home("in", 100, 20, 60, "almen_family"),
+        home("out", 400, 20, 60, "owner_occupied"),
+        building("office", 430, 20, use="office", floor_area_m2=750.0),
+    ]
+    d = tenure_district({}, more=rows)
+    whole = tenure_accounting(d)
+    assert whole.rule_area_is_boundary
+    assert whole.total_dwellings == 120 and whole.erhvervsareal_m2 == 750.0
+    area = box(X0, Y0, X0 + 300, Y0 + 100)
+    ruled = d.replace(settings=Settings(country="DK", rules=("dk_168a",), rule_area=area))
+    t = tenure_accounting(ruled)
+    assert not t.rule_area_is_boundary
+    assert t.total_dwellings == 60 and t.erhvervsareal_m2 == 0.0 and t.share == 1.0
+    readings = rule_readings(ruled)
+    assert list(readings["area"]) == ["rule area"] * 2 + ["study boundary"] * 2
+    assert list(readings["share"]) == pytest.approx([1.0, 1.0, 60 / 130, 60 / 130])
+    assert list(rule_readings(d)["area"]) == ["study boundary"] * 2
+    result = analyse_mix(ruled)
+    assert result.indicators["almen_family_share"].value == 1.0
+    assert result.indicators["meets_40pct_rule"].value == 0.0
+    assert "dwellings must go" in "\n".join(result.summary_lines())
+
+
+def test_demolished_after_2010_column_and_the_old_name():
+    for column in ("demolished_dwellings_after_2010", "demolished_dwellings_since_2010"):
+        gone = building("gone", 400, 20, use="other", floor_area_m2=0.0, **{column: 20})
+        if column != "demolished_dwellings_since_2010":
+            del gone["demolished_dwellings_since_2010"]
+        d = tenure_district({"almen_family": 40, "owner_occupied": 40}, more=[gone])
+        assert tenure_accounting(d).demolished_counted == 20, column
+
+
+DANISH = Settings(country="DK", rules=("dk_168a",))
+
+
+def test_40pct_rule_is_not_applicable_without_dk_168a():
+    d = tenure_district({"almen_family": 30, "owner_occupied": 70})
+    assert d.settings.rules == ()
+    values = analyse_mix(d).indicators
+    meets = values["meets_40pct_rule"]
+    assert math.isnan(meets.value) and meets.reason.startswith("not applicable")
+    # the plain share of social family dwellings is still measured
+    assert values["almen_family_share"].value == pytest.approx(0.3)
+    assert "does not apply" in values["almen_family_share"].label
+    danish = analyse_mix(d.replace(settings=DANISH)).indicators
+    assert danish["meets_40pct_rule"].value == 1.0 and danish["meets_40pct_rule"].reason == ""
+    assert danish["almen_family_share"].value == pytest.approx(0.3)
+
+
+def test_unknown_tenure_makes_the_housing_indicators_nan_with_a_reason():
+    d = make([home("h1", 100, 20, 30, "almen_family"), home("h2", 130, 20, 20, None)])
+    for settings in (Settings(), DANISH):
+        with pytest.warns(MixWarning):
+            values = analyse_mix(d.replace(settings=settings)).indicators
+        for key in ("almen_family_share", "tenure_diversity_hill1"):
+            assert math.isnan(values[key].value), key
+            assert "tenure unknown for 20 of 50 dwellings (40%" in values[key].reason
+        assert math.isnan(values["meets_40pct_rule"].value)
+    assert "tenure unknown" in values["meets_40pct_rule"].reason
+    # land use does not rest on tenure
+    assert values["non_residential_floor_share"].value == 0.0
+
+
+def test_a_few_unknown_dwellings_leave_the_verdict_undetermined():
+    # 38 family, 59 other, 3 unknown (3 % <= 5 %): 38 <= 40 but 38 + 3 > 40
+    d = make(
+        [
+            home("f", 100, 20, 38, "almen_family"),
+            home("o", 130, 20, 59, "owner_occupied"),
+            home("u", 160, 20, 3, None),
+        ]
+    ).replace(settings=DANISH)
+    with pytest.warns(MixWarning):
+        result = analyse_mix(d)
+    assert result.indicators["almen_family_share"].value == pytest.approx(0.38)
+    meets = result.indicators["meets_40pct_rule"]
+    assert math.isnan(meets.value) and meets.reason.startswith("undetermined")
+    assert not result.tenure.verdict_determined and result.tenure.meets_rule
+    # 60 other, 2 unknown: 38 + 2 = 40 <= 0.4 * 100 either way
+    sure = _apply(d, {"u": {"dwellings": 2}, "o": {"dwellings": 60}})
+    with pytest.warns(MixWarning):
+        assert analyse_mix(sure).indicators["meets_40pct_rule"].value == 1.0
+
+
+def test_osm_import_has_unknown_tenure_and_no_verdict(osm_dir):
+    """A real OpenStreetMap extract: no tenure anywhere; never "meets § 168 a"."""
+    from vollsmose_gis.sources.osm import district_from_osm
+
+    d = district_from_osm(osm_dir / "planet_10.068,48.135_10.071,48.137.osm", crs="auto")
+    assert d.settings.rules == () and d.buildings["tenure"].isna().all()
+    assert d.buildings["dwellings"].sum() > 0
+    for settings in (d.settings, DANISH):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixWarning)
+            values = analyse_mix(d.replace(settings=settings)).indicators
+        for key in ("almen_family_share", "meets_40pct_rule", "tenure_diversity_hill1"):
+            assert math.isnan(values[key].value), (key, values[key].value)
+            assert values[key].reason, key
+    assert "tenure unknown" in values["meets_40pct_rule"].reason
 
 
 # --------------------------------------------------------------------------- diversity
@@ -490,7 +634,7 @@ def test_catchments_and_nearest_pois_match_point_distances_on_the_default_distri
     for radius in (400, 800):
         expected = (np.nan_to_num(dist, nan=np.inf) <= radius + RADIUS_TOLERANCE_M) @ dwellings
         np.testing.assert_allclose(homes[f"dwellings_{radius}m"].to_numpy(), expected)
-    for kind in ("supermarket", "school", "transit_stop", "green_space"):
+    for kind in ("supermarket", "school", "transit_stop"):
         pois = d.pois[d.pois["kind"] == kind]
         nearest = g.point_distances(snapped_homes, g.snap(pois.geometry, max_distance_m=250)).min(
             axis=1
@@ -513,8 +657,8 @@ def test_catchments_in_blocks_equal_catchments_in_one_go(monkeypatch):
     home_catchments(d)
     assert len(calls) == 1  # one multi-source Dijkstra for every home
     calls.clear()
-    monkeypatch.setattr(mix, "_ROW_BUDGET", 2 * graph.n_nodes * 500)  # 500 homes a search
-    monkeypatch.setattr(mix, "_PAIR_BUDGET", 97_000)  # ~50 homes x all targets a block
+    monkeypatch.setattr(mix.access, "_ROW_BUDGET", 2 * graph.n_nodes * 500)  # 500 homes a search
+    monkeypatch.setattr(mix.access, "_PAIR_BUDGET", 97_000)  # ~50 homes x all targets a block
     blocks = home_catchments(d)
     assert len(calls) == math.ceil(len(whole) / 500)
     pd.testing.assert_frame_equal(pd.DataFrame(blocks), pd.DataFrame(whole))
@@ -578,7 +722,9 @@ def test_daily_needs_within_800m():
     h = result.homes.set_index("building_id")
     assert bool(h.loc["near", "daily_needs_800m"])
     assert not h.loc["far", "daily_needs_800m"]
-    assert h.loc["far", "daily_needs_missing"] == "grocery,daycare,health,transit,green_space"
+    # health is reported, not essential (standards/mix.yaml access.daily_needs)
+    assert h.loc["far", "daily_needs_missing"] == "grocery,daycare,transit,green_space"
+    assert h.loc["far", "need_health_m"] == pytest.approx(1500 - 250 + 20)
     # 1500 - 100 along the street, access legs 15 and 5
     assert h.loc["far", "dist_supermarket_m"] == pytest.approx(1400 + 20)
     assert h.loc["far", "dist_school_m"] == pytest.approx(400 + 20)
@@ -690,15 +836,22 @@ def vollsmose():
     return analyse_mix(vollsmose_gis.default_district())
 
 
-def test_default_district_is_far_above_40_percent(vollsmose):
+def test_default_district_168a_in_the_estates_parcels(vollsmose):
+    """The embedded district's rule area is the nine estates' parcels (Settings.rule_area).
+
+    By hand: 3,600 social family dwellings, all in the parcels; no erhvervsareal there
+    but day-care 3 (1,200 m², an institution): 1,200 / 75 = 16 dwellings when
+    institutions count.  Demolish ⌈3600 − 0.4·3600⌉ = 2160, or ⌈3600 − 0.4·3616⌉ = 2154.
+    """
     t = vollsmose.tenure
+    assert vollsmose.rule_applies and not t.rule_area_is_boundary
     assert t.dwellings_by_tenure["almen_family"] == 3600 == t.total_dwellings
-    assert t.commercial_m2 == 5200.0
-    assert t.share == pytest.approx(3600 / (3600 + 5200 / 75))
-    assert t.share > 0.95 and not t.meets_rule
-    tot = 3600 + 5200 / 75
-    assert t.convert_needed == math.ceil(3600 - 0.4 * tot) == 2133
-    assert t.build_non_social_needed == math.ceil(3600 / 0.4 - tot) == 5331
+    assert t.erhvervsareal_m2 == 0.0 and t.institutional_m2 == 1200.0
+    assert t.share == 1.0 and not t.meets_rule
+    assert (t.demolition_need_min, t.demolition_need_max) == (2154, 2160)
+    assert t.demolish_needed == t.convert_needed == 2160
+    assert t.share_min == pytest.approx(3600 / 3616)
+    assert t.build_non_social_needed == math.ceil(3600 / 0.4 - 3600) == 5400
     assert vollsmose.diversity["tenure"]["hill1"] == 1.0
     assert set(vollsmose.estates.index) == {
         "Bøgeparken", "Egeparken", "Fyrreparken", "Birkeparken", "Granparken",
@@ -709,6 +862,39 @@ def test_default_district_is_far_above_40_percent(vollsmose):
     assert vollsmose.catchments["800m"]["tenure_hill1"] > 1.2
     assert vollsmose.landuse.jobs == 478 and not vollsmose.landuse.jobs_balanced
     assert vollsmose.warnings == ()
+
+
+def test_default_district_offices_count_in_the_study_boundary(vollsmose):
+    """Retail 15,600 m² + the former school's offices 16,200 m² = 31,800 m² = 424 dwellings;
+    institutions add school 15,400, day-care 4,200, health 8,400, culture 6,600 and sport
+    4,800 m²: 71,200 m², ⌊949.3⌋ = 949 dwellings."""
+    readings = vollsmose.readings.set_index(["area", "institutions_count"])
+    assert list(readings.index) == [
+        ("rule area", False),
+        ("rule area", True),
+        ("study boundary", False),
+        ("study boundary", True),
+    ]
+    boundary = readings.loc[("study boundary", False)]
+    assert boundary["erhvervsareal_m2"] == 31_800.0 and boundary["dwelling_equivalents"] == 424
+    assert boundary["demolish_needed"] == math.ceil(3600 - 0.4 * 4024) == 1991
+    with_institutions = readings.loc[("study boundary", True)]
+    assert with_institutions["erhvervsareal_m2"] == 71_200.0
+    assert with_institutions["demolish_needed"] == math.ceil(3600 - 0.4 * 4549) == 1781
+    assert readings.loc[("rule area", True), "demolish_needed"] == 2154
+    # the same district with the study boundary as its rule area: the offices count
+    d = vollsmose_gis.default_district()
+    own = d.replace(settings=dataclasses.replace(d.settings, rule_area=None))
+    t = tenure_accounting(own)
+    assert t.erhvervsareal_m2 == 31_800.0 and t.rule_area_is_boundary
+    assert (t.demolition_need_min, t.demolition_need_max) == (1781, 1991)
+    offices = erhvervsareal(own).set_index("building_id")
+    assert offices.loc["tidl-skole", "erhvervsareal_m2"] == 16_200.0
+    assert offices.loc["skole-midt", "erhvervsareal_m2"] == 0.0
+    assert offices.loc["skole-midt", "institutional_m2"] == 15_400.0
+    counted = erhvervsareal(own, institutions_count=True).set_index("building_id")
+    assert counted.loc["skole-midt", "erhvervsareal_m2"] == 15_400.0
+    assert not offices.loc["tidl-skole", "in_rule_area"] or own.settings.rule_area is None
 
 
 def test_default_district_indicators(vollsmose):
@@ -723,10 +909,17 @@ def test_default_district_indicators(vollsmose):
         "dwellings_with_daily_needs_800m_share",
     ]
     assert all(v.theme in THEMES for v in values.values())
+    assert all(v.id == key and v.reason == "" for key, v in values.items())
+    assert values["almen_family_share"].value == 1.0
     assert values["meets_40pct_rule"].value == 0.0
     assert values["jobs_per_dwelling"].value == pytest.approx(478 / 3600)
     assert 0 < values["landuse_entropy_800m"].value < vollsmose.landuse.landuse_entropy
-    assert 0 <= values["dwellings_with_daily_needs_800m_share"].value < 0.5
+    # every essential need at once is rarer than the rarest one (grocery, 24 %)
+    daily = values["dwellings_with_daily_needs_800m_share"].value
+    access = vollsmose.access
+    assert access["essential_needs"] == ["grocery", "school", "daycare", "transit", "green_space"]
+    assert 0 < daily <= min(access["share_by_need"][n] for n in access["essential_needs"])
+    assert daily == pytest.approx(780 / 3600)  # regression figure of the 2026-12 audit
     homes = vollsmose.homes
     assert homes["inside_boundary"].sum() == 117
     assert homes.loc[homes["inside_boundary"], "dwellings"].sum() == 3600
