@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from vollsmose_gis import District, Provenance  # noqa: E402
 from vollsmose_gis import lighting as lt  # noqa: E402
+from vollsmose_gis.lighting import model as lt_model  # noqa: E402
 from vollsmose_gis.photometry import generic_photometry, read_photometry  # noqa: E402
 
 SHARED = Path(os.environ.get("VOLLSMOSE_GIS_SHARED", REPO.parent / "shared"))
@@ -135,7 +136,7 @@ def far_lamps(d: District, window: tuple[float, float, float, float], cutoff_lx:
     gx, gy = np.meshgrid(minx + 0.5 + np.arange(int(maxx - minx)),
                          maxy - 0.5 - np.arange(int(maxy - miny)))  # fmt: skip
     far = np.zeros_like(gx)
-    for lamp in lt._lamps(d.lights, cutoff_lx=cutoff_lx, photometry_dir=None):
+    for lamp in lt_model._lamps(d.lights, cutoff_lx=cutoff_lx, photometry_dir=None):
         far += np.hypot(gx - lamp.x, gy - lamp.y) > lamp.radius_m
     return far
 
@@ -148,7 +149,7 @@ def main() -> None:
     if not LDT.is_file():
         raise SystemExit(f"photometry file not found: {LDT}")
     d = scene()
-    cutoff = lt._cutoff(None)
+    cutoff = lt_model._cutoff(None)
 
     times = []
     for _ in range(args.repeat):
@@ -198,7 +199,7 @@ def main() -> None:
     float32_slack = 1e-6 * np.maximum(exact, 1.0)
     within = bool(np.all(diff <= bound + float32_slack))
 
-    lamps = lt._lamps(d.lights, cutoff_lx=cutoff, photometry_dir=None)
+    lamps = lt_model._lamps(d.lights, cutoff_lx=cutoff, photometry_dir=None)
     radii = np.array([lamp.radius_m for lamp in lamps])
     pairs = sum((2 * r + 1) ** 2 for r in radii)  # upper bound of evaluated (lamp, cell) pairs
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "

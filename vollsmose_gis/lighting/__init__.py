@@ -1,0 +1,122 @@
+"""Street lighting: illuminance rasters, EN 13201 compliance, dark spots, a lamp planner.
+
+Every lamp of the ``lights`` layer is a point source at ``height_m`` above the ground
+with a luminous-intensity distribution (a generic curve or a EULUMDAT/IES file, see
+:mod:`vollsmose_gis.photometry`).  The maintained horizontal illuminance at a ground
+point is the sum over lamps of
+
+    E = MF · I(C, γ) · cos³γ / H²        (lux)
+
+with MF the lamp's maintenance factor, I the intensity in candela towards the point
+(cd/klm of the distribution × ``lumens`` / 1000), γ the angle from the lamp's downward
+axis, tan γ = d / H, and H the mounting height (EN 13201-3:2015, point illuminance).
+For a tilted lamp the intensity is looked up in the lamp's own frame and the cosine
+factor is the world one: E = MF · I · H / D³, D the lamp–point distance.
+
+Negligible-contribution cutoff
+------------------------------
+Each lamp adds only to points within its cutoff radius R: the smallest distance beyond
+which its contribution is provably below ``cutoff_lx`` (default 0.01 lx, in
+``standards/en13201.yaml``).  R comes from an upper bound of the distribution,
+``MF · lumens/1000 · max_{C, |γ' − γ| ≤ |tilt|} I(C, γ') · cos³γ / H²`` over the ground
+angle γ (see :func:`cutoff_radius`).  So the error at any point is below
+``cutoff_lx`` times the number of lamps farther away than their radius, and in practice
+far smaller (contributions fall as 1/d³; benchmarks/bench_lighting.py measures it).
+The cutoff never applies at the service level: the lowest EN 13201 value is 0.4 lx.
+Pass ``cutoff_lx=0`` for the exact sum over all lamps.
+
+The package is split into :mod:`~vollsmose_gis.lighting.model` (lamps, point
+illuminance, rasters, energy), :mod:`~vollsmose_gis.lighting.compliance` (EN 13201
+classes and grid, compliance, dark spots, indicators) and
+:mod:`~vollsmose_gis.lighting.planner` (the lamp planner); every public name is
+importable from ``vollsmose_gis.lighting``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
+from vollsmose_gis.district import District
+from vollsmose_gis.lighting.compliance import (
+    GridLayout,
+    compliance,
+    compliance_summary,
+    dark_spots,
+    en13201_grid,
+    indicators,
+    lighting_class_requirements,
+    segment_fields,
+)
+from vollsmose_gis.lighting.model import (
+    Progress,
+    cutoff_radius,
+    illuminance_at,
+    illuminance_raster,
+    lamp_energy_kwh_per_year,
+)
+from vollsmose_gis.lighting.planner import LampSpec, LightingPlan, plan_lights
+
+__all__ = [
+    "SPEC",
+    "GridLayout",
+    "LampSpec",
+    "LightingPlan",
+    "compliance",
+    "compliance_summary",
+    "cutoff_radius",
+    "dark_spots",
+    "en13201_grid",
+    "illuminance_at",
+    "illuminance_raster",
+    "indicators",
+    "lamp_energy_kwh_per_year",
+    "lighting_class_requirements",
+    "plan_lights",
+    "segment_fields",
+]
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def _compute(
+    district: District,
+    *,
+    resolution_m: float = 1.0,
+    target_class: str | None = None,
+    photometry_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> ModuleResult:
+    """The module's pipeline: compliance per segment, illuminance raster, dark spots."""
+    segments = compliance(district, target_class=target_class, photometry_dir=photometry_dir)
+    raster = illuminance_raster(
+        district, resolution_m=resolution_m, photometry_dir=photometry_dir, progress=progress
+    )  # over the boundary
+    dark = dark_spots(district, raster=raster)
+    values = indicators(
+        district, compliance_frame=segments, dark=dark, photometry_dir=photometry_dir
+    )
+    return ModuleResult(
+        values,
+        {"lighting_segments": segments, "lighting_dark_spots": dark},
+        {"illuminance": raster},
+        extras={"summary": compliance_summary(segments)},
+    )
+
+
+SPEC = AnalysisSpec(
+    name="lighting",
+    themes=("safety and security",),
+    # illuminance, EN 13201 compliance and dark spots depend on streets and lamps only
+    reads=("streets", "lights"),
+    compute=_compute,
+    parameters={
+        "resolution_m": 1.0,
+        "target_class": None,
+        "photometry_dir": None,
+        "progress": None,
+    },
+    summary="EN 13201 compliance per path segment, illuminance raster, dark spots, energy.",
+)
+"""The street-lighting analysis (see :mod:`vollsmose_gis.analysis`)."""

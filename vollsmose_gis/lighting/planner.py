@@ -1,0 +1,375 @@
+"""The lamp planner: lamps along failing segments until they pass EN 13201."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+from shapely.geometry import LineString, Point
+
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.district import District
+from vollsmose_gis.lighting.compliance import (
+    _assess,
+    _evaluate,
+    _prepare_segments,
+    _requirements_columns,
+    _segment_points,
+)
+from vollsmose_gis.lighting.model import (
+    _cutoff,
+    _illuminance_points,
+    _Lamp,
+    _lamp_from_row,
+    _lamps,
+    _params,
+    _photometry_dir,
+)
+from vollsmose_gis.standards import load
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+# --------------------------------------------------------------------------- planner
+
+
+@dataclass(frozen=True)
+class LampSpec:
+    """The lamp the planner installs (defaults from ``planner.lamp`` of en13201.yaml).
+
+    Attributes
+    ----------
+    lumens
+        Reference flux, lm.
+    height_m
+        Mounting height, m.
+    distribution
+        Generic curve name or ``"photometry_file"``.
+    maintenance_factor
+        MF, 0–1.
+    watts
+        Input power, W.
+    photometry_file
+        Path of a ``.ldt``/``.ies`` file when ``distribution`` is ``"photometry_file"``.
+    unit_cost_dkk
+        Installed cost of one lamp, DKK.
+    """
+
+    lumens: float
+    height_m: float
+    distribution: str = "street_lantern"
+    maintenance_factor: float = 0.8
+    watts: float = float("nan")
+    photometry_file: str | None = None
+    unit_cost_dkk: float = float("nan")
+
+    @classmethod
+    def default(cls) -> LampSpec:
+        """The planner lamp of ``standards/en13201.yaml``, costed from ``unit_costs.yaml``."""
+        planner = _params()["planner"]
+        return cls(**planner["lamp"], unit_cost_dkk=float(load("unit_costs")["lamp"]))
+
+    @classmethod
+    def from_value(cls, value: LampSpec | Mapping[str, Any] | None) -> LampSpec:
+        """Accept a LampSpec, a mapping of overrides of the default, or None."""
+        if value is None:
+            return cls.default()
+        if isinstance(value, LampSpec):
+            return value
+        known = set(cls.__dataclass_fields__)
+        unknown = set(value) - known
+        if unknown:
+            raise InputError(f"unknown lamp field(s) {sorted(unknown)}; allowed: {sorted(known)}")
+        return replace(cls.default(), **dict(value))
+
+
+@dataclass(frozen=True)
+class LightingPlan:
+    """Result of :func:`plan_lights`.
+
+    Attributes
+    ----------
+    new_lights
+        The added lamps as rows of the ``lights`` layer (ids ``new-L001``…).
+    cost_dkk
+        Installed cost of the new lamps, DKK.
+    compliance_before, compliance_after
+        :func:`compliance` of the district before and after.
+    district
+        The district with the new lamps added.
+    unresolved
+        Street ids still failing (the lamp cannot light them to their class, or
+        ``max_new`` was reached).
+    """
+
+    new_lights: gpd.GeoDataFrame
+    cost_dkk: float
+    compliance_before: gpd.GeoDataFrame
+    compliance_after: gpd.GeoDataFrame
+    district: District
+    unresolved: list[str] = field(default_factory=list)
+
+
+def _bearing(line: LineString, station: float) -> float:
+    length = line.length
+    eps = min(0.05, length / 100)
+    a = line.interpolate(max(0.0, station - eps))
+    b = line.interpolate(min(length, station + eps))
+    return math.degrees(math.atan2(b.x - a.x, b.y - a.y)) % 360.0
+
+
+def plan_lights(
+    district: District,
+    *,
+    target_class: str | None = None,
+    lamp: LampSpec | Mapping[str, Any] | None = None,
+    max_new: int | None = None,
+    min_spacing_m: float | None = None,
+    only_walkable: bool = True,
+    cutoff_lx: float | None = None,
+    photometry_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> LightingPlan:
+    """Add lamps along failing segments until they pass EN 13201, with few lamps.
+
+    Parameters
+    ----------
+    district
+        The district to improve (not modified).
+    target_class
+        Plan every segment for this class instead of its own.
+    lamp
+        The lamp to install: a :class:`LampSpec` or a mapping overriding the default
+        (``planner.lamp`` of ``standards/en13201.yaml``).
+    max_new
+        Stop after this many new lamps (None: no limit).
+    min_spacing_m
+        Minimum distance between any two lamps, m (default ``planner.min_spacing_m``).
+    only_walkable
+        Plan only segments with ``walk`` true (paths and streets people walk), inside
+        the boundary.
+    cutoff_lx, photometry_dir
+        As for :func:`compliance`.
+    progress
+        Optional callback (fraction done, message).
+
+    Returns
+    -------
+    LightingPlan
+        New lamp rows, cost, compliance before/after, the new district, unresolved ids.
+
+    Notes
+    -----
+    Failing segments are taken longest first.  For each, two placements are tried and
+    the one passing with fewer lamps kept: (a) k lamps evenly spaced along the segment
+    (k = 1, 2, … until it passes), and (b) greedy: a lamp at the darkest grid point,
+    repeated.  Lamps stand ``setback_m`` outside the path edge (left side first, then
+    right), never inside a building, never closer than ``min_spacing_m`` to another
+    lamp (the station is shifted along the path in 1 m steps to find a free spot).
+    Lamps added for one segment count for all later ones.  A segment that cannot pass
+    even with lamps at minimum spacing gets no lamps and is reported unresolved.
+    """
+    params = _params()["planner"]
+    spec = LampSpec.from_value(lamp)
+    spacing_min = float(params["min_spacing_m"]) if min_spacing_m is None else float(min_spacing_m)
+    if not spacing_min > 0:
+        raise InputError(f"min_spacing_m must be > 0 m, got {min_spacing_m!r}")
+    if max_new is not None and max_new < 0:
+        raise InputError(f"max_new must be >= 0, got {max_new!r}")
+    cutoff = _cutoff(cutoff_lx)
+    folder = _photometry_dir(photometry_dir)
+    template = {
+        "light_id": "new",
+        "lumens": spec.lumens,
+        "height_m": spec.height_m,
+        "distribution": spec.distribution,
+        "maintenance_factor": spec.maintenance_factor,
+        "watts": spec.watts,
+        "photometry_file": spec.photometry_file,
+        "rotation_deg": 0.0,
+        "tilt_deg": 0.0,
+    }
+    probe = _lamp_from_row(template, 0.0, 0.0, cutoff_lx=cutoff, photometry_dir=folder)
+    lamps = _lamps(district.lights, cutoff_lx=cutoff, photometry_dir=folder)
+    segments = _prepare_segments(district, lamps, target_class)
+    before = _evaluate(segments, lamps)
+    buildings = district.buildings.geometry.to_numpy()
+    building_tree = shapely.STRtree(buildings[~shapely.is_missing(buildings)])
+    setback = float(params["setback_m"])
+
+    placed: list[_Lamp] = []
+    occupied = [(lamp_.x, lamp_.y) for lamp_ in lamps]
+    occupied_tree = cKDTree(np.asarray(occupied)) if occupied else None
+    unresolved: list[str] = []
+    candidates = before.loc[~before["pass"]]
+    if only_walkable:
+        walk = candidates["walk"].fillna(False).astype(bool) if "walk" in candidates else False
+        candidates = candidates.loc[walk & candidates["in_boundary"]]
+    order = candidates.sort_values("length_m", ascending=False, kind="stable").index
+    positions = {index: k for k, index in enumerate(segments.frame.index)}
+
+    def free(x: float, y: float, taken: list[tuple[float, float]]) -> bool:
+        """Not in a building, and min spacing from placed lamps and from ``taken`` ones."""
+        if occupied_tree is not None and occupied_tree.query((x, y))[0] < spacing_min - 1e-9:
+            return False
+        if taken and np.min(np.hypot(*(np.asarray(taken) - (x, y)).T)) < spacing_min - 1e-9:
+            return False
+        hits = building_tree.query(Point(x, y), predicate="intersects")
+        return hits.size == 0
+
+    def site(
+        line: LineString,
+        width: float,
+        station: float,
+        taken: list[tuple[float, float]],
+        reach: float,
+    ) -> _Lamp | None:
+        offset = width / 2 + setback
+        for shift in np.arange(0.0, reach + 1e-9, 1.0):
+            for s in (station + shift, station - shift) if shift else (station,):
+                if not 0.0 <= s <= line.length:
+                    continue
+                bearing = _bearing(line, s)
+                base = line.interpolate(s)
+                rad = math.radians(bearing)
+                # left normal of the direction of travel (east, north components)
+                nx, ny = -math.cos(rad), math.sin(rad)
+                for side in (1.0, -1.0):
+                    x, y = base.x + side * offset * nx, base.y + side * offset * ny
+                    if free(x, y, taken):
+                        # C0 along the path, C90 (left of C0) towards it
+                        rotation = bearing if side < 0 else (bearing + 180.0) % 360.0
+                        return replace(probe, x=x, y=y, rotation_deg=rotation)
+        return None
+
+    def near(pool: Sequence[_Lamp], line: LineString, width: float) -> list[_Lamp]:
+        minx, miny, maxx, maxy = line.bounds
+        pad = width / 2 + float(_params()["grid"]["association_margin_m"])
+        return [
+            p
+            for p in pool
+            if minx - max(p.radius_m, pad) - width <= p.x <= maxx + max(p.radius_m, pad) + width
+            and miny - max(p.radius_m, pad) - width <= p.y <= maxy + max(p.radius_m, pad) + width
+        ]
+
+    def check(
+        line: LineString, width: float, pool: list[_Lamp], extra: list[_Lamp], req: pd.DataFrame
+    ) -> tuple[bool, np.ndarray, np.ndarray]:
+        """Pass?, grid points and their illuminance with ``extra`` lamps added.
+
+        The grid is rebuilt from the lamps serving the segment, new ones included, exactly
+        as compliance() will build it for the planned district.
+        """
+        every = [*pool, *extra]
+        xy = np.array([(p.x, p.y) for p in every]).reshape(-1, 2)
+        points = _segment_points(line, width, xy)
+        e = _illuminance_points(every, points)
+        avg = np.array([e.mean()])
+        u0 = np.array([e.min() / avg[0] if avg[0] > 0 else np.nan])
+        ok, _ = _assess(avg, np.array([e.min()]), u0, req)
+        return bool(ok[0]), points, e
+
+    total = len(order)
+    for done, index in enumerate(order):
+        if progress is not None:
+            progress(done / max(total, 1), "planning lamps")
+        k = positions[index]
+        row = segments.frame.loc[index]
+        line = row.geometry
+        width = float(segments.widths[k])
+        req = _requirements_columns([row["lighting_class"]])
+        pool = near([*lamps, *placed], line, width)
+        ok, points, e = check(line, width, pool, [], req)
+        if ok:
+            continue
+        length = float(line.length)
+        budget = None if max_new is None else max_new - len(placed)
+        if budget is not None and budget <= 0:
+            unresolved.append(str(row["street_id"]))
+            continue
+        k_max = int(length // spacing_min) + 1
+        if budget is not None:
+            k_max = min(k_max, budget)
+        best: list[_Lamp] | None = None
+        for count in range(1, k_max + 1):  # (a) evenly spaced
+            taken: list[tuple[float, float]] = []
+            trial: list[_Lamp] = []
+            for j in range(count):
+                new = site(line, width, length * (j + 0.5) / count, taken, length / count / 2)
+                if new is not None:
+                    trial.append(new)
+                    taken.append((new.x, new.y))
+            if trial and check(line, width, pool, trial, req)[0]:
+                best = trial
+                break
+        limit = k_max if best is None else len(best) - 1
+        taken = []
+        greedy: list[_Lamp] = []
+        while len(greedy) < limit:  # (b) darkest point first
+            darkest = points[int(np.argmin(e))]
+            new = site(line, width, float(line.project(Point(darkest))), taken, length / 2)
+            if new is None:
+                break
+            greedy.append(new)
+            taken.append((new.x, new.y))
+            ok, points, e = check(line, width, pool, greedy, req)
+            if ok:
+                best = greedy
+                break
+        if best is None:
+            unresolved.append(str(row["street_id"]))
+            log.info(
+                "segment %s cannot reach %s with the planner lamp",
+                row["street_id"],
+                row["lighting_class"],
+            )
+            continue
+        for new in best:
+            placed.append(new)
+            occupied.append((new.x, new.y))
+        occupied_tree = cKDTree(np.asarray(occupied)) if occupied else None
+
+    ids = [f"new-L{n + 1:03d}" for n in range(len(placed))]
+    new_rows = gpd.GeoDataFrame(
+        {
+            "light_id": ids,
+            "lumens": spec.lumens,
+            "height_m": spec.height_m,
+            "distribution": spec.distribution,
+            "maintenance_factor": spec.maintenance_factor,
+            "watts": [p.watts for p in placed],
+            "photometry_file": spec.photometry_file,
+            "rotation_deg": [p.rotation_deg for p in placed],
+            "tilt_deg": 0.0,
+        },
+        geometry=gpd.GeoSeries(
+            shapely.points([(p.x, p.y) for p in placed]).tolist() if placed else [],
+            crs=district.crs,
+        ),
+        crs=district.crs,
+    )
+    combined = (
+        pd.concat([district.lights, new_rows], ignore_index=True) if placed else district.lights
+    )
+    new_district = district.replace(
+        lights=gpd.GeoDataFrame(combined, geometry="geometry", crs=district.crs)
+    )
+    all_lamps = [*lamps, *(replace(p, light_id=i) for p, i in zip(placed, ids, strict=True))]
+    after = _evaluate(_prepare_segments(new_district, all_lamps, target_class), all_lamps)
+    still = after.loc[after.index.isin(order) & ~after["pass"], "street_id"].astype(str)
+    unresolved = sorted(set(unresolved) | set(still))
+    if progress is not None:
+        progress(1.0, "planning lamps")
+    unit = spec.unit_cost_dkk
+    cost = float(len(placed) * (unit if unit == unit else float(load("unit_costs")["lamp"])))
+    return LightingPlan(new_rows, cost, before, after, new_district, unresolved)
