@@ -11,7 +11,13 @@ from shapely.geometry import LineString, box
 
 from tests.factories import X0, Y0, small_district
 from vollsmose_gis import validate_district
-from vollsmose_gis.scenario import ScenarioError, apply_scenario, load_scenario, load_scenarios
+from vollsmose_gis.scenario import (
+    ScenarioError,
+    ScenarioWarning,
+    apply_scenario,
+    load_scenario,
+    load_scenarios,
+)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -418,3 +424,232 @@ def test_add_street_with_an_existing_id_is_refused(tmp_path):
             geometry: LINESTRING ({X0} {Y0}, {X0 + 10} {Y0})
         """,
         )
+
+
+# ---------------------------------------------- untrusted scenario files (issue 17)
+
+
+def refused(tmp_path: Path, interventions: str, district=None) -> str:
+    """The ScenarioError message of applying these interventions."""
+    with pytest.raises(ScenarioError) as info:
+        run(tmp_path, interventions, district)
+    return str(info.value)
+
+
+def test_load_scenarios_takes_one_str_or_path(tmp_path):
+    path = write(tmp_path, "one.yaml", "name: One\n")
+    for source in (str(path), path, str(tmp_path), tmp_path):
+        (scenario,) = load_scenarios(source)
+        assert scenario.name == "One" and scenario.path == path.resolve()
+
+
+def test_extends_outside_the_scenario_folder_is_refused(tmp_path):
+    write(tmp_path, "outside.yaml", "name: Outside\n")
+    (tmp_path / "plans").mkdir()
+    child = write(tmp_path / "plans", "plan.yaml", "name: Plan\nextends: ../outside.yaml\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    message = str(info.value)
+    assert message.startswith(f"{child}: extends '../outside.yaml' resolves to ")
+    assert "outside the scenario's folder tree" in message
+    assert "--allow-outside-paths" in message
+    assert load_scenario(child, allow_outside_paths=True).parents == ("Outside",)
+    # the folder a scenario set is loaded from is the tree: siblings of sub-folders are inside
+    assert [s.name for s in load_scenarios([tmp_path])] == ["Outside"]
+    (sub,) = [
+        s
+        for s in load_scenarios(
+            [tmp_path / "plans", tmp_path / "outside.yaml"], allow_outside_paths=True
+        )
+        if s.name == "Plan"
+    ]
+    assert sub.parents == ("Outside",)
+
+
+@pytest.mark.parametrize("reference", ["/etc/passwd", "../../../../etc/passwd"])
+def test_base_outside_is_refused_before_it_is_opened(tmp_path, reference):
+    path = write(tmp_path, "s.yaml", f"name: Evil\nbase: {reference}\n")
+    with pytest.raises(ScenarioError, match=f"{path}: base '{reference}' resolves to /etc/passwd"):
+        load_scenarios([path])
+
+
+def test_geometry_file_outside_is_refused_naming_the_intervention(tmp_path):
+    path = write(
+        tmp_path,
+        "s.yaml",
+        """\
+        name: Evil
+        interventions:
+          - type: add_poi
+            geometry: ../../../../etc/passwd#layer
+            kind: shop
+        """,
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "intervention 0 (add_poi) geometry '../../../../etc/passwd'" in str(info.value)
+    assert "resolves to /etc/passwd" in str(info.value)
+
+
+def test_allowed_dirs_admit_the_districts_folder(tmp_path):
+    from vollsmose_gis import save_district
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "plans").mkdir()
+    base = save_district(small_district(), tmp_path / "data" / "d.gpkg")
+    path = write(tmp_path / "plans", "s.yaml", "name: On d\nbase: ../data/d.gpkg\n")
+    with pytest.raises(ScenarioError, match="outside the scenario's folder tree"):
+        load_scenario(path)
+    assert load_scenario(path, allowed_dirs=[tmp_path / "data"]).base == base.resolve()
+    (loaded,) = load_scenarios(str(path), allowed_dirs=[str(tmp_path / "data")])
+    assert loaded.base == base.resolve()
+
+
+def test_a_huge_name_is_refused_with_a_short_message(tmp_path):
+    path = write(tmp_path, "s.yaml", "name: " + "x" * 2_000_000 + "\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "name (line 1): String should have at most 200 characters" in message
+    assert len(message) < 300 + len(str(path))
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from vollsmose_gis import scenario as module
+
+    monkeypatch.setattr(module, "MAX_SCENARIO_FILE_BYTES", 1_000)
+    path = write(tmp_path, "s.yaml", "name: Big\ndescription: " + "x" * 2_000 + "\n")
+    with pytest.raises(ScenarioError, match=r"scenario file is 0.0 MB; the limit is 0.001 MB"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario(tmp_path)
+
+
+def test_lamp_spacing_below_the_minimum_is_refused(tmp_path):
+    message = refused(
+        tmp_path,
+        """\
+      - type: add_lights
+        streets: {ids: [s1]}
+        spacing_m: 1.0e-6
+    """,
+    )
+    assert "interventions[0].spacing_m" in message
+    assert "greater than or equal to 2" in message
+
+
+def test_too_many_lamps_are_refused_before_placing_them(tmp_path, monkeypatch):
+    from vollsmose_gis import scenario as module
+
+    monkeypatch.setattr(module, "MAX_FEATURES_PER_INTERVENTION", 50)
+    message = refused(
+        tmp_path,
+        """\
+      - type: add_lights
+        streets: {ids: [s1]}
+        spacing_m: 2
+    """,
+    )
+    # s1 is 200 m long: lamps at 1, 3, ..., 199 m
+    assert "intervention 0 (add_lights): 100 lamps at 2 m spacing along 200 m" in message
+    assert "at most 50" in message
+
+
+@pytest.mark.parametrize(
+    ("intervention", "expected"),
+    [
+        (
+            "type: set_speed_limit\n  streets: {ids: [s1]}\n  maxspeed_kmh: 1.0e+6",
+            "(set_speed_limit): maxspeed_kmh 1e+06 is out of range (allowed: > 0 and <= 200; "
+            "streets.maxspeed_kmh in standards/layers.yaml)",
+        ),
+        (
+            f"type: add_cameras\n  geometry: POINT ({X0 + 5} {Y0 + 5})\n  heading_deg: 9999",
+            "(add_cameras): heading_deg 9999 is out of range (allowed: >= 0 and < 360",
+        ),
+        (
+            f"type: add_lights\n  geometry: POINT ({X0 + 5} {Y0 + 5})\n  lumens: 1.0e+15",
+            "(add_lights): lumens 1e+15 is out of range (allowed: > 0 and <= 1e+06",
+        ),
+        (
+            f"type: build\n  geometry: {box(X0 + 20, Y0 + 150, X0 + 30, Y0 + 160).wkt}\n"
+            "  dwellings: 1000000000000\n  tenure: owner_occupied",
+            "(build): dwellings 1e+12 is out of range (allowed: >= 0 and <= 100000",
+        ),
+        (
+            f"type: build\n  geometry: {box(X0 + 20, Y0 + 150, X0 + 30, Y0 + 160).wkt}\n"
+            "  floors: 100000",
+            "(build): floors 100000 is out of range (allowed: >= 0 and <= 200",
+        ),
+    ],
+)
+def test_absurd_numbers_in_interventions_are_refused(tmp_path, intervention, expected):
+    message = refused(tmp_path, "- " + intervention + "\n")
+    assert f"intervention 0 {expected}" in message
+
+
+def test_nan_in_a_scenario_is_refused(tmp_path):
+    message = refused(
+        tmp_path,
+        f"""\
+      - type: add_lights
+        geometry: POINT ({X0 + 5} {Y0 + 5})
+        lumens: .nan
+    """,
+    )
+    assert "interventions[0].lumens" in message and "finite number" in message
+
+
+def test_dwellings_must_fit_the_new_footprint(tmp_path):
+    message = refused(
+        tmp_path,
+        f"""\
+      - type: build
+        building_id: tower
+        geometry: {box(X0 + 20, Y0 + 150, X0 + 30, Y0 + 160).wkt}
+        floors: 3
+        dwellings: 5000
+        tenure: owner_occupied
+    """,
+    )
+    assert (
+        "intervention 0 (build): building 'tower', dwellings: 5000 dwellings are implausible"
+        in message
+    )
+    assert "at most 30" in message  # 3 storeys × 100 m² / 10 m²
+
+
+def test_new_building_over_existing_ones_is_a_warning(tmp_path):
+    over_b1 = box(X0 + 30, Y0 + 25, X0 + 70, Y0 + 60)  # b1 is x 20..80, y 20..40
+    with pytest.warns(ScenarioWarning, match="overlaps existing building") as rec:
+        d, _ = run(tmp_path, f"- type: build\n  building_id: n1\n  geometry: {over_b1.wkt}\n")
+    (warning,) = [w for w in rec if issubclass(w.category, ScenarioWarning)]
+    assert "new building 'n1' overlaps existing building(s) 'b1' by 600 m²" in str(warning.message)
+    assert "n1" in set(d.buildings["building_id"])  # a warning, not an error
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(
+            tmp_path,
+            f"- type: demolish\n  buildings: {{ids: [b1]}}\n"
+            f"- type: build\n  building_id: n1\n  geometry: {over_b1.wkt}\n",
+        )
+
+
+def test_new_street_through_a_building_is_a_warning(tmp_path):
+    with pytest.warns(ScenarioWarning, match=r"'scn-street-001' through 'b1' \(20 m\)"):
+        run(
+            tmp_path,
+            f"- type: add_street\n  geometry: LINESTRING ({X0 + 50} {Y0 + 10}, {X0 + 50} {Y0 + 60})\n",
+        )
+
+
+def test_suggested_links_k_is_bounded(tmp_path):
+    message = refused(tmp_path, "- type: suggested_links\n  k: 1000\n")
+    assert "interventions[0].k" in message and "less than or equal to 100" in message
+
+
+def test_bad_wkt_is_not_taken_for_a_file(tmp_path):
+    message = refused(tmp_path, "- type: add_poi\n  geometry: POINT (1 2\n  kind: shop\n")
+    assert "intervention 0 (add_poi): geometry 'POINT (1 2' is not valid WKT" in message

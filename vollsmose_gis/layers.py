@@ -232,7 +232,9 @@ def conform_layer(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
     """Return a copy of ``frame`` with schema columns cast to their dtypes.
 
     Columns whose values cannot all be cast are left as they are (validation reports
-    them); extra columns are kept after the schema columns; the index is reset.
+    them); columns marked ``since:`` in the schema (added after older data was made)
+    are added with their default (or NA) when absent; extra columns are kept after the
+    schema columns; the index is reset.
 
     Parameters
     ----------
@@ -254,6 +256,12 @@ def conform_layer(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
         out = out.rename_geometry("geometry")
     out = out.reset_index(drop=True)
     for name, spec in columns.items():
+        if name not in out.columns and spec.get("since"):
+            # a column added after the data was made: its default, or NA
+            out[name] = pd.Series(
+                [spec.get("default")] * len(out), index=out.index, dtype=column_dtype(spec)
+            )
+            continue
         if name not in out.columns or out[name].dtype == column_dtype(spec):
             continue  # absent, or already of the schema dtype (the common case)
         cast, bad = cast_column(out[name], spec)

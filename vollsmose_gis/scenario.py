@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
+import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +42,21 @@ from shapely.geometry.base import BaseGeometry
 from vollsmose_gis._errors import InputError
 from vollsmose_gis._util import largest_remainder, slug
 from vollsmose_gis.district import District
-from vollsmose_gis.schema import conform_layer, new_street
+from vollsmose_gis.layers import column_range, conform_layer, new_street, out_of_range, range_text
 from vollsmose_gis.standards import categories
+from vollsmose_gis.validation import implausible_buildings, streets_crossing_buildings
 
 __all__ = [
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_FEATURES_PER_INTERVENTION",
+    "MAX_NAME_CHARS",
+    "MAX_SCENARIO_FILE_BYTES",
+    "MAX_SUGGESTED_LINKS",
+    "MIN_LAMP_SPACING_M",
     "ChangeLog",
     "Scenario",
     "ScenarioError",
+    "ScenarioWarning",
     "apply_scenario",
     "load_scenario",
     "load_scenarios",
@@ -58,11 +69,34 @@ class ScenarioError(InputError):
     """A scenario file that cannot be read, or that cannot be applied to its district."""
 
 
+class ScenarioWarning(UserWarning):
+    """An intervention that is allowed but likely wrong (a building over existing ones)."""
+
+
+# Bounds on the work and the text a scenario file may ask for.  Scenario files are
+# untrusted input: each bound is checked before the work starts.
+MAX_SCENARIO_FILE_BYTES = 10_000_000
+"""Largest scenario file read, bytes (10 MB; put large geometry in a vector file)."""
+MAX_NAME_CHARS = 200
+"""Longest scenario name, characters (it names output files and report headings)."""
+MAX_DESCRIPTION_CHARS = 10_000
+"""Longest scenario description, characters."""
+MIN_LAMP_SPACING_M = 2.0
+"""Closest spacing of lamps placed along streets by ``add_lights``, metres (bollards
+stand 3-10 m apart, street lanterns 20-50 m)."""
+MAX_FEATURES_PER_INTERVENTION = 10_000
+"""Most features (lamps, cameras, POIs, buildings, streets, areas) one intervention may
+add; a whole city has a few thousand street lamps per 100,000 inhabitants."""
+MAX_SUGGESTED_LINKS = 100
+"""Largest ``k`` of ``suggested_links``: the optimiser's top links worth adding at once."""
+
+
 # ----------------------------------------------------------------------------- models
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused in every number field (YAML spells them .nan, .inf)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Select(_Model):
@@ -88,6 +122,22 @@ class Select(_Model):
 GeometrySpec = str
 """WKT in the district CRS, or a path to a vector file relative to the scenario file
 (``plan.gpkg`` for its first layer, ``plan.gpkg#layer`` for a named layer)."""
+
+_WKT = re.compile(
+    r"^\s*(?:(?:MULTI)?(?:POINT|LINESTRING|POLYGON)|GEOMETRYCOLLECTION|LINEARRING)"
+    r"\s*(?:ZM|Z|M)?\s*(?:\(|EMPTY\b)",
+    re.IGNORECASE,
+)
+
+
+def _is_wkt(spec: str) -> bool:
+    """True when a geometry spec is WKT (a geometry keyword, then ``(`` or EMPTY), not a path."""
+    return bool(_WKT.match(spec))
+
+
+def _file_part(spec: str) -> str:
+    """The file of a geometry spec that names a vector file (``plan.gpkg#layer``)."""
+    return spec.strip().partition("#")[0]
 
 
 class AddStreet(_Model):
@@ -162,7 +212,7 @@ class AddLights(_Model):
     type: Literal["add_lights"]
     geometry: GeometrySpec | None = None
     streets: Select | None = None
-    spacing_m: float = Field(default=30.0, gt=0)
+    spacing_m: float = Field(default=30.0, ge=MIN_LAMP_SPACING_M)
     lumens: float = Field(default=3_000.0, gt=0)
     height_m: float = Field(default=5.0, gt=0)
     watts: float | None = Field(default=25.0, ge=0)
@@ -210,7 +260,7 @@ class AddPoi(_Model):
 
 class SuggestedLinks(_Model):
     type: Literal["suggested_links"]
-    k: int = Field(default=5, ge=1)
+    k: int = Field(default=5, ge=1, le=MAX_SUGGESTED_LINKS)
     max_length_m: float = Field(default=150.0, gt=0)
     budget_m: float | None = Field(default=None, gt=0)
     objective: str = "route_directness"
@@ -251,8 +301,8 @@ INTERVENTION_TYPES: tuple[str, ...] = (
 class ScenarioFile(_Model):
     """The YAML document of a scenario, as written by a planner."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     base: str | None = None
     extends: str | list[str] | None = None
     year: int | None = Field(default=None, ge=1900, le=2200)
@@ -363,31 +413,103 @@ def _validate_model(data: Any, path: Path | None, text: str | None) -> ScenarioF
         raise ScenarioError(f"{where}: invalid scenario\n" + "\n".join(lines)) from None
 
 
-def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario:
+@dataclass(frozen=True)
+class _References:
+    """Where the files a scenario references (extends, base, geometry) may lie."""
+
+    roots: tuple[Path, ...]
+    allow_outside: bool = False
+
+    @classmethod
+    def of(
+        cls, root: Path, allowed_dirs: Iterable[str | os.PathLike[str]], allow_outside: bool
+    ) -> _References:
+        roots = (root.resolve(), *(Path(d).resolve() for d in allowed_dirs))
+        return cls(tuple(dict.fromkeys(roots)), allow_outside)
+
+    def resolve(self, reference: str, what: str, scenario: Path) -> Path:
+        """Resolve ``reference`` against the scenario's folder; refuse it outside the roots."""
+        resolved = (scenario.parent / Path(reference).expanduser()).resolve()
+        if self.allow_outside or any(resolved.is_relative_to(root) for root in self.roots):
+            return resolved
+        folders = " or ".join(str(root) for root in self.roots)
+        raise ScenarioError(
+            f"{scenario}: {what} {_short(reference)!r} resolves to {resolved}, outside the "
+            f"scenario's folder tree ({folders}); scenario files may only reference files "
+            "there — move the file in, or allow it explicitly with allow_outside_paths=True "
+            "(CLI: --allow-outside-paths)"
+        )
+
+    def check_geometry_files(self, model: ScenarioFile, scenario: Path) -> None:
+        for index, item in enumerate(model.interventions):
+            spec = getattr(item, "geometry", None)
+            if spec is not None and not _is_wkt(spec):
+                self.resolve(
+                    _file_part(spec), f"intervention {index} ({item.type}) geometry", scenario
+                )
+
+
+def _read_scenario_text(path: Path) -> str:
+    """The text of a scenario file, refusing what is not a small UTF-8 file."""
+    try:
+        if not path.is_file():
+            reason = "no such file" if not path.exists() else "not a regular file"
+            raise ScenarioError(f"{path}: cannot read scenario file ({reason})")
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_FILE_BYTES:
+            raise ScenarioError(
+                f"{path}: scenario file is {size / 1e6:.1f} MB; the limit is "
+                f"{MAX_SCENARIO_FILE_BYTES / 1e6:g} MB (put large geometry in a vector file "
+                "and reference it)"
+            )
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+
+
+def load_scenario(
+    path: str | os.PathLike[str],
+    *,
+    allow_outside_paths: bool = False,
+    allowed_dirs: Iterable[str | os.PathLike[str]] = (),
+) -> Scenario:
     """Read and validate a scenario YAML file, resolving ``extends`` (recursively).
+
+    Scenario files are untrusted input: the files they reference (``extends:``,
+    ``base:`` and vector files in ``geometry:``) must lie inside the scenario file's
+    folder tree or one of ``allowed_dirs``, unless ``allow_outside_paths`` is True.
+    A file larger than :data:`MAX_SCENARIO_FILE_BYTES`, a name longer than
+    :data:`MAX_NAME_CHARS` and a description longer than :data:`MAX_DESCRIPTION_CHARS`
+    characters are refused.
 
     Parameters
     ----------
     path
         The scenario file.
+    allow_outside_paths
+        Let references point anywhere (CLI: ``--allow-outside-paths``).
+    allowed_dirs
+        Further folders references may point into, e.g. the base district's folder.
 
     Raises
     ------
     ScenarioError
-        Unreadable or malformed YAML (with the line number), an invalid field (with
-        its path and line), an unknown intervention type (listing the allowed ones), or
-        an ``extends`` cycle.
+        Unreadable, oversized or malformed YAML (with the line number), an invalid field
+        (with its path and line), an unknown intervention type (listing the allowed
+        ones), an ``extends`` cycle, or a reference outside the allowed folders (naming
+        the reference and the file).
     """
     path = Path(path).resolve()
-    if path in _seen:
-        chain = " -> ".join(str(p.name) for p in (*_seen, path))
+    return _load(path, _References.of(path.parent, allowed_dirs, allow_outside_paths), ())
+
+
+def _load(path: Path, references: _References, seen: tuple[Path, ...]) -> Scenario:
+    if path in seen:
+        chain = " -> ".join(str(p.name) for p in (*seen, path))
         raise ScenarioError(f"{path}: 'extends' forms a cycle ({chain})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+    text = _read_scenario_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -396,12 +518,15 @@ def load_scenario(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> Scenario
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{path}: malformed YAML{at}: {problem}") from None
     model = _validate_model(data, path, text)
+    references.check_geometry_files(model, path)
     own = tuple((i, path) for i in model.interventions)
-    base = (path.parent / model.base).resolve() if model.base else None
+    base = references.resolve(model.base, "base", path) if model.base else None
     if model.extends is None:
         return Scenario(model.name, model.description, model.year, own, base, model.weights, path)
     extends = [model.extends] if isinstance(model.extends, str) else model.extends
-    parents = [load_scenario(path.parent / p, _seen=(*_seen, path)) for p in extends]
+    parents = [
+        _load(references.resolve(p, "extends", path), references, (*seen, path)) for p in extends
+    ]
     inherited = _union_of_interventions(parents)
     return Scenario(
         name=model.name,
@@ -440,21 +565,53 @@ def _union_of_interventions(parents: list[Scenario]) -> tuple[tuple[Any, Path | 
     return tuple(out)
 
 
-def load_scenarios(sources: Iterable[str | Path]) -> list[Scenario]:
-    """Load scenario files; a directory contributes its ``*.yaml``/``*.yml`` files, sorted."""
-    files: list[Path] = []
-    for source in sources:
-        source = Path(source)
+def load_scenarios(
+    sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    allow_outside_paths: bool = False,
+    allowed_dirs: Iterable[str | os.PathLike[str]] = (),
+) -> list[Scenario]:
+    """Load scenario files; a directory contributes its ``*.yaml``/``*.yml`` files, sorted.
+
+    Parameters
+    ----------
+    sources
+        One file or folder (a str or a path), or several.
+    allow_outside_paths
+        Let ``extends:``, ``base:`` and ``geometry:`` references point anywhere.  By
+        default they must lie inside the folder given (for a folder source) or the
+        file's own folder (for a file source), or one of ``allowed_dirs``.
+    allowed_dirs
+        Further folders references may point into, e.g. the base district's folder.
+
+    Returns
+    -------
+    list of Scenario
+        In the order given (a folder's files sorted by name).
+
+    Raises
+    ------
+    ScenarioError
+        A missing source, an empty folder, a bad file (see :func:`load_scenario`), or
+        names that are not unique (also after case and punctuation are dropped).
+    """
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    allowed = [Path(d) for d in allowed_dirs]
+    files: list[tuple[Path, _References]] = []
+    for source in map(Path, sources):
         if source.is_dir():
             found = sorted([*source.glob("*.yaml"), *source.glob("*.yml")])
             if not found:
                 raise ScenarioError(f"{source}: folder holds no scenario files (*.yaml)")
-            files.extend(found)
+            references = _References.of(source, allowed, allow_outside_paths)
+            files.extend((f.resolve(), references) for f in found)
         elif source.exists():
-            files.append(source)
+            source = source.resolve()
+            files.append((source, _References.of(source.parent, allowed, allow_outside_paths)))
         else:
             raise ScenarioError(f"{source}: no such scenario file or folder")
-    scenarios = [load_scenario(f) for f in files]
+    scenarios = [_load(f, references, ()) for f, references in files]
     names = [s.name for s in scenarios]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -532,23 +689,37 @@ def _district_extent(district: District) -> BaseGeometry:
 def _read_geometry(spec: str, source: Path | None, crs: str) -> list[BaseGeometry]:
     """Parse WKT, or read a vector file relative to the scenario file (reprojected)."""
     text = spec.strip()
-    try:
-        geometry = shapely.from_wkt(text)
-    except shapely.errors.GEOSException:
-        geometry = None
-    if geometry is not None:
+    if _is_wkt(text):
+        try:
+            geometry = shapely.from_wkt(text)
+        except shapely.errors.GEOSException as exc:
+            raise ValueError(f"geometry {_short(text)!r} is not valid WKT ({exc})") from None
         return list(shapely.get_parts(geometry))
     file_part, _, layer = text.partition("#")
     path = Path(file_part)
     if not path.is_absolute() and source is not None:
         path = source.parent / path
-    if not path.exists():
-        raise ValueError(f"geometry {spec!r} is neither valid WKT nor an existing vector file")
+    if not path.is_file():
+        raise ValueError(
+            f"geometry {_short(spec)!r} is neither WKT (POINT (x y), LINESTRING (...), "
+            "POLYGON ((...))) nor an existing vector file"
+        )
+    count = pyogrio.read_info(path, layer=layer or None)["features"]
+    if count > MAX_FEATURES_PER_INTERVENTION:
+        raise ValueError(
+            f"vector file {path} holds {count} features; one intervention adds at most "
+            f"{MAX_FEATURES_PER_INTERVENTION} — split it into several interventions"
+        )
     frame = pyogrio.read_dataframe(path, layer=layer or None)
     if frame.crs is None:
         raise ValueError(f"vector file {path} has no CRS; give it one (the district CRS is {crs})")
     frame = frame.to_crs(crs)
     return [part for g in frame.geometry for part in shapely.get_parts(g)]
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters for a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _select(
@@ -621,6 +792,34 @@ def _append(frame: gpd.GeoDataFrame, rows: list[dict[str, Any]], layer: str) -> 
     return pd.concat([frame, new], ignore_index=True)
 
 
+_SPEED = {
+    "maxspeed_kmh": ("streets", "maxspeed_kmh"),
+    "lanes": ("streets", "lanes"),
+    "width_m": ("streets", "width_m"),
+}
+_FIELD_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "add_street": _SPEED,
+    "set_speed_limit": _SPEED,
+    "build": {
+        name: ("buildings", name)
+        for name in ("floors", "dwellings", "height_m", "commercial_m2", "jobs")
+    },
+    "add_lights": {name: ("lights", name) for name in ("lumens", "height_m", "watts")},
+    "add_cameras": {
+        name: ("cameras", name)
+        for name in ("heading_deg", "height_m", "hfov_deg", "resolution_px", "tilt_deg")
+    },
+    "add_calming": {"target_kmh": ("streets", "maxspeed_kmh")},
+}
+"""Intervention fields that fill a layer column, checked against its range in layers.yaml."""
+
+
+def _lamp_count(lengths: Iterable[float], spacing_m: float) -> int:
+    """Lamps ``add_lights`` places at ``spacing_m`` along lines of these lengths (m)."""
+    half = spacing_m / 2
+    return sum(int(np.ceil((length - half) / spacing_m)) for length in lengths if length > half)
+
+
 class _Applier:
     """Applies interventions one by one to a working copy of the layers."""
 
@@ -648,6 +847,15 @@ class _Applier:
             pyogrio.errors.DataLayerError,
         ) as exc:
             self.problems.add(source, index, kind, str(exc))
+            return []
+        if len(parts) > MAX_FEATURES_PER_INTERVENTION:
+            self.problems.add(
+                source,
+                index,
+                kind,
+                f"geometry has {len(parts)} parts; one intervention adds at most "
+                f"{MAX_FEATURES_PER_INTERVENTION} features — split it",
+            )
             return []
         bad_type = sorted({p.geom_type for p in parts if p.geom_type not in want})
         if bad_type or not parts:
@@ -720,8 +928,103 @@ class _Applier:
 
     # -- interventions
     def apply(self, index: int, item: Any, source: Path | None) -> None:
+        if not self.in_range(index, item, source):
+            return
         handler: Callable[[int, Any, Path | None], None] = getattr(self, f"do_{item.type}")
         handler(index, item, source)
+
+    def in_range(self, index: int, item: Any, source: Path | None) -> bool:
+        """Check an intervention's numbers against the ranges of the columns they fill."""
+        ok = True
+        for name, (layer, column) in _FIELD_COLUMNS.get(item.type, {}).items():
+            value = getattr(item, name)
+            if value is None:
+                continue
+            bounds = column_range(layer, column)
+            values = np.atleast_1d(np.asarray(value, dtype="float64"))
+            bad = values[out_of_range(bounds, values)]
+            if bad.size:
+                self.problems.add(
+                    source,
+                    index,
+                    item.type,
+                    f"{name} {bad[0]:g} is out of range (allowed: {range_text(bounds)}; "
+                    f"{layer}.{column} in standards/layers.yaml)",
+                )
+                ok = False
+        return ok
+
+    def plausible(
+        self, rows: list[dict[str, Any]], source: Path | None, index: int, kind: str
+    ) -> bool:
+        """Check new buildings' dwellings and storeys against their footprints."""
+        if not rows:
+            return True
+        frame = gpd.GeoDataFrame(
+            pd.DataFrame(rows).drop(columns="geometry"),
+            geometry=[r["geometry"] for r in rows],
+            crs=self.base.crs,
+        )
+        found = implausible_buildings(frame)
+        for i, column, message in found:
+            building_id = rows[i]["building_id"]
+            self.problems.add(source, index, kind, f"building {building_id!r}, {column}: {message}")
+        return not found
+
+    def warn_overlaps(
+        self,
+        rows: list[dict[str, Any]],
+        buildings: gpd.GeoDataFrame,
+        source: Path | None,
+        index: int,
+        kind: str,
+    ) -> None:
+        """Warn when a new building covers existing ones (by 1 m² or more)."""
+        if not self.check_only or not rows or len(buildings) == 0:
+            return
+        existing = buildings.geometry.to_numpy()
+        tree = shapely.STRtree(existing)
+        ids = buildings["building_id"].astype(str).tolist()
+        for row in rows:
+            hits = tree.query(row["geometry"], predicate="intersects")
+            areas = shapely.area(shapely.intersection(existing[hits], row["geometry"]))
+            over = [(ids[h], float(a)) for h, a in zip(hits, areas, strict=True) if a >= 1.0]
+            if over:
+                names = ", ".join(repr(i) for i, _ in over[:5]) + (" ..." if len(over) > 5 else "")
+                self.warn(
+                    source,
+                    index,
+                    kind,
+                    f"new building {row['building_id']!r} overlaps existing building(s) "
+                    f"{names} by {sum(a for _, a in over):.0f} m²; demolish them first (a "
+                    "demolish intervention before this one) if it replaces them",
+                )
+
+    def warn_crossings(
+        self, lines: list[BaseGeometry], ids: list[str], source: Path | None, index: int, kind: str
+    ) -> None:
+        """Warn when new streets run through existing buildings."""
+        if not self.check_only or not lines:
+            return
+        frame = gpd.GeoDataFrame({"street_id": ids}, geometry=lines, crs=self.base.crs)
+        crossings = streets_crossing_buildings(frame, self.layers["buildings"])
+        if crossings:
+            shown = ", ".join(f"{s!r} through {b!r} ({m:.0f} m)" for s, b, m in crossings[:5])
+            self.warn(
+                source,
+                index,
+                kind,
+                f"new street(s) cross existing buildings: {shown}; demolish the buildings "
+                "first, or route the street around them",
+            )
+
+    def warn(self, source: Path | None, index: int, kind: str, message: str) -> None:
+        """Warn once, in the checking pass, about a likely mistake that is not an error."""
+        if self.check_only:
+            where = f"{source}: " if source else ""
+            warnings.warn(
+                f"{where}intervention {index} ({kind}): {message}", ScenarioWarning, stacklevel=2
+            )
 
     def add_streets(
         self,
@@ -771,6 +1074,7 @@ class _Applier:
             ids.append(street_id)
         if len(ids) != len(set(ids) - existing):
             return
+        self.warn_crossings(lines, ids, source, index, item.type)
         self.add_streets(
             index,
             item.type,
@@ -948,6 +1252,9 @@ class _Applier:
                     "geometry": polygon,
                 }
             )
+        if not self.plausible(rows, source, index, item.type):
+            return
+        self.warn_overlaps(rows, buildings, source, index, item.type)
         self.layers["buildings"] = _append(buildings, rows, "buildings")
         built = sum(r["dwellings"] for r in rows)
         self.log.add(
@@ -1016,6 +1323,18 @@ class _Applier:
         if item.streets is not None:
             mask = self.selected("streets", "street_id", item.streets, source, index, item.type)
             lines = list(self.layers["streets"].geometry[mask])
+            count = _lamp_count((line.length for line in lines), item.spacing_m)
+            if count > MAX_FEATURES_PER_INTERVENTION:
+                self.problems.add(
+                    source,
+                    index,
+                    item.type,
+                    f"{count} lamps at {item.spacing_m:g} m spacing along "
+                    f"{sum(line.length for line in lines):.0f} m of street; one intervention "
+                    f"adds at most {MAX_FEATURES_PER_INTERVENTION} — widen the spacing or "
+                    "select fewer streets",
+                )
+                return
             points = [
                 line.interpolate(d)
                 for line in lines
@@ -1068,7 +1387,7 @@ class _Applier:
             {
                 "camera_id": ids[k],
                 "height_m": item.height_m,
-                "heading_deg": float(h) % 360,
+                "heading_deg": float(h),
                 "hfov_deg": item.hfov_deg,
                 "vfov_deg": None,
                 "resolution_px": item.resolution_px,
@@ -1231,9 +1550,12 @@ def apply_scenario(
         applier.apply(index, item, source)
         if applier.problems.items:  # only possible for planner-driven steps
             raise ScenarioError("\n".join(applier.problems.items))
-    from vollsmose_gis.schema import validate_district
+    from vollsmose_gis.validation import validate_district
 
-    result = validate_district(applier.district(), source=f"scenario {scenario.name!r}")
+    # crossings were warned about per intervention; the base's own are not this scenario's
+    result = validate_district(
+        applier.district(), source=f"scenario {scenario.name!r}", check_crossings=False
+    )
     if progress:
         progress(1.0, f"{scenario.name}: applied")
     return result, applier.log
