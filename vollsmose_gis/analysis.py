@@ -53,6 +53,7 @@ __all__ = [
     "module_runs",
     "new_ids",
     "run",
+    "scored_module_names",
     "specs",
 ]
 
@@ -144,6 +145,26 @@ class ModuleResult:
         )
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal parameter values (tables only when they are the same object)."""
+    if a is b:
+        return True
+    if isinstance(a, (pd.DataFrame, pd.Series)) or isinstance(b, (pd.DataFrame, pd.Series)):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _param_key(value: Any) -> str:
+    """A parameter's part of a cache key: tables by content, other values by repr."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        hashed = int(pd.util.hash_pandas_object(value, index=True).to_numpy().sum(dtype="uint64"))
+        return f"table:{len(value)}:{hashed}:{list(getattr(value, 'columns', []))}"
+    return repr(value)
+
+
 def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -174,6 +195,8 @@ class AnalysisSpec:
         (traffic calming looks only at schools and day-care).
     summary
         One line on what the module measures.
+    scored
+        Whether plan scoring runs it (follow-up, for one, reads statistics, not plans).
     """
 
     name: str
@@ -183,6 +206,7 @@ class AnalysisSpec:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     poi_kinds: tuple[str, ...] | None = None
     summary: str = ""
+    scored: bool = True
 
     def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters with defaults filled in; unknown names refused."""
@@ -201,8 +225,8 @@ class AnalysisSpec:
             district = district.replace(pois=pois[pois["kind"].astype(str).isin(self.poi_kinds)])
         key = district.fingerprint(*self.reads)
         resolved = self.resolve(params or {})
-        if resolved != dict(self.parameters):
-            key += "|" + repr(sorted((k, repr(v)) for k, v in resolved.items()))
+        if not all(_same(resolved[k], v) for k, v in self.parameters.items()):
+            key += "|" + "|".join(f"{k}={_param_key(v)}" for k, v in sorted(resolved.items()))
         return key
 
     def run(self, district: District, **params: Any) -> ModuleResult:
@@ -267,6 +291,11 @@ def _registry_paths() -> dict[str, str]:
     from vollsmose_gis.indicators import catalogue_files
 
     return {name: str(data["module"]["import"]) for name, data in catalogue_files().items()}
+
+
+def scored_module_names() -> list[str]:
+    """Names of the modules plan scoring runs (every registered one that is ``scored``)."""
+    return [name for name in module_names() if get(name).scored]
 
 
 def get(name: str) -> AnalysisSpec:

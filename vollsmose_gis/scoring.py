@@ -741,7 +741,7 @@ def score_scenarios(
     if not scenarios:
         raise InputError("no scenarios to score")
     profile = _ranking_profile(profile or load_profile(), scenarios)
-    module_names = list(modules) if modules is not None else list(MODULES)
+    module_names = list(modules) if modules is not None else analysis.scored_module_names()
     unknown = sorted(set(module_names) - set(MODULES))
     if unknown:
         raise InputError(f"unknown module(s) {unknown}; modules are {list(MODULES)}")
