@@ -327,3 +327,27 @@ def test_district_crs_in_feet_is_refused():
     d = small_district()
     (message,) = problems_of(d.replace(crs="EPSG:2263"))
     assert "not a projected CRS in metres (unit: US survey foot)" in message
+
+
+def test_columns_added_later_are_filled_for_older_data():
+    # layers.yaml marks columns added after version 1 with `since:`; data made before
+    # (this factory, older GeoPackages) lacks them and must stay valid under strict checks
+    from vollsmose_gis.standards import layer_schemas
+
+    added = {
+        (layer, name)
+        for layer, schema in layer_schemas().items()
+        for name, spec in schema["columns"].items()
+        if spec.get("since")
+    }
+    assert ("cameras", "heading_estimated") in added
+    d = small_district()
+    cameras = d.cameras.drop(columns="heading_estimated")
+    checked = validate_district(d.replace(cameras=cameras))
+    assert checked.cameras["heading_estimated"].tolist() == [False]
+    assert str(checked.cameras["heading_estimated"].dtype) == "boolean"
+    # a column without `since:` is still reported missing
+    assert problems_of(d.replace(cameras=d.cameras.drop(columns="hfov_deg"))) == [
+        "layer 'cameras', column 'hfov_deg': optional column is missing; add it, or validate "
+        "with strict=False to fill it with defaults"
+    ]
