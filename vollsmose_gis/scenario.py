@@ -5,6 +5,16 @@ A scenario names a base district (default: the embedded Vollsmose model), option
 interventions.  :func:`apply_scenario` checks every reference before it changes
 anything, then returns the new District and a change log.
 
+Scenario files are untrusted input.  The files they reference (``extends:``, ``base:``,
+vector files in ``geometry:``) must lie inside the scenario's folder tree (or folders
+the caller allows, such as the district's) unless ``allow_outside_paths=True``; the
+work and text they may ask for are bounded before it starts
+(:data:`MAX_SCENARIO_FILE_BYTES`, :data:`MAX_NAME_CHARS`,
+:data:`MAX_DESCRIPTION_CHARS`, :data:`MIN_LAMP_SPACING_M`,
+:data:`MAX_FEATURES_PER_INTERVENTION`, :data:`MAX_SUGGESTED_LINKS`); numbers that
+fill a layer column must lie in its range in ``standards/layers.yaml``, and NaN or
+infinity is refused everywhere.
+
 Example::
 
     name: Safety package
@@ -342,8 +352,9 @@ class Scenario:
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
         """Build a scenario in code from a dict shaped like the YAML file.
 
-        Relative geometry paths resolve against the working directory; ``extends`` is
-        not allowed here (use files for that).
+        Relative geometry paths resolve against the working directory and are not
+        confined to a folder (the dict comes from code, not from an untrusted file);
+        ``extends`` is not allowed here (use files for that).
         """
         model = _validate_model(data, None, None)
         if model.extends:
