@@ -30,6 +30,7 @@ from vollsmose_gis.mix import (
     diversity_indices,
     erhvervsareal,
     estate_mix,
+    green_space_access_points,
     hill_number,
     home_catchments,
     indicators,
@@ -736,6 +737,53 @@ def test_daily_needs_within_800m():
     assert math.isnan(h.loc["near", "dist_library_m"])  # no library anywhere
 
 
+def green_district(landuse_use: str, side_m: float = 100.0, path: bool = False) -> District:
+    """A home at x=100 on a street along y=0; a park of side ``side_m`` from x=500, y=10."""
+    streets = [street("s", [(0, 0), (2000, 0)])]
+    if path:  # a footway into the park: it meets the bottom edge at (550, 10)
+        streets.append(street("p", [(550, 0), (550, 60)]))
+    d = make([home("h", 100, 15, 10, "owner_occupied")], streets, boundary=BOUNDARY)
+    park = box(X0 + 500, Y0 + 10, X0 + 500 + side_m, Y0 + 10 + side_m)
+    landuse = frame([dict(landuse_id="park", use=landuse_use, name=None, geometry=park)])
+    return d.replace(landuse=landuse)
+
+
+def test_green_space_is_reached_at_the_polygon_edge():
+    # the park's nearest edge point is its corner (500, 10): access leg 15 (home) +
+    # 400 along the street + 10 (corner to street) = 425 m; a point in the middle of
+    # the park would be 15 + 450 + 60 = 525 m
+    access = poi_access(green_district("green")).iloc[0]
+    assert access["dist_green_space_m"] == pytest.approx(425.0)
+    assert access["need_green_space_m"] == pytest.approx(425.0)
+    assert poi_access(green_district("wetland")).iloc[0]["dist_green_space_m"] == pytest.approx(425)
+    # not green, or smaller than 0.5 ha (60 x 60 = 3,600 m²): no green space at all
+    assert math.isnan(poi_access(green_district("parking")).iloc[0]["dist_green_space_m"])
+    assert math.isnan(poi_access(green_district("green", 60.0)).iloc[0]["dist_green_space_m"])
+
+
+def test_green_space_access_points_entrances_edges_and_inside():
+    points = green_space_access_points(green_district("green", path=True))
+    assert set(points["landuse_id"]) == {"park"}
+    kinds = points["access"].value_counts().to_dict()
+    assert kinds["edge"] == 400 // 25  # perimeter 400 m every 25 m
+    entrance = points[points["access"] == "entrance"].geometry
+    assert [(p.x - X0, p.y - Y0) for p in entrance] == [(550.0, 10.0)]
+    inside = points[points["access"] == "inside"].geometry
+    assert [(p.x - X0, p.y - Y0) for p in inside] == [(550.0, 60.0)]
+    assert len(green_space_access_points(green_district("parking"))) == 0
+
+
+def test_green_polygons_only_shorten_the_default_districts_green_distances(vollsmose):
+    d = vollsmose_gis.default_district()
+    with_polygons = vollsmose.homes["dist_green_space_m"].to_numpy()
+    points_only = poi_access(d.replace(landuse=d.landuse.iloc[0:0]))["dist_green_space_m"]
+    points_only = np.nan_to_num(points_only.to_numpy(), nan=np.inf)
+    assert (with_polygons <= points_only + 1e-9).all()
+    # the bog and the central green reach 71 % of the dwellings; the bog's one point 27 %
+    assert vollsmose.access["share_by_need"]["green_space"] > 0.7
+    assert (with_polygons < points_only - 100).mean() > 0.5
+
+
 def test_a_home_is_always_in_its_own_catchment():
     # 240 m from the street: out and back would be 480 m, more than 400 m
     d = make([home("h", 100, 240, 12, "cooperative")], [street("s", [(0, 0), (500, 0)])])
@@ -927,6 +975,36 @@ def test_default_district_indicators(vollsmose):
         assert f"tenure_{name}_800m" in homes and f"dwelling_type_{name}_400m" in homes
 
 
+def test_spec_runs_with_the_rule_options():
+    from vollsmose_gis import analysis
+
+    d = vollsmose_gis.default_district()
+    run = analysis.run("mix", d, institutions_count=True)
+    assert run.parameters["institutions_count"] is True
+    mix_result = run.extras["mix"]
+    assert mix_result.tenure.institutions_count and mix_result.tenure.demolish_needed == 2154
+    assert run.indicators["almen_family_share"].value == pytest.approx(3600 / 3616)
+    assert {"mix_homes", "mix_estates", "mix_grid"} <= set(run.layers)
+    with pytest.raises(InputError, match="unknown parameter"):
+        analysis.run("mix", d, institution_count=True)
+
+
+def test_summary_names_both_land_use_entropies_and_both_readings(vollsmose):
+    """Issue 17: "entropy 0.223 in one line and 0.481 in the table" were two measures."""
+    text = "\n".join(vollsmose.summary_lines())
+    pooled = vollsmose.landuse.landuse_entropy
+    walk = vollsmose.indicators["landuse_entropy_800m"].value
+    assert f"study boundary (all floor area pooled): entropy {pooled:.3f}" in text
+    assert (
+        f"800 m walk of home (mean over dwellings; the indicator landuse_entropy_800m): "
+        f"entropy {walk:.3f}" in text
+    )
+    assert round(pooled, 3) != round(walk, 3)
+    assert "2,154–2,160 dwellings must go depending on whether public institutions count" in text
+    assert "§ 168 a share 100.0% in the rule area" in text
+    assert "every essential need (grocery+school+daycare+transit+green_space) 22%" in text
+
+
 # --------------------------------------------------------------------------- CLI
 
 runner = CliRunner()
@@ -938,8 +1016,12 @@ def test_cli_mix_json_and_geopackage(tmp_path):
     result = runner.invoke(app, ["mix", str(path), "--json", "-o", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["tenure"]["share"] == pytest.approx(40 / (40 + 500 / 75))
-    assert report["indicators"]["meets_40pct_rule"]["value"] == 0.0
+    # whole 75 m² units: the 500 m² shop is 6 dwellings
+    assert report["tenure"]["share"] == pytest.approx(40 / (40 + 6))
+    # a district built without settings: § 168 a does not apply
+    assert report["rule_168a_applies"] is False
+    meets = report["indicators"]["meets_40pct_rule"]
+    assert meets["value"] is None and meets["reason"].startswith("not applicable")
     assert "Schematic model" in report["provenance"]
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert {"mix_homes", "mix_estates", "mix_grid", "buildings"} <= layers
@@ -953,7 +1035,7 @@ def test_cli_mix_json_and_geopackage(tmp_path):
 def test_cli_mix_table_on_the_default_district():
     result = runner.invoke(app, ["mix"])
     assert result.exit_code == 0, result.output
-    assert "§ 168 a share 98.1%" in result.stdout
+    assert "§ 168 a share 100.0%" in result.stdout
     assert "does NOT meet the 40% rule" in result.stdout
     assert "Schematic model" in result.stdout
 
