@@ -54,7 +54,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # the street graph, photometry, data sources (OSM import, the embedded Vollsmose
     # model) and the analysis contract (AnalysisSpec, ModuleResult, registry).
     ("network", ("network", "photometry", "sources", "analysis")),
-    ("analyses", ("connectivity", "calming", "lighting", "cctv", "mix")),
+    # the analysis modules; followup runs the others by year through the registry.
+    ("analyses", ("connectivity", "calming", "lighting", "cctv", "mix", "followup")),
     ("scenario", ("scenario",)),
     ("scoring", ("scoring",)),
     ("output", ("maps", "report")),
