@@ -26,6 +26,7 @@ from vollsmose_gis.connectivity import (
     network_structure,
     suggest_links,
 )
+from vollsmose_gis.district import Settings
 from vollsmose_gis.network import NoStreetsError, StreetGraph, build_graph, walk_graph
 
 
@@ -206,21 +207,32 @@ def test_far_away_district_without_centre_warns_and_uses_the_ring() -> None:
         "far", d.boundary, crs=utm10, streets=d.streets.set_crs(utm10, allow_override=True),
         buildings=d.buildings.set_crs(utm10, allow_override=True),
     )  # fmt: skip
-    with pytest.warns(ConnectivityWarning, match="configured city centre"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         ind = indicators(far)
+    centre_warnings = [w for w in caught if "has no city centre" in str(w.message)]
+    assert len(centre_warnings) == 1 and centre_warnings[0].category is ConnectivityWarning
     assert math.isnan(ind["distance_to_centre_m"].value)
+    assert "no city centre" in ind["distance_to_centre_m"].reason
     expected = (10 * hand_access(50, 90, (0, 0))["directness_ring"]
                 + 30 * hand_access(50, 40, (0, 0))["directness_ring"]) / 40  # fmt: skip
     assert ind["route_directness"].value == pytest.approx(expected, rel=1e-9)
 
 
-def test_default_centre_is_odense_town_hall() -> None:
-    x, y = 587_928.0 + 3000, 6_139_725.0  # 3 km east of the town hall
+def test_centre_comes_from_the_district_settings_never_from_odense() -> None:
+    x, y = 587_928.0 + 3000, 6_139_725.0  # 3 km east of Odense's town hall
     rows = [street("a", [(x - 900, y), (x + 900, y)]), street("b", [(x, y), (x, y + 80)])]
     d = make(rows, box(x - 100, y + 1, x + 100, y + 100), [home("h", x, y + 50, 1)])
-    homes = home_access(d)
+    # Created without settings: no centre is assumed, even this near Odense.
+    with pytest.warns(ConnectivityWarning, match="has no city centre"):
+        assert math.isnan(home_access(d)["distance_to_centre_m"].iloc[0])
+    with_centre = d.replace(settings=Settings(centre_xy=(587_928.0, 6_139_725.0)))
+    homes = home_access(with_centre)
     # Out along b, then west along the road to its end, then straight on.
     assert homes["distance_to_centre_m"].iloc[0] == pytest.approx(50 + 900 + 2100)
+    # An explicit centre wins over the settings: 1 km west of the road's end, straight.
+    homes = home_access(with_centre, centre=(x - 1900, y))
+    assert homes["distance_to_centre_m"].iloc[0] == pytest.approx(50 + 900 + 1000)
 
 
 # ------------------------------------------------------------------ bad input

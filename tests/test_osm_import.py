@@ -606,7 +606,9 @@ def test_mapped_landuse_lights_cameras_calming_pois(mapped):
     cam4 = cameras.loc[f"n{ids['cam4']}"]
     assert cam4["heading_deg"] == pytest.approx(180.0, abs=0.1)
     assert (cam4["hfov_deg"], bool(cam4["heading_estimated"])) == (90.0, True)
-    assert not cameras.loc[[f"n{ids[k]}" for k in ("cam1", "cam2", "cam3")], "heading_estimated"].any()
+    assert not cameras.loc[
+        [f"n{ids[k]}" for k in ("cam1", "cam2", "cam3")], "heading_estimated"
+    ].any()
     cam1 = cameras.loc[f"n{ids['cam1']}"]
     assert (cam1["heading_deg"], cam1["tilt_deg"], cam1["height_m"]) == (45.0, -15.0, 3.5)
     cam2 = cameras.loc[f"n{ids['cam2']}"]

@@ -39,19 +39,29 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
-from vollsmose_gis.indicators import Indicator
-from vollsmose_gis.network import NoStreetsError, StreetGraph, build_graph, walk_graph
+from vollsmose_gis.analysis import AnalysisSpec, ModuleResult, Plan, new_ids
+from vollsmose_gis.indicators import Indicator, indicator
+from vollsmose_gis.network import (
+    NoStreetsError,
+    StreetGraph,
+    build_graph,
+    street_graph,
+    walk_graph,
+)
 from vollsmose_gis.standards import load
 
 if TYPE_CHECKING:
     from vollsmose_gis.district import District
 
 __all__ = [
+    "MAX_LINKS",
     "OBJECTIVES",
     "ConnectivityWarning",
+    "LinkPlan",
     "add_links",
     "centralities",
+    "consolidate_nodes",
+    "has_context",
     "home_access",
     "indicators",
     "network_structure",
@@ -129,7 +139,44 @@ def _topology(graph: StreetGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return is_node, np.concatenate(link_a), np.concatenate(link_b)
 
 
-def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, float]:
+def consolidate_nodes(points: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Cluster labels of points whose ``tolerance_m`` buffers overlap (OSMnx's rule).
+
+    Each point is buffered by ``tolerance_m`` and overlapping buffers are dissolved
+    into one polygon, as OSMnx's ``consolidate_intersections`` does: points within
+    ``2 × tolerance_m`` of each other (directly or through a chain of such points)
+    share a label.  Labels are ``0 .. k-1`` in order of first appearance.
+
+    Parameters
+    ----------
+    points
+        Shapely points (or an ``(n, 2)`` array of coordinates), metres.
+    tolerance_m
+        Buffer radius, metres (0: only coincident points merge).
+    """
+    geoms = np.asarray(points)
+    if geoms.ndim == 2:
+        geoms = shapely.points(geoms)
+    if not len(geoms):
+        return np.empty(0, dtype=np.int64)
+    if tolerance_m <= 0:
+        xy = shapely.get_coordinates(geoms)
+        _, first = np.unique(xy, axis=0, return_inverse=True)
+        _, labels = np.unique(first.reshape(-1), return_inverse=True)
+    else:
+        blobs = shapely.get_parts(shapely.union_all(shapely.buffer(geoms, tolerance_m)))
+        point_i, blob_i = shapely.STRtree(blobs).query(geoms, predicate="within")
+        labels = np.empty(len(geoms), dtype=np.int64)
+        labels[point_i] = blob_i
+    _, order = np.unique(labels, return_index=True)
+    rank = np.empty(int(labels.max()) + 1, dtype=np.int64)
+    rank[labels[np.sort(order)]] = np.arange(len(order))
+    return rank[labels]
+
+
+def network_structure(
+    graph: StreetGraph, boundary: BaseGeometry, *, tolerance_m: float | None = None
+) -> dict[str, float]:
     """Measure the structure of a street graph inside a boundary.
 
     Nodes are *topological* nodes: intersections (3 or more street ends) and dead ends
@@ -143,14 +190,21 @@ def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, f
         leaving the boundary does not make a dead end).
     boundary
         Study area polygon, in the graph CRS.
+    tolerance_m
+        Junction nodes closer than twice this distance are one intersection (a dual
+        carriageway's or a staggered junction's several nodes), metres; default
+        ``intersection_tolerance_m`` of ``standards/connectivity.yaml`` (10 m, as
+        OSMnx's ``consolidate_intersections``).
 
     Returns
     -------
     dict
-        ``nodes``, ``intersections``, ``dead_ends`` (counts inside), ``links``
+        ``nodes``, ``intersections`` (nodes of degree 3 or more), ``dead_ends``
+        (counts inside), ``intersections_consolidated`` (intersections after merging
+        those within ``2 × tolerance_m``, see :func:`consolidate_nodes`), ``links``
         (links with both ends inside count 1, with one end inside 1/2),
         ``area_km2``, ``boundary_km`` and the indicators
-        ``intersection_density_per_km2`` (intersections / area, per km²),
+        ``intersection_density_per_km2`` (consolidated intersections / area, per km²),
         ``dead_end_share`` (dead ends / nodes), ``link_node_ratio`` (links / nodes),
         ``meshedness`` and ``boundary_crossings_per_km``.  Ratios are NaN (with a
         :class:`ConnectivityWarning`) when the boundary holds no node.
@@ -173,7 +227,16 @@ def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, f
     area_km2 = float(boundary.area) / 1e6
     boundary_km = float(boundary.boundary.length) / 1e3
     nodes_in = int((is_node & inside).sum())
-    intersections = int(((degree >= 3) & inside).sum())
+    junction = degree >= 3
+    intersections = int((junction & inside).sum())
+    if tolerance_m is None:
+        tolerance_m = float(_config("indicators")["intersection_tolerance_m"])
+    if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
+        raise InputError(f"tolerance_m must be a distance >= 0 in metres, got {tolerance_m!r}")
+    # Clusters are formed over all junctions (one just outside may join one inside); a
+    # cluster counts inside when any of its junctions is inside.
+    labels = consolidate_nodes(points[junction], tolerance_m)
+    consolidated = len(np.unique(labels[inside[junction]]))
     dead_ends = int(((degree == 1) & inside).sum())
     both = inside[link_a] & inside[link_b]
     one = inside[link_a] ^ inside[link_b]
@@ -182,6 +245,7 @@ def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, f
     result: dict[str, float] = {
         "nodes": nodes_in,
         "intersections": intersections,
+        "intersections_consolidated": consolidated,
         "dead_ends": dead_ends,
         "links": links,
         "crossings": crossings,
@@ -203,7 +267,7 @@ def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, f
         ):
             result[key] = math.nan
         return result
-    result["intersection_density_per_km2"] = intersections / area_km2
+    result["intersection_density_per_km2"] = consolidated / area_km2
     result["dead_end_share"] = dead_ends / nodes_in
     result["link_node_ratio"] = links / nodes_in
     result["boundary_crossings_per_km"] = crossings / boundary_km
@@ -223,26 +287,60 @@ def network_structure(graph: StreetGraph, boundary: BaseGeometry) -> dict[str, f
 def _resolve_centre(
     district: District, centre: Sequence[float] | None, *, quiet: bool = False
 ) -> np.ndarray | None:
-    """The city centre in district coordinates, or None (with a warning) if unknown."""
+    """The city centre in district coordinates, or None (with one warning) if unknown.
+
+    In order: ``centre`` given by the caller; the district's settings
+    (``district.settings.centre_xy``, set for the embedded Vollsmose and, at import,
+    from a ``place=city|town`` node of OpenStreetMap data); else none.  No city's
+    centre is assumed for a district that does not say where its centre is.
+    """
+    if centre is None:
+        centre = district.settings.centre_xy
+        what = "the district settings' centre_xy"
+    else:
+        what = "centre"
     if centre is not None:
         xy = np.asarray(centre, dtype=float).reshape(-1)
         if xy.shape != (2,) or not np.isfinite(xy).all():
-            raise InputError(f"centre must be (x, y) in {district.crs}, got {centre!r}")
+            raise InputError(f"{what} must be (x, y) in {district.crs}, got {centre!r}")
         return xy
-    cfg = _config("city_centre")
-    from pyproj import Transformer
+    if not quiet:
+        _warn(NO_CENTRE_REASON.format(name=district.name))
+    return None
 
-    transformer = Transformer.from_crs(cfg["crs"], district.crs, always_xy=True)
-    x, y = transformer.transform(cfg["x"], cfg["y"])
-    if district.boundary.distance(Point(x, y)) > float(cfg["max_distance_m"]):
-        if not quiet:
-            _warn(
-                f"district {district.name!r} lies more than {cfg['max_distance_m']:.0f} m from "
-                f"the configured city centre ({cfg['name']}); pass centre=(x, y) to measure "
-                "directness and distance to its own centre"
-            )
-        return None
-    return np.array([x, y])
+
+NO_CENTRE_REASON = (
+    "district {name!r} has no city centre (its settings have no centre_xy and no "
+    "place=city|town node was imported): distance to the centre is not measured and "
+    "route directness uses the ring destinations only; set the centre in the district "
+    "settings or pass centre=(x, y)"
+)
+
+
+def has_context(
+    graph: StreetGraph, boundary: BaseGeometry, district: District | None = None
+) -> bool:
+    """Whether the streets reach beyond the boundary (so crossings can be counted).
+
+    False when no node of ``graph`` lies farther than ``min_context_m``
+    (``standards/connectivity.yaml``) outside the boundary, or when the district was
+    imported from OpenStreetMap without a bbox/boundary (its provenance notes say "No
+    context"): the boundary is then the data's extent and every street seems to end
+    at it.
+    """
+    if district is not None and "No context:" in (district.provenance.notes or ""):
+        return False
+    min_context = float(_config("indicators")["min_context_m"])
+    distance = shapely.distance(boundary, graph.nodes.geometry.to_numpy())
+    return bool((distance > min_context).any())
+
+
+NO_CONTEXT_REASON = (
+    "the streets end at the boundary of {name!r} (no street reaches more than "
+    "{min_context:g} m beyond it: an import without --bbox/--boundary takes the data's "
+    "extent as the boundary), so boundary crossings cannot be counted; import with a "
+    "--bbox smaller than the extract"
+)
 
 
 def _ring_nodes(graph: StreetGraph, boundary: BaseGeometry) -> np.ndarray:
@@ -492,9 +590,10 @@ def home_access(
         The district; homes are buildings with ``dwellings > 0`` whose
         representative point lies inside the boundary.
     centre
-        City centre ``(x, y)`` in the district CRS.  Default: the centre of
-        ``standards/connectivity.yaml`` (Odense Rådhus) if the district lies within
-        its ``max_distance_m``, else none (centre columns NaN, with a warning).
+        City centre ``(x, y)`` in the district CRS.  Default: the district settings'
+        ``centre_xy`` (Odense Rådhus for the embedded Vollsmose; a ``place=city|town``
+        node for OpenStreetMap imports), else none (centre columns NaN, with one
+        warning).
     graph
         Walk graph to use (default: :func:`vollsmose_gis.network.walk_graph`).
 
@@ -633,17 +732,14 @@ def _radius_label(radius: float) -> str:
 # --------------------------------------------------------------------------- indicators
 
 
-_STRUCTURE = {
-    "intersection_density_per_km2": ("per km2", True, "Intersections (3+-way) per km²"),
-    "dead_end_share": ("share", False, "Share of street nodes that are dead ends"),
-    "link_node_ratio": ("ratio", True, "Street links per node"),
-    "meshedness": ("ratio", True, "Meshedness (alpha index) of the street network"),
-    "boundary_crossings_per_km": (
-        "per km",
-        True,
-        "Street links crossing the district boundary per km of boundary",
-    ),
-}
+_STRUCTURE = (
+    "intersection_density_per_km2",
+    "dead_end_share",
+    "link_node_ratio",
+    "meshedness",
+    "boundary_crossings_per_km",
+)
+_ACCESS = ("route_directness", "reach_800m", "distance_to_centre_m")
 
 
 def indicators(
@@ -659,20 +755,23 @@ def indicators(
     district
         The district; measured inside its boundary.
     centre
-        City centre ``(x, y)`` in the district CRS (default: see :func:`home_access`).
+        City centre ``(x, y)`` in the district CRS (default: the district settings'
+        ``centre_xy``; see :func:`home_access`).
     progress
         Optional callback ``(fraction done, message)``.
 
     Returns
     -------
     dict
-        Walking network: ``intersection_density_per_km2``, ``dead_end_share``,
-        ``link_node_ratio``, ``meshedness``, ``boundary_crossings_per_km`` (see
-        :func:`network_structure`), ``route_directness`` (dwelling-weighted mean
-        network / straight distance; 1 is perfectly direct), ``reach_800m``
+        Street network (walking; see :func:`vollsmose_gis.network.street_graph`):
+        ``intersection_density_per_km2``, ``dead_end_share``, ``link_node_ratio``,
+        ``meshedness``, ``boundary_crossings_per_km`` (see :func:`network_structure`);
+        homes on the walk graph: ``route_directness`` (dwelling-weighted mean network
+        / straight distance; 1 is perfectly direct), ``reach_800m``
         (dwelling-weighted metres of street within 800 m walk) and
         ``distance_to_centre_m`` (see :func:`home_access`).  Car network: the five
-        structure indicators prefixed ``drive_``.
+        structure indicators prefixed ``drive_``.  Formulas:
+        ``standards/indicators/connectivity.yaml`` (``docs/indicators.md``).
 
     Raises
     ------
@@ -681,64 +780,100 @@ def indicators(
 
     Notes
     -----
-    Undefined values are NaN with a :class:`ConnectivityWarning`: a boundary with no
-    node inside; no dwellings inside (access indicators); no car street (``drive_*``).
+    Undefined values are NaN with a ``reason`` and one :class:`ConnectivityWarning`
+    each: a boundary with no node inside; no dwellings inside (access indicators); no
+    city centre (distance to centre); no car street (``drive_*``); streets that end at
+    the boundary (``boundary_crossings_per_km``, see :func:`has_context`).
     """
+    result, _ = _indicators_and_homes(district, centre=centre, progress=progress)
+    return result
+
+
+def _structure_indicators(
+    graph: StreetGraph | None, district: District, context: bool, prefix: str, what: str
+) -> dict[str, Indicator]:
+    """The five structure indicators of one graph, NaN with a reason where undefined."""
+    reasons = dict.fromkeys(_STRUCTURE, "")
+    if graph is None:
+        values = dict.fromkeys(_STRUCTURE, math.nan)
+        reasons = dict.fromkeys(_STRUCTURE, f"district {district.name!r} has no {what}")
+    else:
+        values = network_structure(graph, district.boundary)
+        if values["nodes"] == 0:
+            reasons = dict.fromkeys(
+                _STRUCTURE, f"the boundary contains no node of the {what} (wrong CRS?)"
+            )
+        if not context:
+            values["boundary_crossings_per_km"] = math.nan
+            reasons["boundary_crossings_per_km"] = NO_CONTEXT_REASON.format(
+                name=district.name, min_context=float(_config("indicators")["min_context_m"])
+            )
+    return {
+        f"{prefix}{key}": indicator(f"{prefix}{key}", float(values[key]), reason=reasons[key])
+        for key in _STRUCTURE
+    }
+
+
+def _indicators_and_homes(
+    district: District,
+    *,
+    centre: Sequence[float] | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Indicator], gpd.GeoDataFrame]:
+    """The indicators and the per-home table they come from (each warning once)."""
     _report(progress, 0.0, "walk graph")
     walk = walk_graph(district)
-    result: dict[str, Indicator] = {}
-    structure = network_structure(walk, district.boundary)
-    for key, (unit, better, label) in _STRUCTURE.items():
-        result[key] = Indicator(float(structure[key]), unit, better, THEME, f"{label} (walking)")
+    context = has_context(walk, district.boundary, district)
+    if not context:
+        _warn(
+            NO_CONTEXT_REASON.format(
+                name=district.name, min_context=float(_config("indicators")["min_context_m"])
+            )
+        )
+    result = _structure_indicators(
+        street_graph(district), district, context, "", "street network (walking)"
+    )
     _report(progress, 0.2, "home access")
-    access_values = {
-        "route_directness": math.nan,
-        "reach_800m": math.nan,
-        "distance_to_centre_m": math.nan,
-    }
+    values = dict.fromkeys(_ACCESS, math.nan)
+    reasons = dict.fromkeys(_ACCESS, "")
     homes = home_access(district, centre=centre, graph=walk)
     if len(homes):
         w = homes["dwellings"].to_numpy(dtype=float)
-        for key in access_values:
-            values = homes[key].to_numpy(dtype=float)
-            ok = np.isfinite(values)
+        for key in _ACCESS:
+            column = homes[key].to_numpy(dtype=float)
+            ok = np.isfinite(column)
             if ok.any():
-                access_values[key] = float(np.average(values[ok], weights=w[ok]))
+                values[key] = float(np.average(column[ok], weights=w[ok]))
+        if not np.isfinite(values["distance_to_centre_m"]):
+            reasons["distance_to_centre_m"] = (
+                NO_CENTRE_REASON.format(name=district.name)
+                if _resolve_centre(district, centre, quiet=True) is None
+                else "the route to the city centre cannot be modelled (no street node "
+                "outside the boundary)"
+            )
+        if not np.isfinite(values["route_directness"]):
+            reasons["route_directness"] = (
+                "no destination: no street node lies 400-800 m outside the boundary and "
+                "there is no city centre"
+            )
     else:
-        _warn(
+        message = (
             f"no building with dwellings lies inside the boundary of {district.name!r} and "
             "near a walkable street: route directness, reach and distance to centre are NaN"
         )
-    result["route_directness"] = Indicator(
-        access_values["route_directness"],
-        "ratio",
-        False,
-        THEME,
-        "Pedestrian route directness (network / straight distance) from homes",
-    )
-    result["reach_800m"] = Indicator(
-        access_values["reach_800m"], "m", True, THEME, "Street length within 800 m walk of homes"
-    )
-    result["distance_to_centre_m"] = Indicator(
-        access_values["distance_to_centre_m"],
-        "m",
-        False,
-        THEME,
-        "Walking distance from homes to the city centre",
-    )
+        _warn(message)
+        reasons = dict.fromkeys(_ACCESS, message)
+    for key in _ACCESS:
+        result[key] = indicator(key, values[key], reason=reasons[key])
     _report(progress, 0.8, "drive graph")
     try:
-        drive = build_graph(district, "drive")
-        drive_structure = network_structure(drive, district.boundary)
+        drive: StreetGraph | None = build_graph(district, "drive")
     except NoStreetsError:
         _warn(f"district {district.name!r} has no street open to cars: drive_* indicators are NaN")
-        drive_structure = dict.fromkeys(_STRUCTURE, math.nan)
-    for key, (unit, better, label) in _STRUCTURE.items():
-        result[f"drive_{key}"] = Indicator(
-            float(drive_structure[key]), unit, better, THEME, f"{label} (car network)"
-        )
+        drive = None
+    result.update(_structure_indicators(drive, district, context, "drive_", "street open to cars"))
     _report(progress, 1.0, "connectivity done")
-    return result
+    return result, homes
 
 
 # --------------------------------------------------------------------------- optimiser
@@ -895,6 +1030,50 @@ def _given_candidates(
     return graph, frame[frame["a"] != frame["b"]].reset_index(drop=True)
 
 
+MAX_LINKS: int = int(load("connectivity")["optimiser"]["max_links"])
+"""Largest ``k`` :func:`suggest_links` accepts (``optimiser.max_links``)."""
+
+
+class LinkPlan(Plan):
+    """The :class:`~vollsmose_gis.analysis.Plan` of :func:`suggest_links`.
+
+    ``added`` is the links table.  Code written when :func:`suggest_links` returned
+    that GeoDataFrame keeps working: columns, methods and ``len`` are the links
+    table's, and :attr:`attrs` holds the keys it carried (``objective``,
+    ``objective_before``, ``candidates_evaluated``).
+    """
+
+    @property
+    def links(self) -> gpd.GeoDataFrame:
+        """The chosen links (the same table as ``added``)."""
+        return self.added
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The summary, under the keys the links GeoDataFrame's ``attrs`` carried."""
+        return dict(self.summary)
+
+    def __getattr__(self, name: str) -> Any:
+        if (name.startswith("__") and name != "__geo_interface__") or name in Plan.__annotations__:
+            raise AttributeError(name)
+        return getattr(self.added, name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.added[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self.added
+
+    def __iter__(self) -> Any:
+        return iter(self.added)
+
+    def __repr__(self) -> str:
+        return (
+            f"LinkPlan({len(self.added)} links, {self.summary.get('length_m', 0.0):,.0f} m, "
+            f"{self.cost_dkk:,.0f} DKK; {self.summary.get('stopped', '')})"
+        )
+
+
 def suggest_links(
     district: District,
     *,
@@ -905,7 +1084,7 @@ def suggest_links(
     centre: Sequence[float] | None = None,
     candidates: gpd.GeoSeries | gpd.GeoDataFrame | None = None,
     progress: Progress | None = None,
-) -> gpd.GeoDataFrame:
+) -> LinkPlan:
     """Suggest new pedestrian links that best open the district up.
 
     Parameters
@@ -921,7 +1100,9 @@ def suggest_links(
         from homes, see :func:`home_access`) or ``"distance_to_centre_m"``; both are
         minimised.
     k
-        Largest number of links to return.
+        Largest number of links to return, 1 to :data:`MAX_LINKS` (50,
+        ``optimiser.max_links``).  Fewer are returned when the budget, the candidates
+        or the gains run out: ``summary["stopped"]`` and ``unmet`` say which.
     centre
         City centre ``(x, y)`` in the district CRS (default: see :func:`home_access`).
     candidates
@@ -934,18 +1115,25 @@ def suggest_links(
 
     Returns
     -------
-    GeoDataFrame
-        The chosen links in order of selection (``rank`` 1 first), with the columns of
-        the streets layer (``street_id`` ``new_link_<rank>``, ``highway`` from the
-        standards, ``walk``/``bike`` true, ``car`` false), so rows can be appended to
-        the streets layer or passed as ``add_street`` geometry, plus ``length_m``,
-        ``from_node`` and ``to_node`` (node ids of the walk graph; ``to_node`` is -1
-        when the link ends in the middle of street ``to_street_id``), ``start_kind``
-        (``proposed`` for given candidates, else ``dead_end`` or
-        ``poorly_connected``), ``crosses_boundary``, ``gain`` (decrease of the
-        objective when added after the links ranked before it), ``gain_alone`` (its
-        decrease when added alone), ``objective_after`` and, in ``attrs``,
-        ``objective``, ``objective_before`` and ``candidates_evaluated``.
+    LinkPlan
+        A :class:`~vollsmose_gis.analysis.Plan`: ``district`` with the links added as
+        streets, ``added`` the chosen links in order of selection (``rank`` 1 first)
+        with the columns of the streets layer (``street_id`` from
+        :func:`~vollsmose_gis.analysis.new_ids` (``new-link-001``…), ``highway`` from
+        the standards, ``walk``/``bike`` true, ``car`` false), plus ``length_m``,
+        ``cost_dkk``, ``from_node`` and ``to_node`` (node ids of the walk graph;
+        ``to_node`` is -1 when the link ends in the middle of street
+        ``to_street_id``), ``start_kind`` (``proposed`` for given candidates, else
+        ``dead_end`` or ``poorly_connected``), ``crosses_boundary``, ``gain``
+        (decrease of the objective when added after the links ranked before it),
+        ``gain_alone`` (its decrease when added alone) and ``objective_after``;
+        ``cost_dkk`` the links' length × the unit cost per metre of a new path
+        (``standards/unit_costs.yaml``); ``summary`` with ``objective``,
+        ``objective_before``, ``objective_after``, ``candidates_evaluated``, ``k``
+        and ``stopped`` (why the selection ended); ``unmet`` one line when fewer than
+        ``k`` links were found.  For older callers it also reads like the links
+        GeoDataFrame (``plan["gain"]``, ``plan.geometry``, ``len(plan)``,
+        ``plan.attrs["objective_before"]``).
 
     Raises
     ------
@@ -978,8 +1166,13 @@ def suggest_links(
         raise InputError(f"budget_m must be a positive number of metres, got {budget_m!r}")
     if objective not in OBJECTIVES:
         raise InputError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}")
-    if not (isinstance(k, int) and k >= 1):
-        raise InputError(f"k must be a whole number >= 1, got {k!r}")
+    if isinstance(k, bool) or not (isinstance(k, int | np.integer) and 1 <= k <= MAX_LINKS):
+        raise InputError(
+            f"k must be a whole number of links from 1 to {MAX_LINKS} (optimiser.max_links "
+            f"in standards/connectivity.yaml), got {k!r}: every link is chosen after "
+            "re-evaluating all candidates, and a longer list is not a suggestion to review"
+        )
+    k = int(k)
     _report(progress, 0.0, "walk graph")
     graph = walk_graph(district)
     access = _access(district, graph, centre)
@@ -1016,9 +1209,22 @@ def suggest_links(
     b_all = candidates["b"].to_numpy(dtype=np.int64) if n_candidates else np.empty(0, np.int64)
     w_all = candidates["length_m"].to_numpy(dtype=float) if n_candidates else np.empty(0)
     csr = graph.csr
+    stopped = f"{k} links chosen (k)"
     for round_ in range(k):
         live = np.flatnonzero(remaining & (w_all <= budget_left + 1e-9))
         if not len(live):
+            if not n_candidates:
+                stopped = (
+                    "no candidate link: no dead end or poorly connected node has a target "
+                    f"within {max_length_m:g} m that clears buildings, water and other nodes"
+                )
+            elif remaining.any():
+                stopped = (
+                    f"the budget is spent: {budget_left:.0f} m left, shorter than every "
+                    "remaining candidate"
+                )
+            else:
+                stopped = f"all {n_candidates} candidate links are chosen"
             break
         ends = np.unique(np.concatenate([a_all[live], b_all[live]]))
         from_ends = csgraph.dijkstra(csr, directed=True, indices=ends)
@@ -1042,6 +1248,10 @@ def suggest_links(
             gain_alone = np.where(np.isfinite(gains), gains, np.nan)
         best = int(np.argmax(gains))
         if not (gains[best] > 1e-12):
+            stopped = (
+                f"no remaining candidate ({len(live)} evaluated) shortens {objective} "
+                "with the links chosen before it in place"
+            )
             break
         a, b, w = a_all[best], b_all[best], w_all[best]
         ia, ib = row_of[int(a)], row_of[int(b)]
@@ -1057,10 +1267,25 @@ def suggest_links(
         chosen.append({"candidate": best, "gain": float(gains[best]), "objective_after": current})
     _report(progress, 1.0, "links chosen")
     frame = _links_frame(district, graph, n_original, candidates, chosen, gain_alone)
-    frame.attrs.update(
-        {"objective": objective, "objective_before": before, "candidates_evaluated": n_candidates}
+    summary = {
+        "objective": objective,
+        "objective_before": before,
+        "objective_after": current,
+        "candidates_evaluated": n_candidates,
+        "k": k,
+        "links": len(frame),
+        "length_m": float(frame["length_m"].sum()),
+        "stopped": stopped,
+    }
+    unmet = [] if len(frame) == k else [f"{len(frame)} of {k} links: {stopped}"]
+    return LinkPlan(
+        add_links(district, frame) if len(frame) else district,
+        frame,
+        float(frame["cost_dkk"].sum()),
+        unmet,
+        summary,
+        "streets",
     )
-    return frame
 
 
 def add_links(district: District, links: gpd.GeoDataFrame) -> District:
@@ -1107,6 +1332,9 @@ def _links_frame(
     gain_alone: np.ndarray,
 ) -> gpd.GeoDataFrame:
     highway = str(_config("optimiser")["new_link_highway"])
+    costs = load("unit_costs")["street_m"]
+    cost_per_m = float(costs.get(highway, costs["default"]))
+    ids = new_ids("link", len(chosen), district.streets["street_id"].astype(str))
     rows = []
     inside = shapely.covers(district.boundary, graph.nodes.geometry.to_numpy())
     for rank, pick in enumerate(chosen, start=1):
@@ -1115,13 +1343,14 @@ def _links_frame(
         rows.append(
             {
                 "rank": rank,
-                "street_id": f"new_link_{rank}",
+                "street_id": ids[rank - 1],
                 "name": None,
                 "highway": highway,
                 "car": False,
                 "walk": True,
                 "bike": True,
                 "length_m": float(c["length_m"]),
+                "cost_dkk": float(c["length_m"]) * cost_per_m,
                 "from_node": a,
                 "to_node": b if b < n_original else -1,
                 "to_street_id": c["to_street_id"],
@@ -1134,7 +1363,7 @@ def _links_frame(
             }
         )
     columns = [
-        "rank", "street_id", "name", "highway", "car", "walk", "bike", "length_m",
+        "rank", "street_id", "name", "highway", "car", "walk", "bike", "length_m", "cost_dkk",
         "from_node", "to_node", "to_street_id", "start_kind", "crosses_boundary", "gain",
         "gain_alone", "objective_after", "geometry",
     ]  # fmt: skip
@@ -1154,9 +1383,8 @@ def _compute(
     progress: Progress | None = None,
 ) -> ModuleResult:
     """The module's pipeline: indicators, walk-graph centralities and home access."""
-    values = indicators(district, centre=centre, progress=progress)
+    values, homes = _indicators_and_homes(district, centre=centre, progress=progress)
     nodes, edges = centralities(district, mode="walk", radii=list(radii))
-    homes = home_access(district)
     return ModuleResult(
         values,
         {"connectivity_nodes": nodes, "connectivity_edges": edges, "connectivity_homes": homes},

@@ -66,6 +66,8 @@ __all__ = [
     "clear_graph_cache",
     "drive_graph",
     "graph_from_streets",
+    "sidewalk_mask",
+    "street_graph",
     "walk_graph",
 ]
 
@@ -1018,6 +1020,60 @@ def walk_graph(district: District, *, snap_tolerance_m: float | None = None) -> 
 def drive_graph(district: District, *, snap_tolerance_m: float | None = None) -> StreetGraph:
     """Return the (cached) directed car graph, one-way respected; see :func:`build_graph`."""
     return build_graph(district, "drive", snap_tolerance_m=snap_tolerance_m)
+
+
+def sidewalk_mask(streets: gpd.GeoDataFrame) -> np.ndarray:
+    """True for the pieces drawn beside or across a road (``footway`` sidewalk, crossing…).
+
+    The values are ``network.sidewalk_footway`` of ``standards/connectivity.yaml``; a
+    layer without a ``footway`` column has none.
+    """
+    if "footway" not in streets.columns:
+        return np.zeros(len(streets), dtype=bool)
+    values = set(_params()["sidewalk_footway"])
+    return np.asarray(streets["footway"].astype(object).isin(values).to_numpy(dtype=bool))
+
+
+def street_graph(district: District, *, snap_tolerance_m: float | None = None) -> StreetGraph:
+    """Return the (cached) street network whose structure connectivity measures.
+
+    Where sidewalks and crossings are drawn as separate ways (OpenStreetMap
+    ``footway=sidewalk|crossing``, the ``footway`` column), their junctions with each
+    other and with kerbs would be counted as intersections (over 1,000 per km² on such
+    data).  The street network leaves them out and keeps every other street open to
+    walking or to cars (a road with ``foot=use_sidepath`` stands for its sidewalks),
+    undirected.  A district without such ways: exactly the walk graph.  Routing always
+    uses the full walk graph (:func:`walk_graph`), sidewalks included.
+
+    Raises
+    ------
+    NoStreetsError
+        No street is left (every walkable way is a sidewalk or crossing).
+    """
+    streets = district.streets
+    side = sidewalk_mask(streets)
+    if not side.any():
+        return walk_graph(district, snap_tolerance_m=snap_tolerance_m)
+    tol = float(_params()["snap_tolerance_m"] if snap_tolerance_m is None else snap_tolerance_m)
+    key = (district.fingerprint("streets", boundary=False), "street", tol)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    keep = ~side & (_mode_mask(streets, "walk") | _mode_mask(streets, "drive"))
+    network = streets[keep].copy()
+    network["walk"] = True
+    if not len(network):
+        raise NoStreetsError(
+            f"district {district.name!r}: every walkable street is a sidewalk or crossing "
+            "(footway column); the street network is empty"
+        )
+    graph = graph_from_streets(network, "walk", snap_tolerance_m=tol, crs=district.crs)
+    with _CACHE_LOCK:
+        _CACHE[key] = graph
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return graph
 
 
 def clear_graph_cache() -> None:
