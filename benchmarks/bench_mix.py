@@ -12,8 +12,10 @@ dwellings), times in the same process and on the same cached walk graph:
   dwelling-type diversity, land-use entropy, jobs) — one multi-source
   ``scipy.sparse.csgraph.dijkstra`` call with ``limit=800`` from the street nodes of
   all homes;
-- :func:`vollsmose_gis.mix.poi_access` (nearest POI of each of 14 kinds) — one
-  Dijkstra per POI kind from a virtual source;
+- :func:`vollsmose_gis.mix.poi_access` (nearest destination of each of 14 kinds: the
+  POIs, and for green space also the edge and entrance points of green land-use
+  polygons, :func:`vollsmose_gis.mix.green_space_access_points`) — one Dijkstra per
+  kind from a virtual source;
 - :func:`vollsmose_gis.mix.analyse_mix` (everything, as the CLI runs it);
 - the baseline: for every home, ``networkx.single_source_dijkstra_path_length`` from
   both ends of its street piece (cut off at 800 m for the catchments, uncut for the
@@ -47,6 +49,7 @@ from vollsmose_gis.mix import (
     MixWarning,
     _access_kinds,
     analyse_mix,
+    green_space_access_points,
     home_catchments,
     poi_access,
 )
@@ -121,8 +124,12 @@ def per_home_networkx(d: District, radii: tuple[float, ...]) -> dict[str, np.nda
     t_len = graph.edge_length_m[np.where(t_ok, targets.edge, 0)]
     own = np.flatnonzero(dwell > 0)
     kinds, _, _ = _access_kinds()
-    poi_snap = graph.snap(d.pois.geometry, max_distance_m=max_access)
-    poi_kind = d.pois["kind"].astype(str).to_numpy()
+    green = green_space_access_points(d)  # green polygons: destinations of kind green_space
+    poi_geoms = np.concatenate([d.pois.geometry.to_numpy(), green.geometry.to_numpy()])
+    poi_snap = graph.snap(poi_geoms, max_distance_m=max_access)
+    poi_kind = np.concatenate(
+        [d.pois["kind"].astype(str).to_numpy(), green["kind"].astype(str).to_numpy()]
+    )
     out = {f"dwellings_{r:g}m": np.full(len(own), np.nan) for r in radii}
     out.update({f"dist_{k}_m": np.full(len(own), np.nan) for k in kinds})
     n = graph.n_nodes
