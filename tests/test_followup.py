@@ -112,7 +112,10 @@ def test_two_year_mean_is_what_the_law_measures() -> None:
     assert row["value"] == pytest.approx((0.38 + 0.43) / 2)  # 0.405 > 0.40
     assert flag(row["met"]) is True
     # on its own, 2022's 0.38 does not meet it
-    assert flag(criterion(assess(stats), 2022, "dk_2021", "udsat_boligomraade", "work")["met"]) is False
+    assert (
+        flag(criterion(assess(stats), 2022, "dk_2021", "udsat_boligomraade", "work")["met"])
+        is False
+    )
 
 
 @pytest.mark.parametrize(("rate", "met"), [(300.0, True), (299.9, False)])
@@ -268,3 +271,72 @@ def test_the_example_series_is_labelled_illustrative(tmp_path: Path) -> None:
     assert result.illustrative
     long = result.long()
     assert set(long["illustrative"]) == {True}
+
+
+def test_monitor_cli_writes_the_committee_outputs(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.browser import browser, png_colours
+    from vollsmose_gis.cli import app
+
+    out = tmp_path / "followup"
+    result = CliRunner().invoke(
+        app,
+        [
+            "monitor",
+            "-o",
+            str(out),
+            "--lang",
+            "da",
+            "--json",
+            "--effect",
+            "vollsmose:incidents:2015:comparison-estate",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["illustrative"] is True
+    assert payload["effects"][0]["did"] == pytest.approx(
+        effect(
+            example_statistics(),
+            area="vollsmose",
+            column="incidents",
+            year=2015,
+            comparison="comparison-estate",
+        )["did"]
+    )
+    long = pd.read_csv(out / "monitor.csv")
+    assert {"area_id", "year", "indicator", "value", "threshold", "status"} <= set(long.columns)
+    html = (out / "followup.html").read_text(encoding="utf-8")
+    assert "ILLUSTRATIVE" in html and "Opfølgning" in html
+    with browser(1280, 1600) as chrome:
+        page = chrome.open(out / "followup.html")
+    assert page.errors == [] and page.network_requests == []
+    assert png_colours(page.screenshot_png) > 20
+
+
+def test_monitor_cli_refuses_bad_statistics_and_writes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vollsmose_gis.cli import app
+
+    bad = tmp_path / "stats.csv"
+    bad.write_text("area_id,year,cpr\na,2020,0101011234\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["monitor", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "person data" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_snapshots_become_time_series() -> None:
+    from vollsmose_gis.followup import physical_series
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    lit = d.streets.assign(lit=True)
+    series = physical_series({2020: d, 2024: d.replace(streets=lit)}, modules=["mix"])
+    assert set(series["year"]) == {2020, 2024}
+    share = series[series["indicator"] == "almen_family_share"].set_index("year")["value"]
+    assert share[2020] == pytest.approx(share[2024])  # the streets do not change tenure

@@ -1137,6 +1137,148 @@ def calming(
     print_footer(run)
 
 
+@app.command()
+@handle_errors
+def monitor(
+    statistics: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Area statistics by year (CSV or GeoPackage table; default: the embedded "
+            "Vollsmose example series, mostly ILLUSTRATIVE).",
+            show_default=False,
+        ),
+    ] = None,
+    snapshots: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--snapshots",
+            help="District snapshots: GeoPackages named with their year (e.g. d_2019.gpkg), "
+            "a folder of them, or scenario YAMLs with a year applied to --district.",
+        ),
+    ] = None,
+    district: Annotated[
+        Path | None,
+        typer.Option("--district", "-d", help="Base district for scenario snapshots."),
+    ] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option("--targets", help="YAML list of goals (default: the programme's)."),
+    ] = None,
+    effects: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--effect",
+            help="AREA:COLUMN:YEAR[:COMPARISON] - before/after (and difference-in-differences).",
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Criteria set(s) for every year (default: the one in force)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("followup"),
+    overwrite: OverwriteOpt = False,
+    lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
+    as_json: JsonOpt = False,
+) -> None:
+    """Follow the area year by year: the government's criteria, lists, goals, effects.
+
+    Examples:
+
+      vollsmose-gis monitor
+
+      vollsmose-gis monitor stats.csv --snapshots snapshots/ -o followup/ --lang da
+
+      vollsmose-gis monitor stats.csv --effect vollsmose:incidents:2015:comparison-estate
+    """
+    import yaml
+
+    from vollsmose_gis import followup as fu
+    from vollsmose_gis.followup_report import summary, write_followup
+    from vollsmose_gis.job import check_output_folder
+
+    if lang not in ("en", "da"):
+        raise InputError(f"--lang must be en or da, got {lang!r}")
+    inputs = tuple(p for p in (statistics, targets, district, *(snapshots or [])) if p)
+    check_output_folder(out, overwrite=overwrite, inputs=inputs)
+    stats = fu.read_statistics(statistics) if statistics else fu.example_statistics()
+    goals = None
+    if targets is not None:
+        try:
+            goals = yaml.safe_load(targets.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise InputError(f"{targets}: cannot read the goals ({exc})") from None
+        if not isinstance(goals, list):
+            raise InputError(f"{targets}: goals must be a YAML list of mappings")
+    questions = [_effect_option(text) for text in effects or []]
+    frames = _snapshots(snapshots or [], district)
+    result = fu.monitor(stats, snapshots=frames, targets=goals, effects=questions, sets=sets)
+    written = write_followup(result, out, lang=lang, overwrite=overwrite)
+    if as_json:
+        print(json.dumps({**summary(result), "outputs": [str(p) for p in written]},
+                         indent=2, ensure_ascii=False, default=str))  # fmt: skip
+        return
+    if result.illustrative:
+        err_console.print(
+            "note: the statistics hold ILLUSTRATIVE rows (made up for the example), not statistics",
+            highlight=False,
+            markup=False,
+        )
+    latest = result.status[result.status["year"] == result.status["year"].max()]
+    table = Table("area", "year", "list", "status", "years in a row")
+    for row in latest.itertuples():
+        verdict = {True: "ON", False: "off"}.get(row.on_list, "no data")  # type: ignore[call-overload]
+        table.add_row(str(row.area_id), str(row.year), str(row.list), verdict,
+                      str(row.consecutive_years))  # fmt: skip
+    console.print(table)
+    for row in result.trends[result.trends["target_id"].notna()].itertuples():
+        console.print(f"goal {row.target_id} ({row.area_id}): {row.standing}", highlight=False,
+                      markup=False)  # fmt: skip
+    for item in result.effects:
+        line = (
+            f"effect {item['area_id']} {item['column']} {item['year']}: change {item['change']:.3g}"
+        )
+        if "did" in item:
+            line += f", DiD {item['did']:.3g} [{item['did_low']:.3g}, {item['did_high']:.3g}]"
+        console.print(line + " (an association, not proof)", highlight=False, markup=False)
+    console.print(f"wrote {len(written)} files to {out}/", highlight=False)
+
+
+def _effect_option(text: str) -> dict[str, Any]:
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or not parts[2].isdigit():
+        raise InputError(f"--effect must be AREA:COLUMN:YEAR[:COMPARISON], got {text!r}")
+    return {"area": parts[0], "column": parts[1], "year": int(parts[2]),
+            "comparison": parts[3] if len(parts) == 4 else None}  # fmt: skip
+
+
+def _snapshots(paths: list[Path], district: Path | None) -> dict[int, District]:
+    """District snapshots by year from GeoPackages named with a year or scenario YAMLs."""
+    import re
+
+    from vollsmose_gis.io import load_district
+    from vollsmose_gis.scenario import apply_scenario, load_scenario
+
+    files = [f for p in paths for f in (sorted(p.glob("*")) if p.is_dir() else [p])]
+    out: dict[int, District] = {}
+    for path in files:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            scenario = load_scenario(path)
+            if scenario.year is None:
+                raise InputError(f"{path}: a scenario snapshot needs a year")
+            year, snapshot = scenario.year, apply_scenario(open_district(district), scenario)[0]
+        elif path.suffix.lower() == ".gpkg":
+            found = re.findall(r"(?:19|20)\d\d", path.stem)
+            if not found:
+                raise InputError(f"{path}: name a snapshot with its year, e.g. district_2019.gpkg")
+            year, snapshot = int(found[-1]), load_district(path)
+        else:
+            continue
+        if year in out:
+            raise InputError(f"two snapshots for {year} ({path} and another)")
+        out[year] = snapshot
+    return out
+
+
 @app.command("map")
 @handle_errors
 def map_(
