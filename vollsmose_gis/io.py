@@ -137,7 +137,7 @@ def save_district(
 
 
 def _geometry_type(frame: gpd.GeoDataFrame, allowed: list[str]) -> str:
-    """The GeoPackage geometry type of a layer: its single type, else generic.
+    """Return the GeoPackage geometry type of a layer: its single type, else generic.
 
     A layer holding both Polygons and MultiPolygons is written as generic "Unknown"
     geometry rather than promoted, so a round trip keeps every feature's type.

@@ -107,7 +107,7 @@ def out_of_range(spec: dict[str, Any], values: np.ndarray) -> np.ndarray:
 
 
 def range_text(spec: dict[str, Any]) -> str:
-    """The bounds of a column spec as text, e.g. ``"> 0 and <= 1e+06"``."""
+    """Return the bounds of a column spec as text, e.g. ``"> 0 and <= 1e+06"``."""
     parts = []
     if spec.get("min") is not None:
         parts.append(f"{'>' if spec.get('min_exclusive') else '>='} {spec['min']:g}")
@@ -166,7 +166,7 @@ def empty_layer(layer: str, crs: str) -> gpd.GeoDataFrame:
 
 
 def new_street(street_id: str, highway: str, geometry: Any, **values: Any) -> dict[str, Any]:
-    """A complete streets-layer row for a new street of an OSM ``highway`` class.
+    """Return a complete streets-layer row for a new street of an OSM ``highway`` class.
 
     Access, speed (km/h), lanes, width (m) and lighting class come from
     ``highways.yaml``; ``values`` override them (None values are ignored, so optional

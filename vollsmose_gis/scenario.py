@@ -141,12 +141,12 @@ _WKT = re.compile(
 
 
 def _is_wkt(spec: str) -> bool:
-    """True when a geometry spec is WKT (a geometry keyword, then ``(`` or EMPTY), not a path."""
+    """Tell whether a geometry spec is WKT (a keyword, then ``(`` or EMPTY), not a path."""
     return bool(_WKT.match(spec))
 
 
 def _file_part(spec: str) -> str:
-    """The file of a geometry spec that names a vector file (``plan.gpkg#layer``)."""
+    """Return the file of a geometry spec naming a vector file (``plan.gpkg#layer``)."""
     return spec.strip().partition("#")[0]
 
 
@@ -461,7 +461,7 @@ class _References:
 
 
 def _read_scenario_text(path: Path) -> str:
-    """The text of a scenario file, refusing what is not a small UTF-8 file."""
+    """Read a scenario file, refusing what is not a small regular UTF-8 file."""
     try:
         if not path.is_file():
             reason = "no such file" if not path.exists() else "not a regular file"
@@ -558,7 +558,7 @@ def _load(path: Path, references: _References, seen: tuple[Path, ...]) -> Scenar
 
 
 def _union_of_interventions(parents: list[Scenario]) -> tuple[tuple[Any, Path | None], ...]:
-    """The parents' interventions in order, each file's interventions once.
+    """Return the parents' interventions in order, each file's interventions once.
 
     Two parents that extend the same package both carry its interventions; in a diamond
     they must be applied once, not twice.  An intervention is identified by its file and
@@ -655,12 +655,13 @@ class ChangeLog:
     totals: dict[str, float] = field(default_factory=dict)
 
     def add(self, index: int, kind: str, summary: str, **counts: float) -> None:
+        """Record one intervention's summary and add its counts to the totals."""
         self.entries.append({"index": index, "type": kind, "summary": summary, **counts})
         for key, value in counts.items():
             self.totals[key] = self.totals.get(key, 0) + value
 
     def to_frame(self) -> pd.DataFrame:
-        """The entries as a table (one row per intervention)."""
+        """Return the entries as a table (one row per intervention)."""
         return pd.DataFrame(self.entries)
 
 
@@ -1436,7 +1437,9 @@ class _Applier:
                 streets=street_ids,
                 kinds=tuple(item.kinds),
             )
-            devices = plan.devices[["kind", "street_id", "geometry"]].copy()
+            # the planner's design speed (when it gives one) decides the crossing speed
+            kept = ["kind", "street_id", "design_speed_kmh", "geometry"]
+            devices = plan.devices[[c for c in kept if c in plan.devices.columns]].copy()
             devices.insert(
                 0,
                 "device_id",

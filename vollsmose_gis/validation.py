@@ -495,7 +495,7 @@ def _make_valid_as(geom: Any, allowed: list[str]) -> Any:
 
 
 def _crs_problem(crs_text: Any) -> Problem | None:
-    """The problem with a district CRS, or None for a projected CRS in metres."""
+    """Return the problem with a district CRS, or None for a projected CRS in metres."""
     try:
         crs = pyproj.CRS.from_user_input(crs_text) if crs_text else None
     except pyproj.exceptions.CRSError as exc:
