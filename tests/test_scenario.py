@@ -411,7 +411,7 @@ def test_auto_calming_runs_the_planner(tmp_path):
     # the planner's criterion (standards/calming.yaml planner): peak V85 <= target + tolerance
     from vollsmose_gis.standards import load
 
-    tolerance = load("calming")["planner"].get("tolerance_kmh", 0.0)
+    tolerance = load("calming").get("planner", {}).get("tolerance_kmh", 0.0)
     assert speeds["v85_max_kmh"].max() <= 30.0 + tolerance + 1e-6
     # the planner's design speed is kept with each device (NaN would mean the kind's default)
     assert d.calming["design_speed_kmh"].notna().all()
@@ -573,6 +573,10 @@ def test_too_many_lamps_are_refused_before_placing_them(tmp_path, monkeypatch):
         (
             f"type: add_cameras\n  geometry: POINT ({X0 + 5} {Y0 + 5})\n  heading_deg: 9999",
             "(add_cameras): heading_deg 9999 is out of range (allowed: >= 0 and < 360",
+        ),
+        (
+            "type: add_calming\n  auto: true\n  target_kmh: 1000",
+            "(add_calming): target_kmh 1000 is out of range (allowed: > 0 and <= 200",
         ),
         (
             f"type: add_lights\n  geometry: POINT ({X0 + 5} {Y0 + 5})\n  lumens: 1.0e+15",
