@@ -1000,6 +1000,11 @@ def test_summary_names_both_land_use_entropies_and_both_readings(vollsmose):
         f"entropy {walk:.3f}" in text
     )
     assert round(pooled, 3) != round(walk, 3)
+    measures = vollsmose.to_dict()["landuse_entropy_measures"]
+    assert measures == {
+        "study_boundary_pooled": pytest.approx(pooled),
+        "walk_800m_mean_over_dwellings": pytest.approx(walk),
+    }
     assert "2,154–2,160 dwellings must go depending on whether public institutions count" in text
     assert "§ 168 a share 100.0% in the rule area" in text
     assert "every essential need (grocery+school+daycare+transit+green_space) 22%" in text

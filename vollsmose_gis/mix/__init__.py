@@ -254,6 +254,14 @@ class MixResult:
                 "diversity": self.diversity,
                 "estates": estates.reset_index().to_dict(orient="records"),
                 "landuse": self.landuse.to_dict(),
+                # two measures, not one: the boundary's floor area pooled, and the mean
+                # over dwellings of each home's 800 m walk (the indicator)
+                "landuse_entropy_measures": {
+                    "study_boundary_pooled": self.landuse.landuse_entropy,
+                    "walk_800m_mean_over_dwellings": self.catchments.get("800m", {}).get(
+                        "landuse_entropy", float("nan")
+                    ),
+                },
                 "catchments": self.catchments,
                 "access": self.access,
                 "indicators": {k: v.to_dict() for k, v in self.indicators.items()},
