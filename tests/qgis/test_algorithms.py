@@ -249,3 +249,18 @@ def test_progress_reaches_the_feedback(district_layers: dict[str, Any]) -> None:
     )
     assert len(feedback.progress_values) > 3
     assert feedback.progress_values == sorted(feedback.progress_values)
+
+
+def test_followup_equals_the_library(tmp_path: Path) -> None:
+    from vollsmose_gis import followup
+
+    result = run("followup", {"OUTPUT_FOLDER": str(tmp_path / "fu"), "LANGUAGE": 1})
+    library = followup.monitor(followup.example_statistics())
+    table = frame(result["STATUS"])
+    assert len(table) == len(library.status)
+    assert (tmp_path / "fu" / "followup.html").is_file()
+    assert (tmp_path / "fu" / "monitor.csv").is_file()
+    latest = library.status[library.status["year"] == library.status["year"].max()]
+    on = latest[latest["on_list"] == True]  # noqa: E712
+    for row in on.itertuples():
+        assert f"{row.area_id}: {row.list}" in result["SUMMARY"]

@@ -34,6 +34,7 @@ EXPECTED = {
     "cameraplacement",
     "mix",
     "scorescenarios",
+    "followup",
     "importosm",
 }
 

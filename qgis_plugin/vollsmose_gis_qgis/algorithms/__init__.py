@@ -8,6 +8,7 @@ from .calming import CalmingAlgorithm
 from .camera_placement import CameraPlacementAlgorithm
 from .cctv_coverage import CctvCoverageAlgorithm
 from .connectivity import ConnectivityAlgorithm
+from .followup import FollowUpAlgorithm
 from .import_osm import ImportOsmAlgorithm
 from .lamp_planner import LampPlannerAlgorithm
 from .lighting import LightingAlgorithm
@@ -27,6 +28,7 @@ ALGORITHMS: tuple[type[QgsProcessingAlgorithm], ...] = (
     CameraPlacementAlgorithm,
     MixAlgorithm,
     ScoreScenariosAlgorithm,
+    FollowUpAlgorithm,
     ImportOsmAlgorithm,
 )
 """Every algorithm of the provider, in toolbox order."""
