@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from tests.factories import CRS, X0, Y0, frame, small_district
 from vollsmose_gis import District, InputError, Provenance, save_district
 from vollsmose_gis import lighting as lt
+from vollsmose_gis.analysis import Plan
 from vollsmose_gis.cli import app
 from vollsmose_gis.photometry import PhotometryFileError
 
@@ -161,9 +162,12 @@ def test_raster_matches_point_evaluation_and_cutoff_bound(ldt: Path) -> None:
 
 def test_raster_resolution_and_memory_guard() -> None:
     d = district([lamp("L1", X0 + 10, Y0 + 10)])
-    for bad in (0.0, -1.0):
-        with pytest.raises(InputError, match="resolution_m must be > 0"):
-            lt.illuminance_raster(d, resolution_m=bad)
+    for bad in (0.0, -1.0, math.inf, -math.inf, math.nan, "fine"):
+        with pytest.raises(InputError, match=r"resolution_m .* must be a finite number of metres"):
+            lt.illuminance_raster(d, resolution_m=bad)  # type: ignore[arg-type]
+        # refused by the module's pipeline before any work
+        with pytest.raises(InputError, match="must be a finite number of metres"):
+            lt.SPEC.run(d, resolution_m=bad)
     with pytest.raises(InputError, match=r"exceeds the limit .* window .* coarser resolution"):
         lt.illuminance_raster(d, resolution_m=0.01)
     with pytest.raises(InputError, match="40,000 cells"):
@@ -280,15 +284,57 @@ def test_segment_with_known_illuminance(lumens: float, passes: list[str], fails:
     d = district(lamps, [street("f1", [(X0 + 20, Y0 + 100), (X0 + 50, Y0 + 100)])])
     e_avg, e_min = expected_footway(lumens)
     for name in passes + fails:
-        row = lt.compliance(d, target_class=name).iloc[0]
+        if name.startswith("C"):
+            with pytest.warns(UserWarning, match="C lighting classes not assessed"):
+                row = lt.compliance(d, target_class=name).iloc[0]
+        else:
+            row = lt.compliance(d, target_class=name).iloc[0]
         assert row["grid_points"] == 30 and row["field_length_m"] == pytest.approx(30.0)
         assert row["lamps_serving"] == 2
         assert row["E_avg_lx"] == pytest.approx(e_avg, rel=1e-9)
         assert row["E_min_lx"] == pytest.approx(e_min, rel=1e-9)
         assert row["U0"] == pytest.approx(e_min / e_avg, rel=1e-9)
         assert bool(row["pass"]) is (name in passes), name
+        status = "not_assessed" if name.startswith("C") else ("pass" if name in passes else "fail")
+        assert row["status"] == status, name
     own = lt.compliance(d).iloc[0]
     assert own["lighting_class"] == "P4" and own["class_source"] == "layer"
+
+
+def test_roads_on_c_classes_are_not_assessed() -> None:
+    """Issue 16 §5: EN 13201 judges motorised routes on M classes; never pass/fail on C."""
+    lamps = [lamp("A", X0 + 20, Y0 + 101.5, lumens=60_000.0, height_m=4.0),
+             lamp("B", X0 + 50, Y0 + 101.5, lumens=60_000.0, height_m=4.0)]  # fmt: skip
+    road = street("r1", [(X0 + 20, Y0 + 100), (X0 + 50, Y0 + 100)], highway="secondary",
+                  car=True, lighting_class=None, width_m=2.0)  # default class C4  # fmt: skip
+    path = street("f1", [(X0 + 20, Y0 + 150), (X0 + 50, Y0 + 150)])  # P4, unlit: fails
+    d = district(lamps, [road, path])
+    with pytest.warns(UserWarning, match=r"1 street segment\(s\), 30 m, on C lighting"):
+        frame_ = lt.compliance(d).set_index("street_id")
+    # the same grid as test_segment_with_known_illuminance at 60,000 lm: Ē 113 lx, above C4
+    assert frame_.loc["r1", "lighting_class"] == "C4"
+    assert frame_.loc["r1", "E_avg_lx"] == pytest.approx(expected_footway(60_000.0)[0])
+    assert frame_.loc["r1", "status"] == "not_assessed" and not frame_.loc["r1", "pass"]
+    assert not frame_.loc["r1", "over_lit"]
+    assert frame_.loc["f1", "status"] == "fail"
+    # excluded from the pass share (0 of 30 m assessed passes, not 0 of 60 m), counted
+    with pytest.warns(UserWarning):
+        values = lt.indicators(d)
+    assert values["lit_path_share"].value == 0.0
+    summary = lt.compliance_summary(frame_.reset_index()).set_index("lighting_class")
+    assert not summary.loc["C4", "assessed"] and math.isnan(summary.loc["C4", "passing_share"])
+    assert summary.loc["C4", "segments"] == 1 and summary.loc["P4", "passing_share"] == 0.0
+    # only the road: nothing assessed, NaN with the reason
+    only_road = district(lamps, [road])
+    with pytest.warns(UserWarning):
+        share = lt.indicators(only_road)["lit_path_share"]
+    assert math.isnan(share.value) and "on a P class" in share.reason
+    # the module result carries the count as a warning; the planner leaves the road alone
+    result = lt.SPEC.run(d, resolution_m=2.0)
+    assert any("1 street segment(s), 30 m, on C lighting" in w for w in result.warnings)
+    plan = lt.plan_lights(d)
+    assert plan.summary["segments_not_assessed"] == 1
+    assert plan.compliance_after.set_index("street_id").loc["r1", "status"] == "not_assessed"
 
 
 def test_class_defaults_from_highway() -> None:
@@ -333,6 +379,10 @@ def test_planner_makes_failing_paths_pass() -> None:
     assert after.loc["p1", "pass"] and after.loc["s1", "pass"]
     assert plan.unresolved == []
     n = len(plan.new_lights)
+    # one planner result (analysis.Plan) and one id scheme (analysis.new_ids)
+    assert isinstance(plan, Plan) and plan.layer == "lights" and plan.added is plan.new_lights
+    assert list(plan.new_lights["light_id"]) == [f"new-L-{i:03d}" for i in range(1, n + 1)]
+    assert plan.unmet is plan.unresolved and plan.summary["new_lamps"] == n
     assert n > 0 and plan.cost_dkk == pytest.approx(n * 25_000.0)
     assert len(plan.district.lights) == len(d.lights) + n
     # the planned district checks out the same way from scratch
@@ -370,8 +420,15 @@ def test_planner_limits_and_impossible_class() -> None:
     assert len(weak.new_lights) == 0 and sorted(weak.unresolved) == ["p1", "s1"]
     with pytest.raises(InputError, match="unknown lamp field"):
         lt.plan_lights(d, lamp={"lumen": 50.0})
-    with pytest.raises(InputError, match="min_spacing_m"):
-        lt.plan_lights(d, min_spacing_m=0)
+    for spacing in (0, 1e-6, 2.9, 501.0, math.inf, math.nan, -12.0):
+        with pytest.raises(InputError, match=r"min_spacing_m .* from 3 to 500"):
+            lt.plan_lights(d, min_spacing_m=spacing)
+    assert lt.check_spacing(3.0) == 3.0 and lt.check_spacing("25") == 25.0
+    with pytest.raises(InputError, match="add_lights spacing_m 1e-06"):
+        lt.check_spacing(1e-6, "add_lights spacing_m")
+    for bad in (-1, 2.5, True):
+        with pytest.raises(InputError, match="max_new"):
+            lt.plan_lights(d, max_new=bad)  # type: ignore[arg-type]
 
 
 def test_planner_avoids_buildings() -> None:
@@ -396,7 +453,9 @@ def test_indicators_small_district() -> None:
     assert set(values) == {"lit_path_share", "dark_spot_area_m2", "mean_illuminance_lx",
                            "lighting_energy_kwh_per_year"}  # fmt: skip
     assert all(v.theme == "safety and security" for v in values.values())
-    assert values["lighting_energy_kwh_per_year"].value == pytest.approx(25 * 4100 / 1000)
+    hours = lt.burning_hours_per_year(lt.district_latitude(d))
+    assert values["lighting_energy_kwh_per_year"].value == pytest.approx(25 * hours / 1000)
+    assert "burning hours a year at 55.4°N" in values["lighting_energy_kwh_per_year"].label
     assert values["lit_path_share"].value == 0.0  # both streets fail their class
     assert values["dark_spot_area_m2"].value > 0
     frame_ = lt.compliance(d)
@@ -421,7 +480,80 @@ def test_energy_without_watts(ldt: Path) -> None:
         ]
     )  # fmt: skip  (C is outside)
     # A: 2200 lm / 110 lm/W = 20 W; B: the file's 276 W scaled by 16,600 / 33,200
-    assert lt.lamp_energy_kwh_per_year(d) == pytest.approx((20 + 138) * 4100 / 1000)
+    hours = lt.burning_hours_per_year(lt.district_latitude(d))
+    assert lt.lamp_energy_kwh_per_year(d) == pytest.approx((20 + 138) * hours / 1000)
+
+
+def _night_hours_by_sampling(latitude_deg: float, altitude_deg: float) -> float:
+    """Hours of the year 2025 with the sun below an altitude, by sampling every minute.
+
+    Independent of the module: the sun's declination from the Astronomical Almanac's
+    low-precision formulae (mean longitude L, mean anomaly g, ecliptic longitude
+    λ = L + 1.915° sin g + 0.020° sin 2g, sin δ = sin ε sin λ, ε = 23.439°), and the
+    altitude sin h = sin φ sin δ + cos φ cos δ cos H at each minute of local solar time.
+    """
+    n = np.arange(365)[:, None] + (np.arange(1440)[None, :] + 0.5) / 1440
+    days = 9131.5 + n  # days from J2000.0 (2000-01-01 12:00) to 2025-01-01 00:00
+    mean_long = np.radians(280.460 + 0.9856474 * days)
+    anomaly = np.radians(357.528 + 0.9856003 * days)
+    ecliptic = (
+        mean_long + np.radians(1.915) * np.sin(anomaly) + np.radians(0.020) * np.sin(2 * anomaly)
+    )
+    delta = np.arcsin(np.sin(np.radians(23.439)) * np.sin(ecliptic))
+    hour_angle = np.radians(((n % 1) * 24 - 12) * 15)
+    phi = np.radians(latitude_deg)
+    sin_h = np.sin(phi) * np.sin(delta) + np.cos(phi) * np.cos(delta) * np.cos(hour_angle)
+    return float((sin_h < np.sin(np.radians(altitude_deg))).sum() / 60.0)
+
+
+def test_burning_hours_from_latitude() -> None:
+    # Denmark (55.4 °N): the planning figure the module used before, ~4,100 h a year
+    assert lt.burning_hours_per_year(55.4) == pytest.approx(4100, rel=0.005)
+    # an independent computation (minute sampling, another declination formula)
+    for lat in (55.4, 40.0, 0.0, -33.9, 66.0):
+        assert lt.burning_hours_per_year(lat) == pytest.approx(
+            _night_hours_by_sampling(lat, -2.5), rel=0.001
+        ), lat
+    # further south the winter nights are shorter but the summer nights longer: +95 h
+    assert lt.burning_hours_per_year(40.0) - lt.burning_hours_per_year(55.4) > 80
+    # the switching altitude: at sunset (0°) the nights are longer
+    assert lt.burning_hours_per_year(55.4, sun_altitude_deg=0.0) == pytest.approx(
+        _night_hours_by_sampling(55.4, 0.0), rel=0.001
+    )
+    for bad in (91.0, -90.5, math.nan, math.inf, "north"):
+        with pytest.raises(InputError, match="latitude"):
+            lt.burning_hours_per_year(bad)  # type: ignore[arg-type]
+
+
+def test_energy_follows_the_district_latitude() -> None:
+    from vollsmose_gis.district import Settings
+
+    d = district([lamp("A", X0 + 10, Y0 + 10, watts=100.0)])
+    assert lt.district_latitude(d) == pytest.approx(55.4, abs=0.05)  # EPSG:25832, Odense
+    south = d.replace(settings=Settings(latitude_deg=40.0))
+    assert lt.district_latitude(south) == 40.0
+    assert lt.lamp_energy_kwh_per_year(south) == pytest.approx(
+        100 * lt.burning_hours_per_year(40.0) / 1000
+    )
+    assert lt.lamp_energy_kwh_per_year(south) > lt.lamp_energy_kwh_per_year(d) + 8
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [("lumens", 1e15, r"lumens 1e\+15 lm is outside \(0, 1e\+06\] lm"),
+     ("lumens", math.nan, "lumens is nan"),
+     ("lumens", math.inf, "lumens inf lm is outside"),
+     ("height_m", 1e6, r"height_m 1e\+06 m is outside \(0, 100\] m"),
+     ("watts", 1e9, r"watts 1e\+09 W is outside \[0, 20000\] W")],
+)  # fmt: skip
+def test_implausible_lamps_are_refused_with_their_id(
+    column: str, value: float, message: str
+) -> None:
+    d = district([lamp("ok", X0 + 50, Y0 + 50), lamp("L-huge", X0 + 10, Y0 + 10, **{column: value})],
+                 [street("f1", [(X0, Y0 + 10), (X0 + 40, Y0 + 10)])])  # fmt: skip
+    for call in (lt.compliance, lt.lamp_energy_kwh_per_year, lambda x: lt.SPEC.run(x)):
+        with pytest.raises(InputError, match=f"feature 'L-huge': {message}"):
+            call(d)
 
 
 # --------------------------------------------------------------------------- real data
@@ -447,7 +579,7 @@ def test_default_district(vollsmose: District) -> None:
     # lamps inside or on the boundary line (internal roads have lamps where they cross it)
     inside = vollsmose.lights.loc[vollsmose.lights.intersects(vollsmose.boundary)]
     assert values["lighting_energy_kwh_per_year"].value == pytest.approx(
-        inside["watts"].sum() * 4100 / 1000
+        inside["watts"].sum() * lt.burning_hours_per_year(55.4) / 1000, rel=1e-3
     )
 
 
@@ -505,7 +637,8 @@ def test_cli_lighting(tmp_path: Path) -> None:
         assert src.tags()["unit"] == "lx" and src.read(1).max() > 0
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "exists" in again.output
-    bad = runner.invoke(app, ["lighting", str(source), "--resolution", "0"])
-    assert bad.exit_code == 2 and "resolution_m must be > 0" in bad.output
+    for value in ("0", "inf", "nan", "-2"):
+        bad = runner.invoke(app, ["lighting", str(source), "--resolution", value])
+        assert bad.exit_code == 2 and "must be a finite number of metres" in bad.output, value
     bad = runner.invoke(app, ["lighting", str(source), "--class", "P9"])
     assert bad.exit_code == 2 and "unknown lighting class" in bad.output

@@ -423,7 +423,8 @@ def plan_cameras(
     target_m2 = float(target.sum()) * area
     unit_cost = float(load("unit_costs")["camera"])
     picked = cands.iloc[chosen].reset_index(drop=True)
-    existing_ids = district.cameras["camera_id"].astype("string").dropna().tolist()
+    camera_ids = district.cameras.get("camera_id", pd.Series(dtype="string"))
+    existing_ids = camera_ids.astype("string").dropna().tolist()
     out = gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(chosen) + 1),

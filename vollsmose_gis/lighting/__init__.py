@@ -39,6 +39,7 @@ import os
 from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
 from vollsmose_gis.lighting.compliance import (
+    NOT_ASSESSED,
     GridLayout,
     compliance,
     compliance_summary,
@@ -50,22 +51,30 @@ from vollsmose_gis.lighting.compliance import (
 )
 from vollsmose_gis.lighting.model import (
     Progress,
+    burning_hours_per_year,
+    check_resolution,
     cutoff_radius,
+    district_latitude,
     illuminance_at,
     illuminance_raster,
     lamp_energy_kwh_per_year,
 )
-from vollsmose_gis.lighting.planner import LampSpec, LightingPlan, plan_lights
+from vollsmose_gis.lighting.planner import LampSpec, LightingPlan, check_spacing, plan_lights
 
 __all__ = [
+    "NOT_ASSESSED",
     "SPEC",
     "GridLayout",
     "LampSpec",
     "LightingPlan",
+    "burning_hours_per_year",
+    "check_resolution",
+    "check_spacing",
     "compliance",
     "compliance_summary",
     "cutoff_radius",
     "dark_spots",
+    "district_latitude",
     "en13201_grid",
     "illuminance_at",
     "illuminance_raster",
@@ -89,6 +98,7 @@ def _compute(
     progress: Progress | None = None,
 ) -> ModuleResult:
     """The module's pipeline: compliance per segment, illuminance raster, dark spots."""
+    resolution_m = check_resolution(resolution_m)  # refused before any work
     segments = compliance(district, target_class=target_class, photometry_dir=photometry_dir)
     raster = illuminance_raster(
         district, resolution_m=resolution_m, photometry_dir=photometry_dir, progress=progress

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from shapely.geometry import LineString
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.district import District
-from vollsmose_gis.indicators import Indicator
+from vollsmose_gis.indicators import Indicator, indicator
 from vollsmose_gis.io import Raster
 from vollsmose_gis.lighting.model import (
     _cutoff,
@@ -29,6 +30,8 @@ from vollsmose_gis.lighting.model import (
     _number,
     _params,
     _photometry_dir,
+    burning_hours_per_year,
+    district_latitude,
     illuminance_raster,
     lamp_energy_kwh_per_year,
 )
@@ -265,6 +268,23 @@ def _assess(
     return passes, over
 
 
+NOT_ASSESSED = "not_assessed"
+"""``status`` of a segment whose class is not judged here (a C class: see compliance)."""
+
+
+def _assessed(classes: Iterable[Any]) -> np.ndarray:
+    """Which classes are judged by illuminance here: the P classes.
+
+    EN 13201 judges motorised traffic routes on M classes (road-surface luminance with
+    an r-table, CEN/TR 13201-1), and C classes are for conflict areas (junctions,
+    crossings); a street *segment* on a C class (the highway defaults of primary and
+    secondary roads) is neither, so it is reported "not assessed", never pass or fail.
+    """
+    return np.array(
+        [lighting_class_requirements(str(c))["kind"] == "P" for c in classes], dtype=bool
+    )
+
+
 @dataclass
 class _Segments:
     """Assessed street segments with their grids (internal to compliance/planner)."""
@@ -348,8 +368,13 @@ def _evaluate(segments: _Segments, lamps: Sequence[_Lamp]) -> gpd.GeoDataFrame:
     frame["U0"] = u0
     for column in req.columns:
         frame[column] = req[column].to_numpy()
-    frame["over_lit"] = over.astype(bool)
-    frame["pass"] = passes.astype(bool)
+    assessed = _assessed(frame["lighting_class"])
+    frame["over_lit"] = over.astype(bool) & assessed
+    frame["pass"] = passes.astype(bool) & assessed
+    frame["status"] = pd.array(
+        np.where(assessed, np.where(frame["pass"], "pass", "fail"), NOT_ASSESSED),
+        dtype="string",
+    )
     geometry = frame.pop("geometry")
     frame["geometry"] = geometry
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=segments.frame.crs)
@@ -385,23 +410,46 @@ def compliance(
         ``fields``, ``lamps_serving``, ``grid_points``, ``in_boundary``,
         ``E_avg_lx`` (maintained average), ``E_min_lx``, ``U0`` (E_min/E_avg; NaN when
         dark), the class requirements, ``over_lit`` (average above 1.5 × the class
-        value) and ``pass``.
+        value), ``pass`` and ``status``: ``"pass"``, ``"fail"`` or ``"not_assessed"``.
 
     Raises
     ------
     InputError
         Unknown class (parameter or layer), bad lamps.
 
+    Warns
+    -----
+    UserWarning
+        When segments are not assessed (C classes), with their count and length.
+
     Notes
     -----
     Grid per :func:`en13201_grid` over fields from :func:`segment_fields`; the
     illuminance is evaluated exactly at the grid points (not read from a raster).
+
+    Segments on a C class get ``status`` "not_assessed" and ``pass`` False: EN 13201
+    judges motorised traffic routes on M classes (road-surface luminance, which needs
+    the surface's r-table; CEN/TR 13201-1), and the C classes are for conflict areas,
+    not for road segments.  Their illuminance is still reported; they are left out of
+    every pass/fail share (:func:`indicators`, :func:`compliance_summary`) and counted.
     """
     cutoff = _cutoff(cutoff_lx)
     lamps = _lamps(
         district.lights, cutoff_lx=cutoff, photometry_dir=_photometry_dir(photometry_dir)
     )
-    return _evaluate(_prepare_segments(district, lamps, target_class), lamps)
+    frame = _evaluate(_prepare_segments(district, lamps, target_class), lamps)
+    skipped = frame["status"] == NOT_ASSESSED
+    if skipped.any():
+        warnings.warn(
+            f"{int(skipped.sum())} street segment(s), "
+            f"{frame.loc[skipped, 'length_m'].sum():,.0f} m, "
+            "on C lighting classes not assessed: EN 13201 judges motorised routes on M "
+            "classes (luminance), not implemented here; they are left out of the pass "
+            "shares",
+            UserWarning,
+            stacklevel=2,
+        )
+    return frame
 
 
 # --------------------------------------------------------------------------- dark spots
@@ -532,7 +580,7 @@ def indicators(
     district
         The district.
     resolution_m
-        Raster cell size for the dark-spot area, m.
+        Raster cell size for the dark-spot area, m (finite, > 0).
     cutoff_lx, photometry_dir
         As for :func:`compliance`.
     compliance_frame, dark
@@ -541,10 +589,14 @@ def indicators(
     Returns
     -------
     dict
-        ``lit_path_share`` (length share of walkable segments inside the boundary that
-        pass their class; NaN if none), ``dark_spot_area_m2``, ``mean_illuminance_lx``
-        (length-weighted mean of the segments' Ē on those paths) and
-        ``lighting_energy_kwh_per_year`` (lamps inside the boundary).
+        Built with :func:`~vollsmose_gis.indicators.indicator` (formulas in
+        ``standards/indicators/lighting.yaml``): ``lit_path_share`` (length share of
+        the *assessed* walkable segments inside the boundary that pass their class;
+        segments on C classes are not assessed and left out; NaN with a reason if
+        none), ``dark_spot_area_m2``, ``mean_illuminance_lx`` (length-weighted mean of
+        the segments' Ē on all walkable segments inside the boundary) and
+        ``lighting_energy_kwh_per_year`` (lamps inside the boundary, burning hours from
+        the district's latitude).
     """
     frame = compliance_frame
     if frame is None:
@@ -555,25 +607,46 @@ def indicators(
         )
     walk = frame["walk"].fillna(False).astype(bool) if "walk" in frame else pd.Series(False)
     paths = frame.loc[walk & frame["in_boundary"]]
-    length = paths["length_m"].sum()
-    share = float(paths.loc[paths["pass"], "length_m"].sum() / length) if length > 0 else math.nan
+    status = (
+        paths["status"].astype(str)
+        if "status" in paths
+        else np.where(_assessed(paths["lighting_class"]), "assessed", NOT_ASSESSED)
+    )
+    judged = paths.loc[np.asarray(status != NOT_ASSESSED, dtype=bool)]
+    length = float(paths["length_m"].sum())
+    judged_length = float(judged["length_m"].sum())
+    share = (
+        float(judged.loc[judged["pass"].astype(bool), "length_m"].sum() / judged_length)
+        if judged_length > 0
+        else math.nan
+    )
+    share_reason = ""
+    if judged_length <= 0:
+        share_reason = (
+            "no walkable segment inside the boundary on a P class"
+            if length > 0
+            else "no walkable street or path with a lighting class inside the boundary"
+        )
     mean_lx = (
         float((paths["E_avg_lx"] * paths["length_m"]).sum() / length) if length > 0 else math.nan
     )
+    latitude = district_latitude(district)
     energy = lamp_energy_kwh_per_year(district, photometry_dir=photometry_dir)
-    theme = "safety and security"
     return {
-        "lit_path_share": Indicator(
-            share, "share", True, theme, "Share of path length lit to its EN 13201 class"
+        "lit_path_share": indicator("lit_path_share", share, reason=share_reason),
+        "dark_spot_area_m2": indicator("dark_spot_area_m2", float(dark["area_m2"].sum())),
+        "mean_illuminance_lx": indicator(
+            "mean_illuminance_lx",
+            mean_lx,
+            reason="" if length > 0 else "no walkable street or path inside the boundary",
         ),
-        "dark_spot_area_m2": Indicator(
-            float(dark["area_m2"].sum()), "m2", False, theme, "Area of dark spots on paths"
-        ),
-        "mean_illuminance_lx": Indicator(
-            mean_lx, "lx", True, theme, "Mean maintained illuminance on paths"
-        ),
-        "lighting_energy_kwh_per_year": Indicator(
-            energy, "kWh/year", False, theme, "Street-lighting electricity use"
+        "lighting_energy_kwh_per_year": indicator(
+            "lighting_energy_kwh_per_year",
+            energy,
+            label=(
+                f"Street-lighting electricity use ({burning_hours_per_year(latitude):,.0f} "
+                f"burning hours a year at {abs(latitude):.1f}°{'N' if latitude >= 0 else 'S'})"
+            ),
         ),
     }
 
@@ -584,21 +657,22 @@ def compliance_summary(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Per class: ``segments``, ``passing``, ``length_m``, ``passing_length_m``,
-        ``passing_share`` (of length), ``mean_E_avg_lx`` (length-weighted).
+        Per class: ``segments``, ``assessed`` (False for C classes: not assessed),
+        ``passing``, ``length_m``, ``passing_length_m``, ``passing_share`` (of length;
+        NaN for a class not assessed), ``mean_E_avg_lx`` (length-weighted).
     """
+    columns = [
+        "lighting_class",
+        "segments",
+        "assessed",
+        "passing",
+        "length_m",
+        "passing_length_m",
+        "passing_share",
+        "mean_E_avg_lx",
+    ]
     if len(frame) == 0:
-        return pd.DataFrame(
-            columns=[
-                "lighting_class",
-                "segments",
-                "passing",
-                "length_m",
-                "passing_length_m",
-                "passing_share",
-                "mean_E_avg_lx",
-            ]
-        )
+        return pd.DataFrame(columns=columns)
     data = pd.DataFrame(
         {
             "lighting_class": frame["lighting_class"].astype(str),
@@ -618,6 +692,7 @@ def compliance_summary(frame: gpd.GeoDataFrame) -> pd.DataFrame:
             "lit_length": grouped["lit_length"].sum(),
         }
     )
-    out["passing_share"] = out["passing_length_m"] / out["length_m"]
+    out.insert(1, "assessed", _assessed(out.index))
+    out["passing_share"] = (out["passing_length_m"] / out["length_m"]).where(out["assessed"])
     out["mean_E_avg_lx"] = out.pop("lit_length") / out["length_m"]
-    return out.reset_index()
+    return out.reset_index()[columns]

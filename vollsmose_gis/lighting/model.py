@@ -54,11 +54,9 @@ from vollsmose_gis.photometry import (
     generic_photometry,
     read_photometry,
 )
-from vollsmose_gis.standards import load
+from vollsmose_gis.standards import layer_schemas, load
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[float, str], None]
 
 Progress = Callable[[float, str], None]
 _BLOCK_CELLS = 16_384  # cells evaluated per numpy call in the raster (cache-sized temporaries)
@@ -186,9 +184,11 @@ def _lamp_from_row(
             f"{where}: height_m is {row.get('height_m')!r}; every lamp needs a mounting "
             "height above the ground in metres (> 0)"
         )
+    _in_range(height, "height_m", where)
     lumens = _number(row, "lumens")
     if not lumens > 0:
         raise InputError(f"{where}: lumens is {row.get('lumens')!r}; it must be > 0")
+    _in_range(lumens, "lumens", where)
     mf = _number(row, "maintenance_factor")
     if math.isnan(mf):
         mf = 0.8
@@ -219,6 +219,8 @@ def _lamp_from_row(
     # an IES TILT table scales the lamp's output with the tilt it is mounted at
     scale = mf * lumens / 1000.0 * getattr(photometry, "tilt_factor", lambda _: 1.0)(tilt)
     watts = _number(row, "watts")
+    if not math.isnan(watts):
+        _in_range(watts, "watts", where)
     if not watts > 0:
         file_watts = getattr(photometry, "watts", math.nan)
         file_flux = getattr(photometry, "reference_flux_lm", math.nan)
@@ -230,6 +232,32 @@ def _lamp_from_row(
         photometry, height_m=height, scale=scale, tilt_deg=tilt, cutoff_lx=cutoff_lx
     )
     return _Lamp(light_id, x, y, height, scale, photometry, rotation, tilt, radius, watts)
+
+
+_UNITS = {"lumens": "lm", "height_m": "m", "watts": "W"}
+
+
+def _in_range(value: float, column: str, where: str) -> None:
+    """Refuse a lamp value outside the range of ``standards/layers.yaml`` (lights layer).
+
+    The bounds are the layer schema's (one source with ``validate``): not design
+    limits but the edge of the plausible, so that a typo (10^15 lm, a 1e6 m column)
+    is refused with the lamp named instead of lighting a whole district.
+    """
+    spec = layer_schemas()["lights"]["columns"].get(column, {})
+    low, high = spec.get("min"), spec.get("max")
+    unit = _UNITS.get(column, "")
+    bad = not math.isfinite(value)
+    if low is not None:
+        bad |= value <= float(low) if spec.get("min_exclusive") else value < float(low)
+    if high is not None:
+        bad |= value > float(high)
+    if bad:
+        span = f"{'(' if spec.get('min_exclusive') else '['}{low:g}, {high:g}]"
+        raise InputError(
+            f"{where}: {column} {value:g} {unit} is outside {span} {unit} (the range of "
+            "standards/layers.yaml); correct the value in the lights layer"
+        )
 
 
 def _lamps(
@@ -377,8 +405,31 @@ def illuminance_at(
 # --------------------------------------------------------------------------- raster
 
 
+def check_resolution(resolution_m: Any, what: str = "resolution_m") -> float:
+    """Return the raster cell size if it is a finite number > 0 metres, else refuse it.
+
+    Raises
+    ------
+    InputError
+        ``resolution_m`` not a number, NaN, infinite or <= 0 (the CLI's
+        ``--resolution``), said before any work starts.
+    """
+    try:
+        value = float(resolution_m)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(
+            f"{what} {resolution_m!r} must be a finite number of metres > 0 (the raster "
+            "cell size, e.g. 1 or 2)"
+        )
+    return value
+
+
 def _grid(window: Window, resolution_m: float, max_cells: int) -> tuple[Affine, int, int]:
     minx, miny, maxx, maxy = (float(v) for v in window)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise InputError(f"window {window!r} must hold finite coordinates (metres)")
     if not (maxx > minx and maxy > miny):
         raise InputError(f"window {window!r} must be (minx, miny, maxx, maxy) with max > min")
     cols = math.ceil((maxx - minx) / resolution_m - 1e-9)
@@ -474,8 +525,7 @@ def illuminance_raster(
     vectorised numpy expression; the cost is the number of (lamp, nearby cell) pairs,
     not lamps × cells.
     """
-    if not resolution_m > 0:
-        raise InputError(f"resolution_m must be > 0 metres, got {resolution_m!r}")
+    check_resolution(resolution_m)
     limit = int(_params()["max_raster_cells"]) if max_cells is None else int(max_cells)
     transform, rows, cols = _grid(
         window if window is not None else district.boundary.bounds, resolution_m, limit
@@ -511,6 +561,93 @@ def illuminance_raster(
 # --------------------------------------------------------------------------- energy
 
 
+def burning_hours_per_year(latitude_deg: float, *, sun_altitude_deg: float | None = None) -> float:
+    """Return the hours a year a dusk-to-dawn lamp burns at a latitude, h/year.
+
+    Parameters
+    ----------
+    latitude_deg
+        Geographic latitude, degrees (north positive), in [-90, 90].
+    sun_altitude_deg
+        Altitude of the sun's centre at which the lamps switch (photocell), degrees;
+        default ``burning_hours.switch_sun_altitude_deg`` of ``standards/en13201.yaml``
+        (-2.5°).
+
+    Returns
+    -------
+    float
+        Σ over the 365 days of the year of the night length 24 h − 2·ω₀/15°, where
+        cos ω₀ = (sin h₀ − sin φ sin δ) / (cos φ cos δ) (clipped to [-1, 1]: polar day
+        and night) is the hour angle at which the sun crosses altitude h₀, φ the
+        latitude and δ the declination on day n (Spencer's Fourier series, evaluated at
+        midday).  55.4 °N gives 4,096 h (the Danish planning figure ~4,100 h); 40 °N
+        4,191 h; the equator 4,253 h.
+
+    Raises
+    ------
+    InputError
+        Latitude not finite or outside [-90, 90].
+
+    Notes
+    -----
+    Sources: J. W. Spencer (1971), "Fourier series representation of the position of
+    the sun", *Search* 2(5): 172 (declination); J. Meeus, *Astronomical Algorithms*,
+    2nd ed. (1998), eq. 15.1 (hour angle at a given altitude).  The switching altitude
+    is a documented assumption (``uncertain`` in ``standards/en13201.yaml``): a photocell
+    switching at ~35–70 lx ambient, reached with the sun 1–4° below the horizon, which
+    is ±100 h a year at 55 °N.
+    """
+    try:
+        phi_deg = float(latitude_deg)
+    except (TypeError, ValueError):
+        phi_deg = math.nan
+    if not (math.isfinite(phi_deg) and -90.0 <= phi_deg <= 90.0):
+        raise InputError(
+            f"latitude {latitude_deg!r} must be a finite number of degrees in [-90, 90] "
+            "(district settings latitude_deg)"
+        )
+    rule = _params()["burning_hours"]
+    h0 = math.radians(
+        float(rule["switch_sun_altitude_deg"]) if sun_altitude_deg is None else sun_altitude_deg
+    )
+    day = np.arange(365) + 0.5  # midday of days 1..365, from 1 January
+    g = 2.0 * np.pi * day / 365.0
+    delta = (
+        0.006918
+        - 0.399912 * np.cos(g)
+        + 0.070257 * np.sin(g)
+        - 0.006758 * np.cos(2 * g)
+        + 0.000907 * np.sin(2 * g)
+        - 0.002697 * np.cos(3 * g)
+        + 0.00148 * np.sin(3 * g)
+    )
+    phi = math.radians(phi_deg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos_w = (math.sin(h0) - math.sin(phi) * np.sin(delta)) / (math.cos(phi) * np.cos(delta))
+    # at the poles cos φ = 0: the sign of the numerator says day or night all day
+    cos_w = np.nan_to_num(cos_w, nan=1.0, posinf=1.0, neginf=-1.0)
+    omega = np.arccos(np.clip(cos_w, -1.0, 1.0))  # half-day hour angle, radians
+    return float(np.sum(24.0 - 24.0 * omega / np.pi))
+
+
+def district_latitude(district: District) -> float:
+    """Return the latitude of a district for burning hours, degrees.
+
+    ``district.settings.latitude_deg`` when set, else the latitude of the boundary's
+    centroid (transformed from the district CRS to WGS84).
+    """
+    settings = getattr(district, "settings", None)
+    value = getattr(settings, "latitude_deg", None)
+    if value is not None:
+        return float(value)
+    from pyproj import Transformer
+
+    centre = district.boundary.centroid
+    to_wgs84 = Transformer.from_crs(district.crs, "EPSG:4326", always_xy=True)
+    _, lat = to_wgs84.transform(centre.x, centre.y)
+    return float(lat)
+
+
 def lamp_energy_kwh_per_year(
     district: District,
     *,
@@ -522,7 +659,7 @@ def lamp_energy_kwh_per_year(
     Parameters
     ----------
     district
-        Its lights.
+        Its lights; its latitude (:func:`district_latitude`) sets the burning hours.
     inside_boundary
         Count only lamps inside the boundary (default).
     photometry_dir
@@ -531,12 +668,12 @@ def lamp_energy_kwh_per_year(
     Notes
     -----
     Power per lamp: ``watts``; else the file's wattage scaled by lumens / file flux;
-    else ``lumens`` / ``efficacy_lm_per_w``.  Energy = Σ W × ``burning_hours_per_year``
-    / 1000 (both in ``standards/en13201.yaml``, unconfirmed defaults).
+    else ``lumens`` / ``efficacy_lm_per_w`` (``standards/en13201.yaml``, unconfirmed).
+    Energy = Σ W × :func:`burning_hours_per_year` (the district's latitude) / 1000.
     """
     lights = district.lights
     if inside_boundary and len(lights):
         lights = lights.loc[shapely.covers(district.boundary, lights.geometry.to_numpy())]
     lamps = _lamps(lights, cutoff_lx=0.0, photometry_dir=_photometry_dir(photometry_dir))
-    hours = float(_params()["burning_hours_per_year"])
+    hours = burning_hours_per_year(district_latitude(district))
     return float(sum(lamp.watts for lamp in lamps) * hours / 1000.0)

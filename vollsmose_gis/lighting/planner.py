@@ -6,7 +6,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import Plan, new_ids
 from vollsmose_gis.district import District
 from vollsmose_gis.lighting.compliance import (
     _assess,
@@ -93,31 +94,71 @@ class LampSpec:
         return replace(cls.default(), **dict(value))
 
 
-@dataclass(frozen=True)
-class LightingPlan:
-    """Result of :func:`plan_lights`.
+class LightingPlan(Plan):
+    """Result of :func:`plan_lights`: a :class:`~vollsmose_gis.analysis.Plan`.
 
-    Attributes
-    ----------
-    new_lights
-        The added lamps as rows of the ``lights`` layer (ids ``new-L001``…).
-    cost_dkk
-        Installed cost of the new lamps, DKK.
-    compliance_before, compliance_after
-        :func:`compliance` of the district before and after.
-    district
-        The district with the new lamps added.
-    unresolved
-        Street ids still failing (the lamp cannot light them to their class, or
-        ``max_new`` was reached).
+    ``added`` holds the new lamps as rows of the ``lights`` layer (ids from
+    :func:`~vollsmose_gis.analysis.new_ids` with prefix ``L``: ``new-L-001``…),
+    ``district`` the district with them, ``cost_dkk`` their installed cost, ``unmet``
+    the street ids still failing (the lamp cannot light them to their class, or
+    ``max_new`` was reached), ``summary`` the figures (lamps added, segments planned,
+    not assessed) and ``extras`` the compliance frames before and after.
+
+    The old attribute names still work: ``new_lights``, ``compliance_before``,
+    ``compliance_after``, ``unresolved``.
     """
 
-    new_lights: gpd.GeoDataFrame
-    cost_dkk: float
-    compliance_before: gpd.GeoDataFrame
-    compliance_after: gpd.GeoDataFrame
-    district: District
-    unresolved: list[str] = field(default_factory=list)
+    @property
+    def new_lights(self) -> gpd.GeoDataFrame:
+        """The added lamps (same as ``added``)."""
+        return self.added
+
+    @property
+    def compliance_before(self) -> gpd.GeoDataFrame:
+        """:func:`~vollsmose_gis.lighting.compliance` of the district before the plan."""
+        return self.extras["compliance_before"]
+
+    @property
+    def compliance_after(self) -> gpd.GeoDataFrame:
+        """:func:`~vollsmose_gis.lighting.compliance` of the district with the new lamps."""
+        return self.extras["compliance_after"]
+
+    @property
+    def unresolved(self) -> list[str]:
+        """Street ids still failing after the plan (same as ``unmet``)."""
+        return self.unmet
+
+
+def check_spacing(spacing_m: Any, what: str = "min_spacing_m") -> float:
+    """Return a lamp spacing if it lies in the planner's bounds, else refuse it.
+
+    Parameters
+    ----------
+    spacing_m
+        Distance between lamps, m.
+    what
+        The parameter's name in messages (e.g. a scenario's ``add_lights: spacing_m``).
+
+    Raises
+    ------
+    InputError
+        Not a finite number within ``planner.spacing_bounds_m`` of
+        ``standards/en13201.yaml`` ([3, 500] m): closer than 3 m is no lighting layout
+        and would ask for a lamp every few centimetres (the work grows as length /
+        spacing), farther than 500 m lights nothing.
+    """
+    low, high = (float(v) for v in _params()["planner"]["spacing_bounds_m"])
+    try:
+        value = float(spacing_m)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InputError(
+            f"{what} {spacing_m!r} must be a number of metres from {low:g} to {high:g} "
+            "(planner.spacing_bounds_m in standards/en13201.yaml; street lamps usually "
+            "stand 15-40 m apart)"
+        )
+    return value
 
 
 def _bearing(line: LineString, station: float) -> float:
@@ -154,7 +195,8 @@ def plan_lights(
     max_new
         Stop after this many new lamps (None: no limit).
     min_spacing_m
-        Minimum distance between any two lamps, m (default ``planner.min_spacing_m``).
+        Minimum distance between any two lamps, m (default ``planner.min_spacing_m``;
+        within ``planner.spacing_bounds_m``, see :func:`check_spacing`).
     only_walkable
         Plan only segments with ``walk`` true (paths and streets people walk), inside
         the boundary.
@@ -166,7 +208,8 @@ def plan_lights(
     Returns
     -------
     LightingPlan
-        New lamp rows, cost, compliance before/after, the new district, unresolved ids.
+        New lamp rows (``added``), cost, compliance before/after, the new district,
+        unresolved street ids (``unmet``).
 
     Notes
     -----
@@ -181,11 +224,13 @@ def plan_lights(
     """
     params = _params()["planner"]
     spec = LampSpec.from_value(lamp)
-    spacing_min = float(params["min_spacing_m"]) if min_spacing_m is None else float(min_spacing_m)
-    if not spacing_min > 0:
-        raise InputError(f"min_spacing_m must be > 0 m, got {min_spacing_m!r}")
-    if max_new is not None and max_new < 0:
-        raise InputError(f"max_new must be >= 0, got {max_new!r}")
+    spacing_min = check_spacing(
+        params["min_spacing_m"] if min_spacing_m is None else min_spacing_m, "min_spacing_m"
+    )
+    if max_new is not None and (
+        isinstance(max_new, bool) or not isinstance(max_new, int | np.integer) or max_new < 0
+    ):
+        raise InputError(f"max_new must be a whole number >= 0 (or None), got {max_new!r}")
     cutoff = _cutoff(cutoff_lx)
     folder = _photometry_dir(photometry_dir)
     template = {
@@ -211,7 +256,7 @@ def plan_lights(
     occupied = [(lamp_.x, lamp_.y) for lamp_ in lamps]
     occupied_tree = cKDTree(np.asarray(occupied)) if occupied else None
     unresolved: list[str] = []
-    candidates = before.loc[~before["pass"]]
+    candidates = before.loc[before["status"] == "fail"]  # C classes: not assessed
     if only_walkable:
         walk = candidates["walk"].fillna(False).astype(bool) if "walk" in candidates else False
         candidates = candidates.loc[walk & candidates["in_boundary"]]
@@ -339,7 +384,9 @@ def plan_lights(
             occupied.append((new.x, new.y))
         occupied_tree = cKDTree(np.asarray(occupied)) if occupied else None
 
-    ids = [f"new-L{n + 1:03d}" for n in range(len(placed))]
+    lights_ids = district.lights.get("light_id", pd.Series(dtype="string"))
+    existing_ids = lights_ids.astype("string").dropna().tolist()
+    ids = new_ids("L", len(placed), existing_ids)
     new_rows = gpd.GeoDataFrame(
         {
             "light_id": ids,
@@ -366,10 +413,34 @@ def plan_lights(
     )
     all_lamps = [*lamps, *(replace(p, light_id=i) for p, i in zip(placed, ids, strict=True))]
     after = _evaluate(_prepare_segments(new_district, all_lamps, target_class), all_lamps)
-    still = after.loc[after.index.isin(order) & ~after["pass"], "street_id"].astype(str)
+    still = after.loc[after.index.isin(order) & (after["status"] == "fail"), "street_id"]
+    still = still.astype(str)
     unresolved = sorted(set(unresolved) | set(still))
     if progress is not None:
         progress(1.0, "planning lamps")
     unit = spec.unit_cost_dkk
     cost = float(len(placed) * (unit if unit == unit else float(load("unit_costs")["lamp"])))
-    return LightingPlan(new_rows, cost, before, after, new_district, unresolved)
+    return LightingPlan(
+        district=new_district,
+        added=new_rows,
+        cost_dkk=cost,
+        unmet=unresolved,
+        summary={
+            "new_lamps": len(placed),
+            "segments_failing_before": int((before["status"] == "fail").sum()),
+            "segments_planned": len(order),
+            "segments_not_assessed": int((before["status"] == "not_assessed").sum()),
+            "min_spacing_m": spacing_min,
+            "lit_path_length_passing_before_m": _passing_walk_length(before),
+            "lit_path_length_passing_after_m": _passing_walk_length(after),
+        },
+        layer="lights",
+        extras={"compliance_before": before, "compliance_after": after},
+    )
+
+
+def _passing_walk_length(frame: gpd.GeoDataFrame) -> float:
+    """Length of walkable segments inside the boundary that pass their class, m."""
+    walk = frame["walk"].fillna(False).astype(bool) if "walk" in frame else False
+    chosen = frame.loc[walk & frame["in_boundary"] & (frame["status"] == "pass")]
+    return float(chosen["length_m"].sum())
