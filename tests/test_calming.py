@@ -31,7 +31,7 @@ from vollsmose_gis.standards import highway_defaults, load
 P = load("calming")
 A = P["acceleration_mps2"]
 B = P["braking_mps2"]
-HUMP = P["crossing_speed_kmh"]["hump"]
+HUMP = P["default_design_speed_kmh"]["hump"] + P["crossing_excess_kmh"]["hump"]
 DEAD_END = P["dead_end_kmh"]
 JUNCTION = P["intersection_kmh"]["default"]
 MIN_JUNCTION = P["planner"]["min_distance_from_intersection_m"]

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import logging
 import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import yaml
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.standards import load
-
-if TYPE_CHECKING:
-    pass
-
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +37,117 @@ class CalmingWarning(UserWarning):
     """Something in the input was ignored or an indicator is undefined (see message)."""
 
 
-def _params() -> dict[str, Any]:
+ParamsLike = str | os.PathLike[str] | Mapping[str, Any] | None
+"""Model parameters: ``None`` (the packaged ``standards/calming.yaml``), the path of a
+calming.yaml-style file (e.g. one written by :meth:`SpeedCalibration.write`), or a
+mapping; files and mappings may be partial and are merged onto the packaged values."""
+
+_ACTIVE: ContextVar[dict[str, Any] | None] = ContextVar("calming_params", default=None)
+
+
+@cache
+def _packaged() -> dict[str, Any]:
     params: dict[str, Any] = load("calming")
     return params
+
+
+def _params() -> dict[str, Any]:
+    """The parameters in force: an override (:func:`using_params`) or the packaged file."""
+    return _ACTIVE.get() or _packaged()
+
+
+def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(copy.deepcopy(base))
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_params(params: ParamsLike = None) -> dict[str, Any]:
+    """Return complete model parameters: the packaged file with ``params`` merged on top.
+
+    Parameters
+    ----------
+    params
+        ``None``, a path to a calming.yaml-style YAML file, or a mapping (see
+        :data:`ParamsLike`).
+
+    Returns
+    -------
+    dict
+        A full calming.yaml mapping.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not a YAML mapping, or a kinematic value is not a
+        positive number.
+    """
+    if params is None:
+        return _packaged()
+    where = "calming parameters"
+    if isinstance(params, (str, os.PathLike)):
+        path = Path(params)
+        where = str(path)
+        if not path.is_file():
+            raise InputError(
+                f"{path}: calming parameter file not found; give a calming.yaml-style "
+                "file (e.g. written by calibrate_speeds(...).write(path))"
+            )
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(data, Mapping):
+            raise InputError(f"{path}: must hold a mapping of calming.yaml keys")
+        params = data
+    if not isinstance(params, Mapping):
+        raise InputError(f"calming parameters must be a path or a mapping, got {params!r}")
+    merged = _merge(_packaged(), params)
+    for key in ("acceleration_mps2", "braking_mps2"):
+        value = merged.get(key)
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise InputError(f"{where}: {key} must be a number > 0 m/s², got {value!r}")
+    return merged
+
+
+@contextmanager
+def using_params(params: ParamsLike = None) -> Iterator[dict[str, Any]]:
+    """Run the calming model with other parameters inside a ``with`` block.
+
+    ``None`` keeps the parameters in force (so nested calls inherit an outer override).
+    """
+    if params is None:
+        yield _params()
+        return
+    token = _ACTIVE.set(load_params(params))
+    try:
+        yield _params()
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _params_key() -> str:
+    """A short content hash of the parameters in force (for caches)."""
+    active = _ACTIVE.get()
+    if active is None:
+        return "packaged"
+    text = json.dumps(active, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def crossing_speed_kmh(kind: str, design_speed_kmh: float) -> float:
+    """Crossing V85 of a device of ``kind`` designed for ``design_speed_kmh``, km/h.
+
+    ``design_speed_kmh + crossing_excess_kmh[kind]`` (``standards/calming.yaml``).
+    """
+    excess = _params()["crossing_excess_kmh"]
+    if kind not in excess:
+        raise InputError(f"unknown device kind {kind!r}; known kinds: {sorted(excess)}")
+    return float(design_speed_kmh) + float(excess[kind])
 
 
 def _report(progress: Progress | None, fraction: float, message: str) -> None:
@@ -47,15 +160,20 @@ def _ms(kmh: Any) -> Any:
 
 
 def crash_ratio(
-    speed_after_kmh: Any, speed_before_kmh: Any, *, severity: str = "injury_crashes"
+    speed_after_kmh: Any,
+    speed_before_kmh: Any,
+    *,
+    severity: str = "injury_crashes",
+    exponents: Literal["urban", "low_speed"] = "urban",
 ) -> np.ndarray:
     """Return the power-model ratio of crashes after / before a change of speed.
 
-    ``(v_after / v_before) ** k`` with the urban exponent ``k`` of ``severity``
-    (``power_model.exponents`` in ``standards/calming.yaml``: Elvik 2009, urban and
-    residential roads: fatal crashes 2.6, serious-injury crashes 1.5, injury crashes
-    1.2).  Nilsson's power model assumes the same traffic and a proportional shift of
-    the speed distribution.
+    ``(v_after / v_before) ** k`` with the exponent ``k`` of ``severity``: the urban
+    exponents (``power_model.exponents`` in ``standards/calming.yaml``: Elvik 2009,
+    urban and residential roads: fatal crashes 2.6, serious-injury crashes 1.5, injury
+    crashes 1.2) or the lower ones at low speeds (``power_model.low_speed_exponents``,
+    after Elvik 2013: 1.5, 1.0, 0.8; unconfirmed).  Nilsson's power model assumes the
+    same traffic and a proportional shift of the speed distribution.
 
     Parameters
     ----------
@@ -63,20 +181,25 @@ def crash_ratio(
         Speeds (scalars or arrays), km/h, > 0.
     severity
         ``"injury_crashes"``, ``"serious_injury_crashes"`` or ``"fatal_crashes"``.
+    exponents
+        ``"urban"`` (Elvik 2009) or ``"low_speed"`` (the other end of the range).
 
     Returns
     -------
     ndarray
         Ratio (1 = no change); NaN where a speed is missing or not positive.
     """
-    exponents = _params()["power_model"]["exponents"]
-    if severity not in exponents:
-        raise InputError(f"unknown severity {severity!r}; known: {sorted(exponents)}")
+    key = {"urban": "exponents", "low_speed": "low_speed_exponents"}.get(exponents)
+    if key is None:
+        raise InputError(f"exponents must be 'urban' or 'low_speed', got {exponents!r}")
+    table = _params()["power_model"][key]
+    if severity not in table:
+        raise InputError(f"unknown severity {severity!r}; known: {sorted(table)}")
     after = np.asarray(speed_after_kmh, dtype=float)
     before = np.asarray(speed_before_kmh, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where((after > 0) & (before > 0), after / before, np.nan)
-    return np.asarray(ratio ** float(exponents[severity]))
+    return np.asarray(ratio ** float(table[severity]))
 
 
 def pedestrian_fatality_risk(speed_kmh: Any) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +14,9 @@ import shapely
 from scipy.spatial import cKDTree
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.analysis import Plan, new_ids
 from vollsmose_gis.calming._base import (
+    ParamsLike,
     Progress,
     _bool_column,
     _check_target,
@@ -22,8 +24,10 @@ from vollsmose_gis.calming._base import (
     _params,
     _report,
     crash_ratio,
+    crossing_speed_kmh,
     device_costs,
     logger,
+    using_params,
 )
 from vollsmose_gis.calming.speeds import (
     _build_samples,
@@ -45,10 +49,25 @@ if TYPE_CHECKING:
 
 # --------------------------------------------------------------------------- planner
 
+Criterion = Literal["peak", "mean"]
 
-@dataclass(frozen=True)
-class CalmingPlan:
+
+class _Summary(dict[str, Any]):
+    """A plan's summary: a dict that may also be called (``plan.summary()``, the
+    spelling of the CLI and plugin before :class:`~vollsmose_gis.analysis.Plan`)."""
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self)
+
+
+@dataclass(repr=False)
+class CalmingPlan(Plan):
     """Devices placed by :func:`plan_calming` and the speeds they give.
+
+    A :class:`~vollsmose_gis.analysis.Plan`: ``district`` (the input district with the
+    devices appended to its calming layer), ``added`` (the new devices), ``cost_dkk``,
+    ``unmet`` (target streets still too fast), ``summary`` (a JSON-ready dict, also
+    callable), ``layer`` (``"calming"``), ``extras`` (``{"speeds": ...}``).
 
     Attributes
     ----------
@@ -56,58 +75,94 @@ class CalmingPlan:
         The target V85, km/h.
     kinds
         Device kinds the planner could use.
-    devices
-        The new devices as calming-layer rows (``device_id``, ``kind``, ``street_id``,
-        Point geometry in the district CRS) plus ``reason`` (``"school crossing"`` or
-        ``"speed"``), ``chain_m`` (position along its continuous street) and
-        ``cost_dkk``.
     speeds
-        :func:`safety_effect`-style segment table after the plan, with the speeds
-        before it (``v85_max_before_kmh``, ``v85_mean_before_kmh``), the power-model
-        ``injury_crash_change`` from before to after and ``meets_target`` (target
-        streets only; NaN elsewhere).
-    district
-        The input district with the devices appended to its calming layer.
-    unmet_streets
-        ``street_id`` of target streets whose modelled V85 still exceeds the target
-        (the rules left no place for a device, e.g. bus routes without cushions, posted
-        limits above the planner's limit, or short stretches between intersections).
+        :func:`~vollsmose_gis.calming.safety_effect`-style segment table after the
+        plan, with the speeds before it (``v85_max_before_kmh``,
+        ``v85_mean_before_kmh``), the power-model ``injury_crash_change`` from before
+        to after and ``meets_target`` (target streets only; NaN elsewhere).
+    criterion
+        ``"peak"`` (peak V85 ≤ target + tolerance) or ``"mean"`` (mean V85 ≤ target).
+    tolerance_kmh
+        Accepted excess of the peak over the target, km/h.
+    design_speed_kmh
+        Design speed of the planned devices, km/h (crossing V85 adds the kind's
+        ``crossing_excess_kmh``).
+
+    Notes
+    -----
+    ``devices`` (= ``added``: calming-layer rows ``device_id``, ``kind``,
+    ``street_id``, ``design_speed_kmh``, Point geometry, plus ``reason``
+    (``"school crossing"`` or ``"speed"``), ``chain_m`` and ``cost_dkk``) and
+    ``unmet_streets`` (= ``tuple(unmet)``) keep the names of the earlier
+    ``CalmingPlan``.
     """
 
-    target_kmh: float
-    kinds: tuple[str, ...]
-    devices: gpd.GeoDataFrame
-    speeds: gpd.GeoDataFrame
-    district: District
-    unmet_streets: tuple[str, ...]
+    target_kmh: float = 30.0
+    kinds: tuple[str, ...] = ()
+    speeds: gpd.GeoDataFrame | None = None
+    criterion: str = "peak"
+    tolerance_kmh: float = 0.0
+    design_speed_kmh: float = float("nan")
 
     @property
-    def cost_dkk(self) -> float:
-        """Total cost of the new devices, DKK."""
-        return float(self.devices["cost_dkk"].sum())
+    def devices(self) -> gpd.GeoDataFrame:
+        """The new devices (:attr:`added`)."""
+        return self.added
 
-    def summary(self) -> dict[str, Any]:
-        """Return a JSON-ready summary: devices by kind, cost, speeds before and after."""
-        scope = self.speeds[self.speeds["target_street"]]
-        length = float(scope["length_m"].sum())
+    @property
+    def unmet_streets(self) -> tuple[str, ...]:
+        """``street_id`` of target streets that still miss the criterion (:attr:`unmet`)."""
+        return tuple(self.unmet)
 
-        def weighted(column: str) -> float | None:
-            if length <= 0:
-                return None
-            return round(float((scope[column] * scope["length_m"]).sum() / length), 2)
+    def __repr__(self) -> str:
+        return (
+            f"CalmingPlan({len(self.added)} devices for {self.target_kmh:g} km/h "
+            f"({self.criterion}), {self.cost_dkk:,.0f} DKK, {len(self.unmet)} streets unmet)"
+        )
 
-        by_kind = self.devices.groupby("kind", observed=True)["cost_dkk"].agg(["count", "sum"])
-        return {
-            "target_kmh": self.target_kmh,
-            "devices": len(self.devices),
+
+def _plan_summary(
+    speeds: gpd.GeoDataFrame,
+    devices: gpd.GeoDataFrame,
+    *,
+    target_kmh: float,
+    criterion: str,
+    tolerance_kmh: float,
+    design_speed_kmh: float,
+    unmet: list[str],
+) -> _Summary:
+    """A JSON-ready summary: devices by kind, cost, speeds before and after."""
+    scope = speeds[speeds["target_street"]]
+    length = float(scope["length_m"].sum())
+
+    def weighted(column: str) -> float | None:
+        if length <= 0:
+            return None
+        return round(float((scope[column] * scope["length_m"]).sum() / length), 2)
+
+    by_kind = devices.groupby("kind", observed=True)["cost_dkk"].agg(["count", "sum"])
+    return _Summary(
+        {
+            "target_kmh": target_kmh,
+            "criterion": criterion,
+            "tolerance_kmh": tolerance_kmh,
+            "design_speed_kmh": design_speed_kmh,
+            "devices": len(devices),
             "devices_by_kind": {k: int(r["count"]) for k, r in by_kind.iterrows()},
-            "cost_dkk": round(self.cost_dkk),
+            "cost_dkk": round(float(devices["cost_dkk"].sum())),
             "cost_by_kind_dkk": {k: round(float(r["sum"])) for k, r in by_kind.iterrows()},
             "target_street_length_m": round(length, 1),
             "mean_v85_before_kmh": weighted("v85_mean_before_kmh"),
             "mean_v85_after_kmh": weighted("v85_mean_kmh"),
-            "unmet_streets": list(self.unmet_streets),
+            "max_v85_before_kmh": round(float(scope["v85_max_before_kmh"].max()), 2)
+            if length > 0
+            else None,
+            "max_v85_after_kmh": round(float(scope["v85_max_kmh"].max()), 2)
+            if length > 0
+            else None,
+            "unmet_streets": list(unmet),
         }
+    )
 
 
 def _min_spacing(target_kmh: float) -> float:
@@ -124,7 +179,7 @@ def _check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     kinds = tuple(str(k) for k in kinds)
     if not kinds:
         raise InputError("kinds must name at least one device kind, e.g. ('hump',)")
-    known = params["crossing_speed_kmh"]
+    known = params["default_design_speed_kmh"]
     unknown = [k for k in kinds if k not in known or k not in params["unit_cost_dkk"]]
     if unknown:
         raise InputError(f"unknown device kind(s) {unknown}; known kinds: {sorted(known)}")
@@ -203,6 +258,10 @@ def plan_calming(
     kinds: Sequence[str] = ("hump", "table", "cushion"),
     candidate_step_m: float | None = None,
     progress: Progress | None = None,
+    criterion: Criterion | None = None,
+    tolerance_kmh: float | None = None,
+    design_speed_kmh: float | None = None,
+    params: ParamsLike = None,
 ) -> CalmingPlan:
     """Place calming devices so the modelled V85 stays within a target.
 
@@ -223,6 +282,19 @@ def plan_calming(
         ``planner.candidate_step_m``).
     progress
         Optional callback ``(fraction done, message)``.
+    criterion
+        ``"peak"``: the largest modelled V85 of every continuous target street ≤
+        target + ``tolerance_kmh``; ``"mean"``: its length-weighted mean V85 ≤ target.
+        Default ``planner.criterion`` (``peak``).
+    tolerance_kmh
+        Accepted excess of the peak V85 over the target, km/h (default
+        ``planner.tolerance_kmh``, 5 km/h; ignored by ``"mean"``).
+    design_speed_kmh
+        Design speed of the new devices, km/h (default: target −
+        ``planner.design_margin_kmh``, at least ``planner.min_design_speed_kmh``); their
+        crossing V85 adds the kind's ``crossing_excess_kmh``.
+    params
+        Model parameters (see :func:`~vollsmose_gis.calming.load_params`).
 
     Returns
     -------
@@ -257,7 +329,40 @@ def plan_calming(
     through is wider than the largest spacing that holds the target) the plan keeps the
     length over target as small as it can and the street is listed in
     :attr:`CalmingPlan.unmet_streets`.
+
+    With ``criterion="mean"`` the same search runs with a peak limit ``L`` in place of
+    target + tolerance, and ``L`` is bisected (to 0.25 km/h, up to target + 25) per
+    continuous street for the largest value whose plan keeps the street's mean V85 ≤
+    target; a street whose mean stays above the target even with ``L`` = target is
+    unmet.  School-crossing tables go where the V85 exceeds the target (both
+    criteria).
     """
+    with using_params(params):
+        return _plan(
+            district,
+            target_kmh=target_kmh,
+            streets=streets,
+            kinds=kinds,
+            candidate_step_m=candidate_step_m,
+            progress=progress,
+            criterion=criterion,
+            tolerance_kmh=tolerance_kmh,
+            design_speed_kmh=design_speed_kmh,
+        )
+
+
+def _plan(
+    district: District,
+    *,
+    target_kmh: float,
+    streets: Iterable[str] | None,
+    kinds: Sequence[str],
+    candidate_step_m: float | None,
+    progress: Progress | None,
+    criterion: Criterion | None,
+    tolerance_kmh: float | None,
+    design_speed_kmh: float | None,
+) -> CalmingPlan:
     target = _check_target(target_kmh)
     kinds = _check_kinds(kinds)
     params = _params()
@@ -265,6 +370,13 @@ def plan_calming(
     step = float(planner["candidate_step_m"] if candidate_step_m is None else candidate_step_m)
     if not math.isfinite(step) or step <= 0:
         raise InputError(f"candidate_step_m must be a distance > 0 m, got {candidate_step_m!r}")
+    rule = str(planner["criterion"] if criterion is None else criterion)
+    if rule not in ("peak", "mean"):
+        raise InputError(f"criterion must be 'peak' or 'mean', got {criterion!r}")
+    tolerance = _check_speed(
+        "tolerance_kmh", planner["tolerance_kmh"] if tolerance_kmh is None else tolerance_kmh, 0.0
+    )
+    design = _design_speed(target, design_speed_kmh)
     _report(progress, 0.0, "speed model")
     model = _model(district)
     device_points, _ = _device_points(district, model)
@@ -275,7 +387,7 @@ def plan_calming(
     posted = edges["limit_kmh"].to_numpy()
     placeable = scope & (posted <= float(planner["max_posted_limit_kmh"]))
     bus = edges["bus_route"].to_numpy()
-    crossing_speed = params["crossing_speed_kmh"]
+    crossing_speed = {k: crossing_speed_kmh(k, design) for k in {*kinds, "table"}}
     kind_of_edge = np.full(len(edges), "", dtype=object)
     if bus_kinds:
         kind_of_edge[placeable & bus] = bus_kinds[0]
@@ -284,7 +396,9 @@ def plan_calming(
     placeable &= kind_of_edge != ""
     spacing = _min_spacing(target)
     min_junction = float(planner["min_distance_from_intersection_m"])
-    tol2 = _ms(target + float(planner["target_tolerance_kmh"])) ** 2
+    rounding = float(planner["target_tolerance_kmh"])
+    tol2 = _ms(target + (tolerance if rule == "peak" else 0.0) + rounding) ** 2
+    school2 = float(_ms(target + rounding)) ** 2  # tables where V85 exceeds the target
 
     chains = np.unique(model.chain[scope])
     chain_edges = np.flatnonzero(np.isin(model.chain, chains))
@@ -329,26 +443,41 @@ def plan_calming(
             grid=samples.grid[lo:hi],
         )
         taken = list(device_pos.get(cid, []))
-        new = _plan_chain(
-            model,
-            sub,
-            candidate=candidate[lo:hi],
-            school=school[lo:hi],
-            in_scope=in_scope[lo:hi],
-            kind_of_edge=kind_of_edge,
-            crossing_speed=crossing_speed,
-            taken=taken,
-            spacing=spacing,
-            limit2=float(tol2),
-        )
+
+        def attempt(limit2: float, lo: int = lo, hi: int = hi, taken: list[float] = taken) -> Any:
+            sub = _Samples(
+                pos=samples.pos[lo:hi],
+                X=samples.X[lo:hi],
+                edge=samples.edge[lo:hi],
+                cap2=cap2[lo:hi].copy(),
+                grid=samples.grid[lo:hi],
+            )
+            new = _plan_chain(
+                model,
+                sub,
+                candidate=candidate[lo:hi],
+                school=school[lo:hi],
+                in_scope=in_scope[lo:hi],
+                kind_of_edge=kind_of_edge,
+                crossing_speed=crossing_speed,
+                taken=list(taken),
+                spacing=spacing,
+                limit2=limit2,
+                school_limit2=school2,
+            )
+            return new, sub
+
+        new, sub = attempt(float(tol2))
+        if rule == "mean":
+            new, sub = _mean_plan(
+                model, attempt, new, sub, in_scope[lo:hi], target=target, rounding=rounding
+            )
         cap2[lo:hi] = sub.cap2
         placed.extend(new)
     _report(progress, 0.95, "speeds after the plan")
-    devices = _plan_devices(district, model, placed)
-    calming = pd.concat(
-        [district.calming, devices[["device_id", "kind", "street_id", "geometry"]]],
-        ignore_index=True,
-    )
+    devices = _plan_devices(district, model, placed, design)
+    columns = ["device_id", "kind", "street_id", "design_speed_kmh", "geometry"]
+    calming = pd.concat([district.calming, devices[columns]], ignore_index=True)
     after_district = district.replace(
         calming=gpd.GeoDataFrame(calming, geometry="geometry", crs=district.crs)
     )
@@ -359,27 +488,161 @@ def plan_calming(
     after["injury_crash_change"] = (
         crash_ratio(after["v85_mean_kmh"].to_numpy(), before["v85_mean_kmh"].to_numpy()) - 1.0
     )
-    limit = target + float(planner["target_tolerance_kmh"])
-    meets = pd.Series(pd.NA, index=after.index, dtype="boolean")
-    meets[after["target_street"]] = after.loc[after["target_street"], "v85_max_kmh"] <= limit
-    after["meets_target"] = meets
+    after["meets_target"] = meets_criterion(
+        after, model.chain, target, criterion=rule, tolerance_kmh=tolerance
+    )
+    meets = after["meets_target"]
     unmet = sorted(set(after.loc[after["target_street"] & ~meets.fillna(True), "street_id"]))
     logger.info(
-        "calming plan for %s km/h: %d devices, %.0f DKK, %d target streets unmet",
+        "calming plan for %s km/h (%s): %d devices, %.0f DKK, %d target streets unmet",
         target,
+        rule,
         len(devices),
         float(devices["cost_dkk"].sum()),
         len(unmet),
     )
     _report(progress, 1.0, "done")
     return CalmingPlan(
+        district=after_district,
+        added=devices,
+        cost_dkk=float(devices["cost_dkk"].sum()),
+        unmet=list(unmet),
+        summary=_plan_summary(
+            after,
+            devices,
+            target_kmh=target,
+            criterion=rule,
+            tolerance_kmh=tolerance,
+            design_speed_kmh=design,
+            unmet=unmet,
+        ),
+        layer="calming",
+        extras={"speeds": after},
         target_kmh=target,
         kinds=kinds,
-        devices=devices,
         speeds=after,
-        district=after_district,
-        unmet_streets=tuple(unmet),
+        criterion=rule,
+        tolerance_kmh=tolerance,
+        design_speed_kmh=design,
     )
+
+
+def _check_speed(name: str, value: Any, minimum: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number of km/h, got {value!r}") from None
+    if not math.isfinite(number) or number < minimum:
+        raise InputError(f"{name} must be a finite speed ≥ {minimum:g} km/h, got {value!r}")
+    return number
+
+
+def _design_speed(target: float, design_speed_kmh: float | None) -> float:
+    """Design speed of planned devices: given, else target − margin (at least the floor)."""
+    planner = _params()["planner"]
+    low, high = (float(v) for v in _params()["design_speed_range_kmh"])
+    if design_speed_kmh is not None:
+        value = _check_speed("design_speed_kmh", design_speed_kmh, low)
+        if value > high:
+            raise InputError(f"design_speed_kmh must be ≤ {high:g} km/h, got {design_speed_kmh!r}")
+        return value
+    margin = float(planner["design_margin_kmh"])
+    return max(target - margin, float(planner["min_design_speed_kmh"]))
+
+
+def _chain_mean(sub: _Samples, in_scope: np.ndarray, model: _Model) -> float:
+    """Length-weighted mean V85 (km/h) of the in-scope part of one continuous street."""
+    speeds = _evaluate(model, sub)
+    v = np.sqrt(np.maximum(speeds.v2, 0.0)) * 3.6
+    d = np.diff(sub.pos)
+    use = speeds.valid & in_scope[:-1] & in_scope[1:]
+    length = float(np.sum(d[use]))
+    if length <= 0:
+        return float("nan")
+    return float(np.sum(((v[:-1] + v[1:]) / 2.0 * d)[use]) / length)
+
+
+def _mean_plan(
+    model: _Model,
+    attempt: Callable[[float], Any],
+    new: list[tuple[int, float, str, str]],
+    sub: _Samples,
+    in_scope: np.ndarray,
+    *,
+    target: float,
+    rounding: float,
+) -> tuple[list[tuple[int, float, str, str]], _Samples]:
+    """Bisect the peak limit for the fewest devices whose plan keeps mean V85 ≤ target.
+
+    ``new, sub`` is the plan for the peak limit target (the densest one tried).
+    """
+    goal = target + rounding
+    if not _chain_mean(sub, in_scope, model) <= goal:
+        return new, sub  # even the densest plan misses the mean: unmet
+    none_new, none_sub = attempt(float("inf"))  # no new device (except school tables)
+    if _chain_mean(none_sub, in_scope, model) <= goal:
+        return none_new, none_sub
+    top = float(np.sqrt(np.max(none_sub.cap2))) * 3.6  # the street's free speed
+    lo_kmh, hi_kmh = target, max(top, target) + 1.0
+    best = (new, sub)
+    while hi_kmh - lo_kmh > 0.1:
+        mid = (lo_kmh + hi_kmh) / 2.0
+        trial = attempt(float(_ms(mid + rounding)) ** 2)
+        if _chain_mean(trial[1], in_scope, model) <= goal:
+            lo_kmh = mid
+            if len(trial[0]) <= len(best[0]):
+                best = trial
+        else:
+            hi_kmh = mid
+    return best
+
+
+def meets_criterion(
+    speeds: pd.DataFrame,
+    chain: np.ndarray,
+    target_kmh: float,
+    *,
+    criterion: Criterion = "peak",
+    tolerance_kmh: float = 0.0,
+) -> pd.Series:
+    """Per segment: does its continuous street meet the planner's criterion?
+
+    Parameters
+    ----------
+    speeds
+        An :func:`~vollsmose_gis.calming.operating_speeds` table (one row per drive-graph
+        segment, in graph order), with ``target_street``, ``length_m``,
+        ``v85_max_kmh`` and ``v85_mean_kmh``.
+    chain
+        Continuous street of each segment (the model's ``chain``).
+    target_kmh, tolerance_kmh
+        Target V85 and the accepted peak excess, km/h.
+    criterion
+        ``"peak"``: the segment's largest V85 ≤ target + tolerance; ``"mean"``: the
+        length-weighted mean V85 of the target segments of its continuous street ≤
+        target.
+
+    Returns
+    -------
+    Series
+        Nullable boolean (NA for segments that are not target streets).
+    """
+    rounding = float(_params()["planner"]["target_tolerance_kmh"])
+    scope = speeds["target_street"].to_numpy(dtype=bool)
+    if criterion == "peak":
+        ok = speeds["v85_max_kmh"].to_numpy() <= target_kmh + tolerance_kmh + rounding
+    else:
+        length = np.where(scope, speeds["length_m"].to_numpy(), 0.0)
+        n = int(chain.max()) + 1 if len(chain) else 0
+        total = np.bincount(chain, weights=length, minlength=n)
+        weighted = np.bincount(
+            chain, weights=length * speeds["v85_mean_kmh"].to_numpy(), minlength=n
+        )
+        mean = np.divide(weighted, total, out=np.full(n, np.nan), where=total > 0)
+        ok = mean[chain] <= target_kmh + rounding
+    meets = pd.Series(pd.NA, index=speeds.index, dtype="boolean")
+    meets[scope] = ok[scope]
+    return meets
 
 
 def _plan_chain(
@@ -394,6 +657,7 @@ def _plan_chain(
     taken: list[float],
     spacing: float,
     limit2: float,
+    school_limit2: float,
 ) -> list[tuple[int, float, str, str]]:
     """Place devices along one continuous street (modifies ``samples.cap2``)."""
     pos, edge = samples.pos, samples.edge
@@ -446,7 +710,7 @@ def _plan_chain(
     table2 = float(_ms(crossing_speed.get("table", 0.0))) ** 2
     for i in np.flatnonzero(school & candidate):
         speeds = _evaluate(model, samples)
-        if speeds.v2[i] > limit2 and spaced(int(i)):
+        if speeds.v2[i] > school_limit2 and spaced(int(i)):
             add(int(i), "table", "school crossing", table2)
     speeds = _evaluate(model, samples)
     over = speeds.valid & scope_interval & (np.nan_to_num(speeds.peak2, nan=-1.0) > limit2)
@@ -589,16 +853,13 @@ def _fewest_devices(
 
 
 def _plan_devices(
-    district: District, model: _Model, placed: list[tuple[int, float, str, str]]
+    district: District,
+    model: _Model,
+    placed: list[tuple[int, float, str, str]],
+    design_speed_kmh: float,
 ) -> gpd.GeoDataFrame:
-    existing = set(district.calming["device_id"].astype(str)) if len(district.calming) else set()
-    ids: list[str] = []
-    counter = 1
-    for _ in placed:
-        while f"plan-{counter:03d}" in existing:
-            counter += 1
-        ids.append(f"plan-{counter:03d}")
-        counter += 1
+    existing = district.calming["device_id"].astype(str) if len(district.calming) else ()
+    ids = new_ids("C", len(placed), existing)
     edge = np.array([p[0] for p in placed], dtype=np.int64)
     pos = np.array([p[1] for p in placed], dtype=float)
     order = np.lexsort((pos, model.chain[edge])) if len(edge) else np.array([], dtype=np.int64)
@@ -610,6 +871,7 @@ def _plan_devices(
             "device_id": ids,
             "kind": kinds,
             "street_id": model.edges["street_id"].to_numpy()[edge],
+            "design_speed_kmh": np.full(len(edge), float(design_speed_kmh)),
             "reason": reasons,
             "chain_m": pos,
         },

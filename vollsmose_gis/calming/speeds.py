@@ -22,14 +22,18 @@ from vollsmose_gis.calming._base import (
     _GAP_M,
     CalmingWarning,
     Limits,
+    ParamsLike,
     _bool_column,
     _check_target,
     _ms,
     _numeric,
     _params,
+    _params_key,
     _wrap,
+    crossing_speed_kmh,
     logger,
     pedestrian_fatality_risk,
+    using_params,
 )
 from vollsmose_gis.network import StreetGraph, drive_graph
 from vollsmose_gis.standards import categories, highway_defaults
@@ -63,8 +67,10 @@ def free_speed_kmh(streets: gpd.GeoDataFrame, *, limits: Limits = "posted") -> p
     Notes
     -----
     ``v_free = clip(limit · r + g_w · (width / lanes − w_ref) + g_l · (lanes per
-    direction − 1) − p_1 · [one lane, two-way], v_min, r_max · limit)`` with the ratio
-    ``r`` of the class and the other terms from ``free_speed`` in
+    direction − 1) − p_1 · [one lane, two-way], v_min, r_max · limit) · f`` with the
+    ratio ``r`` of the class, the calibration factor ``f`` (1 unless fitted by
+    :func:`~vollsmose_gis.calming.calibrate_speeds`) and the other terms from
+    ``free_speed`` in
     ``standards/calming.yaml`` (an unconfirmed engineering model: a 6 m, two-lane
     residential street at 50 km/h gets 50 km/h; a 4 m one-lane service road at 30 km/h
     gets 27 km/h).
@@ -95,6 +101,7 @@ def free_speed_kmh(streets: gpd.GeoDataFrame, *, limits: Limits = "posted") -> p
         - float(p["single_lane_two_way_penalty_kmh"]) * single
     )
     speed = np.minimum(np.maximum(speed, float(p["min_kmh"])), float(p["max_ratio"]) * limit)
+    speed = speed * float(p.get("calibration_factor", 1.0))
     return pd.Series(np.asarray(speed, dtype=float), index=streets.index, name="free_speed_kmh")
 
 
@@ -117,32 +124,50 @@ def _limit_kmh(streets: pd.DataFrame, limits: Limits) -> pd.Series:
     return limit.fillna(float(_params()["free_speed"]["fallback_limit_kmh"]))
 
 
-def max_device_spacing_m(target_kmh: float, kind: str = "hump") -> float:
-    """Return the largest spacing of identical devices that keeps V85 ≤ target, metres.
+def max_device_spacing_m(
+    target_kmh: float,
+    kind: str = "hump",
+    *,
+    design_speed_kmh: float | None = None,
+    tolerance_kmh: float = 0.0,
+    params: ParamsLike = None,
+) -> float:
+    """Return the largest spacing of identical devices that keeps V85 ≤ a peak, metres.
 
-    Between two devices of crossing speed ``v_d`` a distance ``D`` apart the speed
-    peaks at ``sqrt(v_d² + 2·D·a·b / (a + b))`` (acceleration ``a`` after the first,
-    braking ``b`` before the second), so ``D_max = (T² − v_d²)·(a + b) / (2·a·b)``.
+    Between two devices of crossing V85 ``v_d`` a distance ``D`` apart the speed peaks
+    at ``sqrt(v_d² + 2·D·a·b / (a + b))`` (acceleration ``a`` after the first, braking
+    ``b`` before the second; midway when ``a = b``), so with the peak
+    ``T = target + tolerance``: ``D_max = (T² − v_d²)·(a + b) / (2·a·b)``.
 
     Parameters
     ----------
     target_kmh
         Target V85, km/h (> 0).
     kind
-        Device kind (a key of ``crossing_speed_kmh``).
+        Device kind (a key of ``default_design_speed_kmh``).
+    design_speed_kmh
+        The devices' design speed, km/h (default: the kind's default design speed);
+        the crossing V85 ``v_d`` adds the kind's ``crossing_excess_kmh``.
+    tolerance_kmh
+        Accepted excess of the peak over the target, km/h (the planner's
+        ``planner.tolerance_kmh``; 0: the peak must not exceed the target).
+    params
+        Model parameters (see :func:`~vollsmose_gis.calming.load_params`).
 
     Returns
     -------
     float
-        Metres; 0 when the device's crossing speed is not below the target.
+        Metres; 0 when the device's crossing speed is not below the peak.
     """
     _check_target(target_kmh)
-    params = _params()
-    speeds = params["crossing_speed_kmh"]
-    if kind not in speeds:
-        raise InputError(f"unknown device kind {kind!r}; known kinds: {sorted(speeds)}")
-    a, b = float(params["acceleration_mps2"]), float(params["braking_mps2"])
-    excess = float(_ms(target_kmh)) ** 2 - float(_ms(speeds[kind])) ** 2
+    with using_params(params) as p:
+        designs = p["default_design_speed_kmh"]
+        if kind not in designs:
+            raise InputError(f"unknown device kind {kind!r}; known kinds: {sorted(designs)}")
+        design = float(designs[kind] if design_speed_kmh is None else design_speed_kmh)
+        v_d = crossing_speed_kmh(kind, design)
+        a, b = float(p["acceleration_mps2"]), float(p["braking_mps2"])
+    excess = float(_ms(target_kmh + float(tolerance_kmh))) ** 2 - float(_ms(v_d)) ** 2
     return max(0.0, excess * (a + b) / (2.0 * a * b))
 
 
@@ -206,13 +231,13 @@ class _Model:
         return np.asarray(shapely.get_coordinates(points))
 
 
-_CACHE: OrderedDict[tuple[str, str, str], _Model] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str, str, str], _Model] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
 
 
 def _model(district: District, limits: Limits = "posted") -> _Model:
-    key = (district.fingerprint("streets", boundary=False), district.crs, limits)
+    key = (district.fingerprint("streets", boundary=False), district.crs, limits, _params_key())
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -382,7 +407,7 @@ def _bend_points(
             continue
         radius = window / change[bend]
         speed = np.sqrt(a_lat * radius) * 3.6
-        slows = speed < max_free_kmh[cid]
+        slows = speed < 1.5 * max_free_kmh[cid]  # 1.5: room for a calibrated free speed
         if not slows.any():
             continue
         rows.append(
@@ -507,14 +532,18 @@ def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.
 
     Returns the slowing points of the devices (one per device, or one per street end
     for a device on an intersection node) and a per-device table (device_id, kind,
-    edge, along_m, offset_m; edge -1 for devices ignored with a warning).
+    edge, along_m, offset_m, node, design_speed_kmh, crossing_kmh; edge -1 for
+    devices ignored with a warning).  A device's crossing V85 is its design speed
+    (column ``design_speed_kmh``; default: its kind's ``default_design_speed_kmh``,
+    at most its street's speed limit) plus its kind's ``crossing_excess_kmh``.
     """
     params = _params()
     calming = district.calming
-    speeds = params["crossing_speed_kmh"]
+    speeds = params["default_design_speed_kmh"]
     graph = model.graph
     empty = _points_frame([])
     info_columns = ["device_id", "kind", "street_id", "edge", "along_m", "offset_m", "node"]
+    info_columns += ["design_speed_kmh", "crossing_kmh"]
     if calming.empty:
         return empty, pd.DataFrame(columns=info_columns)
     ids = (
@@ -528,6 +557,15 @@ def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.
         if kind not in speeds:
             problems.append(
                 f"device {did!r}: unknown kind {kind!r} (known kinds: {sorted(speeds)})"
+            )
+    given = _numeric(calming, "design_speed_kmh").to_numpy()
+    low, high = (float(v) for v in params["design_speed_range_kmh"])
+    for did, value in zip(ids, given, strict=True):
+        if not np.isnan(value) and not low <= value <= high:
+            problems.append(
+                f"device {did!r}: design_speed_kmh {value:g} is outside {low:g}–{high:g} "
+                "km/h; give the speed the device is designed for, or leave it empty for "
+                "its kind's default"
             )
     geoms = calming.geometry.to_numpy()
     if calming.crs is not None and not calming.crs.equals(district.crs):
@@ -612,6 +650,12 @@ def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.
             if dist <= node_tol and junction[end_node]:
                 node[i] = end_node
                 break
+    limit = model.edges["limit_kmh"].to_numpy()[np.maximum(edge, 0)]
+    default = np.array([float(speeds[k]) for k in kinds])
+    design = np.where(np.isnan(given), np.minimum(default, limit), given)
+    crossing = np.array(
+        [crossing_speed_kmh(k, v) for k, v in zip(kinds, design, strict=True)], dtype=float
+    )
     info = pd.DataFrame(
         {
             "device_id": ids,
@@ -621,6 +665,8 @@ def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.
             "along_m": along,
             "offset_m": distance,
             "node": node,
+            "design_speed_kmh": design,
+            "crossing_kmh": crossing,
         }
     )
     rows = []
@@ -633,14 +679,14 @@ def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.
                     "chain": model.chain[e],
                     "edge": e,
                     "pos": model.chain_pos(e, along[on_edge]),
-                    "v_kmh": [float(speeds[k]) for k in kinds[on_edge]],
+                    "v_kmh": crossing[on_edge],
                     "kind": kinds[on_edge],
                     "ref": ids[on_edge],
                 }
             )
         )
     for i in np.flatnonzero(node >= 0):
-        rows.append(_node_points(model, int(node[i]), float(speeds[kinds[i]]), kinds[i], ids[i]))
+        rows.append(_node_points(model, int(node[i]), float(crossing[i]), kinds[i], ids[i]))
     return _points_frame(rows), info
 
 
@@ -763,11 +809,21 @@ def _envelope(X: np.ndarray, cap2: np.ndarray, rate: float) -> tuple[np.ndarray,
     return behind, ahead
 
 
-def _evaluate(model: _Model, samples: _Samples, cap2: np.ndarray | None = None) -> _Speeds:
-    """Speeds at the samples; ``cap2`` may be a 2-D batch (one row per variant)."""
+def _evaluate(
+    model: _Model,
+    samples: _Samples,
+    cap2: np.ndarray | None = None,
+    *,
+    a: float | None = None,
+    b: float | None = None,
+) -> _Speeds:
+    """Speeds at the samples; ``cap2`` may be a 2-D batch (one row per variant).
+
+    ``a`` and ``b`` (m/s²) override the parameters' acceleration and braking.
+    """
     params = _params()
-    a2 = 2.0 * float(params["acceleration_mps2"])
-    b2 = 2.0 * float(params["braking_mps2"])
+    a2 = 2.0 * float(params["acceleration_mps2"] if a is None else a)
+    b2 = 2.0 * float(params["braking_mps2"] if b is None else b)
     cap = samples.cap2 if cap2 is None else cap2
     X, edge = samples.X, samples.edge
     acc_behind, acc_ahead = _envelope(X, cap, a2)
@@ -947,6 +1003,7 @@ def operating_speeds(
     streets: Iterable[str] | None = None,
     limits: Limits = "posted",
     with_devices: bool = True,
+    params: ParamsLike = None,
 ) -> gpd.GeoDataFrame:
     """Model the V85 of every street segment open to cars.
 
@@ -968,6 +1025,10 @@ def operating_speeds(
     with_devices
         Include the calming layer's devices (False: the street without them).
 
+    params
+        Model parameters: ``None`` (``standards/calming.yaml``), a calibrated
+        calming.yaml-style file or a mapping (see :func:`~vollsmose_gis.calming.load_params`).
+
     Returns
     -------
     GeoDataFrame
@@ -987,13 +1048,14 @@ def operating_speeds(
         device of unknown kind, without geometry, with an unknown street_id, or farther
         than ``device_max_offset_m`` from its street; a target ≤ 0.
     """
-    if target_kmh is not None:
-        target_kmh = _check_target(target_kmh)
-    model = _model(district, limits)
-    frame, _, _ = _speeds_frame(
-        district, model, target_kmh=target_kmh, streets=streets, with_devices=with_devices
-    )
-    return frame
+    with using_params(params):
+        if target_kmh is not None:
+            target_kmh = _check_target(target_kmh)
+        model = _model(district, limits)
+        frame, _, _ = _speeds_frame(
+            district, model, target_kmh=target_kmh, streets=streets, with_devices=with_devices
+        )
+        return frame
 
 
 def speed_profile(
@@ -1003,6 +1065,7 @@ def speed_profile(
     step_m: float | None = None,
     limits: Limits = "posted",
     with_devices: bool = True,
+    params: ParamsLike = None,
 ) -> gpd.GeoDataFrame:
     """Sample the modelled speed along the streets.
 
@@ -1020,6 +1083,10 @@ def speed_profile(
     limits, with_devices
         As in :func:`operating_speeds`.
 
+    params
+        Model parameters: ``None`` (``standards/calming.yaml``), a calibrated
+        calming.yaml-style file or a mapping (see :func:`~vollsmose_gis.calming.load_params`).
+
     Returns
     -------
     GeoDataFrame
@@ -1029,51 +1096,52 @@ def speed_profile(
         not allowed), ``backward_kmh``, ``v85_kmh`` (the faster), and ``slowing`` (the
         kind of slowing point at the sample, empty otherwise).
     """
-    model = _model(district, limits)
-    step = float(_params()["profile_step_m"] if step_m is None else step_m)
-    if not math.isfinite(step) or step <= 0:
-        raise InputError(f"step_m must be a distance > 0 m, got {step_m!r}")
-    device_points = _device_points(district, model)[0] if with_devices else _points_frame([])
-    points = _points_frame([model.points, device_points])
-    chosen = None
-    if streets is not None:
-        mask = _target_edges(district, model, streets)
-        chains = np.unique(model.chain[mask])
-        chosen = np.flatnonzero(np.isin(model.chain, chains))
-    samples = _build_samples(model, points, step, edges=chosen)
-    speeds = _evaluate(model, samples)
-    edge = samples.edge
-    fwd_chain = model.forward[edge]
-    along_dir = np.where(fwd_chain, speeds.forward, speeds.backward)
-    against = np.where(fwd_chain, speeds.backward, speeds.forward)
-    slowing = np.full(len(samples), "", dtype=object)
-    if len(points):
-        key = pd.Series(
-            points["kind"].to_numpy(),
-            index=pd.MultiIndex.from_arrays(
-                [points["edge"].to_numpy(), np.round(points["pos"].to_numpy(), 6)]
-            ),
+    with using_params(params):
+        model = _model(district, limits)
+        step = float(_params()["profile_step_m"] if step_m is None else step_m)
+        if not math.isfinite(step) or step <= 0:
+            raise InputError(f"step_m must be a distance > 0 m, got {step_m!r}")
+        device_points = _device_points(district, model)[0] if with_devices else _points_frame([])
+        points = _points_frame([model.points, device_points])
+        chosen = None
+        if streets is not None:
+            mask = _target_edges(district, model, streets)
+            chains = np.unique(model.chain[mask])
+            chosen = np.flatnonzero(np.isin(model.chain, chains))
+        samples = _build_samples(model, points, step, edges=chosen)
+        speeds = _evaluate(model, samples)
+        edge = samples.edge
+        fwd_chain = model.forward[edge]
+        along_dir = np.where(fwd_chain, speeds.forward, speeds.backward)
+        against = np.where(fwd_chain, speeds.backward, speeds.forward)
+        slowing = np.full(len(samples), "", dtype=object)
+        if len(points):
+            key = pd.Series(
+                points["kind"].to_numpy(),
+                index=pd.MultiIndex.from_arrays(
+                    [points["edge"].to_numpy(), np.round(points["pos"].to_numpy(), 6)]
+                ),
+            )
+            key = key[~key.index.duplicated()]
+            lookup = pd.MultiIndex.from_arrays([edge, np.round(samples.pos, 6)])
+            found = key.reindex(lookup).to_numpy()
+            slowing = np.where(pd.isna(found) | samples.grid, "", found)
+        frame = gpd.GeoDataFrame(
+            {
+                "chain": model.chain[edge],
+                "chain_m": samples.pos,
+                "edge": edge,
+                "street_id": model.edges["street_id"].to_numpy()[edge],
+                "along_m": model.along(edge, samples.pos),
+                "forward_kmh": np.sqrt(along_dir) * 3.6,
+                "backward_kmh": np.sqrt(against) * 3.6,
+                "v85_kmh": np.sqrt(speeds.v2) * 3.6,
+                "slowing": slowing,
+            },
+            geometry=shapely.points(model.xy(edge, samples.pos)),
+            crs=district.crs,
         )
-        key = key[~key.index.duplicated()]
-        lookup = pd.MultiIndex.from_arrays([edge, np.round(samples.pos, 6)])
-        found = key.reindex(lookup).to_numpy()
-        slowing = np.where(pd.isna(found) | samples.grid, "", found)
-    frame = gpd.GeoDataFrame(
-        {
-            "chain": model.chain[edge],
-            "chain_m": samples.pos,
-            "edge": edge,
-            "street_id": model.edges["street_id"].to_numpy()[edge],
-            "along_m": model.along(edge, samples.pos),
-            "forward_kmh": np.sqrt(along_dir) * 3.6,
-            "backward_kmh": np.sqrt(against) * 3.6,
-            "v85_kmh": np.sqrt(speeds.v2) * 3.6,
-            "slowing": slowing,
-        },
-        geometry=shapely.points(model.xy(edge, samples.pos)),
-        crs=district.crs,
-    )
-    if streets is not None:
-        wanted = {str(s) for s in ([streets] if isinstance(streets, str) else streets)}
-        frame = frame[frame["street_id"].isin(wanted)].reset_index(drop=True)
-    return frame
+        if streets is not None:
+            wanted = {str(s) for s in ([streets] if isinstance(streets, str) else streets)}
+            frame = frame[frame["street_id"].isin(wanted)].reset_index(drop=True)
+        return frame
