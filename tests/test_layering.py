@@ -58,7 +58,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("analyses", ("connectivity", "calming", "lighting", "cctv", "mix", "followup")),
     ("scenario", ("scenario",)),
     ("scoring", ("scoring",)),
-    ("output", ("maps", "report")),
+    # maps, the council report, the follow-up report (monitor.csv, charts, HTML).
+    ("output", ("maps", "report", "followup_report")),
     # run_job: score -> save -> maps -> report (used by the CLI and the plugin).
     ("job", ("job",)),
     ("cli", ("cli", "")),
