@@ -477,6 +477,37 @@ def test_osm_import_has_unknown_tenure_and_no_verdict(osm_dir):
     assert "tenure unknown" in values["meets_40pct_rule"].reason
 
 
+def test_jobs_unknown_is_nan_with_a_reason_not_zero():
+    rows = [
+        home("h", 100, 20, 10, "owner_occupied", jobs=None),
+        building("o", 130, 20, use="office", jobs=None),
+    ]
+    jobs = analyse_mix(make(rows)).indicators["jobs_per_dwelling"]
+    assert math.isnan(jobs.value) and jobs.reason.startswith("jobs unknown")
+    rows[1]["jobs"] = 15  # one building states its jobs: 15 / 10
+    assert analyse_mix(make(rows)).indicators["jobs_per_dwelling"].value == 1.5
+
+
+def test_uncertain_parameters_match_the_defaults_they_describe():
+    config = load("mix")
+    uncertain = mix.uncertain_parameters()
+    assert {"rule_168a.whole_units", "mean_dwelling_size_m2", "rule_area"} <= set(uncertain)
+    for path, entry in uncertain.items():
+        assert entry["source"], path
+        assert ("range" in entry) != ("values" in entry), path
+        node = config
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:  # not a mix.yaml value (rule_area, dwelling size): documented only
+            continue
+        assert entry["default"] == node, path
+        if "values" in entry:
+            assert node in entry["values"], path
+        elif not isinstance(node, list):
+            low, high = entry["range"]
+            assert low <= node <= high, path
+
+
 # --------------------------------------------------------------------------- diversity
 
 

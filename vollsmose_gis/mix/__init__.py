@@ -166,6 +166,7 @@ __all__ = [
     "poi_access",
     "rule_readings",
     "tenure_accounting",
+    "uncertain_parameters",
 ]
 
 
@@ -325,6 +326,20 @@ def _rule_lines(t: TenureAccount, readings: pd.DataFrame, applies: bool) -> list
             f"share {row.share:.1%}, demolish {row.demolish_needed:,}"
         )
     return lines
+
+
+def uncertain_parameters() -> dict[str, dict[str, Any]]:
+    """Return the uncertain parameters of ``standards/mix.yaml`` with their ranges.
+
+    Returns
+    -------
+    dict
+        Dotted parameter path (``"rule_168a.whole_units"``) -> ``default`` and either
+        ``range`` (``[low, high]``, in the parameter's unit) or ``values`` (the
+        readings to compare), and ``source``.  A sensitivity or many-runs analysis
+        samples these.
+    """
+    return {str(k): dict(v) for k, v in (_config().get("uncertain") or {}).items()}
 
 
 def _rule_applies(district: District) -> bool:
