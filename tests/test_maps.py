@@ -557,3 +557,33 @@ def test_before_after_can_open_on_land_use(district, changed):
     assert use.count("Land use") == 2 and "Tenure of the dwellings" not in use
     with pytest.raises(InputError, match="focus must be"):
         maps.before_after_map(district, changed, theme="mix", focus="tenure")
+
+
+def test_each_raster_overlay_is_encoded_once_and_shared(district, changed):
+    render._OVERLAYS.clear()
+    render.overlay_encodings.clear()
+    pages = [
+        maps.to_html(maps.lighting_map(district)),
+        maps.to_html(maps.scenario_map(district)),
+        maps.to_html(maps.before_after_map(district, district.replace(name="Copy"), theme="all")),
+    ]
+    # one illuminance and one DORI raster (same content on all pages): encoded once each
+    assert render.overlay_encodings == {"lux": 1, "dori": 1}
+    images = [set(re.findall(r'"data:image/png;base64,[^"]+"', page)) for page in pages]
+    assert len(images[0]) == 1 and images[0] < images[1] and images[1] == images[2]
+    # other content, another image; the change of light is encoded once for two pages
+    maps.to_html(maps.lighting_map(changed))
+    assert render.overlay_encodings["lux"] == 2
+    maps.to_html(maps.changes_map(district, changed))
+    maps.to_html(maps.changes_map(district, changed))
+    assert render.overlay_encodings["delta_lux"] == 1
+    assert render.overlay_encodings["lux"] == 2
+
+
+def test_raster_digest_is_the_content():
+    a = Raster(np.arange(6, dtype=np.float32).reshape(2, 3), from_origin(0, 20, 10, 10), CRS)
+    same = Raster(a.array.copy(), from_origin(0, 20, 10, 10), CRS)
+    moved = Raster(a.array.copy(), from_origin(10, 20, 10, 10), CRS)
+    other = Raster(a.array + 1, from_origin(0, 20, 10, 10), CRS)
+    assert render.raster_digest(a) == render.raster_digest(same)
+    assert len({render.raster_digest(r) for r in (a, moved, other)}) == 3

@@ -25,17 +25,16 @@ from vollsmose_gis.i18n import t as _t
 from vollsmose_gis.io import Raster
 from vollsmose_gis.maps.render import (
     _add_groups,
-    _classified_overlay,
     _finish,
     _float_column,
     _geojson,
     _Layer,
     _Legend,
     _new_map,
+    _raster_overlay,
     _rgba,
     _text_column,
     _tip,
-    _warp_to_mercator,
 )
 from vollsmose_gis.maps.style import (
     _DELTA_LUX_COLOURS,
@@ -116,6 +115,13 @@ def _per_street(frame: gpd.GeoDataFrame, column: str) -> dict[str, float]:
     return values.groupby(level=0).max().to_dict()
 
 
+def _delta_lux_classes(values: np.ndarray) -> np.ndarray:
+    """Illuminance change (lx) -> class of :data:`_DELTA_LUX_EDGES` (-1 where no value)."""
+    classes = np.searchsorted(_DELTA_LUX_EDGES, values, side="right")
+    classes[~np.isfinite(values)] = -1
+    return classes
+
+
 def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
     lang = after.lang
     layers: list[_Layer] = []
@@ -125,13 +131,18 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
         a, b, transform, crs = _aligned(lit_a, lit_b, np.nan)
         delta = Raster(b - a, transform, crs, nodata=None, name="illuminance_change", unit="lx")
         if np.nanmax(np.abs(delta.array), initial=0.0) >= 1.0:
-            values, bounds = _warp_to_mercator(delta, categorical=False)
-            classes = np.searchsorted(_DELTA_LUX_EDGES, values, side="right")
-            classes[~np.isfinite(values)] = -1
             palette = [_rgba(c, 210) for c in _DELTA_LUX_COLOURS]
             name = html.escape(_t("map.changes.illuminance", lang))
             group = folium.FeatureGroup(name=name)
-            _classified_overlay(classes, palette, bounds, name=name, pixelated=False).add_to(group)
+            _raster_overlay(
+                delta,
+                _delta_lux_classes,
+                palette,
+                style="delta_lux",
+                categorical=False,
+                name=name,
+                pixelated=False,
+            ).add_to(group)
             e = [_number(x, 0, lang) for x in _DELTA_LUX_EDGES]
             rows = [
                 ("fill", _DELTA_LUX_COLOURS[0], f"< {e[0]} lx ({_t('map.changes.darker', lang)})"),

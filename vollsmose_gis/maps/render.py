@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import io
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,7 +59,7 @@ from vollsmose_gis.maps.style import (
 if TYPE_CHECKING:
     from vollsmose_gis.maps.themes import _Ctx
 
-__all__ = ["save_map", "to_html"]
+__all__ = ["overlay_encodings", "raster_digest", "save_map", "to_html"]
 
 log = logging.getLogger("vollsmose_gis.maps")
 
@@ -467,10 +469,20 @@ def _classified_overlay(
     pixelated: bool,
 ) -> folium.raster_layers.ImageOverlay:
     """An image overlay from class indices (-1 = transparent) and an RGBA palette."""
+    return _image_overlay(_class_png(classes, palette), bounds, name=name, pixelated=pixelated)
+
+
+def _class_png(classes: np.ndarray, palette: Sequence[tuple[int, int, int, int]]) -> str:
+    """Class indices (-1 = transparent) coloured by an RGBA palette, as a PNG data URL."""
     table = np.array([*palette, (0, 0, 0, 0)], dtype=np.uint8)
-    rgba = table[np.where(classes < 0, len(palette), classes)]
+    return _png_data_url(table[np.where(classes < 0, len(palette), classes)])
+
+
+def _image_overlay(
+    image: str, bounds: list[list[float]], *, name: str, pixelated: bool
+) -> folium.raster_layers.ImageOverlay:
     return folium.raster_layers.ImageOverlay(
-        image=_png_data_url(rgba),
+        image=image,
         bounds=bounds,
         name=name,
         control=False,
@@ -478,6 +490,72 @@ def _classified_overlay(
         pixelated=pixelated,
         pane=_RASTER_PANE,
     )
+
+
+def raster_digest(raster: Raster) -> str:
+    """A content hash of a raster: its values, grid, CRS and nodata.
+
+    Two rasters with the same digest draw the same overlay, whichever object (or
+    scenario) they come from.
+    """
+    values = np.ascontiguousarray(raster.array)
+    digest = hashlib.blake2b(digest_size=16)
+    grid = (values.dtype.str, values.shape, tuple(raster.transform)[:6], str(raster.crs))
+    digest.update(repr((grid, raster.nodata)).encode())
+    digest.update(values.data)
+    return digest.hexdigest()
+
+
+_OVERLAYS: OrderedDict[tuple[str, str], tuple[str, list[list[float]]]] = OrderedDict()
+_OVERLAYS_SIZE = 48
+overlay_encodings: Counter[str] = Counter()
+"""How many raster overlays were warped and PNG-encoded in this process, by style
+(the rest came from the cache of encoded overlays)."""
+
+
+def _raster_overlay(
+    raster: Raster,
+    classify: Callable[[np.ndarray], np.ndarray],
+    palette: Sequence[tuple[int, int, int, int]],
+    *,
+    style: str,
+    categorical: bool,
+    name: str,
+    pixelated: bool,
+) -> folium.raster_layers.ImageOverlay:
+    """A classified raster as an image overlay, warped and PNG-encoded once per content.
+
+    The same raster is drawn on many pages (the scenario map, both sides of its
+    before/after maps, the report's maps): the encoded image is kept by the raster's
+    content (:func:`raster_digest`) and ``style`` (the classification and palette),
+    so every page after the first reuses it.
+
+    Parameters
+    ----------
+    raster
+        The raster, in the district's CRS (warped to Web Mercator here).
+    classify
+        Warped values -> class indices (-1 = transparent).
+    palette
+        RGBA colour of each class.
+    style
+        Names the classification (``"lux"``, ``"dori"``…): part of the cache key.
+    categorical, name, pixelated
+        As :func:`_warp_to_mercator` and the overlay's options.
+    """
+    key = (raster_digest(raster), f"{style}|{list(palette)!r}|{categorical}")
+    cached = _OVERLAYS.get(key)
+    if cached is None:
+        overlay_encodings[style] += 1
+        values, bounds = _warp_to_mercator(raster, categorical=categorical)
+        cached = (_class_png(classify(values), palette), bounds)
+        if len(_OVERLAYS) >= _OVERLAYS_SIZE:
+            _OVERLAYS.popitem(last=False)
+        _OVERLAYS[key] = cached
+    else:
+        _OVERLAYS.move_to_end(key)
+    image, bounds = cached
+    return _image_overlay(image, bounds, name=name, pixelated=pixelated)
 
 
 def _ticks(edges: Iterable[float], lang: str, *, signed: bool = False) -> list[str]:

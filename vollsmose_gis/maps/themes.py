@@ -33,17 +33,16 @@ from vollsmose_gis.io import Raster
 from vollsmose_gis.maps.render import (
     _add_groups,
     _bool_column,
-    _classified_overlay,
     _finish,
     _float_column,
     _geojson,
     _Layer,
     _Legend,
+    _raster_overlay,
     _rgba,
     _text_column,
     _ticks,
     _tip,
-    _warp_to_mercator,
 )
 from vollsmose_gis.maps.style import (
     _BUILDING,
@@ -554,19 +553,38 @@ def _calming_layers(ctx: _Ctx) -> list[_Layer]:
     return layers
 
 
+def _lux_classes(values: np.ndarray) -> np.ndarray:
+    """Illuminance (lx) -> class of :data:`_LUX_EDGES` (-1 where no value)."""
+    classes = np.searchsorted(_LUX_EDGES, values, side="right")
+    classes[~np.isfinite(values)] = -1
+    return classes
+
+
+def _dori_classes(values: np.ndarray) -> np.ndarray:
+    """DORI level codes -> palette index (code 1 -> 0; 0 = not seen, 255 = nodata -> -1)."""
+    classes = values.astype(int) - 1
+    classes[(values == 0) | (values == 255) | (classes >= len(_DORI_COLOURS))] = -1
+    return classes
+
+
 def _lighting_layers(ctx: _Ctx) -> list[_Layer]:
     lang = ctx.lang
     result = ctx.module("lighting")
     layers: list[_Layer] = []
     raster = result.rasters.get("illuminance")
     if raster is not None:
-        values, bounds = _warp_to_mercator(raster, categorical=False)
-        classes = np.searchsorted(_LUX_EDGES, values, side="right")
-        classes[~np.isfinite(values)] = -1
         palette = [_rgba(c, a) for c, a in zip(_LUX_COLOURS, _LUX_ALPHA, strict=True)]
         name = html.escape(_t("map.lighting.illuminance", lang))
         group = folium.FeatureGroup(name=name)
-        _classified_overlay(classes, palette, bounds, name=name, pixelated=False).add_to(group)
+        _raster_overlay(
+            raster,
+            _lux_classes,
+            palette,
+            style="lux",
+            categorical=False,
+            name=name,
+            pixelated=False,
+        ).add_to(group)
         layers.append(
             _Layer(
                 group,
@@ -761,13 +779,18 @@ def _cctv_layers(ctx: _Ctx) -> list[_Layer]:
     raster = result.rasters.get("dori_levels")
     if raster is not None:
         names = _dori_names(raster)
-        values, bounds = _warp_to_mercator(raster, categorical=True)
-        classes = values.astype(int) - 1  # code 1 -> palette 0; 0 (not seen) -> -1
-        classes[(values == 0) | (values == 255) | (classes >= len(_DORI_COLOURS))] = -1
         palette = [_rgba(c, 200) for c in _DORI_COLOURS]
         name = html.escape(_t("map.cctv.levels", lang))
         group = folium.FeatureGroup(name=name)
-        _classified_overlay(classes, palette, bounds, name=name, pixelated=True).add_to(group)
+        _raster_overlay(
+            raster,
+            _dori_classes,
+            palette,
+            style="dori",
+            categorical=True,
+            name=name,
+            pixelated=True,
+        ).add_to(group)
         layers.append(
             _Layer(
                 group,
