@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import json
 import math
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -923,3 +924,214 @@ def test_street_pieces_meet_at_junctions(osm_dir):
     assert interior_hits == 0
     assert len(ends) >= len(streets)  # closed loops have no boundary points
     assert all(isinstance(g, LineString) for g in lines)
+
+
+# --------------------------------------------------------------- a crafted city centre
+# Sidewalks and crossings as separate ways, cameras without direction, shops in large
+# buildings, access=permissive on steps, a place=city node (issues 16 §4, 17 §1).
+
+CITY_BOUNDARY = shapely.box(X0 - 180, Y0 - 180, X0 + 180, Y0 + 180)  # 0.36 km × 0.36 km
+
+
+@pytest.fixture(scope="module")
+def city_file(tmp_path_factory):
+    """Two roads crossing at (0, 0) with an L-shaped sidewalk in each quadrant, crossings
+    12 m from the centre, a T-junction at (150, 0) without sidewalks; metres EPSG:32632."""
+    b = OsmBuilder()
+    ids: dict[str, int] = {}
+    road = {"highway": "secondary"}
+    west, centre, east = b.node(-300, 0), b.node(0, 0), b.node(300, 0)
+    south, north = b.node(0, -300), b.node(0, 300)
+    on_a = {x: b.node(x, 0) for x in (-12, 12)}  # crossing nodes on road A
+    on_b = {y: b.node(0, y) for y in (-12, 12)}  # crossing nodes on road B
+    tee = b.node(150, 0)
+    b.way([west, on_a[-12], centre, on_a[12], tee, east], {**road, "name": "A"})
+    b.way([south, on_b[-12], centre, on_b[12], north], {**road, "name": "B"})
+    b.way([tee, b.node(150, 300)], {"highway": "residential", "name": "C"})
+    # Sidewalks: in quadrant (sx, sy) an L from the far end of road A's side to road B's.
+    ends: dict[tuple[int, int], dict[str, int]] = {}
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            along_a, along_b = b.node(12 * sx, 8 * sy), b.node(8 * sx, 12 * sy)
+            refs = [b.node(300 * sx, 8 * sy), along_a, b.node(8 * sx, 8 * sy), along_b,
+                    b.node(8 * sx, 300 * sy)]  # fmt: skip
+            b.way(refs, {"highway": "footway", "footway": "sidewalk"})
+            ends[(sx, sy)] = {"a": along_a, "b": along_b}
+    for sx in (-1, 1):  # crossings of road A, at x = ±12
+        b.way([ends[(sx, -1)]["a"], on_a[12 * sx], ends[(sx, 1)]["a"]],
+              {"highway": "footway", "footway": "crossing"})  # fmt: skip
+    for sy in (-1, 1):  # crossings of road B, at y = ±12
+        b.way([ends[(-1, sy)]["b"], on_b[12 * sy], ends[(1, sy)]["b"]],
+              {"highway": "footway", "footway": "crossing"})  # fmt: skip
+    # Access: generic tags on paths never open them to cars; the mode's own key does.
+    ids["steps"] = b.line([(-150, -150), (-150, -120)], {"highway": "steps",
+                                                          "access": "permissive"})  # fmt: skip
+    ids["footway_yes"] = b.line([(-140, -150), (-140, -120)], {"highway": "footway",
+                                                                "access": "yes"})  # fmt: skip
+    ids["footway_motor"] = b.line([(-130, -150), (-130, -120)], {"highway": "footway",
+                                                                  "motor_vehicle": "yes"})  # fmt: skip
+    # Buildings with one shop node each.
+    ids["block"] = b.rect(60, 70, 40, 40, {"building": "yes", "building:levels": "4"})
+    b.node(80, 90, {"shop": "clothes"})
+    ids["station"] = b.rect(-100, 40, 60, 30, {"building": "train_station"})
+    b.node(-70, 55, {"shop": "kiosk"})
+    ids["hall"] = b.rect(-100, -100, 40, 40, {"building": "yes"})
+    b.node(-80, -80, {"shop": "bakery"})
+    ids["kiosk"] = b.rect(40, -60, 10, 10, {"building": "yes"})
+    b.node(45, -55, {"shop": "kiosk"})
+    # Cameras.
+    ids["cam_street"] = b.node(30, 25, {"man_made": "surveillance", "surveillance": "public"})
+    ids["cam_indoor"] = b.node(85, 95, {"man_made": "surveillance", "surveillance": "indoor"})
+    ids["cam_far"] = b.node(-60, 160, {"man_made": "surveillance"})
+    ids["cam_zone"] = b.node(60, 60, {"man_made": "surveillance", "surveillance": "outdoor",
+                                      "surveillance:zone": "building"})  # fmt: skip
+    ids["cam_dir"] = b.node(20, 30, {"man_made": "surveillance", "camera:direction": "270"})
+    # Places: the city outranks the nearer town.
+    b.node(-50, -50, {"place": "city", "name": "Testby"})
+    b.node(5, 5, {"place": "town", "name": "Smallville"})
+    path = b.write(tmp_path_factory.mktemp("city") / "city.osm")
+    return path, ids
+
+
+@pytest.fixture(scope="module")
+def city(city_file):
+    path, ids = city_file
+    result = import_osm(path, boundary=CITY_BOUNDARY, boundary_crs="EPSG:32632", crs="EPSG:32632")
+    return result, ids
+
+
+def test_city_sidewalks_and_crossings_are_marked(city):
+    result, _ = city
+    streets = result.district.streets
+    footway = streets["footway"].astype(object).where(streets["footway"].notna(), None)
+    # Each L-shaped sidewalk is split at its two crossing nodes: 3 pieces × 4; each
+    # crossing at its node on the road: 2 pieces × 4.
+    assert (footway == "sidewalk").sum() == 12
+    assert (footway == "crossing").sum() == 8
+    roads = streets[streets["highway"].isin(["secondary", "residential"])]
+    assert roads["footway"].isna().all()
+
+
+def test_city_intersections_on_the_street_network_consolidated(city):
+    from vollsmose_gis.connectivity import indicators, network_structure
+    from vollsmose_gis.network import street_graph, walk_graph
+
+    d = city[0].district
+    walk = network_structure(walk_graph(d), d.boundary)
+    # Walk graph, by hand: the centre and the 4 crossing nodes on the roads (4-way),
+    # 8 sidewalk nodes where a crossing ends (3-way), the T at (150, 0) and the NE
+    # sidewalk crossing road C at (150, 8) (4-way); the footways at x = -150..-130
+    # touch nothing.
+    assert walk["intersections"] == 15
+    # Within 2 × 10 m: the centre's 13 nodes are one cluster (the farthest, (±12, ±8),
+    # lie 14.4 m from the centre and chain through it), the T and (150, 8) another.
+    assert walk["intersections_consolidated"] == 2
+    streets = network_structure(street_graph(d), d.boundary)
+    assert (streets["intersections"], streets["intersections_consolidated"]) == (2, 2)
+    area_km2 = 0.36 * 0.36
+    assert streets["intersection_density_per_km2"] == pytest.approx(2 / area_km2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ind = indicators(d)
+    assert ind["intersection_density_per_km2"].value == pytest.approx(2 / area_km2)
+    # Raw walk-graph junctions would have given 15 / 0.1296 = 115.7 per km².
+    assert walk["intersections"] / area_km2 == pytest.approx(115.74, abs=0.01)
+    # Boundary crossings of the street network: roads A (2 ends), B (2) and C (1) leave.
+    assert ind["boundary_crossings_per_km"].value == pytest.approx(5 / 1.44)
+
+
+def test_city_access_tags_do_not_open_paths_to_cars(city):
+    result, ids = city
+    streets = result.district.streets.set_index("street_id")
+    steps, footway = streets.loc[f"w{ids['steps']}"], streets.loc[f"w{ids['footway_yes']}"]
+    assert (bool(steps["car"]), bool(steps["walk"])) == (False, True)
+    assert (bool(footway["car"]), bool(footway["walk"])) == (False, True)
+    assert bool(streets.loc[f"w{ids['footway_motor']}", "car"])
+    estimated = result.report.estimated
+    assert (
+        estimated[
+            "streets: generic access tag on highway=steps does not open it to car "
+            "(only motor_vehicle/motorcar can)"
+        ]
+        == 1
+    )
+
+
+def test_city_buildings_with_one_shop_are_not_retail(city):
+    result, ids = city
+    buildings = result.district.buildings.set_index("building_id")
+    block = buildings.loc[f"w{ids['block']}"]
+    # 1,600 m², 4 floors, one shop (250 m² unit): mixed, dwellings on the 3 upper floors.
+    assert block["use"] == "mixed"
+    assert block["dwellings"] == round(1600 * 3 / 85)
+    assert buildings.loc[f"w{ids['station']}", "use"] == "other"
+    assert buildings.loc[f"w{ids['hall']}", "use"] == "other"  # 1,600 m², one floor
+    assert buildings.loc[f"w{ids['kiosk']}", "use"] == "retail"  # 100 m²: the shop fills it
+
+
+def test_city_cameras_without_direction_are_kept_with_an_estimated_heading(city):
+    result, ids = city
+    cameras = result.district.cameras.set_index("camera_id")
+    assert f"n{ids['cam_indoor']}" not in cameras.index
+    assert result.report.dropped["cameras: surveillance=indoor (sees no public space)"] == 1
+    street = cameras.loc[f"n{ids['cam_street']}"]
+    # (30, 25): the NE sidewalk's arm y = 8 is 17 m south, its arm x = 8 is 22 m west.
+    assert street["heading_deg"] == pytest.approx(180.0, abs=0.1)
+    assert (street["hfov_deg"], bool(street["heading_estimated"])) == (90.0, True)
+    zone = cameras.loc[f"n{ids['cam_zone']}"]  # watches the block 10 m north of it
+    assert zone["heading_deg"] == pytest.approx(0.0, abs=0.1) or zone["heading_deg"] > 359.9
+    far = cameras.loc[f"n{ids['cam_far']}"]  # nothing walkable within 50 m
+    assert (far["hfov_deg"], bool(far["heading_estimated"])) == (360.0, True)
+    given = cameras.loc[f"n{ids['cam_dir']}"]
+    assert (given["heading_deg"], bool(given["heading_estimated"])) == (270.0, False)
+    estimated = result.report.estimated
+    assert (
+        estimated[
+            "cameras: no camera:direction, heading estimated towards the nearest walkable "
+            "street (within 50 m)"
+        ]
+        == 1
+    )
+    assert (
+        estimated[
+            "cameras: no camera:direction, heading estimated towards the nearest building "
+            "(within 50 m)"
+        ]
+        == 1
+    )
+    assert (
+        estimated[
+            "cameras: no camera:direction, seen all round (nearest walkable street: none within "
+            "50 m)"
+        ]
+        == 1
+    )
+
+
+def test_city_centre_from_the_place_node(city):
+    result, _ = city
+    settings = result.district.settings
+    assert settings.centre_name == "Testby"
+    assert settings.centre_xy == pytest.approx((X0 - 50, Y0 - 50), abs=0.05)
+    assert settings.country is None and settings.rules == ()
+    assert result.report.context
+
+
+def test_import_without_boundary_says_it_has_no_context(city_file):
+    from vollsmose_gis.connectivity import ConnectivityWarning, indicators
+
+    result = import_osm(city_file[0], crs="EPSG:32632")
+    assert result.report.context is False
+    assert result.report.to_dict()["context"] is False
+    assert any("--bbox" in note for note in result.report.notes)
+    assert "No context" in result.district.provenance.notes
+    with pytest.warns(ConnectivityWarning, match="--bbox smaller than the extract"):
+        ind = indicators(result.district)
+    crossings = ind["boundary_crossings_per_km"]
+    assert math.isnan(crossings.value) and "--bbox" in crossings.reason
+    assert math.isnan(ind["drive_boundary_crossings_per_km"].value)
+
+
+def test_whole_world_bbox_on_a_small_extract_says_what_the_data_covers(osm_dir):
+    with pytest.raises(InputError, match=r"far more than the data .*longitude 10\.068"):
+        import_osm(osm_dir / BAVARIA, bbox=(-180.0, -90.0, 180.0, 90.0))
