@@ -426,7 +426,10 @@ def _assess_year(
         on_list, off_if = _list_status(criterion_rows, spec)
         if "requires" in spec:
             parent = verdicts.get(spec["requires"])
-            on_list = (on_list and parent) if parent is not None else (None if on_list else on_list)
+            if parent is False:
+                on_list, off_if = False, ""
+            elif parent is None and on_list:
+                on_list = None
         residents = _value(series, year, "residents")
         if math.isfinite(residents) and residents < criteria.min_residents:
             on_list, off_if = False, f"fewer than {criteria.min_residents} residents"
