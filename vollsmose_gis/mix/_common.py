@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,9 +17,6 @@ from vollsmose_gis.standards import categories, load
 if TYPE_CHECKING:
     from vollsmose_gis.district import District
 
-
-logger = logging.getLogger(__name__)
-
 Progress = Callable[[float, str], None]
 
 UNKNOWN = "unknown"
@@ -35,7 +31,7 @@ exactly 400 m away could fall in or out depending on the order of summation.
 
 
 class MixWarning(UserWarning):
-    """Data the mix module could use only in part (unknown tenure, homes off the network)."""
+    """Data the mix package could use only in part (unknown tenure, homes off the network)."""
 
 
 # --------------------------------------------------------------------------- parameters

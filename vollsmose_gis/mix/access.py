@@ -38,6 +38,13 @@ from vollsmose_gis.standards import categories
 if TYPE_CHECKING:
     from vollsmose_gis.district import District
 
+__all__ = [
+    "essential_needs",
+    "green_space_access_points",
+    "home_catchments",
+    "poi_access",
+]
+
 logger = logging.getLogger(__name__)
 
 _ROW_BUDGET = 2**24  # entries of one (origins x nodes) distance table (~130 MB float64)

@@ -19,6 +19,8 @@ from vollsmose_gis.standards import categories
 if TYPE_CHECKING:
     from vollsmose_gis.district import District
 
+__all__ = ["DIVERSITY_INDICES", "diversity_indices", "estate_mix", "hill_number", "landuse_entropy"]
+
 DIVERSITY_INDICES: tuple[str, ...] = ("shannon", "simpson", "hill0", "hill1", "hill2")
 """Names of the diversity indices returned by :func:`diversity_indices`."""
 

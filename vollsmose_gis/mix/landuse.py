@@ -20,6 +20,14 @@ from vollsmose_gis.standards import categories
 if TYPE_CHECKING:
     from vollsmose_gis.district import District
 
+__all__ = [
+    "LandUseSummary",
+    "landuse_classes",
+    "landuse_floor_areas",
+    "landuse_grid",
+    "landuse_summary",
+]
+
 
 def landuse_classes() -> tuple[str, ...]:
     """Return the fixed land-use classes of the entropy index (``standards/mix.yaml``).
