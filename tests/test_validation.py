@@ -251,9 +251,9 @@ def test_dwellings_must_fit_the_footprint():
     # 4 floors × 100 m² / 10 m² per dwelling
     assert "5000 dwellings are implausible on a footprint of 100 m² with 4 storey(s)" in message
     assert "at most 40" in message
-    # 10^12 dwellings are beyond the column's range as well
-    problems = problems_of(changed("buildings", 0, geometry=tiny, dwellings=10**12))
-    assert len(problems) == 2 and all("'b1', column 'dwellings'" in p for p in problems)
+    # 10^12 dwellings are beyond the column's range: reported as that, once
+    (message,) = problems_of(changed("buildings", 0, geometry=tiny, dwellings=10**12))
+    assert "'b1', column 'dwellings': value 1e+12 is out of range" in message
     # 40 fit exactly
     validate_district(changed("buildings", 0, geometry=tiny, dwellings=40, floor_area_m2=400.0))
 
@@ -351,3 +351,28 @@ def test_columns_added_later_are_filled_for_older_data():
         "layer 'cameras', column 'hfov_deg': optional column is missing; add it, or validate "
         "with strict=False to fill it with defaults"
     ]
+
+
+def test_clear_implausible_keeps_an_import_going():
+    from vollsmose_gis.validation import clear_implausible
+
+    tiny = box(X0 + 20, Y0 + 20, X0 + 30, Y0 + 30)
+    d = changed("buildings", 0, geometry=tiny, floors=1000, height_m=None, dwellings=5000)
+    buildings, cleared = clear_implausible(d.buildings, "buildings")
+    assert [(p.feature_id, p.column) for p in cleared] == [
+        ("b1", "floors"),  # out of range
+        # then implausible: storeys unknown, so at most 100 (30 × sqrt(100 m²) = 300 m, 3 m
+        # a storey), 100 × 100 m² / 10 m² = 1000 dwellings
+    ]
+    assert "cleared" in cleared[1].message and "at most 1000:" in cleared[1].message
+    b1 = buildings.set_index("building_id").loc["b1"]
+    assert pd.isna(b1["floors"]) and pd.isna(b1["dwellings"])
+    validate_district(d.replace(buildings=buildings))
+    streets, cleared = clear_implausible(
+        changed("streets", 0, maxspeed_kmh=5000).streets, "streets"
+    )
+    assert [str(p) for p in cleared] == [
+        "layer 'streets', feature 's1', column 'maxspeed_kmh': value 5000 is out of range; "
+        "cleared (allowed: > 0 and <= 200)"
+    ]
+    assert pd.isna(streets.loc[0, "maxspeed_kmh"]) and streets.loc[1, "width_m"] == 2.0

@@ -40,6 +40,7 @@ __all__ = [
     "PlausibilityWarning",
     "RepairWarning",
     "area_of_use_box",
+    "clear_implausible",
     "implausible_buildings",
     "streets_crossing_buildings",
     "validate_district",
@@ -157,11 +158,15 @@ def implausible_buildings(frame: gpd.GeoDataFrame) -> list[tuple[int, str, str]]
     storey_m = float(limits["floor_height_m"])
     slenderness = float(limits["max_slenderness"])
 
+    columns = layer_schemas()["buildings"]["columns"]
+
     def numbers(column: str) -> np.ndarray:
+        """The column as floats; values outside its range (reported as such) as NaN."""
         if column not in frame.columns:
             return np.full(len(frame), np.nan)
         values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-        return values.to_numpy(na_value=np.nan)
+        values = values.to_numpy(na_value=np.nan)
+        return np.where(out_of_range(columns[column], values), np.nan, values)
 
     area = shapely.area(frame.geometry.to_numpy())
     floors, height, dwellings = numbers("floors"), numbers("height_m"), numbers("dwellings")
@@ -199,6 +204,53 @@ def implausible_buildings(frame: gpd.GeoDataFrame) -> list[tuple[int, str, str]]
             )
         )
     return out
+
+
+def clear_implausible(
+    frame: gpd.GeoDataFrame, layer: str
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Set values outside their column's range, or implausible for the footprint, to NA.
+
+    For importers of third-party data (OpenStreetMap): a typo in one tag
+    (``maxspeed=5000``, ``building:levels=1000``) should lose that value, not the
+    whole import.  ``not_null`` columns cleared here still need a value afterwards.
+
+    Parameters
+    ----------
+    frame
+        A layer conformed to its schema (see :func:`vollsmose_gis.layers.conform_layer`).
+    layer
+        Its name in ``layers.yaml``.
+
+    Returns
+    -------
+    tuple of GeoDataFrame and list of Problem
+        A copy with the values cleared, and one :class:`Problem` per cleared value
+        (feature, column, the value and why), for the import report.
+    """
+    out = frame.copy()
+    schema = layer_schemas()[layer]
+    ids = _feature_ids(out, schema["id"])
+    cleared: list[Problem] = []
+    for name, spec in schema["columns"].items():
+        if name not in out.columns or spec["dtype"] not in ("int", "float"):
+            continue
+        values = pd.to_numeric(out[name], errors="coerce").astype("float64")
+        values = values.to_numpy(na_value=np.nan)
+        bad = out_of_range(spec, values) | np.isinf(values)
+        for i in np.flatnonzero(bad):
+            message = f"value {values[i]:g} is out of range; cleared"
+            cleared.append(Problem(layer, ids[i], name, message, range_text(spec)))
+        if bad.any():
+            out.loc[bad, name] = pd.NA if spec["dtype"] == "int" else np.nan
+    for _ in range(3 if layer == "buildings" else 0):  # clearing storeys may expose dwellings
+        found = implausible_buildings(out)
+        for i, column, message in found:
+            cleared.append(Problem(layer, ids[i], column, f"{message}; cleared"))
+            out.loc[out.index[i], column] = pd.NA if column != "height_m" else np.nan
+        if not found:
+            break
+    return out, cleared
 
 
 def streets_crossing_buildings(
