@@ -17,10 +17,13 @@ from shapely.geometry import LineString, box
 from tests.conftest import skip_or_fail
 from tests.factories import CRS
 from vollsmose_gis import District, InputError
+from vollsmose_gis.analysis import Plan
 from vollsmose_gis.connectivity import (
     ConnectivityWarning,
+    LinkPlan,
     add_links,
     centralities,
+    consolidate_nodes,
     home_access,
     indicators,
     network_structure,
@@ -510,6 +513,10 @@ def test_optimiser_bad_parameters() -> None:
     for kwargs, message in [
         ({"objective": "happiness"}, "objective must be one of"),
         ({"k": 0}, "k must be"),
+        ({"k": 51}, "from 1 to 50"),
+        ({"k": 353}, "from 1 to 50"),
+        ({"k": 2.5}, "k must be"),
+        ({"k": True}, "k must be"),
         ({"budget_m": -1.0}, "budget_m"),
         ({"max_length_m": 0.0}, "max_length_m"),
     ]:
@@ -524,6 +531,99 @@ def test_optimiser_can_minimise_distance_to_centre() -> None:
     assert links["length_m"].iloc[0] == 20.0
     assert links.attrs["objective"] == "distance_to_centre_m"
     assert links["gain"].iloc[0] > 100  # metres saved on average
+
+
+def test_optimiser_returns_a_plan_and_says_why_it_found_fewer_than_k() -> None:
+    d = two_culs_de_sac()
+    plan = suggest_links(d, centre=(50.0, 5000.0), k=1)
+    assert isinstance(plan, LinkPlan) and isinstance(plan, Plan)
+    assert plan.layer == "streets" and plan.unmet == []
+    assert list(plan.added["street_id"]) == ["new-link-001"]
+    # A new path costs 3,000 DKK per metre (standards/unit_costs.yaml street_m.path).
+    assert plan.cost_dkk == pytest.approx(20.0 * 3000.0)
+    assert plan.added["cost_dkk"].iloc[0] == pytest.approx(60_000.0)
+    assert "new-link-001" in set(plan.district.streets["street_id"])
+    assert len(plan.district.streets) == len(d.streets) + 1
+    assert plan.summary["stopped"] == "1 links chosen (k)"
+    assert plan.summary["objective_after"] == pytest.approx(plan["objective_after"].iloc[-1])
+    # The old GeoDataFrame reading still works (CLI, plugin, maps).
+    assert plan.attrs["objective_before"] == plan.summary["objective_before"]
+    assert len(plan) == 1 and "gain" in plan and plan.geometry.iloc[0].length == 20.0
+    # Budget too small for any candidate: nothing, and the reason.
+    none = suggest_links(d, centre=(50.0, 5000.0), budget_m=15, k=3)
+    assert none.empty and none.cost_dkk == 0.0
+    assert none.unmet == [f"0 of 3 links: {none.summary['stopped']}"]
+    assert "budget is spent: 15 m left" in none.summary["stopped"]
+    # Asked for the maximum: the gains run out first, and the plan says so.
+    many = suggest_links(d, centre=(50.0, 5000.0), k=50)
+    assert 1 <= len(many) < 50
+    assert (
+        "shortens route_directness" in many.summary["stopped"]
+        or "candidate links are chosen" in many.summary["stopped"]
+    )
+    assert many.unmet[0].startswith(f"{len(many)} of 50 links: ")
+
+
+def test_consolidation_equals_osmnx() -> None:
+    """consolidate_nodes against OSMnx's consolidate_intersections (buffer + dissolve)."""
+    ox = pytest.importorskip("osmnx")
+    rng = np.random.default_rng(16)
+    xy = rng.uniform(0, 400, size=(300, 2))
+    graph = nx.MultiDiGraph(crs=CRS)
+    for i, (x, y) in enumerate(xy):
+        graph.add_node(i, x=float(x), y=float(y))
+    counts = []
+    for tolerance in (1.0, 2.0, 5.0, 10.0, 15.0):
+        theirs = ox.consolidate_intersections(
+            graph, tolerance=tolerance, rebuild_graph=False, dead_ends=True
+        )
+        labels = consolidate_nodes(xy, tolerance)
+        assert len(np.unique(labels)) == len(theirs)
+        counts.append(len(theirs))
+    assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
+    # By hand: a chain of points 15 m apart merges at tolerance 10 (buffers overlap).
+    chain = np.array([[0.0, 0.0], [15.0, 0.0], [30.0, 0.0], [100.0, 0.0]])
+    assert list(consolidate_nodes(chain, 10.0)) == [0, 0, 0, 1]
+    assert list(consolidate_nodes(chain, 7.0)) == [0, 1, 2, 3]
+
+
+def test_dual_carriageway_junction_counts_once() -> None:
+    """Two parallel carriageways 14 m apart crossed by a street: 2 nodes, 1 intersection."""
+    rows = [
+        street("north", [(-300, 7), (300, 7)], oneway=True),
+        street("south", [(300, -7), (-300, -7)], oneway=True),
+        street("cross", [(0, -300), (0, 300)]),
+        street("far", [(150, -7), (150, -300)]),
+    ]
+    d = make(rows, box(-200, -200, 200, 200))
+    result = network_structure(walk_graph(d), d.boundary)
+    assert result["intersections"] == 3
+    assert result["intersections_consolidated"] == 2  # (0, ±7) merge; (150, -7) alone
+    assert result["intersection_density_per_km2"] == pytest.approx(2 / 0.16)
+    assert (
+        network_structure(walk_graph(d), d.boundary, tolerance_m=5.0)["intersections_consolidated"]
+        == 3
+    )
+
+
+def test_each_warning_once_through_the_analysis_contract() -> None:
+    """The module's pipeline warns about the missing centre once (it used to twice)."""
+    from vollsmose_gis import analysis
+
+    d = access_district()
+    far = District.create(
+        "far", d.boundary, crs="EPSG:32610",
+        streets=d.streets.set_crs("EPSG:32610", allow_override=True),
+        buildings=d.buildings.set_crs("EPSG:32610", allow_override=True),
+    )  # fmt: skip
+    spec = analysis.get("connectivity")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec.compute(far, **spec.resolve({}))
+    assert sum("has no city centre" in str(w.message) for w in caught) == 1
+    result = spec.run(far)
+    assert sum("has no city centre" in w for w in result.warnings) == 1
+    assert result.indicators["distance_to_centre_m"].reason.startswith("district 'far' has no")
 
 
 # ------------------------------------------------------------------ default district
