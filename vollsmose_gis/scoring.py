@@ -148,8 +148,10 @@ def load_profile(path: str | Path | None = None) -> Profile:
     if unknown_themes:
         raise InputError(f"{source}: unknown theme(s) {unknown_themes}; themes are {list(THEMES)}")
     _check_weights(themes, f"{source}: themes")
-    indicators = {name: _profile_indicator(name, spec, themes, source, number)
-                  for name, spec in data["indicators"].items()}  # fmt: skip
+    indicators = {
+        name: _profile_indicator(name, spec, themes, source, number)
+        for name, spec in data["indicators"].items()
+    }
     if not any(spec["weight"] > 0 for spec in indicators.values()):
         raise InputError(
             f"{source}: every indicator weight is 0, so nothing would be scored; "
@@ -370,6 +372,7 @@ def _evaluate(
     modules: Sequence[str],
     progress: Progress | None,
     step: tuple[int, int],
+    module_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ScenarioResult:
     done, total = step
 
@@ -381,7 +384,7 @@ def _evaluate(
     results = {}
     for k, name in enumerate(modules):
         report((k + 0.5) / (len(modules) + 1), f"{scenario.name}: {name}")
-        results[name] = run_module(name, changed)
+        results[name] = analysis.run(name, changed, **(module_params or {}).get(name, {}))
     indicators = _indicator_rows(results, profile, baseline)
     themes, overall = _roll_up(indicators, profile)
     report(1.0, f"{scenario.name}: scored")
@@ -707,6 +710,7 @@ def score_scenarios(
     district: District | None = None,
     profile: Profile | None = None,
     modules: Sequence[str] | None = None,
+    module_params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
 ) -> ScoreResult:
     """Apply and score scenarios against the baseline district.
@@ -721,7 +725,10 @@ def score_scenarios(
     profile
         Scoring profile (default: ``standards/scoring_profile.yaml``).
     modules
-        Module names to run (default: all of :data:`MODULES`).
+        Module names to run (default: every scored module of the registry).
+    module_params
+        Parameters per module (module name -> {parameter: value}), e.g. one draw of the
+        models' uncertain parameters; passed to :func:`vollsmose_gis.analysis.run`.
     progress
         Optional callback ``(fraction, message)``.
 
@@ -748,12 +755,26 @@ def score_scenarios(
     district, base_path = _common_base(scenarios, district)
     total = len(scenarios) + 1
     baseline = _evaluate(
-        Scenario(name="(baseline)"), district, profile, None, module_names, progress, (0, total)
+        Scenario(name="(baseline)"),
+        district,
+        profile,
+        None,
+        module_names,
+        progress,
+        (0, total),
+        module_params,
     )
     results: dict[str, ScenarioResult] = {}
     for k, scenario in enumerate(scenarios, start=1):
         results[scenario.name] = _evaluate(
-            scenario, district, profile, baseline.indicators, module_names, progress, (k, total)
+            scenario,
+            district,
+            profile,
+            baseline.indicators,
+            module_names,
+            progress,
+            (k, total),
+            module_params,
         )
     theme_table = pd.DataFrame({name: r.theme_scores for name, r in results.items()}).T
     spec = profile.robustness
