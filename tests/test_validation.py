@@ -363,6 +363,7 @@ def test_clear_implausible_keeps_an_import_going():
         ("b1", "floors"),  # out of range
         # then implausible: storeys unknown, so at most 100 (30 × sqrt(100 m²) = 300 m, 3 m
         # a storey), 100 × 100 m² / 10 m² = 1000 dwellings
+        ("b1", "dwellings"),
     ]
     assert "cleared" in cleared[1].message and "at most 1000:" in cleared[1].message
     b1 = buildings.set_index("building_id").loc["b1"]
