@@ -414,7 +414,11 @@ DANISH = Settings(country="DK", rules=("dk_168a",))
 def test_40pct_rule_is_not_applicable_without_dk_168a():
     d = tenure_district({"almen_family": 30, "owner_occupied": 70})
     assert d.settings.rules == ()
-    values = analyse_mix(d).indicators
+    result = analyse_mix(d)
+    values = result.indicators
+    text = "\n".join(result.summary_lines())
+    assert "§ 168 a (almenboligloven, the 40 % rule): not applicable" in text
+    assert "meet" not in text.replace("40 % rule", "") and "demolish" not in text
     meets = values["meets_40pct_rule"]
     assert math.isnan(meets.value) and meets.reason.startswith("not applicable")
     # the plain share of social family dwellings is still measured

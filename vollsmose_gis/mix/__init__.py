@@ -277,7 +277,8 @@ class MixResult:
         land-use entropy is not mistaken for the 800 m indicator.
         """
         t, lu, acc = self.tenure, self.landuse, self.access
-        lines = [f"{self.district_name}: {t.total_dwellings:,} dwellings in the § 168 a area"]
+        area = "study boundary" if t.rule_area_is_boundary else "§ 168 a rule area"
+        lines = [f"{self.district_name}: {t.total_dwellings:,} dwellings in the {area}"]
         lines += _rule_lines(t, self.readings, self.rule_applies)
         lines.append(
             f"land use in the study boundary (all floor area pooled): entropy "
@@ -300,25 +301,40 @@ class MixResult:
 
 
 def _rule_lines(t: TenureAccount, readings: pd.DataFrame, applies: bool) -> list[str]:
+    """The § 168 a lines: the verdict and levers where the rule applies, else one line."""
+    area = "study boundary" if t.rule_area_is_boundary else "rule area"
+    if not applies:
+        plain = t.almen_family_dwellings / t.total_dwellings if t.total_dwellings else math.nan
+        return [
+            "§ 168 a (almenboligloven, the 40 % rule): not applicable — the district's "
+            f"settings do not list the rule 'dk_168a'; social family dwellings "
+            f"{t.almen_family_dwellings:,} of {t.total_dwellings:,} ({plain:.1%}) in the {area}"
+        ]
     if not t.denominator > 0:
-        return ["§ 168 a: no dwellings in the area"]
-    head = "§ 168 a" if applies else "§ 168 a (not applicable to this district; for information)"
+        return [f"§ 168 a: no dwellings in the {area}"]
     verdict = "meets" if t.meets_rule else "does NOT meet"
     if t.unknown_dwellings and not t.verdict_determined:
-        verdict = "cannot be judged against"
-    area = "study boundary" if t.rule_area_is_boundary else "rule area"
+        verdict = "cannot be judged against (tenure unknown for some dwellings)"
     lines = [
-        f"{head} share {t.share:.1%} in the {area} (= {t.almen_family_dwellings:,} / "
+        f"§ 168 a share {t.share:.1%} in the {area} (= {t.almen_family_dwellings:,} / "
         f"({t.total_dwellings:,} dwellings + {t.commercial_dwelling_equivalents:,.1f} for "
         f"{t.erhvervsareal_m2:,.0f} m² erhvervsareal + {t.demolished_counted:,} demolished "
         f"after 2010)) {verdict} the {t.threshold:.0%} rule; each lever alone: demolish "
         f"{t.demolish_needed:,}, convert {t.convert_needed:,}, build "
         f"{t.build_non_social_needed:,} non-social dwellings (or "
-        f"{t.build_commercial_m2_needed:,.0f} m² erhvervsareal)",
-        f"{t.demolition_need_min:,}–{t.demolition_need_max:,} dwellings must go depending "
-        "on whether public institutions count as erhvervsareal "
-        f"({t.institutional_m2:,.0f} m² of them in the {area})",
+        f"{t.build_commercial_m2_needed:,.0f} m² erhvervsareal)"
     ]
+    low, high = t.demolition_need_min, t.demolition_need_max
+    if low != high:
+        lines.append(
+            f"{low:,}–{high:,} dwellings must go depending on whether public institutions "
+            f"count as erhvervsareal ({t.institutional_m2:,.0f} m² of them in the {area})"
+        )
+    else:
+        lines.append(
+            f"{low:,} dwellings must go whether or not public institutions count as "
+            f"erhvervsareal ({t.institutional_m2:,.0f} m² of them in the {area})"
+        )
     for row in readings.itertuples():
         institutions = "institutions counted" if row.institutions_count else "without institutions"
         lines.append(
