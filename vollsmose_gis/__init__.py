@@ -3,9 +3,8 @@
 The public API is re-exported here; everything else is internal.
 """
 
-from importlib import metadata as _metadata
-
 from vollsmose_gis._errors import DistrictFileError, DistrictValidationError, InputError, Problem
+from vollsmose_gis._version import __version__
 from vollsmose_gis.calming import operating_speeds, plan_calming
 from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance
 from vollsmose_gis.io import Raster, load_district, save_district, write_geotiff
@@ -14,11 +13,6 @@ from vollsmose_gis.network import StreetGraph, drive_graph, walk_graph
 from vollsmose_gis.schema import RepairWarning, validate_district
 from vollsmose_gis.sources.osm import district_from_osm
 from vollsmose_gis.sources.vollsmose import default_district
-
-try:  # the installed distribution's version: one source of truth, pyproject.toml
-    __version__ = _metadata.version("vollsmose-gis")
-except _metadata.PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "DEFAULT_CRS",

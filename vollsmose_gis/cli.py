@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vollsmose_gis import __version__
+from vollsmose_gis._version import __version__
 from vollsmose_gis._errors import DistrictValidationError, InputError
 from vollsmose_gis.analysis import ModuleResult
 from vollsmose_gis.district import District

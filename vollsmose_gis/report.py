@@ -544,7 +544,7 @@ def _flip_lines(result: ScoreResult, lang: str) -> list[str]:
 def _context(
     result: ScoreResult, lang: str, tiles: str | None, progress: Progress | None
 ) -> dict[str, Any]:
-    from vollsmose_gis import __version__
+    from vollsmose_gis._version import __version__
 
     district = result.baseline.district
     prov = district.provenance

@@ -866,7 +866,7 @@ def run_manifest(result: ScoreResult, *, district_path: Path | None = None) -> d
     import platform
     from importlib import metadata
 
-    from vollsmose_gis import __version__
+    from vollsmose_gis._version import __version__
 
     versions = {"vollsmose-gis": __version__, "python": platform.python_version()}
     for package in (
