@@ -215,7 +215,7 @@ def home_catchments(
     A building is in a home's catchment when the door-to-door walking distance
     (access leg + network + access leg, between representative points) is at most
     the radius (plus :data:`RADIUS_TOLERANCE_M`).  All homes share one multi-source
-    Dijkstra (see the module notes).
+    Dijkstra (see the notes of :mod:`vollsmose_gis.mix`).
     """
     radii = _radii(radii_m)
     buildings = _buildings(district)
@@ -438,7 +438,7 @@ def poi_access(district: District, *, progress: Progress | None = None) -> gpd.G
     Notes
     -----
     One Dijkstra per POI kind, from all destinations of the kind at once (see the
-    module notes), so the cost does not grow with the number of homes.
+    notes of :mod:`vollsmose_gis.mix`), so the cost does not grow with the number of homes.
     """
     _check_pois(district.pois)
     buildings = _buildings(district)

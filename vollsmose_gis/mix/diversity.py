@@ -111,7 +111,7 @@ def landuse_entropy(floor_areas: Any, *, n_classes: int | None = None) -> Any:
         a ``(rows, classes)`` array for many.
     n_classes
         N, the number of classes considered (default: the number of columns).  The
-        module always uses the fixed classes of :func:`landuse_classes`.
+        package always uses the fixed classes of :func:`~vollsmose_gis.mix.landuse_classes`.
 
     Returns
     -------
