@@ -53,16 +53,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("district", ("district", "io")),
     # the street graph, photometry, data sources (OSM import, the embedded Vollsmose
     # model) and the analysis contract (AnalysisSpec, ModuleResult, registry).
-    ("network", ("network", "photometry", "sources", "analysis")),
+    ("network", ("network", "centrality", "photometry", "sources", "analysis")),
     # the analysis modules; followup runs the others by year through the registry.
-    ("analyses", ("connectivity", "calming", "lighting", "cctv", "mix", "followup")),
+    ("analyses", ("connectivity", "angular", "calming", "lighting", "cctv", "mix", "followup")),
     ("scenario", ("scenario",)),
     ("scoring", ("scoring",)),
     # maps, the council report, the follow-up report (monitor.csv, charts, HTML).
     ("output", ("maps", "report", "followup_report")),
     # run_job: score -> save -> maps -> report (used by the CLI and the plugin).
-    ("job", ("job",)),
-    ("cli", ("cli", "")),
+    # run_batch: many areas on Dask (imports, analyses, scoring, outputs per area).
+    ("job", ("job", "batch")),
+    ("cli", ("cli", "cli_batch", "")),
 ]
 
 # Module-level imports of a higher layer that exist today: (importer, imported).
