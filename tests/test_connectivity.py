@@ -544,7 +544,7 @@ def test_optimiser_returns_a_plan_and_says_why_it_found_fewer_than_k() -> None:
     assert plan.added["cost_dkk"].iloc[0] == pytest.approx(60_000.0)
     assert "new-link-001" in set(plan.district.streets["street_id"])
     assert len(plan.district.streets) == len(d.streets) + 1
-    assert plan.summary["stopped"] == "1 links chosen (k)"
+    assert plan.summary["stopped"] == "k = 1 links reached"
     assert plan.summary["objective_after"] == pytest.approx(plan["objective_after"].iloc[-1])
     # The old GeoDataFrame reading still works (CLI, plugin, maps).
     assert plan.attrs["objective_before"] == plan.summary["objective_before"]

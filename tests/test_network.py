@@ -18,6 +18,8 @@ from vollsmose_gis.network import (
     build_graph,
     drive_graph,
     graph_from_streets,
+    sidewalk_mask,
+    street_graph,
     walk_graph,
 )
 
@@ -284,3 +286,33 @@ def test_missing_access_values_fall_back_to_highway_defaults() -> None:
     rows["car"] = None
     assert graph_from_streets(rows, "walk").n_edges == 1
     assert set(graph_from_streets(rows, "drive").edges["street_id"]) == {"t"}
+
+
+def test_street_graph_leaves_out_sidewalks_and_keeps_roads_closed_to_walking() -> None:
+    d = district(
+        street("road", [(0, 0), (200, 0)], walk=False),  # foot=use_sidepath: a sidewalk
+        street("side", [(0, 8), (200, 8)], highway="footway", footway="sidewalk"),
+        street("cross", [(100, 8), (100, 0), (100, -8)], highway="footway", footway="crossing"),
+        street("lane", [(50, 0), (50, -100)]),
+        street("path", [(150, 8), (150, 100)], highway="footway"),
+    )
+    walk = walk_graph(d)
+    streets_only = street_graph(d)
+    # Walk graph: road excluded; sidewalk split at the crossing (100, 8) and the path (150, 8).
+    assert set(walk.edges["street_id"]) == {"side", "cross", "lane", "path"}
+    # Street network: the road (closed to walking, but its sidewalk walks beside it) and
+    # the lane and the path; no sidewalk or crossing.
+    assert set(streets_only.edges["street_id"]) == {"road", "lane", "path"}
+    assert streets_only.n_edges == 4  # the road split at the lane's end (50, 0)
+    assert street_graph(d) is streets_only  # cached
+    # Without sidewalks, the street network is the walk graph itself.
+    plain = district(street("a", [(0, 0), (100, 0)]), street("b", [(50, 0), (50, 50)]))
+    assert street_graph(plain) is walk_graph(plain)
+    assert not sidewalk_mask(plain.streets).any()
+    assert list(sidewalk_mask(d.streets)) == [False, True, True, False, False]
+
+
+def test_street_graph_of_sidewalks_only_is_a_clear_error() -> None:
+    d = district(street("side", [(0, 8), (200, 8)], highway="footway", footway="sidewalk"))
+    with pytest.raises(NoStreetsError, match="sidewalk or crossing"):
+        street_graph(d)

@@ -3,8 +3,11 @@
 How cut off is a district from its city, and which new links would help most?  This
 module measures it on the graphs of :mod:`vollsmose_gis.network`:
 
-- :func:`network_structure` - intersection density, dead ends, link-node ratio,
-  meshedness and boundary crossings inside the study boundary;
+- :func:`network_structure` - intersection density (junctions within 20 m counted
+  once, :func:`consolidate_nodes`), dead ends, link-node ratio, meshedness and
+  boundary crossings inside the study boundary, measured on the street network
+  (:func:`vollsmose_gis.network.street_graph`: sidewalks and crossings drawn as
+  separate ways left out; routing keeps them);
 - :func:`home_access` - per home: pedestrian route directness to a ring of
   destinations 400-800 m outside the boundary and to the city centre, network distance
   to the centre, and street length reachable within 800 m;
@@ -12,11 +15,15 @@ module measures it on the graphs of :mod:`vollsmose_gis.network`:
   radii (igraph; equal to networkx's definitions);
 - :func:`suggest_links` - a link-opening optimiser: candidate straight links from dead
   ends and poorly connected nodes, each scored by its gain, chosen greedily under a
-  length budget;
-- :func:`indicators` - the indicators of the "connected district" theme.
+  length budget; it returns a :class:`LinkPlan` (the common
+  :class:`~vollsmose_gis.analysis.Plan`);
+- :func:`indicators` - the indicators of the "connected district" theme, built from
+  the catalogue ``standards/indicators/connectivity.yaml`` (formulas there).
 
-Parameters (radii, tolerances, the city centre, what blocks a new link) live in
-``standards/connectivity.yaml``.
+Parameters (radii, tolerances, what blocks a new link, the largest k) live in
+``standards/connectivity.yaml``.  The city centre is the district's setting
+(``District.settings.centre_xy``) or the caller's; no city's centre is assumed.
+Boundary crossings need streets beyond the boundary (:func:`has_context`).
 """
 
 from __future__ import annotations
@@ -1209,7 +1216,7 @@ def suggest_links(
     b_all = candidates["b"].to_numpy(dtype=np.int64) if n_candidates else np.empty(0, np.int64)
     w_all = candidates["length_m"].to_numpy(dtype=float) if n_candidates else np.empty(0)
     csr = graph.csr
-    stopped = f"{k} links chosen (k)"
+    stopped = f"k = {k} links reached"
     for round_ in range(k):
         live = np.flatnonzero(remaining & (w_all <= budget_left + 1e-9))
         if not len(live):
