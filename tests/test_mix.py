@@ -499,6 +499,8 @@ def test_uncertain_parameters_match_the_defaults_they_describe():
     for path, entry in uncertain.items():
         assert entry["source"], path
         assert ("range" in entry) != ("values" in entry), path
+        if "parameter" in entry:  # a run can draw it: analysis.run("mix", d, **{name: value})
+            assert entry["parameter"] in mix.SPEC.parameters, path
         node = config
         for part in path.split("."):
             node = node.get(part) if isinstance(node, dict) else None
