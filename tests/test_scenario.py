@@ -664,3 +664,9 @@ def test_suggested_links_k_is_bounded(tmp_path):
 def test_bad_wkt_is_not_taken_for_a_file(tmp_path):
     message = refused(tmp_path, "- type: add_poi\n  geometry: POINT (1 2\n  kind: shop\n")
     assert "intervention 0 (add_poi): geometry 'POINT (1 2' is not valid WKT" in message
+
+
+def test_a_reference_that_is_no_path_is_refused(tmp_path):
+    path = write(tmp_path, "s.yaml", 'name: Nul\nextends: "a\\0b.yaml"\n')
+    with pytest.raises(ScenarioError, match=r"s.yaml: extends 'a\\x00b.yaml' is not a usable path"):
+        load_scenario(path)

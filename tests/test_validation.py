@@ -377,3 +377,36 @@ def test_clear_implausible_keeps_an_import_going():
         "cleared (allowed: > 0 and <= 200)"
     ]
     assert pd.isna(streets.loc[0, "maxspeed_kmh"]) and streets.loc[1, "width_m"] == 2.0
+
+
+def test_layers_and_validation_sit_below_district():
+    # issue 15: district imports the layer schemas; they must not import district back
+    import ast
+    import inspect
+
+    from vollsmose_gis import layers, validation
+
+    def imports(module, *, runtime_only: bool) -> set[str]:
+        tree = ast.parse(inspect.getsource(module))
+        typing_only = {
+            id(inner)
+            for node in ast.walk(tree)
+            if runtime_only
+            and isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test)
+            for inner in ast.walk(node)
+        }
+        return {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module.startswith("vollsmose_gis")
+            and id(node) not in typing_only
+        }
+
+    assert imports(layers, runtime_only=False) == {"vollsmose_gis.standards"}
+    assert imports(validation, runtime_only=True) == {
+        "vollsmose_gis._errors",
+        "vollsmose_gis.layers",
+        "vollsmose_gis.standards",
+    }

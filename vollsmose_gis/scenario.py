@@ -440,7 +440,12 @@ class _References:
 
     def resolve(self, reference: str, what: str, scenario: Path) -> Path:
         """Resolve ``reference`` against the scenario's folder; refuse it outside the roots."""
-        resolved = (scenario.parent / Path(reference).expanduser()).resolve()
+        try:
+            resolved = (scenario.parent / Path(reference).expanduser()).resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL bytes, loops, no home
+            raise ScenarioError(
+                f"{scenario}: {what} {_short(reference)!r} is not a usable path ({exc})"
+            ) from None
         if self.allow_outside or any(resolved.is_relative_to(root) for root in self.roots):
             return resolved
         folders = " or ".join(str(root) for root in self.roots)
