@@ -670,3 +670,13 @@ def test_a_reference_that_is_no_path_is_refused(tmp_path):
     path = write(tmp_path, "s.yaml", 'name: Nul\nextends: "a\\0b.yaml"\n')
     with pytest.raises(ScenarioError, match=r"s.yaml: extends 'a\\x00b.yaml' is not a usable path"):
         load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("weight", "expected"), [("-1", "greater than or equal to 0"), (".nan", "finite number")]
+)
+def test_scenario_weights_are_checked_when_loaded(tmp_path, weight, expected):
+    path = write(tmp_path, "s.yaml", f"name: W\nweights:\n  safety: {weight}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "weights.safety (line 3)" in str(info.value) and expected in str(info.value)

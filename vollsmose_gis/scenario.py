@@ -317,7 +317,7 @@ class ScenarioFile(_Model):
     extends: str | list[str] | None = None
     year: int | None = Field(default=None, ge=1900, le=2200)
     interventions: list[Intervention] = Field(default_factory=list)
-    weights: dict[str, float] | None = None
+    weights: dict[str, Annotated[float, Field(ge=0)]] | None = None
 
 
 @dataclass(frozen=True)
