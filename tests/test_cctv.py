@@ -95,8 +95,10 @@ def test_dori_distances_match_the_formula():
     assert d == pytest.approx(
         {"detection": 38.4, "observation": 15.36, "recognition": 7.68, "identification": 3.84}
     )
-    # 2025 edition: identification at 500 px/m
-    assert cctv.dori_distances(1920, 90.0, edition="2025")["identification"] == pytest.approx(1.92)
+    # the user-defined (unverified) set: identification at 500 px/m
+    assert cctv.dori_distances(1920, 90.0, edition="identification-500")[
+        "identification"
+    ] == pytest.approx(1.92)
     # 60°: 2 tan 30° = 1.1547
     assert cctv.dori_distances(2560, 60.0)["recognition"] == pytest.approx(
         2560 / (125 * 2 * math.tan(math.radians(30)))
@@ -130,12 +132,43 @@ def test_other_bad_camera_values_are_all_listed():
     assert "'c1': height_m" in text and "'c2': tilt_deg" in text and "'c3': vfov_deg" in text
 
 
+def test_no_unverified_figure_is_presented_as_iec_62676_4_2025():
+    """Issue 16 §5: the 500 px/m identification figure is a user-defined, unverified set."""
+    with pytest.raises(InputError, match=r"'2025': no verified IEC 62676-4:2025 table"):
+        cctv.dori_levels("2025")
+    with pytest.raises(InputError, match="identification-500"):
+        cctv.viewsheds(make([camera("c", 50, 50)]), edition="2025")
+    assert cctv.dori_levels("identification-500")["identification"] == 500.0
+    assert cctv.dori_levels() == {
+        "detection": 25.0, "observation": 62.5, "recognition": 125.0, "identification": 250.0
+    }  # fmt: skip
+    default = cctv.level_set_title()
+    assert default.startswith("IEC 62676-4:2014 / EN 62676-4:2015")
+    user = cctv.level_set_title("identification-500")
+    assert "User-defined" in user and "unverified" in user and "2025" not in user
+    # no output of a run with the user set names it an edition of the standard
+    d = make([camera("c", 50, 50)], streets=[footway("f", [(50, 40), (90, 40)])])
+    result = cctv.viewsheds(d, edition="identification-500", resolution_m=2.0)
+    assert result.level_set_title == user and "unverified" in result.levels.description
+    assert "2025" not in result.levels.description
+    from vollsmose_gis.standards import load
+
+    std = load("dori")
+    for name, entry in std["level_sets"].items():
+        assert "2025" not in name
+        if not entry["verified"]:
+            assert "unverified" in entry["title"].lower() and "2025" not in entry["title"]
+
+
 def test_unknown_level_edition_and_resolution():
     d = make([camera("c", 50, 50)])
     with pytest.raises(InputError, match="unknown DORI level"):
         cctv.viewsheds(d, min_level="inspection")
-    with pytest.raises(InputError, match="edition"):
+    with pytest.raises(InputError, match="unknown DORI level set '1999'"):
         cctv.viewsheds(d, edition="1999")
+    for bad in (math.inf, math.nan, -1.0):
+        with pytest.raises(InputError, match=r"resolution_m .* finite number > 0"):
+            cctv.viewsheds(d, resolution_m=bad)
     with pytest.raises(InputError, match="resolution_m"):
         cctv.viewsheds(d, resolution_m=0)
 
@@ -384,6 +417,41 @@ def test_path_coverage_is_the_seen_length():
     assert indicators["cameras_count"].value == 1.0
     assert {i.theme for i in indicators.values()} == {"safety and security"}
     assert math.isnan(indicators["square_share_observed"].value)  # no squares
+
+
+def test_coverage_with_and_without_estimated_headings():
+    """Issue 16 §4: the coverage is shown with and without cameras whose heading is an
+    estimate (the OSM import's heading_estimated, or a heading defaulted here)."""
+    path = [footway("p", [(20, 100.5), (180, 100.5)])]
+    mapped = camera("mapped", 20.3, 100.5, heading_deg=90.0, heading_estimated=False)
+    guessed = camera("guessed", 179.7, 100.5, heading_deg=270.0, heading_estimated=True)
+    both = make([mapped, guessed], streets=path)
+    values = cctv.indicators(both)
+    # observation reach sqrt(15.36² - 2.3²) = 15.19 m each way, on a 160 m path
+    reach = math.sqrt(15.36**2 - 2.3**2)
+    assert values["path_share_observed"].value == pytest.approx(2 * reach / 160, abs=2 / 160)
+    assert values["path_share_observed_confirmed"].value == pytest.approx(reach / 160, abs=1 / 160)
+    assert (
+        "1 of 2 cameras have an estimated heading" in values["path_share_observed_confirmed"].label
+    )
+    # independent: the confirmed share is the plain share without the estimated camera
+    alone = cctv.indicators(make([mapped], streets=path))
+    assert values["path_share_observed_confirmed"].value == alone["path_share_observed"].value
+    # a missing column counts as all false: both cameras confirmed
+    unmarked = make([{k: v for k, v in c.items() if k != "heading_estimated"}
+                     for c in (mapped, guessed)], streets=path)  # fmt: skip
+    plain = cctv.indicators(unmarked)
+    assert plain["path_share_observed_confirmed"].value == plain["path_share_observed"].value
+    assert plain["path_share_observed"].value == values["path_share_observed"].value
+    # a heading defaulted by camera_setup (none given) is an estimate too
+    with pytest.warns(cctv.CameraWarning, match="have no heading"):
+        defaulted = cctv.indicators(make([mapped, {**guessed, "heading_deg": None,
+                                                     "heading_estimated": None}], streets=path))  # fmt: skip
+    assert defaulted["path_share_observed_confirmed"].value == alone["path_share_observed"].value
+    table = cctv.coverage(both, confirmed_only=True).set_index(["target", "level"])
+    assert table.loc[("paths", "observation"), "share"] == pytest.approx(
+        values["path_share_observed_confirmed"].value
+    )
 
 
 def test_squares_private_space_and_entrances():

@@ -41,8 +41,16 @@ from __future__ import annotations
 
 from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.cctv.coverage import coverage, indicators
-from vollsmose_gis.cctv.dori import MASKED, NOT_SEEN, dori_distances, dori_levels, pixel_density
+from vollsmose_gis.cctv.dori import (
+    MASKED,
+    NOT_SEEN,
+    dori_distances,
+    dori_levels,
+    level_set_title,
+    pixel_density,
+)
 from vollsmose_gis.cctv.placement import (
+    CameraPlan,
     add_cameras,
     camera_candidates,
     plan_cameras,
@@ -59,6 +67,7 @@ __all__ = [
     "MASKED",
     "NOT_SEEN",
     "SPEC",
+    "CameraPlan",
     "CameraWarning",
     "CctvResult",
     "add_cameras",
@@ -69,6 +78,7 @@ __all__ = [
     "dori_distances",
     "dori_levels",
     "indicators",
+    "level_set_title",
     "pixel_density",
     "plan_cameras",
     "viewsheds",

@@ -15,7 +15,7 @@ from vollsmose_gis.cctv.dori import _standard
 from vollsmose_gis.cctv.setup import _walkable
 from vollsmose_gis.cctv.visibility import CctvResult, _Grid, _landuse_of, _mask, viewsheds
 from vollsmose_gis.district import District
-from vollsmose_gis.indicators import Indicator
+from vollsmose_gis.indicators import Indicator, indicator
 
 # --------------------------------------------------------------------------- coverage
 
@@ -40,6 +40,7 @@ def coverage(
     result: CctvResult | None = None,
     *,
     entrances: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    confirmed_only: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
     """Return the share of what matters that the cameras see at each DORI level.
@@ -53,6 +54,10 @@ def coverage(
     entrances
         Building entrances (points, District CRS), if known; each is looked up at the
         nearest outdoor cell within 1.5 m.  None: the ``entrances`` rows are left out.
+    confirmed_only
+        Count only what cameras with a mapped heading see (``heading_estimated``
+        false; :func:`~vollsmose_gis.cctv.camera_setup`): the coverage that does not
+        rest on estimated headings.
     **options
         Passed to :func:`viewsheds` when ``result`` is None.
 
@@ -79,6 +84,8 @@ def coverage(
     grid = _Grid(transform.c, transform.f, transform.a, (rows, cols))
     area = res.cell_area_m2
     raw = res.raw_levels
+    if confirmed_only and res.raw_levels_confirmed is not None:
+        raw = res.raw_levels_confirmed
     outdoor = ~res.building_mask & res.boundary_mask
     private = res.private_mask
     names = list(res.level_names)
@@ -156,48 +163,55 @@ def indicators(
         better; ``square_share_observed``: share of square area seen at observation or
         better; ``private_share_observed``: share of private outdoor space seen at
         observation or better (lower is better); ``cameras_count``: cameras analysed
-        (not inside buildings, able to see the study area).  Shares are NaN when there
-        is nothing to measure (no paths, no squares).
+        (not inside buildings, able to see the study area);
+        ``path_share_observed_confirmed``: ``path_share_observed`` counting only the
+        cameras whose heading is mapped, not estimated (unscored: it shows how much of
+        the coverage rests on estimated headings).  Shares are NaN, with a reason, when
+        there is nothing to measure (no paths, no squares).  Formulas:
+        ``standards/indicators/cctv.yaml``.
     """
     res = result if result is not None else viewsheds(district, **options)
     table = coverage(district, res)
+    confirmed = coverage(district, res, confirmed_only=True)
 
-    def share(target: str, level: str) -> float:
-        row = table[(table["target"] == target) & (table["level"] == level)]
-        return float(row["share"].iloc[0]) if len(row) else math.nan
+    def share(target: str, level: str, frame: pd.DataFrame = table) -> tuple[float, str]:
+        row = frame[(frame["target"] == target) & (frame["level"] == level)]
+        if not len(row):
+            return math.nan, f"the DORI level set {res.edition!r} has no level {level!r}"
+        value = float(row["share"].iloc[0])
+        reason = f"no {target.replace('_', ' ')} inside the boundary" if math.isnan(value) else ""
+        return value, reason
 
-    theme = "safety and security"
     count = int((res.cameras["status"] == "ok").sum())
+    estimated = int(
+        ((res.cameras["status"] == "ok") & res.cameras["heading_estimated"].astype(bool)).sum()
+    )
+    observed, why = share("paths", "observation")
+    observed_confirmed, why_confirmed = share("paths", "observation", confirmed)
     return {
-        "path_share_observed": Indicator(
-            share("paths", "observation"),
-            "share",
-            True,
-            theme,
-            "Walkable path length seen by CCTV at observation level or better",
+        "path_share_observed": indicator("path_share_observed", observed, reason=why),
+        "path_share_observed_confirmed": indicator(
+            "path_share_observed_confirmed",
+            observed_confirmed,
+            label=(
+                "Walkable path length seen by CCTV at observation level or better, cameras "
+                f"with a mapped heading only ({estimated} of {count} cameras have an "
+                "estimated heading)"
+            ),
+            reason=why_confirmed,
         ),
-        "path_share_recognised": Indicator(
-            share("paths", "recognition"),
-            "share",
-            True,
-            theme,
-            "Walkable path length seen by CCTV at recognition level or better",
+        "path_share_recognised": _share_indicator(
+            "path_share_recognised", *share("paths", "recognition")
         ),
-        "square_share_observed": Indicator(
-            share("squares", "observation"),
-            "share",
-            True,
-            theme,
-            "Square area seen by CCTV at observation level or better",
+        "square_share_observed": _share_indicator(
+            "square_share_observed", *share("squares", "observation")
         ),
-        "private_share_observed": Indicator(
-            share("private", "observation"),
-            "share",
-            False,
-            theme,
-            "Private outdoor space seen by CCTV at observation level or better",
+        "private_share_observed": _share_indicator(
+            "private_share_observed", *share("private", "observation")
         ),
-        "cameras_count": Indicator(
-            float(count), "cameras", True, theme, "CCTV cameras covering the district"
-        ),
+        "cameras_count": indicator("cameras_count", float(count)),
     }
+
+
+def _share_indicator(key: str, value: float, reason: str) -> Indicator:
+    return indicator(key, value, reason=reason)

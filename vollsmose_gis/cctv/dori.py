@@ -24,26 +24,55 @@ def _standard() -> dict[str, Any]:
 
 
 def dori_levels(edition: str | None = None) -> dict[str, float]:
-    """Return the DORI levels of an edition of IEC 62676-4: name -> px/m, lowest first.
+    """Return the DORI levels of a level set: name -> px/m, lowest first.
 
     Parameters
     ----------
     edition
-        ``"2015"`` (default, ``standards/dori.yaml``) or ``"2025"`` (identification at
-        500 px/m; unconfirmed, see the YAML).
+        Name of a level set of ``standards/dori.yaml``: ``"2015"`` (default,
+        IEC 62676-4:2014 / EN 62676-4:2015, verified) or ``"identification-500"``
+        (user-defined, unverified: identification at 500 px/m).  ``"2025"`` is refused:
+        no IEC 62676-4:2025 figure could be verified (see :func:`level_set_title`).
 
     Raises
     ------
     InputError
-        Unknown edition.
+        Unknown or refused level set.
     """
+    return dict(_level_set(edition)["levels"])
+
+
+def _level_set(edition: str | None) -> dict[str, Any]:
     std = _standard()
-    name = str(edition or std["default_edition"])
-    editions = std["editions"]
-    if name not in editions:
-        raise InputError(f"unknown IEC 62676-4 edition {name!r}; known: {sorted(editions)}")
-    levels = {str(k): float(v) for k, v in editions[name]["levels"].items()}
-    return dict(sorted(levels.items(), key=lambda kv: kv[1]))
+    name = str(edition or std["default_level_set"])
+    refused = std.get("refused_level_sets") or {}
+    if name in refused:
+        raise InputError(f"DORI level set {name!r}: {' '.join(str(refused[name]).split())}")
+    sets = std["level_sets"]
+    if name not in sets:
+        raise InputError(f"unknown DORI level set {name!r}; known: {sorted(sets)}")
+    entry = sets[name]
+    levels = {str(k): float(v) for k, v in entry["levels"].items()}
+    return {
+        "name": name,
+        "title": str(entry["title"]),
+        "verified": bool(entry.get("verified", False)),
+        "levels": dict(sorted(levels.items(), key=lambda kv: kv[1])),
+    }
+
+
+def level_set_title(edition: str | None = None) -> str:
+    """Return how a level set is named in outputs (its ``title``, with "unverified").
+
+    ``"2015"`` -> "IEC 62676-4:2014 / EN 62676-4:2015 DORI pixel densities"; a
+    user-defined set's title always says it is user-defined and unverified, so no
+    output presents an unconfirmed figure as an edition of the standard.
+    """
+    entry = _level_set(edition)
+    title = entry["title"]
+    if not entry["verified"] and "unverified" not in title.lower():
+        title = f"{title} (user-defined, unverified)"
+    return title
 
 
 def _level_code(level: str, levels: Mapping[str, float]) -> int:
@@ -111,7 +140,7 @@ def dori_distances(
     hfov_deg
         Horizontal field of view (degrees), in (0, 360].
     edition
-        IEC 62676-4 edition of the levels (see :func:`dori_levels`).
+        DORI level set (see :func:`dori_levels`).
 
     Returns
     -------

@@ -61,7 +61,11 @@ def camera_setup(
     1920 px, tilt 0°).  A camera without a heading (a hand-made layer, a scenario; the
     OSM importer drops fixed cameras without ``camera:direction`` and makes dome and
     panning ones see all round) faces the nearest walkable street or path within 50 m,
-    else north, with a :class:`CameraWarning` naming it.  A camera more than 1 m inside a
+    else north, with a :class:`CameraWarning` naming it.  A camera whose heading was
+    estimated on import (the layer's ``heading_estimated``, set by the OSM importer for
+    cameras without ``camera:direction``; a missing column counts as all false) or
+    defaulted here is marked ``heading_estimated``, so coverage can be reported with
+    and without them.  A camera more than 1 m inside a
     building footprint (``standards/dori.yaml``) gets status ``"inside_building"`` and
     is not analysed.
 
@@ -77,8 +81,9 @@ def camera_setup(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``camera_id, height_m, heading_deg, heading_defaulted, hfov_deg, vfov_deg,
-        resolution_px, tilt_deg, status, inside_building_id`` and the point geometry.
+        ``camera_id, height_m, heading_deg, heading_defaulted, heading_estimated,
+        hfov_deg, vfov_deg, resolution_px, tilt_deg, status, inside_building_id`` and
+        the point geometry.
 
     Raises
     ------
@@ -186,6 +191,7 @@ def camera_setup(
             "height_m": height,
             "heading_deg": heading,
             "heading_defaulted": defaulted,
+            "heading_estimated": _estimated(cams) | defaulted,
             "hfov_deg": hfov,
             "vfov_deg": vfov,
             "resolution_px": resolution.round().astype(np.int64),
@@ -196,6 +202,17 @@ def camera_setup(
         geometry=gpd.GeoSeries(points, crs=district.crs),
         crs=district.crs,
     )
+
+
+def _estimated(cams: gpd.GeoDataFrame) -> np.ndarray:
+    """The layer's ``heading_estimated`` as booleans; missing column or value: False."""
+    if "heading_estimated" not in cams:
+        return np.zeros(len(cams), dtype=bool)
+    values = cams["heading_estimated"]
+    if values.dtype == object:
+        text = values.astype("string").str.lower()
+        values = text.isin(["true", "1", "yes"]) | values.eq(True)
+    return values.astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def _walkable(district: District) -> gpd.GeoDataFrame:

@@ -22,6 +22,7 @@ from vollsmose_gis.cctv.dori import (
     _scene_width_factor,
     _standard,
     dori_levels,
+    level_set_title,
     pixel_density,
 )
 from vollsmose_gis.cctv.setup import building_heights, camera_setup
@@ -346,6 +347,7 @@ class _Camera:
     vfov_deg: float
     resolution_px: float
     tilt_deg: float
+    estimated: bool = False  # heading estimated (not mapped): see camera_setup
 
 
 @dataclass(frozen=True)
@@ -517,10 +519,16 @@ class CctvResult:
         The DORI levels, lowest first, with their thresholds (px/m).
     raw_levels
         Best level code per cell before masking (building interiors 0).
+    raw_levels_confirmed
+        The same over the cameras whose heading is mapped (``heading_estimated``
+        false): the coverage that does not rest on estimated headings.
     private_mask, building_mask, boundary_mask
         Boolean cell masks of private land use, building footprints and the boundary.
     min_level, edition, statement
-        What was asked, and the provenance line of the District.
+        What was asked (``edition``: the DORI level set's name), and the provenance
+        line of the District.
+    level_set_title
+        How the level set is named in outputs (:func:`~vollsmose_gis.cctv.level_set_title`).
     """
 
     levels: Raster
@@ -536,6 +544,8 @@ class CctvResult:
     min_level: str = "detection"
     edition: str = "2015"
     statement: str = ""
+    raw_levels_confirmed: np.ndarray | None = field(default=None, repr=False)
+    level_set_title: str = ""
 
     @property
     def cell_area_m2(self) -> float:
@@ -556,6 +566,7 @@ def _cameras_for(setup: gpd.GeoDataFrame) -> list[_Camera]:
             float(row.vfov_deg) if pd.notna(row.vfov_deg) else math.nan,
             float(row.resolution_px),
             float(row.tilt_deg),
+            bool(getattr(row, "heading_estimated", False)),
         )
         for row in ok.itertuples()
     ]
@@ -674,7 +685,7 @@ def viewsheds(
         Lowest DORI level computed (default: the lowest of the edition, detection); a
         camera's reach is the slant distance of that level.
     edition
-        IEC 62676-4 edition of the levels (:func:`dori_levels`).
+        DORI level set (:func:`dori_levels`): ``"2015"`` (IEC 62676-4) by default.
     mask_private
         Set cells of ``private`` land use to nodata in the output rasters and polygons
         (their coverage is still reported by :func:`coverage`, as something to
@@ -703,9 +714,10 @@ def viewsheds(
     docstring.
     """
     if not (np.isfinite(resolution_m) and resolution_m > 0):
-        raise InputError(f"resolution_m {resolution_m!r} must be > 0 metres")
+        raise InputError(f"resolution_m {resolution_m!r} must be a finite number > 0 metres")
     std = _standard()
     levels = dori_levels(edition)
+    title = level_set_title(edition)
     names = list(levels)
     thresholds = np.array(list(levels.values()))
     min_level = min_level or names[0]
@@ -722,6 +734,7 @@ def viewsheds(
 
     best_level = np.zeros(rows * cols, dtype=np.uint8)
     best_density = np.zeros(rows * cols, dtype=np.float32)
+    best_confirmed = np.zeros(rows * cols, dtype=np.uint8)
     per_camera: dict[str, dict[str, float]] = {}
     camera_polys: list[dict[str, Any]] = []
     done = 0
@@ -738,6 +751,8 @@ def viewsheds(
         for cam, view in zip(group, views, strict=True):
             np.maximum.at(best_level, view.cells, view.level)
             np.maximum.at(best_density, view.cells, view.density.astype(np.float32))
+            if not cam.estimated:
+                np.maximum.at(best_confirmed, view.cells, view.level)
             stats = {
                 f"{name}_m2": float((view.level >= i + 1).sum()) * area
                 for i, name in enumerate(names)
@@ -764,8 +779,8 @@ def viewsheds(
         f"level_{i + 1}": f"{name} (>= {levels[name]:g} px/m)" for i, name in enumerate(names)
     }
     description = (
-        f"Best IEC 62676-4 ({edition or std['default_edition']}) DORI level per cell over "
-        f"all cameras; 0 = not seen, {MASKED} = building interior"
+        f"Best DORI level per cell over all cameras ({title}); 0 = not seen, "
+        f"{MASKED} = building interior"
         + (" or private outdoor space" if mask_private else "")
         + f". {district.provenance.statement()}"
     )
@@ -824,8 +839,10 @@ def viewsheds(
         building_mask=building,
         boundary_mask=inside,
         min_level=min_level,
-        edition=str(edition or std["default_edition"]),
+        edition=str(edition or std["default_level_set"]),
         statement=district.provenance.statement(),
+        raw_levels_confirmed=best_confirmed.reshape(grid.shape),
+        level_set_title=title,
     )
 
 
