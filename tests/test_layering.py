@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("_errors", "_util", "_version", "standards", "indicators", "i18n")),
     # layer schemas and their validation (schema.py is being split into these two).
     ("layer schemas", ("schema", "layers", "validation")),
-    ("district", ("district", "io")),
+    ("district", ("district", "io", "completeness")),
     # the street graph, photometry, data sources (OSM import, the embedded Vollsmose
     # model) and the analysis contract (AnalysisSpec, ModuleResult, registry).
     ("network", ("network", "centrality", "photometry", "sources", "analysis")),

@@ -247,6 +247,12 @@ class AnalysisSpec:
         messages = list(dict.fromkeys(str(w.message) for w in ours))
         for message in messages:
             log.warning("%s: %s", self.name, message)
+        from vollsmose_gis.completeness import caveats
+
+        # sparse data get a caveat beside the indicators that rest on them
+        messages += [
+            f"data completeness: {c}" for c in caveats(district, self.name).get(self.name, [])
+        ]
         result.name = self.name
         result.parameters = resolved
         result.warnings = list(dict.fromkeys([*result.warnings, *messages]))
