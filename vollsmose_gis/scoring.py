@@ -836,6 +836,13 @@ def score_scenarios(
     if progress:
         progress(1.0, "scored")
     notes = scoring_notes(scores, results)
+    # indicators resting on sparse data: said beside the ranking, once per module
+    notes += [
+        f"{module}: {message}"
+        for module, m in baseline.modules.items()
+        for message in m.warnings
+        if message.startswith("data completeness")
+    ]
     return ScoreResult(scores, long, results, baseline, robust, profile, notes, base_path)
 
 
