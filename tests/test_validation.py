@@ -346,6 +346,12 @@ def test_columns_added_later_are_filled_for_older_data():
     checked = validate_district(d.replace(cameras=cameras))
     assert checked.cameras["heading_estimated"].tolist() == [False]
     assert str(checked.cameras["heading_estimated"].dtype) == "boolean"
+    # also for a District built without create/replace (which conform the layers)
+    import dataclasses
+
+    raw = dataclasses.replace(d, cameras=cameras)
+    assert "heading_estimated" not in raw.cameras.columns
+    assert validate_district(raw).cameras["heading_estimated"].tolist() == [False]
     # a column without `since:` is still reported missing
     assert problems_of(d.replace(cameras=d.cameras.drop(columns="hfov_deg"))) == [
         "layer 'cameras', column 'hfov_deg': optional column is missing; add it, or validate "

@@ -362,7 +362,9 @@ class _LayerChecker:
         for name, spec in self.spec["columns"].items():
             if name in self.frame.columns:
                 continue
-            if spec.get("required"):
+            if spec.get("since"):  # added after older data was made: filled, not a problem
+                self.frame[name] = self.default_values(name, spec)
+            elif spec.get("required"):
                 self.problem(None, name, "required column is missing", f"a {spec['dtype']} column")
             elif self.strict:
                 self.problem(
