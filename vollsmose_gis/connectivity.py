@@ -524,7 +524,8 @@ def _access(
     if not len(ring):
         warn(
             "no street node lies 400-800 m outside the boundary (the streets layer does "
-            "not extend that far): route directness uses the city centre only"
+            "not extend that far): route directness "
+            + ("uses the city centre only" if centre_xy is not None else "is NaN (no centre)")
         )
     dest_xy = graph.node_xy[ring]
     if centre_xy is not None:
