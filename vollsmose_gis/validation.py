@@ -281,8 +281,9 @@ def streets_crossing_buildings(
     keep &= ~(shapely.is_missing(lines) | shapely.is_empty(lines))
     polygons = buildings.geometry.to_numpy()
     usable = shapely.is_valid(polygons) & ~shapely.is_empty(polygons)
-    tree = shapely.STRtree(np.where(usable, polygons, None))
-    pairs = tree.query(np.where(keep, lines, None), predicate="crosses")
+    nothing = np.array([None], dtype=object)  # skipped entries (STRtree ignores None)
+    tree = shapely.STRtree(np.where(usable, polygons, nothing))
+    pairs = tree.query(np.where(keep, lines, nothing), predicate="crosses")
     if pairs.shape[1] == 0:
         return []
     inside = shapely.length(shapely.intersection(lines[pairs[0]], polygons[pairs[1]]))
