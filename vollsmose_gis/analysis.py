@@ -223,7 +223,8 @@ class AnalysisSpec:
         if self.poi_kinds is not None and "pois" in self.reads:
             pois = district.pois
             district = district.replace(pois=pois[pois["kind"].astype(str).isin(self.poi_kinds)])
-        key = district.fingerprint(*self.reads)
+        # the settings (country, rules, rule area, centre) change what modules compute
+        key = district.fingerprint(*self.reads) + "|" + repr(district.settings.to_dict())
         resolved = self.resolve(params or {})
         if not all(_same(resolved[k], v) for k, v in self.parameters.items()):
             key += "|" + "|".join(f"{k}={_param_key(v)}" for k, v in sorted(resolved.items()))

@@ -20,8 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vollsmose_gis._version import __version__
 from vollsmose_gis._errors import DistrictValidationError, InputError
+from vollsmose_gis._version import __version__
 from vollsmose_gis.analysis import ModuleResult
 from vollsmose_gis.district import District
 
@@ -631,6 +631,18 @@ def mix(
         ),
     ] = None,
     overwrite: OverwriteOpt = False,
+    institutions: Annotated[
+        bool,
+        typer.Option(
+            "--institutions-count",
+            help="Count public institutions (schools, day-care, health…) as erhvervsareal "
+            "in § 168 a (unconfirmed reading; both readings are always shown).",
+        ),
+    ] = False,
+    unrounded: Annotated[
+        bool,
+        typer.Option("--unrounded", help="§ 168 a: count 75 m² units unrounded, not whole."),
+    ] = False,
 ) -> None:
     """Housing and land-use mix: the § 168 a 40 % rule, tenure/use diversity, walking access.
 
@@ -645,37 +657,25 @@ def mix(
 
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
-    run = run_module("mix", d)
+    run = run_module("mix", d, institutions_count=institutions or None,
+                     whole_units=False if unrounded else None)  # fmt: skip
     result = run.extras["mix"]
     if output is not None:
-        save_district(d, output, overwrite=overwrite, extra_layers=result.layers())
+        save_district(d, output, overwrite=overwrite, extra_layers=run.layers)
     if as_json:
         report = {**result.to_dict(), "output": output and str(output)}
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    t, lu, acc = result.tenure, result.landuse, result.access
-    console.print(f"[bold]{d.name}[/]: {t.total_dwellings:,} dwellings inside the boundary",
+    t = result.tenure
+    console.print(f"[bold]{d.name}[/]: {t.total_dwellings:,} dwellings inside the rule area",
                   highlight=False)  # fmt: skip
     table = Table("tenure", "dwellings")
     for name, count in t.dwellings_by_tenure.items():
         if count:
             table.add_row(name, f"{count:,}")
     console.print(table)
-    verdict = "meets" if t.meets_rule else "does NOT meet"
-    console.print(
-        f"§ 168 a share {t.share:.1%} (= {t.almen_family_dwellings:,} / ({t.total_dwellings:,} "
-        f"+ {t.commercial_dwelling_equivalents:,.1f} commercial + {t.demolished_counted:,} "
-        f"demolished)) {verdict} the {t.threshold:.0%} rule; each lever alone: demolish "
-        f"{t.demolish_needed:,}, convert {t.convert_needed:,}, build {t.build_non_social_needed:,}"
-        f" non-social dwellings (or {t.build_commercial_m2_needed:,.0f} m² commercial)",
-        highlight=False, markup=False, soft_wrap=True)  # fmt: skip
-    console.print(f"land use: entropy {lu.landuse_entropy:.3f} (N={lu.n_classes}), "
-                  f"non-residential floor {lu.non_residential_floor_share:.1%}, "
-                  f"{lu.jobs_per_dwelling:.2f} jobs per dwelling (balanced "
-                  f"{lu.balanced_band[0]:g}–{lu.balanced_band[1]:g})", highlight=False)  # fmt: skip
-    needs = ", ".join(f"{k} {v:.0%}" for k, v in acc["share_by_need"].items())
-    console.print(f"within {acc['radius_m']:g} m walk: {needs}; all {acc['share_all_needs']:.0%}",
-                  highlight=False, markup=False)  # fmt: skip
+    for line in result.summary_lines():
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     print_indicators(run.indicators)
     print_footer(run)
 
