@@ -130,6 +130,16 @@ def test_other_bad_camera_values_are_all_listed():
     text = str(info.value)
     assert "3 problem(s)" in text
     assert "'c1': height_m" in text and "'c2': tilt_deg" in text and "'c3': vfov_deg" in text
+    # implausible values are refused, not normalised: a 9999° heading, a 1 km mast
+    d = make([camera("c4", 50, 50, heading_deg=9999.0), camera("c5", 60, 50, height_m=1000.0),
+              camera("c6", 70, 50, resolution_px=10**7), camera("c7", 80, 50, heading_deg=359.0)])  # fmt: skip
+    with pytest.raises(InputError) as info:
+        cctv.viewsheds(d)
+    text = str(info.value)
+    assert "3 problem(s)" in text and "'c7'" not in text
+    assert "'c4': heading_deg 9999 must be a bearing in [0, 360)" in text
+    assert "'c5': height_m 1000 is above 200" in text
+    assert "'c6': resolution_px 1e+07 is above 100000" in text
 
 
 def test_no_unverified_figure_is_presented_as_iec_62676_4_2025():
@@ -818,3 +828,17 @@ def test_no_cameras_at_all():
     values = cctv.indicators(d, result=result)
     assert values["path_share_observed"].value == 0.0
     assert values["cameras_count"].value == 0.0
+
+
+def test_uncertain_parameters_have_ranges_around_their_defaults():
+    from functools import reduce
+
+    from vollsmose_gis.standards import load
+
+    std = load("dori")
+    assert "occlusion.default_building_height_m" in std["uncertain"]
+    for path, entry in std["uncertain"].items():
+        value = reduce(lambda node, key: node[key], path.split("."), std)
+        low, high = entry["range"]
+        assert low <= value <= high, path
+        assert entry["source"], path

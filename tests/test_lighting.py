@@ -642,3 +642,17 @@ def test_cli_lighting(tmp_path: Path) -> None:
         assert bad.exit_code == 2 and "must be a finite number of metres" in bad.output, value
     bad = runner.invoke(app, ["lighting", str(source), "--class", "P9"])
     assert bad.exit_code == 2 and "unknown lighting class" in bad.output
+
+
+def test_uncertain_parameters_have_ranges_around_their_defaults() -> None:
+    from functools import reduce
+
+    from vollsmose_gis.standards import load
+
+    std = load("en13201")
+    assert "planner.lamp.maintenance_factor" in std["uncertain"]
+    for path, entry in std["uncertain"].items():
+        value = reduce(lambda node, key: node[key], path.split("."), std)
+        low, high = entry["range"]
+        assert low <= value <= high, path
+        assert entry["source"], path

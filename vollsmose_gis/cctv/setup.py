@@ -89,8 +89,10 @@ def camera_setup(
     ------
     InputError
         Listing every camera with a bad value: field of view <= 0 or > 360, resolution
-        <= 0, height <= 0, tilt outside [-90, 90], vfov outside (0, 180], a geometry that
-        is not a point; or, with ``inside_building="error"``, cameras inside buildings.
+        <= 0, height <= 0, height or resolution above the layer schema's maximum, tilt
+        outside [-90, 90], vfov outside (0, 180], a heading outside [-360, 360] (9999° is
+        a typo, not a bearing), a geometry that is not a point; or, with
+        ``inside_building="error"``, cameras inside buildings.
     """
     cams = district.cameras
     schema = layer_schemas()["cameras"]["columns"]
@@ -134,8 +136,18 @@ def camera_setup(
             problems.append(f"camera {cid!r}: tilt_deg {tilt[i]:g} must be in [-90, 90]")
         if not np.isnan(vfov[i]) and not (0 < vfov[i] <= 180):
             problems.append(f"camera {cid!r}: vfov_deg {vfov[i]:g} must be > 0 and <= 180")
-        if np.isinf(heading[i]):
-            problems.append(f"camera {cid!r}: heading_deg {heading[i]:g} is not finite")
+        if not np.isnan(heading[i]) and not -360.0 <= heading[i] <= 360.0:
+            problems.append(
+                f"camera {cid!r}: heading_deg {heading[i]:g} must be a bearing in [0, 360) "
+                "degrees (clockwise from north)"
+            )
+        for name, value in (("height_m", height[i]), ("resolution_px", resolution[i])):
+            high = schema[name].get("max")
+            if high is not None and np.isfinite(value) and value > float(high):
+                problems.append(
+                    f"camera {cid!r}: {name} {value:g} is above {float(high):g} "
+                    "(the range of standards/layers.yaml)"
+                )
     if problems:
         raise InputError(
             f"{len(problems)} problem(s) in layer 'cameras':\n"
