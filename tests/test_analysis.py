@@ -104,3 +104,16 @@ def test_example_scores_identical_to_the_stored_table() -> None:
     pd.testing.assert_frame_equal(
         result.scores.reset_index(drop=True), stored, check_dtype=False, rtol=1e-9
     )
+
+
+def test_district_and_result_read_well_in_a_notebook() -> None:
+    d = default_district()
+    html = d._repr_html_()
+    assert "Vollsmose" in html and "country DK" in html and ">1,043<" in html
+    assert "Schematic model" in html
+    page = d.explore().get_root().render()
+    assert "Schematic model built from public figures" in page
+    assert "tile.openstreetmap" not in page.lower()  # offline by default
+    result = analysis.run("mix", d)
+    assert "almen_family_share" in result._repr_html_()
+    assert result.to_dict()["module"] == "mix"

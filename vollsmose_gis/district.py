@@ -307,6 +307,68 @@ class District:
             "settings": self.settings.to_dict(),
         }
 
+    def _repr_html_(self) -> str:
+        """A compact table for notebooks: layers and counts, CRS, area, provenance."""
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td style='text-align:right'>{len(frame):,}</td></tr>"
+            for name, frame in self.layers.items()
+        )
+        settings = self.settings
+        place = ", ".join(
+            part
+            for part in (
+                f"country {settings.country}" if settings.country else "country unknown",
+                f"rules {', '.join(settings.rules)}" if settings.rules else "no legal rules",
+                f"centre {settings.centre_name}" if settings.centre_name else "",
+            )
+            if part
+        )
+        return (
+            f"<div><b>{escape(self.name)}</b> — {escape(self.crs)}, "
+            f"{self.boundary_area_m2 / 10_000:,.1f} ha; {escape(place)}"
+            f"<table><tr><th>layer</th><th>features</th></tr>{rows}</table>"
+            f"<small><i>{escape(self.provenance.statement())}</i></small></div>"
+        )
+
+    def explore(self, layer: str | None = None, **kwargs: Any) -> Any:
+        """An interactive folium map of the district (geopandas' ``explore``).
+
+        Parameters
+        ----------
+        layer
+            One layer to draw (default: the boundary, land use, buildings and streets).
+        **kwargs
+            Passed to :meth:`geopandas.GeoDataFrame.explore` (``tiles=None`` by
+            default: no basemap is fetched, so it works offline).
+
+        Returns
+        -------
+        folium.Map
+            The map, with the provenance as its attribution.
+        """
+        kwargs.setdefault("tiles", None)
+        boundary = gpd.GeoDataFrame({"name": [self.name]}, geometry=[self.boundary], crs=self.crs)
+        m = boundary.explore(style_kwds={"fill": False, "color": "#222", "weight": 2}, **kwargs)
+        kwargs.pop("tiles", None)
+        names = [layer] if layer else ["landuse", "buildings", "streets"]
+        for name in names:
+            frame = getattr(self, name)
+            if len(frame):
+                frame.explore(m=m, name=name, **kwargs)
+        from html import escape
+
+        import folium
+
+        # every map says where its data came from
+        caption = (
+            "<div style='position:fixed;bottom:4px;left:4px;z-index:9999;background:#fffc;"
+            f"padding:2px 6px;font:11px sans-serif'>{escape(self.provenance.statement())}</div>"
+        )
+        m.get_root().html.add_child(folium.Element(caption))
+        return m
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={len(v)}" for k, v in self.layers.items())
         kind = self.provenance.kind
