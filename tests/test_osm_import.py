@@ -979,6 +979,8 @@ def city_file(tmp_path_factory):
     b.node(-80, -80, {"shop": "bakery"})
     ids["kiosk"] = b.rect(40, -60, 10, 10, {"building": "yes"})
     b.node(45, -55, {"shop": "kiosk"})
+    ids["town_house"] = b.rect(60, -60, 10, 15, {"building": "yes", "building:levels": "4"})
+    b.node(65, -55, {"shop": "bakery"})
     # Cameras.
     ids["cam_street"] = b.node(30, 25, {"man_made": "surveillance", "surveillance": "public"})
     ids["cam_indoor"] = b.node(85, 95, {"man_made": "surveillance", "surveillance": "indoor"})
@@ -1067,6 +1069,9 @@ def test_city_buildings_with_one_shop_are_not_retail(city):
     assert buildings.loc[f"w{ids['station']}", "use"] == "other"
     assert buildings.loc[f"w{ids['hall']}", "use"] == "other"  # 1,600 m², one floor
     assert buildings.loc[f"w{ids['kiosk']}", "use"] == "retail"  # 100 m²: the shop fills it
+    # 150 m² × 4 floors = 600 m² of floor space, one shop: a shop with flats above.
+    town_house = buildings.loc[f"w{ids['town_house']}"]
+    assert town_house["use"] == "mixed" and town_house["dwellings"] == round(150 * 3 / 85)
 
 
 def test_city_cameras_without_direction_are_kept_with_an_estimated_heading(city):

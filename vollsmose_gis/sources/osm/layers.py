@@ -511,9 +511,10 @@ def _settle_buildings(
         common = Counter(uses).most_common(1)[0][0]
         if row["use"] is None:
             # A building without evidence of its own: its POIs give its use only when
-            # they can fill it (one shop does not make a station or a block retail).
+            # they can fill its floor area (one shop does not make a station, a block
+            # or a town house with flats above it retail).
             filled = sum(unit_m2.get(kind, unit_m2["*"]) for _, kind in found)
-            if float(geoms[b].area) <= filled:
+            if float(geoms[b].area) * (row["floors"] or 1) <= filled:
                 row["use"] = common
                 report.estimated["buildings: use taken from POIs mapped inside"] += 1
             elif row["floors"] is not None and row["floors"] >= min_floors:
