@@ -1140,3 +1140,21 @@ def test_import_without_boundary_says_it_has_no_context(city_file):
 def test_whole_world_bbox_on_a_small_extract_says_what_the_data_covers(osm_dir):
     with pytest.raises(InputError, match=r"far more than the data .*longitude 10\.068"):
         import_osm(osm_dir / BAVARIA, bbox=(-180.0, -90.0, 180.0, 90.0))
+
+
+def test_city_new_columns_and_centre_survive_a_geopackage(city, tmp_path):
+    from vollsmose_gis.io import load_district, save_district
+    from vollsmose_gis.network import street_graph
+
+    result, ids = city
+    save_district(result.district, tmp_path / "city.gpkg")
+    d = load_district(tmp_path / "city.gpkg")
+    assert (d.streets["footway"] == "sidewalk").sum() == 12
+    cameras = d.cameras.set_index("camera_id")["heading_estimated"]
+    assert bool(cameras[f"n{ids['cam_street']}"]) and not bool(cameras[f"n{ids['cam_dir']}"])
+    assert d.settings.centre_name == "Testby"
+    # The street network of the reloaded district still leaves the sidewalks out.
+    assert street_graph(d).n_edges == street_graph(result.district).n_edges
+    assert "sidewalk" not in set(
+        street_graph(d).edges["street_id"].map(d.streets.set_index("street_id")["footway"]).dropna()
+    )
