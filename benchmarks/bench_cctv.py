@@ -255,6 +255,34 @@ def default_district_run() -> None:
         )
 
 
+def real_extract_run() -> None:
+    """Issue 17: camera placement on an imported extract with context beyond the boundary."""
+    from pathlib import Path
+
+    from vollsmose_gis.sources.osm import district_from_osm
+
+    path = (
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "osm" / "aguascalientes.osm.pbf"
+    )
+    if not path.exists():
+        print(f"\nreal extract: {path} not found")
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = district_from_osm(path, crs="auto")
+    minx, _, maxx, maxy = d.buildings.total_bounds
+    north = d.replace(boundary=box(minx, maxy + 8, maxx, maxy + 208))
+    for k in (1, 5):
+        start = time.perf_counter()
+        plan = cctv.plan_cameras(north, k=k, level="detection")
+        print(
+            f"\naguascalientes, boundary north of the buildings, k={k}: {len(plan)} placed in "
+            f"{time.perf_counter() - start:.2f} s; {plan.summary['candidates']} candidates "
+            f"within reach, {plan.summary['candidates_out_of_reach']} left out "
+            f"(before the fix: IndexError); unmet: {plan.unmet or 'none'}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subset", type=int, default=12, help="cameras for the brute force")
@@ -268,6 +296,7 @@ def main() -> None:
     full_run(d)
     compare(d, args.subset)
     default_district_run()
+    real_extract_run()
 
 
 if __name__ == "__main__":

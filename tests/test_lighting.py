@@ -309,7 +309,7 @@ def test_roads_on_c_classes_are_not_assessed() -> None:
                   car=True, lighting_class=None, width_m=2.0)  # default class C4  # fmt: skip
     path = street("f1", [(X0 + 20, Y0 + 150), (X0 + 50, Y0 + 150)])  # P4, unlit: fails
     d = district(lamps, [road, path])
-    with pytest.warns(UserWarning, match=r"1 street segment\(s\), 30 m, on C lighting"):
+    with pytest.warns(UserWarning, match=r"1 street segment\(s\), 30 m \(1 of them, 30 m, inside"):
         frame_ = lt.compliance(d).set_index("street_id")
     # the same grid as test_segment_with_known_illuminance at 60,000 lm: Ē 113 lx, above C4
     assert frame_.loc["r1", "lighting_class"] == "C4"
@@ -331,7 +331,7 @@ def test_roads_on_c_classes_are_not_assessed() -> None:
     assert math.isnan(share.value) and "on a P class" in share.reason
     # the module result carries the count as a warning; the planner leaves the road alone
     result = lt.SPEC.run(d, resolution_m=2.0)
-    assert any("1 street segment(s), 30 m, on C lighting" in w for w in result.warnings)
+    assert any("1 street segment(s), 30 m (1 of them" in w for w in result.warnings)
     plan = lt.plan_lights(d)
     assert plan.summary["segments_not_assessed"] == 1
     assert plan.compliance_after.set_index("street_id").loc["r1", "status"] == "not_assessed"

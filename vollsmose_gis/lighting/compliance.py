@@ -440,12 +440,14 @@ def compliance(
     frame = _evaluate(_prepare_segments(district, lamps, target_class), lamps)
     skipped = frame["status"] == NOT_ASSESSED
     if skipped.any():
+        inside = skipped & frame["in_boundary"].astype(bool)
         warnings.warn(
             f"{int(skipped.sum())} street segment(s), "
-            f"{frame.loc[skipped, 'length_m'].sum():,.0f} m, "
-            "on C lighting classes not assessed: EN 13201 judges motorised routes on M "
-            "classes (luminance), not implemented here; they are left out of the pass "
-            "shares",
+            f"{frame.loc[skipped, 'length_m'].sum():,.0f} m "
+            f"({int(inside.sum())} of them, {frame.loc[inside, 'length_m'].sum():,.0f} m, "
+            "inside the boundary), on C lighting classes not assessed: EN 13201 judges "
+            "motorised routes on M classes (luminance), not implemented here; they are left "
+            "out of the pass shares",
             UserWarning,
             stacklevel=2,
         )
