@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from vollsmose_gis import schema
+from vollsmose_gis import layers as layer_schema
 from vollsmose_gis.standards import categories
 
 __all__ = ["DEFAULT_CRS", "LAYER_NAMES", "District", "Provenance", "Settings"]
@@ -237,9 +237,9 @@ class District:
             raise ValueError(f"unknown layer(s) {sorted(unknown)}; layers are {list(LAYER_NAMES)}")
         frames = {
             layer: (
-                schema.conform_layer(layers[layer], layer)
+                layer_schema.conform_layer(layers[layer], layer)
                 if layer in layers
-                else schema.empty_layer(layer, crs)
+                else layer_schema.empty_layer(layer, crs)
             )
             for layer in LAYER_NAMES
         }
@@ -274,7 +274,7 @@ class District:
         """
         for layer in LAYER_NAMES:
             if layer in changes:
-                changes[layer] = schema.conform_layer(changes[layer], layer)
+                changes[layer] = layer_schema.conform_layer(changes[layer], layer)
         return dataclasses.replace(self, **changes)
 
     def fingerprint(self, *layer_names: str, boundary: bool = True) -> str:

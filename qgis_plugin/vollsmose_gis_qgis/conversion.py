@@ -110,16 +110,27 @@ def _python_value(value: Any) -> Any:
     return value
 
 
-def _column(values: list[Any], qtype: int) -> pd.Series:
+# Qt type codes, equal in QVariant::Type (Qt 5, QGIS < 3.38) and QMetaType::Type (Qt 5/6,
+# QGIS >= 3.38, QGIS 4): comparing codes works with either enum.
+_BOOL, _INT, _UINT, _LONGLONG, _ULONGLONG, _DOUBLE, _STRING, _DATETIME = 1, 2, 3, 4, 5, 6, 10, 16
+
+
+def _code(qtype: Any) -> int:
+    """The integer code of a Qt type enum (a Python enum under PyQt6, an int under PyQt5)."""
+    return int(getattr(qtype, "value", qtype))
+
+
+def _column(values: list[Any], qtype: Any) -> pd.Series:
     """Build a column with a dtype matching the QGIS field type (nullable where needed)."""
     series = pd.Series(values, dtype=object)
-    if qtype == QVariant.Bool:
+    code = _code(qtype)
+    if code == _BOOL:
         return series.astype("boolean")
-    if qtype in (QVariant.Int, QVariant.LongLong, QVariant.UInt, QVariant.ULongLong):
+    if code in (_INT, _LONGLONG, _UINT, _ULONGLONG):
         return series.astype("Int64")
-    if qtype == QVariant.Double:
+    if code == _DOUBLE:
         return pd.to_numeric(series, errors="coerce").astype("float64")
-    if qtype == QVariant.String:
+    if code == _STRING:
         return series.astype("string")
     return series
 
@@ -420,16 +431,24 @@ def assemble_district(
 # --------------------------------------------------------------------------- frame -> QGIS
 
 
-def _field_type(dtype: Any) -> QVariant.Type:
+def _field_type(dtype: Any) -> Any:
+    """The QGIS field type of a column: QMetaType.Type on QGIS >= 3.38 (and QGIS 4 / Qt 6,
+    where QVariant.Type is gone), QVariant.Type before (QGIS 3.22 has only that)."""
     if pd.api.types.is_bool_dtype(dtype):
-        return QVariant.Bool
-    if pd.api.types.is_integer_dtype(dtype):
-        return QVariant.LongLong
-    if pd.api.types.is_float_dtype(dtype):
-        return QVariant.Double
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return QVariant.DateTime
-    return QVariant.String
+        code = _BOOL
+    elif pd.api.types.is_integer_dtype(dtype):
+        code = _LONGLONG
+    elif pd.api.types.is_float_dtype(dtype):
+        code = _DOUBLE
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        code = _DATETIME
+    else:
+        code = _STRING
+    if Qgis.QGIS_VERSION_INT >= 33800:
+        from qgis.PyQt.QtCore import QMetaType
+
+        return QMetaType.Type(code)
+    return QVariant.Type(code)
 
 
 def frame_fields(frame: pd.DataFrame) -> QgsFields:
@@ -439,11 +458,9 @@ def frame_fields(frame: pd.DataFrame) -> QgsFields:
     for column in frame.columns:
         if column == geometry:
             continue
-        # QgsField(name, QVariant.Type) is the only constructor QGIS 3.22 has; the stubs
-        # mark it @deprecated (QGIS >= 3.38 prefers QMetaType.Type) via
-        # warnings.deprecated, which does not exist for Python 3.11, so mypy drops that
-        # overload.  A stub gap, not a bug: QVariant.Type still works in newer QGIS.
-        field = QgsField(str(column), _field_type(frame[column].dtype))  # type: ignore[call-overload]
+        # QgsField(name, QVariant.Type) is the only constructor QGIS 3.22 has; QGIS >= 3.38
+        # and QGIS 4 take QMetaType.Type (see _field_type).
+        field = QgsField(str(column), _field_type(frame[column].dtype))
         fields.append(field)
     return fields
 
