@@ -1111,6 +1111,7 @@ def test_city_cameras_without_direction_are_kept_with_an_estimated_heading(city)
         ]
         == 1
     )
+    assert "Cameras: 3 of 4 kept with an estimated heading" in result.district.provenance.notes
 
 
 def test_city_centre_from_the_place_node(city):

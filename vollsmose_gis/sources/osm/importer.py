@@ -367,6 +367,13 @@ def import_osm(
     calming_frame["street_id"] = calming_frame["street_id"].where(
         calming_frame["street_id"].isin(kept_streets), None
     )
+    n_estimated = int(frames["cameras"]["heading_estimated"].fillna(False).astype(bool).sum())
+    if n_estimated:
+        report.notes.append(
+            f"Cameras: {n_estimated} of {len(frames['cameras'])} kept with an estimated "
+            "heading (no camera:direction; heading_estimated true): show CCTV coverage with "
+            "and without them."
+        )
     if not any(report.kept.values()):
         where = f" within {area.label}" if area is not None else ""
         raise InputError(
