@@ -176,6 +176,11 @@ def test_unknown_level_edition_and_resolution():
         cctv.viewsheds(d, min_level="inspection")
     with pytest.raises(InputError, match="unknown DORI level set '1999'"):
         cctv.viewsheds(d, edition="1999")
+    # the raster is bounded before any work: 200 m + 2 x 39.4 m reach at 2 cm
+    with pytest.raises(InputError, match=r"13836 x 13836 = 191,434,896 cells at 0.02 m, above"):
+        cctv.viewsheds(d, resolution_m=0.02)
+    with pytest.raises(InputError, match="max_raster_cells"):
+        cctv.plan_cameras(d, resolution_m=0.02, candidates=d.cameras, k=1)
     for bad in (math.inf, math.nan, -1.0):
         with pytest.raises(InputError, match=r"resolution_m .* finite number > 0"):
             cctv.viewsheds(d, resolution_m=bad)

@@ -67,10 +67,14 @@ def _grid_for(bounds: Iterable[float], res: float) -> _Grid:
     ymax = math.ceil(maxy / res) * res
     cols = max(1, math.ceil((maxx - xmin) / res - 1e-9))
     rows = max(1, math.ceil((ymax - miny) / res - 1e-9))
-    if rows * cols > 200_000_000:
+    limit = int(_standard()["max_raster_cells"])
+    if rows * cols > limit:
+        coarser = res * math.ceil(math.sqrt(rows * cols / limit) * 10) / 10
         raise InputError(
-            f"the CCTV raster would have {rows} x {cols} cells at {res:g} m; use a coarser "
-            "resolution_m or a smaller study area"
+            f"the CCTV raster would have {cols} x {rows} = {rows * cols:,} cells at {res:g} m, "
+            f"above the limit of {limit:,} (max_raster_cells in standards/dori.yaml, ~35 "
+            f"bytes a cell); use a coarser resolution_m (e.g. {coarser:g} m) or a smaller "
+            "study area"
         )
     return _Grid(xmin, ymax, res, (rows, cols))
 
