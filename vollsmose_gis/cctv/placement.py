@@ -437,6 +437,7 @@ def plan_cameras(
             "vfov_deg": picked["vfov_deg"],
             "resolution_px": picked["resolution_px"],
             "tilt_deg": picked["tilt_deg"],
+            "heading_estimated": np.zeros(len(chosen), dtype=bool),  # planned: known
             "marginal_gain_m2": np.asarray(gains, dtype=float) * area,
         },
         geometry=picked.geometry.to_numpy(),
