@@ -233,6 +233,12 @@ def test_centre_comes_from_the_district_settings_never_from_odense() -> None:
     homes = home_access(with_centre)
     # Out along b, then west along the road to its end, then straight on.
     assert homes["distance_to_centre_m"].iloc[0] == pytest.approx(50 + 900 + 2100)
+    # Nonsense centres are refused with the reason, whichever way they come.
+    for bad in [(1e308, 1e308), (x + 200_000.0, y), (math.nan, y)]:
+        with pytest.raises(InputError, match="centre"):
+            home_access(d, centre=bad)
+    with pytest.raises(InputError, match=r"settings' centre_xy .* km from"):
+        home_access(d.replace(settings=Settings(centre_xy=(10.4, 55.4))))  # degrees
     # An explicit centre wins over the settings: 1 km west of the road's end, straight.
     homes = home_access(with_centre, centre=(x - 1900, y))
     assert homes["distance_to_centre_m"].iloc[0] == pytest.approx(50 + 900 + 1000)

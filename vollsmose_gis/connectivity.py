@@ -310,6 +310,15 @@ def _resolve_centre(
         xy = np.asarray(centre, dtype=float).reshape(-1)
         if xy.shape != (2,) or not np.isfinite(xy).all():
             raise InputError(f"{what} must be (x, y) in {district.crs}, got {centre!r}")
+        limit = float(_config("indicators")["max_centre_distance_m"])
+        distance = float(district.boundary.distance(Point(*xy)))
+        if not distance <= limit:
+            raise InputError(
+                f"{what} ({xy[0]:.6g}, {xy[1]:.6g}) lies {distance / 1000:,.0f} km from "
+                f"district {district.name!r}, more than {limit / 1000:g} km "
+                "(max_centre_distance_m): give the centre of the district's own city, in "
+                f"its CRS {district.crs}"
+            )
         return xy
     if not quiet:
         _warn(NO_CENTRE_REASON.format(name=district.name))
