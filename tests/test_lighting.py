@@ -420,10 +420,10 @@ def test_planner_limits_and_impossible_class() -> None:
     assert len(weak.new_lights) == 0 and sorted(weak.unresolved) == ["p1", "s1"]
     with pytest.raises(InputError, match="unknown lamp field"):
         lt.plan_lights(d, lamp={"lumen": 50.0})
-    for spacing in (0, 1e-6, 2.9, 501.0, math.inf, math.nan, -12.0):
-        with pytest.raises(InputError, match=r"min_spacing_m .* from 3 to 500"):
+    for spacing in (0, 1e-6, 1.9, 501.0, math.inf, math.nan, -12.0):
+        with pytest.raises(InputError, match=r"min_spacing_m .* from 2 to 500"):
             lt.plan_lights(d, min_spacing_m=spacing)
-    assert lt.check_spacing(3.0) == 3.0 and lt.check_spacing("25") == 25.0
+    assert lt.check_spacing(2.0) == 2.0 and lt.check_spacing("25") == 25.0
     with pytest.raises(InputError, match="add_lights spacing_m 1e-06"):
         lt.check_spacing(1e-6, "add_lights spacing_m")
     for bad in (-1, 2.5, True):

@@ -143,7 +143,7 @@ def check_spacing(spacing_m: Any, what: str = "min_spacing_m") -> float:
     ------
     InputError
         Not a finite number within ``planner.spacing_bounds_m`` of
-        ``standards/en13201.yaml`` ([3, 500] m): closer than 3 m is no lighting layout
+        ``standards/en13201.yaml`` ([2, 500] m): closer than 2 m is no lighting layout
         and would ask for a lamp every few centimetres (the work grows as length /
         spacing), farther than 500 m lights nothing.
     """
