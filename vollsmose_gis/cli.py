@@ -1007,6 +1007,47 @@ def score(
     console.print(f"wrote {len(written)} files to {out}/", highlight=False)
 
 
+qgis_app = typer.Typer(help="Install the QGIS plugin into a QGIS profile.", no_args_is_help=True)
+app.add_typer(qgis_app, name="qgis")
+
+
+@qgis_app.command("install")
+@handle_errors
+def qgis_install(
+    profile: Annotated[str, typer.Option("--profile", help="QGIS user profile.")] = "default",
+    qgis_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--qgis-config",
+            help="QGIS configuration folder (default: the platform's, e.g. "
+            "~/.local/share/QGIS/QGIS3 on Linux).",
+        ),
+    ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option("--python", help="The Python QGIS runs, to check it imports the library."),
+    ] = None,
+) -> None:
+    """Copy (or update) the plugin into a QGIS profile and enable it.
+
+    Works from any installation (the plugin ships inside the package). Tells whether
+    QGIS's Python can import the library, and the exact command when it cannot.
+
+    Examples:
+
+      vollsmose-gis qgis install
+
+      vollsmose-gis qgis install --profile planning --qgis-config /path/to/QGIS3
+    """
+    from vollsmose_gis.qgis_install import install_plugin
+
+    report = install_plugin(profile=profile, config_dir=qgis_config, python=python)
+    verb = "updated" if report.replaced else "installed"
+    console.print(f"{verb} the plugin in {report.plugin_dir} (enabled in {report.ini})",
+                  highlight=False, markup=False)  # fmt: skip
+    console.print(report.message, highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command("build-plugin")
 @handle_errors
 def build_plugin(
@@ -1019,9 +1060,10 @@ def build_plugin(
 ) -> None:
     """Build the installable QGIS plugin ZIP (Plugins > Install from ZIP).
 
-    Packs qgis_plugin/vollsmose_gis_qgis/ of a source checkout (without caches) into
-    OUT/vollsmose_gis_qgis-VERSION.zip. The library itself must also be installed in
-    QGIS's Python; see docs/qgis-plugin.md.
+    Packs the plugin sources (shipped inside the package, or qgis_plugin/ of a checkout;
+    without caches) into OUT/vollsmose_gis_qgis-VERSION.zip. The library itself must also
+    be installed in QGIS's Python; see docs/qgis-plugin.md, or use `vollsmose-gis qgis
+    install`.
 
     Examples:
 
@@ -1030,12 +1072,9 @@ def build_plugin(
     import zipfile
 
     from vollsmose_gis.io import atomic_path
+    from vollsmose_gis.qgis_install import plugin_source
 
-    source = Path(__file__).resolve().parents[1] / "qgis_plugin" / "vollsmose_gis_qgis"
-    if not (source / "metadata.txt").is_file():
-        raise InputError(
-            f"plugin sources not found at {source}; build-plugin runs from a source checkout"
-        )
+    source = plugin_source()  # packaged in the wheel, or the source checkout's
     meta = dict(
         line.split("=", 1)
         for line in (source / "metadata.txt").read_text("utf-8").splitlines()

@@ -30,6 +30,7 @@ import pandas as pd
 import pyproj
 import shapely
 from qgis.core import (
+    Qgis,
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureRequest,
@@ -116,7 +117,7 @@ _BOOL, _INT, _UINT, _LONGLONG, _ULONGLONG, _DOUBLE, _STRING, _DATETIME = 1, 2, 3
 
 
 def _code(qtype: Any) -> int:
-    """The integer code of a Qt type enum (a Python enum under PyQt6, an int under PyQt5)."""
+    """The integer code of a Qt type enum (a Python enum with Qt 6 bindings, an int with Qt 5 ones)."""
     return int(getattr(qtype, "value", qtype))
 
 
@@ -444,7 +445,7 @@ def _field_type(dtype: Any) -> Any:
         code = _DATETIME
     else:
         code = _STRING
-    if Qgis.QGIS_VERSION_INT >= 33800:
+    if int(getattr(Qgis, "QGIS_VERSION_INT", 0)) >= 33800:
         from qgis.PyQt.QtCore import QMetaType
 
         return QMetaType.Type(code)

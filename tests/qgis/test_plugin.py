@@ -562,3 +562,67 @@ def test_every_dialog_builds_and_can_be_screenshot(tmp_path: Path) -> None:
     for path in shots:
         image = QImage(str(path))
         assert image.width() > 300 and image.height() > 400, path.name
+
+
+def test_qgis_install_from_a_wheel_into_a_fresh_profile(tmp_path: Path) -> None:
+    """A non-editable install (the built wheel) installs the plugin; qgis_process runs it."""
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = wheels.glob("vollsmose_gis-*.whl")
+    with zipfile.ZipFile(wheel) as zipped:
+        assert "vollsmose_gis/qgis_plugin/vollsmose_gis_qgis/metadata.txt" in zipped.namelist()
+    target = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+         str(wheel)], capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    # the wheel's copy first: no source checkout on the path
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *site_packages]),
+           "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
+    config = tmp_path / "QGIS3"
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import vollsmose_gis, sys; assert 'site' in vollsmose_gis.__file__, vollsmose_gis.__file__;"
+         "from vollsmose_gis.cli import main; sys.argv=['vollsmose-gis','qgis','install',"
+         f"'--qgis-config',{str(config)!r},'--python',{sys.executable!r}]; main()"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "imports vollsmose_gis" in done.stdout
+    plugin = config / "profiles" / "default" / "python" / "plugins" / "vollsmose_gis_qgis"
+    assert (plugin / "metadata.txt").is_file()
+    ini = (config / "profiles" / "default" / "QGIS" / "QGIS3.ini").read_text(encoding="utf-8")
+    assert "vollsmose_gis_qgis=true" in ini
+    binary = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
+    if binary is None:
+        skip_or_fail("qgis_process is not installed")
+    listing = subprocess.run(
+        [binary, "list"], capture_output=True, text=True, timeout=300,
+        env={**env, "QGIS_CUSTOM_CONFIG_PATH": str(config)},
+    )  # fmt: skip
+    for name in EXPECTED:
+        assert f"vollsmosegis:{name}" in listing.stdout, listing.stdout[-2000:]
+
+
+def test_no_qt5_only_names_in_the_plugin() -> None:
+    """QGIS 4 / Qt 6: no PyQt5 imports, exec_(), QAction from QtWidgets, QRegExp,
+    QDesktopWidget, or QVariant type enums outside the version-guarded field-type shim."""
+    import re
+
+    patterns = [r"\bPyQt5\b", r"\bexec_\(", r"QtWidgets import[^\n]*\bQAction\b",
+                r"\bQRegExp\b", r"\bQDesktopWidget\b", r"QVariant\.(Bool|Int|Double|String|LongLong)"]  # fmt: skip
+    found = []
+    for path in (PLUGIN_DIR / "vollsmose_gis_qgis").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in patterns:
+            found += [f"{path.name}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert found == []
+    parser = configparser.ConfigParser()
+    parser.read(PLUGIN_DIR / "vollsmose_gis_qgis" / "metadata.txt", encoding="utf-8")
+    assert parser["general"]["supportsQt6"] == "True"
