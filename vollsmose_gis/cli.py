@@ -377,6 +377,8 @@ def import_osm(
     console.print(table)
     for reason, count in sorted(result.report.dropped.items()):
         console.print(f"dropped {count:>5}  {reason}", highlight=False, markup=False)
+    for note in getattr(result.report, "notes", []):  # no context, city centre, cameras
+        console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 
@@ -494,7 +496,11 @@ def connectivity(
         ),
     ] = None,
     centre: Annotated[
-        str | None, typer.Option(help="City centre X,Y in the district CRS (default: Odense).")
+        str | None,
+        typer.Option(
+            help="City centre X,Y in the district CRS (default: the district's settings "
+            "centre; without one, distance to the centre is not measured)."
+        ),
     ] = None,
     overwrite: OverwriteOpt = False,
     as_json: JsonOpt = False,
@@ -553,7 +559,7 @@ def _parse_xy(text: str | None, option: str) -> tuple[float, float] | None:
 @handle_errors
 def suggest_links(
     district: DistrictArg = None,
-    k: Annotated[int, typer.Option("--k", help="Largest number of links.")] = 10,
+    k: Annotated[int, typer.Option("--k", help="Largest number of links (1-50).")] = 10,
     budget_m: Annotated[
         float | None, typer.Option("--budget-m", help="Total length of new links, metres.")
     ] = None,
@@ -564,7 +570,11 @@ def suggest_links(
         str, typer.Option(help="route_directness or distance_to_centre_m (minimised).")
     ] = "route_directness",
     centre: Annotated[
-        str | None, typer.Option(help="City centre X,Y in the district CRS (default: Odense).")
+        str | None,
+        typer.Option(
+            help="City centre X,Y in the district CRS (default: the district's settings "
+            "centre; without one, distance to the centre is not measured)."
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="GeoPackage with layer links.")
@@ -587,24 +597,24 @@ def suggest_links(
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     with err_console.status("suggesting links") as status:
-        progress = lambda f, m: status.update(f"{m} {f:.0%}")  # noqa: E731
-        links = cn.suggest_links(d, k=k, budget_m=budget_m, max_length_m=max_length_m,
-                                 objective=objective, centre=_parse_xy(centre, "--centre"),
-                                 progress=progress)  # fmt: skip
-        if output is not None:
-            save_layers({"links": links}, output, overwrite=overwrite)
-    attrs = links.attrs
+        plan = cn.suggest_links(d, k=k, budget_m=budget_m, max_length_m=max_length_m,
+                                objective=objective, centre=_parse_xy(centre, "--centre"),
+                                progress=status_progress(status))  # fmt: skip
+    links, summary = plan.added, plan.summary
+    if output is not None:
+        save_layers({"links": links}, output, overwrite=overwrite)
     if as_json:
         rows = links.drop(columns="geometry").assign(wkt=links.geometry.to_wkt())
         print(json.dumps({
             "district": d.name, "provenance": d.provenance.statement(),
-            "objective": attrs["objective"], "objective_before": attrs["objective_before"],
-            "candidates_evaluated": attrs["candidates_evaluated"],
+            "objective": summary["objective"], "objective_before": summary["objective_before"],
+            "candidates_evaluated": summary["candidates_evaluated"],
+            "stopped": summary.get("stopped"), "cost_dkk": plan.cost_dkk, "unmet": plan.unmet,
             "links": rows.to_dict("records"), "output": output and str(output),
         }, indent=2, ensure_ascii=False, default=str))  # fmt: skip
         return
-    console.print(f"[bold]{d.name}[/]: {attrs['objective']} {attrs['objective_before']:.4f}; "
-                  f"{attrs['candidates_evaluated']} candidate links evaluated",
+    console.print(f"[bold]{d.name}[/]: {summary['objective']} {summary['objective_before']:.4f}; "
+                  f"{summary['candidates_evaluated']} candidate links evaluated",
                   highlight=False)  # fmt: skip
     table = Table("rank", "length m", "from", "to", "crosses boundary", "gain", "after")
     for r in links.itertuples():
@@ -613,6 +623,9 @@ def suggest_links(
                       "yes" if r.crosses_boundary else "", f"{r.gain:.4f}",
                       f"{r.objective_after:.4f}")  # fmt: skip
     console.print(table)
+    for line in plan.unmet:  # why fewer than k links came back
+        console.print(f"note: {line}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"cost: {plan.cost_dkk:,.0f} {d.settings.currency}", highlight=False)
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 

@@ -67,9 +67,9 @@ def centre_parameter(name: str, tr: Any) -> QgsProcessingParameterPoint:
     )
     parameter.setHelp(
         tr(
-            "Click the city centre on the map. Empty: Odense Rådhus when the district is "
-            "within reach of it (standards/connectivity.yaml), else no centre (the centre "
-            "columns stay empty, with a warning)."
+            "Click the city centre on the map. Empty: the district's own centre (its "
+            "settings: the embedded Vollsmose has Odense Rådhus, an OSM import the place "
+            "node it found), else no centre (the centre columns stay empty, with a warning)."
         )
     )
     return parameter

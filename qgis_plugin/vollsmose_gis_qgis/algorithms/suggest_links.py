@@ -163,7 +163,7 @@ class SuggestLinksAlgorithm(VollsmoseAlgorithm):
             self.parameterAsEnum(parameters, self.OBJECTIVE, context)
         ]
         with library_call(feedback):
-            links = connectivity.suggest_links(
+            plan = connectivity.suggest_links(
                 district,
                 max_length_m=self.parameterAsDouble(parameters, self.MAX_LENGTH_M, context),
                 budget_m=budget,
@@ -173,7 +173,10 @@ class SuggestLinksAlgorithm(VollsmoseAlgorithm):
                 candidates=candidates,
                 progress=progress_callback(feedback, 5, 95),
             )
-        before = float(links.attrs.get("objective_before", float("nan")))
+        links = plan.added
+        before = float(plan.summary.get("objective_before", float("nan")))
+        for line in plan.unmet:  # why fewer links than asked for
+            feedback.pushWarning(line)
         feedback.pushInfo(
             f"{len(links)} link(s), {links['length_m'].sum():.0f} m in total; {objective} "
             f"before: {before:.4g}"
