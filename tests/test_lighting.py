@@ -656,36 +656,3 @@ def test_uncertain_parameters_have_ranges_around_their_defaults() -> None:
         low, high = entry["range"]
         assert low <= value <= high, path
         assert entry["source"], path
-
-
-def test_completeness_of_mapped_lamps_on_streets_tagged_lit() -> None:
-    """Issue 17: a low lit share on sparse OSM lamp data is a statement about the data."""
-    lit_street = street("f1", [(X0 + 10, Y0 + 50), (X0 + 110, Y0 + 50)], lit=True)
-    d = district([lamp("A", X0 + 10, Y0 + 52)], [lit_street])
-    figures = lt.lamp_completeness(d)
-    # independent: the part of the line within 30 m of the lamp, by shapely
-    line = LineString([(X0 + 10, Y0 + 50), (X0 + 110, Y0 + 50)])
-    expected = line.intersection(Point(X0 + 10, Y0 + 52).buffer(30.0, quad_segs=256)).length
-    assert figures["lit_tagged_m"] == pytest.approx(100.0)
-    assert figures["with_lamp_m"] == pytest.approx(expected, abs=1.0)  # 1 m pieces
-    assert figures["share"] == pytest.approx(expected / 100.0, abs=0.01)
-    result = lt.SPEC.run(d, resolution_m=2.0)
-    assert any("only 30% of that length has a mapped lamp" in w for w in result.warnings)
-    assert result.extras["completeness"] == figures
-    # lamps every 25 m: complete, no caveat
-    full = district([lamp(f"L{k}", X0 + 10 + 25 * k, Y0 + 52) for k in range(5)], [lit_street])
-    assert lt.lamp_completeness(full)["share"] == 1.0
-    assert not any("completeness" in w for w in lt.SPEC.run(full, resolution_m=2.0).warnings)
-    # no street tagged lit: nothing to compare
-    assert math.isnan(
-        lt.lamp_completeness(district([], [street("f2", [(X0, Y0), (X0 + 9, Y0)])]))["share"]
-    )
-
-
-def test_no_lamps_mapped_on_a_real_extract_is_said(osm_dir: Path) -> None:
-    from vollsmose_gis.sources.osm import district_from_osm
-
-    real = district_from_osm(osm_dir / "planet_10.068,48.135_10.071,48.137.osm", crs="auto")
-    result = lt.SPEC.run(real, resolution_m=2.0)
-    assert result.indicators["lit_path_share"].value == 0.0
-    assert any("no street lamp is mapped inside the boundary" in w for w in result.warnings)

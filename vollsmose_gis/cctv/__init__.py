@@ -99,8 +99,9 @@ def _compute(
         district, resolution_m=resolution_m, min_level=min_level, edition=edition,
         mask_private=mask_private, progress=progress,
     )  # fmt: skip
+    values = indicators(district, result=result)
     return ModuleResult(
-        indicators(district, result=result),
+        values,
         {"cctv_zones": result.zones, "cctv_viewsheds": result.viewsheds},
         {"dori_levels": result.levels},
         extras={"cctv": result},

@@ -41,13 +41,11 @@ from vollsmose_gis.district import District
 from vollsmose_gis.lighting.compliance import (
     NOT_ASSESSED,
     GridLayout,
-    _completeness_caveat,
     compliance,
     compliance_summary,
     dark_spots,
     en13201_grid,
     indicators,
-    lamp_completeness,
     lighting_class_requirements,
     segment_fields,
 )
@@ -81,7 +79,6 @@ __all__ = [
     "illuminance_at",
     "illuminance_raster",
     "indicators",
-    "lamp_completeness",
     "lamp_energy_kwh_per_year",
     "lighting_class_requirements",
     "plan_lights",
@@ -110,16 +107,11 @@ def _compute(
     values = indicators(
         district, compliance_frame=segments, dark=dark, photometry_dir=photometry_dir
     )
-    caveat = _completeness_caveat(district)
     return ModuleResult(
         values,
         {"lighting_segments": segments, "lighting_dark_spots": dark},
         {"illuminance": raster},
-        warnings=[caveat] if caveat else [],
-        extras={
-            "summary": compliance_summary(segments),
-            "completeness": lamp_completeness(district),
-        },
+        extras={"summary": compliance_summary(segments)},
     )
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 import rasterio.features
 import shapely
 from scipy import ndimage
-from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
 from vollsmose_gis._errors import InputError
@@ -652,84 +651,6 @@ def indicators(
             ),
         ),
     }
-
-
-def lamp_completeness(district: District) -> dict[str, float]:
-    """Estimate how completely the lamps of the streets said to be lit are mapped.
-
-    OpenStreetMap often tags ways ``lit=yes`` without mapping their lamps; a low
-    ``lit_path_share`` then says more about the data than about the street lighting.
-
-    Returns
-    -------
-    dict
-        ``lit_tagged_m``: length of streets with ``lit`` true inside the boundary, m;
-        ``with_lamp_m``: the part of it with a mapped lamp within
-        ``completeness.lamp_search_m`` (en13201.yaml, 30 m) of the centreline, m;
-        ``share``: their ratio (NaN when no street is tagged lit).  The lines are cut
-        into 1 m pieces, each counted when its midpoint has a lamp within the distance.
-    """
-    rule = _params()["completeness"]
-    radius = float(rule["lamp_search_m"])
-    streets = district.streets
-    lit = (
-        streets["lit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if "lit" in streets
-        else np.zeros(len(streets), dtype=bool)
-    )
-    lines = shapely.intersection(streets.geometry.to_numpy()[lit], district.boundary)
-    lines = lines[~shapely.is_empty(lines)] if len(lines) else lines
-    if not len(lines):
-        return {"lit_tagged_m": 0.0, "with_lamp_m": 0.0, "share": math.nan}
-    dense = shapely.segmentize(shapely.get_parts(lines), 1.0)
-    coords, part = shapely.get_coordinates(dense, return_index=True)
-    same = part[1:] == part[:-1]
-    a, b = coords[:-1][same], coords[1:][same]
-    piece = np.hypot(*(b - a).T)
-    total = float(piece.sum())
-    lamps = district.lights.geometry
-    xy = shapely.get_coordinates(lamps.to_numpy()) if len(lamps) else np.empty((0, 2))
-    if not len(xy):
-        near = np.zeros(len(piece), dtype=bool)
-    else:
-        distance, _ = cKDTree(xy).query((a + b) / 2.0, distance_upper_bound=radius)
-        near = np.isfinite(distance)
-    covered = float(piece[near].sum())
-    return {"lit_tagged_m": total, "with_lamp_m": covered, "share": covered / total}
-
-
-def _completeness_caveat(district: District) -> str:
-    """A one-line caveat when the lamps of streets tagged lit look unmapped, else ''."""
-    figures = lamp_completeness(district)
-    floor = float(_params()["completeness"]["caveat_below_share"])
-    lights = district.lights.geometry.to_numpy()
-    inside = int(shapely.covers(district.boundary, lights).sum()) if len(lights) else 0
-    walk = district.streets
-    if "walk" in walk:
-        walk = walk[walk["walk"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
-    walk_m = (
-        float(
-            shapely.length(shapely.intersection(walk.geometry.to_numpy(), district.boundary)).sum()
-        )
-        if len(walk)
-        else 0.0
-    )
-    if inside == 0 and walk_m > 0:
-        return (
-            f"data completeness: no street lamp is mapped inside the boundary, which has "
-            f"{walk_m / 1000:,.1f} km of walkable streets and paths; the lighting indicators "
-            "measure the mapped lamps (map them, e.g. highway=street_lamp in "
-            "OpenStreetMap, before reading the lit share as a statement about the district)"
-        )
-    if not figures["share"] < floor:
-        return ""
-    return (
-        f"data completeness: {figures['lit_tagged_m'] / 1000:,.1f} km of streets inside the "
-        f"boundary are tagged lit, but only {figures['share']:.0%} of that length has a "
-        "mapped lamp nearby; the lighting indicators measure the mapped lamps, so they "
-        "likely understate the street lighting (map the lamps, or read the figures as a "
-        "lower bound)"
-    )
 
 
 def compliance_summary(frame: gpd.GeoDataFrame) -> pd.DataFrame:
