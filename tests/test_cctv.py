@@ -812,6 +812,29 @@ def test_cli_cctv(tmp_path):
     assert bad.exit_code == 2 and "not a DORI level" in bad.output
 
 
+def test_cli_cctv_plan_on_a_real_extract(tmp_path, osm_dir):
+    """Issue 17 through the CLI: `cctv --plan K` on an imported extract, several K and
+    resolutions, and the bounds of K."""
+    from vollsmose_gis.sources.osm import district_from_osm
+
+    d = district_from_osm(osm_dir / "aguascalientes.osm.pbf", crs="auto")
+    minx, _, maxx, maxy = d.buildings.total_bounds
+    src = save_district(d.replace(boundary=box(minx, maxy + 8, maxx, maxy + 208)),
+                        tmp_path / "north.gpkg")  # fmt: skip
+    runner = CliRunner()
+    for k, res in (("1", "1"), ("3", "2.5")):
+        args = ["cctv", str(src), "--plan", k, "--resolution", res, "--level", "detection"]
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        assert 1 <= len(json.loads(result.output)["plan"]["cameras"]) <= int(k)
+    for k in ("0", "501"):
+        bad = runner.invoke(app, ["cctv", str(src), "--plan", k])
+        assert bad.exit_code == 2, (k, bad.output)
+    for res in ("inf", "nan", "0"):
+        bad = runner.invoke(app, ["cctv", str(src), "--plan", "1", "--resolution", res])
+        assert bad.exit_code == 2 and "resolution_m" in bad.output, (res, bad.output)
+
+
 def test_far_camera_is_left_out_and_progress_is_reported():
     d = make([camera("here", 100.3, 100.7), camera("far", 900.0, 100.0)])
     calls: list[tuple[float, str]] = []
