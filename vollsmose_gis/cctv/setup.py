@@ -58,16 +58,14 @@ def camera_setup(
     """Return the cameras with every parameter filled in, checked, and their status.
 
     Empty values take the defaults of ``standards/layers.yaml`` (height 4 m, 90°,
-    1920 px, tilt 0°).  A camera without a heading (a hand-made layer, a scenario; the
-    OSM importer drops fixed cameras without ``camera:direction`` and makes dome and
-    panning ones see all round) faces the nearest walkable street or path within 50 m,
-    else north, with a :class:`CameraWarning` naming it.  A camera whose heading was
-    estimated on import (the layer's ``heading_estimated``, set by the OSM importer for
-    cameras without ``camera:direction``; a missing column counts as all false) or
-    defaulted here is marked ``heading_estimated``, so coverage can be reported with
-    and without them.  A camera more than 1 m inside a
-    building footprint (``standards/dori.yaml``) gets status ``"inside_building"`` and
-    is not analysed.
+    1920 px, tilt 0°).  A camera without a heading (a hand-made layer, a scenario)
+    faces the nearest walkable street or path within 50 m, else north, with a
+    :class:`CameraWarning` naming it.  A camera whose heading was estimated on import
+    (the layer's ``heading_estimated``: the OSM importer estimates one for cameras
+    without ``camera:direction``; a missing column counts as all false) or defaulted
+    here is marked ``heading_estimated``, so coverage can be reported with and without
+    them.  A camera more than 1 m inside a building footprint (``standards/dori.yaml``)
+    gets status ``"inside_building"`` and is not analysed.
 
     Parameters
     ----------
