@@ -14,49 +14,58 @@ __all__ = ["run"]
 
 @njit(cache=True, nogil=True, inline="always")
 def less(a1: float, a2: float, b1: float, b2: float) -> bool:
+    """Lexicographic ``(a1, a2) < (b1, b2)``."""
     return a1 < b1 or (a1 == b1 and a2 < b2)
 
 
-@njit(cache=True, nogil=True)
-def sift_up(heap, pos, d1, d2, i):  # type: ignore[no-untyped-def]
-    item = heap[i]
+@njit(cache=True, nogil=True, inline="always")
+def sift_up(hk1, hk2, hs, pos, i, k1, k2, item):  # type: ignore[no-untyped-def]
+    """Place ``item`` with key ``(k1, k2)`` at heap slot ``i`` or above it."""
     while i > 0:
         parent = (i - 1) >> 1
-        p = heap[parent]
-        if less(d1[item], d2[item], d1[p], d2[p]):
-            heap[i] = p
+        if less(k1, k2, hk1[parent], hk2[parent]):
+            p = hs[parent]
+            hk1[i] = hk1[parent]
+            hk2[i] = hk2[parent]
+            hs[i] = p
             pos[p] = i
             i = parent
         else:
             break
-    heap[i] = item
+    hk1[i] = k1
+    hk2[i] = k2
+    hs[i] = item
     pos[item] = i
 
 
-@njit(cache=True, nogil=True)
-def pop(heap, pos, d1, d2, size):  # type: ignore[no-untyped-def]
-    top = heap[0]
+@njit(cache=True, nogil=True, inline="always")
+def pop(hk1, hk2, hs, pos, size):  # type: ignore[no-untyped-def]
+    """Remove the least entry of a heap of ``size``; return it and the new size."""
+    top = hs[0]
     size -= 1
     if size > 0:
-        item = heap[size]
+        k1 = hk1[size]
+        k2 = hk2[size]
+        item = hs[size]
         i = 0
         while True:
             child = 2 * i + 1
             if child >= size:
                 break
-            c = heap[child]
-            if child + 1 < size:
-                c2 = heap[child + 1]
-                if less(d1[c2], d2[c2], d1[c], d2[c]):
-                    child += 1
-                    c = c2
-            if less(d1[c], d2[c], d1[item], d2[item]):
-                heap[i] = c
+            if child + 1 < size and less(hk1[child + 1], hk2[child + 1], hk1[child], hk2[child]):
+                child += 1
+            if less(hk1[child], hk2[child], k1, k2):
+                c = hs[child]
+                hk1[i] = hk1[child]
+                hk2[i] = hk2[child]
+                hs[i] = c
                 pos[c] = i
                 i = child
             else:
                 break
-        heap[i] = item
+        hk1[i] = k1
+        hk2[i] = k2
+        hs[i] = item
         pos[item] = i
     return top, size
 
@@ -64,7 +73,7 @@ def pop(heap, pos, d1, d2, size):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def one_source(  # type: ignore[no-untyped-def]
     src, indptr, indices, cost, length, k, radii, rmax, angular, edge_on, arc_edge,
-    d1, d2, sigma, delta, order, heap, pos, status,
+    d1, d2, sigma, delta, order, hk1, hk2, hs, pos, status, acc,
     bet, ebet, count, farness, harmonic,
 ):  # fmt: skip
     n_radii = radii.shape[0]
@@ -76,12 +85,14 @@ def one_source(  # type: ignore[no-untyped-def]
         d2[s] = 0.0
         sigma[s] = 1.0
         status[s] = 1
-        heap[size] = s
+        hk1[size] = 0.0
+        hk2[size] = 0.0
+        hs[size] = s
         pos[s] = size
         size += 1
     # ---- forward: Dijkstra on the lexicographic key (cost, length)
     while size > 0:
-        v, size = pop(heap, pos, d1, d2, size)
+        v, size = pop(hk1, hk2, hs, pos, size)
         status[v] = 2
         order[n_order] = v
         n_order += 1
@@ -102,15 +113,13 @@ def one_source(  # type: ignore[no-untyped-def]
                 d2[w] = nl
                 sigma[w] = sv
                 status[w] = 1
-                heap[size] = w
-                pos[w] = size
                 size += 1
-                sift_up(heap, pos, d1, d2, size - 1)
+                sift_up(hk1, hk2, hs, pos, size - 1, nc, nl, w)
             elif less(nc, nl, d1[w], d2[w]):
                 d1[w] = nc
                 d2[w] = nl
                 sigma[w] = sv
-                sift_up(heap, pos, d1, d2, pos[w])
+                sift_up(hk1, hk2, hs, pos, pos[w], nc, nl, w)
             elif nc == d1[w] and nl == d2[w]:
                 sigma[w] += sv
     # ---- closeness: one representative state per reached item
@@ -126,14 +135,26 @@ def one_source(  # type: ignore[no-untyped-def]
             ):
                 continue
         c = d1[v]
-        for r in range(n_radii):
-            if d2[v] <= radii[r]:
-                count[r, src] += 1.0
-                farness[r, src] += c
-                if angular:
-                    harmonic[r, src] += 1.0 / (1.0 + c)
-                elif c > 0.0:
-                    harmonic[r, src] += 1.0 / c
+        h = 1.0 / (1.0 + c) if angular else (1.0 / c if c > 0.0 else 0.0)
+        r = 0
+        while d2[v] > radii[r]:  # the largest radius holds every reached state
+            r += 1
+        acc[0, r] += 1.0  # per-radius sums, made cumulative below
+        acc[1, r] += c
+        acc[2, r] += h
+    total_c = 0.0
+    total_f = 0.0
+    total_h = 0.0
+    for r in range(n_radii):  # one write per source: no false sharing between workers
+        total_c += acc[0, r]
+        total_f += acc[1, r]
+        total_h += acc[2, r]
+        count[r, src] = total_c
+        farness[r, src] = total_f
+        harmonic[r, src] = total_h
+        acc[0, r] = 0.0
+        acc[1, r] = 0.0
+        acc[2, r] = 0.0
     # ---- betweenness: one back-propagation sweep per radius (pull form)
     if bet.shape[1] > 0:
         for r in range(n_radii):
@@ -146,7 +167,7 @@ def one_source(  # type: ignore[no-untyped-def]
                 dv1 = d1[v]
                 dv2 = d2[v]
                 sv = sigma[v]
-                acc = 0.0
+                dep = 0.0
                 for a in range(indptr[v], indptr[v + 1]):
                     w = indices[a]
                     if status[w] != 2:
@@ -166,12 +187,12 @@ def one_source(  # type: ignore[no-untyped-def]
                             elif d1[w] == d1[u] and d2[w] == d2[u]:
                                 seed = sigma[w] / (sigma[w] + sigma[u])
                     contrib = sv / sigma[w] * (seed + delta[w])
-                    acc += contrib
+                    dep += contrib
                     if edge_on:
                         ebet[r, arc_edge[a]] += contrib
-                delta[v] = acc
+                delta[v] = dep
                 if v // k != src:
-                    bet[r, v // k] += acc
+                    bet[r, v // k] += dep
     # ---- reset the touched states
     for i in range(n_order):
         v = order[i]
@@ -205,13 +226,16 @@ def run(  # type: ignore[no-untyped-def]
         sigma = np.zeros(n_states)
         delta = np.zeros(n_states)
         order = np.empty(n_states, dtype=np.int32)
-        heap = np.empty(n_states, dtype=np.int32)
+        hk1 = np.empty(n_states)
+        hk2 = np.empty(n_states)
+        hs = np.empty(n_states, dtype=np.int32)
         pos = np.empty(n_states, dtype=np.int32)
         status = np.zeros(n_states, dtype=np.int8)
+        acc = np.zeros((3, n_radii))
         for i in range(t, n_src, n_threads):
             one_source(
                 sources[i], indptr, indices, cost, length, k, radii, rmax, angular,
-                edge_on, arc_edge, d1, d2, sigma, delta, order, heap, pos, status,
+                edge_on, arc_edge, d1, d2, sigma, delta, order, hk1, hk2, hs, pos, status, acc,
                 bet_t[t], ebet_t[t], count, farness, harmonic,
             )  # fmt: skip
     bet = np.zeros((n_radii, nb))
