@@ -477,7 +477,8 @@ def _plan(
     _report(progress, 0.95, "speeds after the plan")
     devices = _plan_devices(district, model, placed, design)
     columns = ["device_id", "kind", "street_id", "design_speed_kmh", "geometry"]
-    calming = pd.concat([district.calming, devices[columns]], ignore_index=True)
+    parts = [frame for frame in (district.calming, devices[columns]) if len(frame)]
+    calming = pd.concat(parts, ignore_index=True) if parts else devices[columns]
     after_district = district.replace(
         calming=gpd.GeoDataFrame(calming, geometry="geometry", crs=district.crs)
     )
