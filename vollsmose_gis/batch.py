@@ -477,6 +477,8 @@ class AreaOutcome:
         Wall time of the task on its worker (s).
     peak_rss_mb
         Peak resident memory of the worker process when the task ended (MiB).
+    worker
+        The Dask worker's address that ran the task (``""`` in this process).
     gpkg
         The area's GeoPackage as bytes (not kept in the cache).
     """
@@ -489,6 +491,7 @@ class AreaOutcome:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    worker: str = ""
     gpkg: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -505,6 +508,7 @@ class AreaOutcome:
             "warnings": self.warnings,
             "seconds": self.seconds,
             "peak_rss_mb": self.peak_rss_mb,
+            "worker": self.worker,
         }
 
     @classmethod
@@ -522,11 +526,21 @@ class AreaOutcome:
             warnings=list(data["warnings"]),
             seconds=float(data["seconds"]),
             peak_rss_mb=float(data["peak_rss_mb"]),
+            worker=str(data.get("worker", "")),
         )
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
 
 
 def run_area(
@@ -636,6 +650,7 @@ def run_area(
             outcome.gpkg = None
     outcome.seconds = time.perf_counter() - start
     outcome.peak_rss_mb = _peak_rss_mb()
+    outcome.worker = _worker_address()
     return outcome
 
 
@@ -671,7 +686,10 @@ def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Client:
 
 @contextlib.contextmanager
 def _engine(
-    client: Client | str | None, workers: int, memory_limit: str | float | None
+    client: Client | str | None,
+    workers: int,
+    memory_limit: str | float | None,
+    timeout_s: float = CONNECT_TIMEOUT_S,
 ) -> Iterator[Client | None]:
     """The client to submit to: given, connected by address, or a new LocalCluster.
 
@@ -681,7 +699,7 @@ def _engine(
         yield client
         return
     if isinstance(client, str):
-        own = connect(client)
+        own = connect(client, timeout_s=timeout_s)
         try:
             yield own
         finally:
@@ -1013,6 +1031,7 @@ def run_batch(
     workers: int = 2,
     memory_limit: str | float | None = "2GiB",
     retries: int = 2,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
     overwrite: bool = False,
     map_indicator: str | None = None,
     id_column: str = "id",
@@ -1048,7 +1067,7 @@ def run_batch(
         District CRS of each area (default ``"auto"``: the area's UTM zone).
     client
         A ``distributed.Client``, or a scheduler address (``"tcp://host:8786"``,
-        connected with a timeout of :data:`CONNECT_TIMEOUT_S` s).  Default: a new
+        connected within ``connect_timeout_s``).  Default: a new
         ``LocalCluster`` of ``workers`` processes, closed at the end.
     workers
         Worker processes of the local cluster (1 thread each); ``0`` runs every area
@@ -1058,6 +1077,8 @@ def run_batch(
         limit).  A worker over it is restarted and its area retried.
     retries
         How often Dask re-runs an area whose worker died.
+    connect_timeout_s
+        Seconds to wait for a scheduler given by address (s).
     overwrite
         Recompute every area even when the cache says it is unchanged.
     map_indicator
@@ -1106,6 +1127,41 @@ def run_batch(
     if not out_dir.parent.exists():
         raise InputError(f"cannot write {out_dir}: folder {out_dir.parent} does not exist")
 
+    own = connect(client, timeout_s=connect_timeout_s) if isinstance(client, str) else None
+    try:
+        return _run_batch(
+            frame, skipped, path, out_dir, names, statistics,
+            module_params=module_params, context_m=context_m, crs=crs,
+            client=own if own is not None else client, workers=workers,
+            memory_limit=memory_limit, retries=retries, overwrite=overwrite,
+            map_indicator=map_indicator, location_index=location_index, progress=progress,
+        )  # fmt: skip
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _run_batch(
+    frame: gpd.GeoDataFrame,
+    skipped: dict[str, str],
+    path: Path,
+    out_dir: Path,
+    names: list[str],
+    statistics: pd.DataFrame | None,
+    *,
+    module_params: Mapping[str, Mapping[str, Any]] | None,
+    context_m: float,
+    crs: str,
+    client: Client | None,
+    workers: int,
+    memory_limit: str | float | None,
+    retries: int,
+    overwrite: bool,
+    map_indicator: str | None,
+    location_index: str,
+    progress: BatchProgress | None,
+) -> BatchResult:
+    """The work of :func:`run_batch` once its inputs are checked (and the client is up)."""
     source_hash = _sha256_file(path)
     settings = {
         "modules": names,
@@ -1213,7 +1269,7 @@ def run_batch(
                             key=f"area-{slug(a)}-{keys[a][:12]}", **options,
                         )  # fmt: skip
                         futures[future] = (a, n)
-                    for future in as_completed(list(futures)):
+                    for future in as_completed(list(futures), loop=engine.loop):
                         a, n = futures.pop(future)
                         try:
                             outcome = future.result()
