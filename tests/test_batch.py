@@ -296,3 +296,33 @@ def test_killed_worker_areas_are_retried(
     assert result.failed == []
     pd.testing.assert_frame_equal(values(result), values(sequential))
     assert len(list((tmp_path / "out" / "areas").glob("*.gpkg"))) == 6
+
+
+def test_cli_batch(pbf: Path, areas: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from vollsmose_gis.cli import handle_errors
+    from vollsmose_gis.cli_batch import batch as batch_command
+
+    app = typer.Typer()
+    app.command("batch")(handle_errors(batch_command))
+    app.command("noop")(lambda: None)  # two commands: "batch" is named on the line
+    gpkg = tmp_path / "areas.gpkg"
+    areas.iloc[:2].to_file(gpkg, driver="GPKG")
+    runner = CliRunner()
+    args = ["batch", str(gpkg), "--osm", str(pbf), "-o", str(tmp_path / "out"),
+            "--modules", "connectivity", "--workers", "0", "--context-m", "200"]  # fmt: skip
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["computed"] == ["t00", "t01"] and payload["failed"] == []
+    assert [r["rank"] for r in payload["ranking"]] == [1, 2]
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "0 computed, 2 unchanged (skipped), 0 failed" in again.stdout
+    bad = runner.invoke(app, [*args[:-4], "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"])
+    assert bad.exit_code == 2
+    assert "not reachable within 1 s" in bad.output
