@@ -354,8 +354,11 @@ def angular_indicators(
     Parameters
     ----------
     district
-        The district: its walk graph and boundary.  Its streets should reach beyond
-        the boundary (an OSM import keeps 1 km of context by default).
+        The district: its street network (:func:`vollsmose_gis.network.street_graph`:
+        the walkable and drivable streets without sidewalks and crossings drawn as
+        separate ways, which would double the street lines of a segment map) and its
+        boundary.  Its streets should reach beyond the boundary (an OSM import keeps
+        1 km of context by default).
     radii
         Radii of the NAIN compared (metres; ``None`` = n).
     surroundings_m
@@ -375,13 +378,14 @@ def angular_indicators(
         Means are weighted by segment length, so cutting a street into more pieces
         does not change them.  NaN where a group has no segment.
     """
-    from vollsmose_gis.network import walk_graph
+    from vollsmose_gis import network
 
+    graph_of = getattr(network, "street_graph", network.walk_graph)
     if not (math.isfinite(surroundings_m) and surroundings_m > 0):
         raise InputError(
             f"surroundings_m must be a positive number of metres, got {surroundings_m!r}"
         )
-    frame = angular_analysis(walk_graph(district), radii, threads=threads)
+    frame = angular_analysis(graph_of(district), radii, threads=threads)
     mid = shapely.line_interpolate_point(frame.geometry.to_numpy(), 0.5, normalized=True)
     boundary = district.boundary
     inside = shapely.covers(boundary, mid)
