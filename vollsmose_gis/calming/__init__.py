@@ -96,6 +96,10 @@ from vollsmose_gis.calming._base import (
     pedestrian_fatality_risk,
     using_params,
 )
+from vollsmose_gis.calming._model import (
+    _model,
+    free_speed_kmh,
+)
 from vollsmose_gis.calming.calibration import (
     FIT_PARAMETERS,
     SpeedCalibration,
@@ -115,8 +119,6 @@ from vollsmose_gis.calming.planner import (
 )
 from vollsmose_gis.calming.safety import indicators, safety_effect
 from vollsmose_gis.calming.speeds import (
-    _model,
-    free_speed_kmh,
     max_device_spacing_m,
     operating_speeds,
     speed_profile,

@@ -46,13 +46,15 @@ from vollsmose_gis.calming._base import (
     _params,
     using_params,
 )
-from vollsmose_gis.calming.speeds import (
-    _build_samples,
+from vollsmose_gis.calming._model import (
     _device_points,
-    _evaluate,
     _Model,
     _model,
     _points_frame,
+)
+from vollsmose_gis.calming.speeds import (
+    _build_samples,
+    _evaluate,
     _Samples,
 )
 
