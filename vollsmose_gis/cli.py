@@ -469,7 +469,8 @@ def lighting(
     table = Table("class", "segments", "passing", "length km", "passing share", "mean Ē lx")
     for r in summary.itertuples():
         table.add_row(str(r.lighting_class), str(r.segments), str(r.passing),
-                      f"{r.length_m / 1000:.2f}", f"{r.passing_share:.0%}",
+                      f"{r.length_m / 1000:.2f}",
+                      f"{r.passing_share:.0%}" if getattr(r, "assessed", True) else "not assessed",
                       f"{r.mean_E_avg_lx:.1f}")  # fmt: skip
     console.print(table)
     print_indicators(values, after)
@@ -701,7 +702,11 @@ def cctv(
         str, typer.Option(help="DORI level the coverage headline and --plan aim for.")
     ] = "recognition",
     edition: Annotated[
-        str | None, typer.Option(help="IEC 62676-4 edition of the levels: 2015 or 2025.")
+        str | None,
+        typer.Option(
+            help="DORI level set: 2015 (IEC 62676-4:2014, default) or identification-500 "
+            "(user-defined, unverified)."
+        ),
     ] = None,
     resolution: Annotated[float, typer.Option(help="Raster cell size in metres.")] = 1.0,
     raster: Annotated[
@@ -768,9 +773,9 @@ def cctv(
             "cctv_cameras": result.cameras,
         }
         if planned is not None:
-            tables["cctv_plan"] = planned
+            tables["cctv_plan"] = planned.added
         save_district(
-            cc.add_cameras(d, planned) if planned is not None else d,
+            planned.district if planned is not None else d,
             output,
             overwrite=overwrite,
             extra_layers=tables,
@@ -795,15 +800,17 @@ def cctv(
         }
         if planned is not None:
             report["plan"] = {
-                "target_area_m2": planned.attrs["target_area_m2"],
-                "existing_covered_m2": planned.attrs["existing_covered_m2"],
+                "target_area_m2": planned.summary["target_area_m2"],
+                "existing_covered_m2": planned.summary["existing_covered_m2"],
+                "cost_dkk": planned.cost_dkk,
+                "unmet": planned.unmet,
                 "cameras": [
                     {
                         **{k: clean(v) for k, v in r.items() if k != "geometry"},
                         "x": r["geometry"].x,
                         "y": r["geometry"].y,
                     }
-                    for r in planned.to_dict("records")
+                    for r in planned.added.to_dict("records")
                 ],
             }
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
@@ -811,7 +818,7 @@ def cctv(
     ok = int((result.cameras["status"] == "ok").sum())
     console.print(
         f"[bold]{d.name}[/]: {ok} of {len(result.cameras)} cameras analysed "
-        f"(IEC 62676-4 {result.edition}, {resolution:g} m cells)",
+        f"({result.level_set_title}, {resolution:g} m cells)",
         highlight=False,
     )
     grid = Table("target", "total", f"seen at {level} or better", "share")
@@ -823,7 +830,7 @@ def cctv(
     print_indicators(values)
     if planned is not None:
         plan_table = Table("rank", "source", "x", "y", "heading", "gain m²", "covered share")
-        for r in planned.itertuples():
+        for r in planned.added.itertuples():
             plan_table.add_row(
                 str(r.rank),
                 str(r.source),
@@ -835,7 +842,7 @@ def cctv(
             )
         console.print(plan_table)
         console.print(
-            f"plan cost: {planned['cost_dkk'].sum():,.0f} DKK (unit cost unconfirmed)",
+            f"plan cost: {planned.cost_dkk:,.0f} {d.settings.currency} (unit cost unconfirmed)",
             highlight=False,
         )
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)

@@ -46,7 +46,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, QTime, QVariant
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance
+from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance, Settings
 from vollsmose_gis.schema import RepairWarning, validate_district
 from vollsmose_gis.standards import layer_schemas
 
@@ -117,7 +117,7 @@ _BOOL, _INT, _UINT, _LONGLONG, _ULONGLONG, _DOUBLE, _STRING, _DATETIME = 1, 2, 3
 
 
 def _code(qtype: Any) -> int:
-    """The integer code of a Qt type enum (a Python enum with Qt 6 bindings, an int with Qt 5 ones)."""
+    """The integer code of a Qt type enum (a Python enum in Qt 6 bindings, else an int)."""
     return int(getattr(qtype, "value", qtype))
 
 
@@ -196,11 +196,12 @@ def layer_path(layer: QgsVectorLayer | None) -> Path | None:
     return Path(path) if path and os.path.isfile(path) else None
 
 
-def provenance_of(paths: list[Path]) -> tuple[str, Provenance] | None:
-    """Name and provenance of a district GeoPackage among ``paths`` (its ``district_meta``).
+def provenance_of(paths: list[Path]) -> tuple[str, Provenance, Settings] | None:
+    """Name, provenance and settings of a district GeoPackage among ``paths``.
 
     Layers loaded from a district GeoPackage (``save_district``, the embedded Vollsmose
-    model, an OSM import) carry their provenance there; outputs must repeat it.
+    model, an OSM import) carry their provenance there, which outputs must repeat, and
+    the district's settings (city centre, legal rules, rule area), which change results.
     """
     import pyogrio
 
@@ -221,8 +222,14 @@ def provenance_of(paths: list[Path]) -> tuple[str, Provenance] | None:
             for column in meta.columns
             if column.startswith("provenance_")
         }
+        settings = Settings()
+        if "settings" in meta.columns and isinstance(meta["settings"].iloc[0], str):
+            try:
+                settings = Settings.from_dict(json.loads(meta["settings"].iloc[0]))
+            except (TypeError, ValueError):
+                settings = Settings()  # unreadable settings: nothing assumed, as for layers
         try:
-            return str(meta["name"].iloc[0]), Provenance(**fields)
+            return str(meta["name"].iloc[0]), Provenance(**fields), settings
         except (TypeError, ValueError):
             continue
     return None
@@ -328,6 +335,7 @@ def assemble_district(
     boundary: gpd.GeoDataFrame | None = None,
     name: str = "District from QGIS layers",
     provenance: Provenance | None = None,
+    settings: Settings | None = None,
     info: Message = lambda _: None,
     warn: Message = lambda _: None,
 ) -> AssembledDistrict:
@@ -418,6 +426,7 @@ def assemble_district(
         crs=crs,
         provenance=provenance
         or Provenance(source="QGIS layers", licence="unknown (that of the input layers)"),
+        settings=settings,
         **projected,
     )
     with warnings.catch_warnings(record=True) as caught:

@@ -179,7 +179,7 @@ def test_camera_placement_equals_the_library(case: Case) -> None:
             "RESOLUTION_M": 4.0,
         },
     )
-    library = cctv.plan_cameras(case.district, k=2, resolution_m=4.0)
+    library = cctv.plan_cameras(case.district, k=2, resolution_m=4.0).added
     assert len(library) == 2
     assert_same_frame(frame(result["NEW_CAMERAS"]), library)
     assert result["COVERED_SHARE"] == pytest.approx(library["covered_share"].iloc[-1])

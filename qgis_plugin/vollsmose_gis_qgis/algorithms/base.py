@@ -309,13 +309,14 @@ class VollsmoseAlgorithm(QgsProcessingAlgorithm):
                 raise QgsProcessingException(self.invalidSourceError(parameters, self.BOUNDARY))
             boundary_frame = conversion.source_to_frame(source, what="Study area boundary")
         found = conversion.provenance_of(paths)
-        name, provenance = found if found else ("District from QGIS layers", None)
+        name, provenance, settings = found if found else ("District from QGIS layers", None, None)
         with library_call(feedback):
             assembled = conversion.assemble_district(
                 frames,
                 boundary=boundary_frame,
                 name=name,
                 provenance=provenance,
+                settings=settings,
                 info=feedback.pushInfo,
                 warn=feedback.pushWarning,
             )

@@ -90,6 +90,7 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
                 QgsProcessingParameterNumber.Integer,
                 defaultValue=5,
                 minValue=1,
+                maxValue=int(load("dori")["placement"]["max_new_cameras"]),
             )
         )
         self.addParameter(
@@ -191,14 +192,17 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
                 },
                 progress=progress_callback(feedback, 5, 95),
             )
-        share = float(chosen["covered_share"].iloc[-1]) if len(chosen) else float("nan")
+        added = chosen.added
+        share = float(added["covered_share"].iloc[-1]) if len(added) else float("nan")
         feedback.pushInfo(
-            f"{len(chosen)} new camera(s); public space covered afterwards: {share:.1%} of "
-            f"{chosen.attrs.get('target_area_m2', float('nan')):,.0f} m²"
+            f"{len(added)} new camera(s); public space covered afterwards: {share:.1%} of "
+            f"{chosen.summary.get('target_area_m2', float('nan')):,.0f} m²"
         )
+        for line in chosen.unmet:  # why fewer cameras than asked for
+            feedback.pushWarning(line)
         return {
             self.NEW_CAMERAS: self.write_frame(
-                chosen,
+                added,
                 parameters,
                 self.NEW_CAMERAS,
                 context,

@@ -149,7 +149,8 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
                 self.tr("Minimum distance between any two lamps (m)"),
                 QgsProcessingParameterNumber.Double,
                 defaultValue=float(load("en13201")["planner"]["min_spacing_m"]),
-                minValue=0.1,
+                minValue=float(load("en13201")["planner"]["spacing_bounds_m"][0]),
+                maxValue=float(load("en13201")["planner"]["spacing_bounds_m"][1]),
             )
         )
         self.advanced(
