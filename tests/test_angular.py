@@ -21,7 +21,7 @@ pytest.importorskip("numba")
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.angular import ANGLE_QUANTUM, angular_analysis, segment_map
-from vollsmose_gis.network import graph_from_streets, walk_graph
+from vollsmose_gis.network import graph_from_streets, street_graph
 
 
 def _graph(lines: dict[str, list[tuple[float, float]]]):  # type: ignore[no-untyped-def]
@@ -353,7 +353,7 @@ def test_angular_indicators_ratio(osm_dir) -> None:
     inner = district.replace(boundary=box(cx - 300, cy - 300, cx + 300, cy + 300))
     out = angular_indicators(inner, radii=[800.0], surroundings_m=400.0)
     assert out["segments_inside"] > 20 and out["segments_surroundings"] > 20
-    frame = angular_analysis(walk_graph(inner), [800.0])
+    frame = angular_analysis(street_graph(inner), [800.0])
     mid = frame.geometry.interpolate(0.5, normalized=True)
     inside = mid.within(box(cx - 300, cy - 300, cx + 300, cy + 300))
     w = frame["length_m"]
