@@ -120,7 +120,7 @@ def pixel_density(distance_m: Any, resolution_px: Any, hfov_deg: Any) -> np.ndar
 
     Notes
     -----
-    IEC 62676-4 geometry (``../shared/DOMAIN.md``).  From 180° on, the width is the arc
+    IEC 62676-4 geometry (``docs/domain.md#camera-geometry``).  From 180° on, the width is the arc
     ``D x HFOV`` (radians): the panoramic/fisheye model, since ``tan`` diverges.
     """
     distance = np.asarray(distance_m, dtype=float)

@@ -1,7 +1,7 @@
 """The embedded default district: a schematic model of Vollsmose, Odense NØ.
 
 No surveyed dataset of Vollsmose can be downloaded here, so this module *generates* a
-schematic model from public figures (``DOMAIN.md``; sources in :data:`SOURCES`):
+schematic model from public figures (``docs/domain.md#vollsmose``; sources in :data:`SOURCES`):
 the study area inside the four large roads, the nine estates with their dwelling
 totals, the local centre, the bog, culs-de-sac and a separate path network, plus about
 1 km of surrounding Odense NØ and a road to Odense centre.  Positions, block shapes,
@@ -52,7 +52,7 @@ MODEL_VERSION = "2026-11-27"
 SOURCES = (
     "Odense Kommune: Helhedsplan/Udviklingsplan for Vollsmose (2019), Vollsmose "
     "områdefornyelse; Landsbyggefonden and Civica/FAB estate figures as quoted in the "
-    "project's DOMAIN.md (≈3,600 family dwellings in 9 estates, the six 'parker' ≈2,872, "
+    "project's docs/domain.md#vollsmose (≈3,600 family dwellings in 9 estates, the six 'parker' ≈2,872, "
     "Granparken 504, Birkeparken 449 up to 13 storeys; ~125 ha; ~8,620 residents 2022); "
     "Vollsmose Allé 10 at E 591 259 N 6 141 006 and Odense Rådhus at E 587 928 "
     "N 6 139 725 (EPSG:25832)"
@@ -1242,7 +1242,7 @@ def render_overview(district: District, path: Path) -> None:
         0.005,
         "Source: "
         + district.provenance.attribution
-        + ". Figures: DOMAIN.md; see layers/README.md.",
+        + ". Figures: docs/domain.md; see layers/README.md.",
         fontsize=7,
     )
     fig.tight_layout()
