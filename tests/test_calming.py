@@ -1009,6 +1009,9 @@ def test_calibration_to_the_published_us_experience():
     assert cal.rmse_kmh < 1.0 < cal.rmse_initial_kmh
     modelled = cal.sites["v85_model_kmh"].to_numpy() / mph
     assert np.all((modelled >= 24.5) & (modelled <= 27.5))
+    # on two-way streets only, a and b cannot be told apart: said, not hidden
+    with pytest.warns(cm.CalmingWarning, match="a and b are not told apart"):
+        cm.calibrate_speeds(d, gpd.GeoDataFrame(rows, crs=CRS), fit=("a", "b"))
 
 
 def test_counts_by_street_compare_with_the_street_mean():

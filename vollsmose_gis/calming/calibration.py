@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from scipy.optimize import least_squares
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.calming._base import (
+    CalmingWarning,
     ParamsLike,
     _merge,
     _ms,
@@ -342,6 +344,12 @@ def _prepare(district: District, counts: gpd.GeoDataFrame) -> _Sites:
     return _Sites(model, X, edge, pos, free2, point_v, device, weights, counts)
 
 
+def _any_one_way(sites: _Sites) -> bool:
+    """Does any count site average over a one-way segment?"""
+    oneway = sites.model.edges["oneway"].to_numpy(dtype=bool)[sites.edge]
+    return bool(np.any(sites.weights[:, oneway] > 0))
+
+
 def _site_speeds(sites: _Sites, a: float, b: float, offset_kmh: float, factor: float) -> Any:
     """Modelled V85 (km/h) at every site for one parameter vector."""
     free2 = sites.free2 * factor**2
@@ -578,7 +586,10 @@ def calibrate_speeds(
     -----
     Minimises ``Σ_i (v_i(θ) − m_i)²`` over the sites ``i`` (``v_i`` modelled, ``m_i``
     measured V85, km/h) with ``scipy.optimize.least_squares`` (trust-region
-    reflective, finite-difference Jacobian), within the bounds.  On a two-way street
+    reflective, finite-difference Jacobian), within the bounds, from three starts (the
+    parameters in force, the centre of the bounds, and the parameters in force with
+    the largest free-speed factor); the best fit is kept, since free-speed caps make
+    the cost flat in places.  On a two-way street
     ``a`` and ``b`` enter the profile symmetrically (the V85 is the faster direction),
     so they are told apart only by one-way streets or fitted together (``"ab"``).
     """
@@ -608,6 +619,14 @@ def calibrate_speeds(
             f"{list(wanted)}; add counts or fit fewer (e.g. fit=('ab',))"
         )
 
+    if {"a", "b"} <= set(wanted) and not _any_one_way(sites):
+        warnings.warn(
+            "calibration: every count lies on a two-way street, where acceleration and "
+            "braking enter the V85 alike; a and b are not told apart (fit 'ab' instead)",
+            CalmingWarning,
+            stacklevel=2,
+        )
+
     def unpack(x: np.ndarray) -> dict[str, float]:
         values = dict(initial)
         for name, key, value in zip(wanted, keys, x, strict=True):
@@ -633,15 +652,26 @@ def calibrate_speeds(
     x0 = np.clip(np.array([initial[k] for k in keys]), lower, upper)
     before = speeds(initial)
     if keys:
-        solution = least_squares(
-            lambda x: speeds(unpack(x)) - measured,
-            x0,
-            bounds=(lower, upper),
-            method="trf",
-            x_scale=np.maximum(np.abs(upper - lower) / 10.0, 1e-3),
-            diff_step=1e-3,
-        )
-        values, success, message = unpack(solution.x), bool(solution.success), solution.message
+        # the V85 is capped by free speeds, so the cost has plateaus: start from the
+        # parameters in force, from the centre of the bounds and from the parameters in
+        # force with the highest free speed (no cap binds), keep the best fit
+        high_free = x0.copy()
+        if "free_speed_factor" in keys:
+            high_free[keys.index("free_speed_factor")] = upper[keys.index("free_speed_factor")]
+        best = None
+        for start in (x0, (lower + upper) / 2.0, high_free):
+            solution = least_squares(
+                lambda x: speeds(unpack(x)) - measured,
+                start,
+                bounds=(lower, upper),
+                method="trf",
+                x_scale=np.maximum(np.abs(upper - lower) / 10.0, 1e-3),
+                diff_step=1e-3,
+            )
+            if best is None or solution.cost < best.cost - 1e-12:
+                best = solution
+        assert best is not None
+        values, success, message = unpack(best.x), bool(best.success), best.message
     else:
         values, success, message = dict(initial), True, "nothing to fit"
     after = speeds(values)
