@@ -1,6 +1,6 @@
 """Tests of the operating-speed model, the calming planner and the safety model.
 
-Expected speeds are hand calculations of the kinematic model of DOMAIN.md,
+Expected speeds are hand calculations of the kinematic model of docs/domain.md,
 v(x) = min(v_free, sqrt(v_d² + 2·a·x)) after a slowing point and sqrt(v_d² + 2·b·x)
 before it, written out below independently of the library's vectorised envelope.
 """
@@ -197,7 +197,7 @@ def humped_street(spacing: float, count: int = 9) -> tuple[District, list[float]
 
 
 def test_defaults_are_the_sourced_kinematics():
-    # DOMAIN.md (corrected 2026-12): V85 speed-profile models use a ≈ b ≈ 0.85 m/s²
+    # docs/domain.md (corrected 2026-12): V85 speed-profile models use a ≈ b ≈ 0.85 m/s²
     assert A == B == 0.85
     assert HUMP == 22.0  # a hump's crossing V85 = its default design speed, no excess
     assert P["planner"]["tolerance_kmh"] == 5.0 and P["planner"]["criterion"] == "peak"
@@ -205,7 +205,7 @@ def test_defaults_are_the_sourced_kinematics():
 
 @pytest.mark.parametrize(("spacing", "expected"), [(50.0, 32.0), (75.0, 36.0), (100.0, 40.0)])
 def test_midway_peaks_between_22_kmh_humps(spacing, expected):
-    """DOMAIN.md: ≈ 32 / 36 / 40 km/h midway at 50 / 75 / 100 m with 22 km/h crossings."""
+    """docs/domain.md: ≈ 32 / 36 / 40 km/h midway at 50 / 75 / 100 m with 22 km/h crossings."""
     # hand: with a = b the peak is midway, v² = v_c² + 2·a·(s/2) = (22/3.6)² + 0.85·s:
     # 50 m: 37.346 + 42.5 = 79.846 -> 8.936 m/s = 32.17 km/h; 75 m: 101.10 -> 36.20;
     # 100 m: 122.35 -> 39.82
@@ -252,7 +252,7 @@ def test_humps_at_documented_spacing_keep_target_and_match_hand_calculation():
 
 def test_practice_spacing_with_the_planner_defaults():
     """Spacing for a target + 5 km/h peak with devices designed for target − 8 km/h falls
-    in the Nordic practice ranges (DOMAIN.md): 50–75 m at 30, 75–100 at 40, 100–150 at 50."""
+    in the Nordic practice ranges (docs/domain.md): 50–75 m at 30, 75–100 at 40, 100–150 at 50."""
     planner = P["planner"]
     for target, (low, high) in ((30, (50, 75)), (40, (75, 100)), (50, (100, 150))):
         design = target - planner["design_margin_kmh"]
@@ -387,7 +387,7 @@ def test_power_model_and_pedestrian_risk_by_hand():
     # Rosén & Sander: 1 / (1 + exp(6.9 - 0.09 v)): 1.477 % at 30, 8.317 % at 50 km/h
     risk = cm.pedestrian_fatality_risk([30.0, 50.0])
     np.testing.assert_allclose(risk, [0.014774, 0.083173], atol=1e-6)
-    assert risk[1] / risk[0] > 5  # DOMAIN.md: > 5 × at 50 than at 30 km/h
+    assert risk[1] / risk[0] > 5  # docs/domain.md: > 5 × at 50 than at 30 km/h
     assert np.isnan(cm.crash_ratio(0.0, 50.0))
     # the low-speed end of the range: 0.8^0.8 = exp(0.8 · ln 0.8) = 0.83651
     assert cm.crash_ratio(40, 50, exponents="low_speed") == pytest.approx(0.83651, abs=1e-5)
@@ -430,9 +430,9 @@ def test_parameters_follow_domain_ranges():
         low, high = entry["range"]
         assert low <= float(value) <= high, key  # the default lies in its range
         assert entry["source"].strip(), key
-    assert uncertain["acceleration_mps2"]["range"] == [0.5, 1.0]  # DOMAIN.md: 0.5–1.0
+    assert uncertain["acceleration_mps2"]["range"] == [0.5, 1.0]  # docs/domain.md: 0.5–1.0
     for kind in ("hump", "table", "chicane", "mini_roundabout"):
-        assert 20.0 <= P["default_design_speed_kmh"][kind] <= 25.0  # DOMAIN.md v_d
+        assert 20.0 <= P["default_design_speed_kmh"][kind] <= 25.0  # docs/domain.md v_d
     crossing = {
         k: v + P["crossing_excess_kmh"][k] for k, v in P["default_design_speed_kmh"].items()
     }

@@ -21,7 +21,7 @@ hold speed down near them, each with its own speed ``v_p``:
 - bends: the heading change ``Δ`` over ``bend_window_m`` ``W`` of road around each
   vertex gives a radius ``R = W / Δ`` and a curve speed ``sqrt(a_lat · R)``.
 
-Along a street, the speed of a driver is (DOMAIN.md, a documented modelling
+Along a street, the speed of a driver is (docs/domain.md, a documented modelling
 assumption)::
 
     v(x) = min( v_free,  min over slowing points p behind:  sqrt(v_p² + 2·a·|x - p|),
