@@ -50,6 +50,10 @@ from shapely.geometry import LineString
 
 from vollsmose_gis.network import graph_from_streets
 
+os.environ.setdefault("CITYSEER_QUIET_MODE", "true")  # no progress bars in the timings
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+
 REPO = Path(__file__).resolve().parents[1]
 EXTRACT = REPO.parent / "shared" / "data" / "osm" / "aguascalientes.osm.pbf"
 RADII = [800, 1600]
@@ -161,6 +165,40 @@ def peak_rss_delta(func) -> tuple[float, object]:  # type: ignore[no-untyped-def
         thread.join()
     peak[0] = max(peak[0], rss())
     return float(peak[0] - base), result
+
+
+def memory_probe(arrays, kind: str) -> float:  # type: ignore[no-untyped-def]
+    """Peak RSS above baseline (bytes) of one run of the kernel in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "arrays.npz"
+        np.savez(
+            path, indptr=arrays.indptr, indices=arrays.indices, cost=arrays.cost,
+            length=arrays.length, k=arrays.states_per_item,
+        )  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", str(path), kind],
+            capture_output=True, text=True, check=True, cwd=REPO,
+        )  # fmt: skip
+    return float(done.stdout.split()[-1])
+
+
+def _memory_probe_child(path: str, kind: str) -> None:
+    """Child side of :func:`memory_probe`: warm up on a tiny graph, then measure."""
+    from vollsmose_gis.centrality import GraphArrays, centralities
+
+    data = np.load(path)
+    arrays = GraphArrays(
+        data["indptr"], data["indices"], data["cost"], data["length"], int(data["k"])
+    )
+    k = int(data["k"])
+    if k == 1:  # two nodes joined both ways
+        indptr, indices = np.array([0, 1, 2]), np.array([1, 0])
+    else:  # two segments: state 0 -> state 3, state 2 -> state 1
+        indptr, indices = np.array([0, 1, 1, 2, 2]), np.array([3, 1])
+    tiny = GraphArrays(indptr, indices, np.ones(2), np.ones(2), k)
+    centralities(tiny, RADII, kind=kind)  # type: ignore[arg-type]
+    delta, _ = peak_rss_delta(lambda: centralities(arrays, RADII, kind=kind))  # type: ignore[arg-type]
+    print(delta)
 
 
 def compile_times() -> tuple[float, float]:
@@ -299,12 +337,13 @@ def bench_graph(name: str, graph, repeat: int) -> dict[str, float]:  # type: ign
             compare(f"betweenness_{r}", ours_a[f"betweenness_{r}"], cs[f"cc_betweenness_{r}_ang"])
         )
 
-    # memory per worker
+    # memory per worker, in a fresh process (an allocator keeps freed memory, so a
+    # second run in this one would show little)
     import numba
 
     threads = numba.get_num_threads()
     for label, arr, kind in (("metric", arrays, "metric"), ("angular", smap.arrays, "angular")):
-        delta, _ = peak_rss_delta(lambda a=arr, k=kind: centralities(a, RADII, kind=k))
+        delta = memory_probe(arr, kind)
         n, s = arr.n_items, arr.n_states
         scratch = 61 * s + 8 * (3 * len(RADII)) + 8 * len(RADII) * n  # per worker, analytic
         print(
@@ -323,7 +362,11 @@ def main() -> None:
     parser.add_argument("--legacy-networkx", action="store_true", help="issue 5's benchmark")
     parser.add_argument("--side", type=int, default=75, help="legacy: grid side")
     parser.add_argument("--seed", type=int, default=1, help="legacy: random seed")
+    parser.add_argument("--memory-probe", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_probe:
+        _memory_probe_child(*args.memory_probe)
+        return
     if args.legacy_networkx:
         legacy_networkx(args)
         return

@@ -167,8 +167,8 @@ def _segment_geometry(lines: np.ndarray) -> dict[str, np.ndarray]:
     out0x, out0y = _unit(*(coords[np.minimum(first + 1, last)] - coords[first]).T)
     out1x, out1y = _unit(*(coords[np.maximum(last - 1, first)] - coords[last]).T)
     # bends at interior vertices: angle between incoming and outgoing directions
-    bend0 = np.zeros(n)
-    bend1 = np.zeros(n)
+    bend0: np.ndarray = np.zeros(n)
+    bend1: np.ndarray = np.zeros(n)
     interior = np.ones(len(coords), dtype=bool)
     interior[first] = False
     interior[last] = False

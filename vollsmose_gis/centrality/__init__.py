@@ -77,11 +77,11 @@ Closeness needs no accumulator: each source writes only its own entry, once.
 Predecessor lists are not stored: the back-propagation re-tests each out-arc for
 tightness (``key[v] + arc == key[w]``), which halves the memory of a search.  Scratch
 per worker: ``61 S`` bytes (six float64 and three int32 arrays of states, one int8)
-plus ``8 K N`` for betweenness (``8 K E`` more for edge betweenness) - about 0.8 to
-0.9 times the ``8 (S + 1) + 24 A`` bytes of the graph's own arrays (``A`` arcs) for
-street graphs and segment maps.  The back-propagation for each radius is a separate
-sweep of the settled states (one ``delta`` array reused), which keeps memory
-independent of ``K``.
+plus ``8 K N`` for betweenness (``8 K E`` more for edge betweenness) - 1.05 and 1.2
+times the ``8 (S + 1) + 24 A`` bytes of the graph's own arrays (``A`` arcs) for a
+street graph and a segment map at two radii (``benchmarks/bench_centrality.py``).
+The back-propagation for each radius is a separate sweep of the settled states (one
+``delta`` array reused), which keeps the scratch independent of ``K``.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -258,7 +258,7 @@ def _csr(
 # --------------------------------------------------------------------------- kernel
 
 
-def _compiled():  # type: ignore[no-untyped-def]
+def _compiled() -> Any:
     """The compiled kernel (numba; imported, and compiled or loaded from cache, lazily)."""
     from vollsmose_gis.centrality._kernel import run
 

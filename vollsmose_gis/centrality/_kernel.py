@@ -19,7 +19,7 @@ def less(a1: float, a2: float, b1: float, b2: float) -> bool:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sift_up(hk1, hk2, hs, pos, i, k1, k2, item):  # type: ignore[no-untyped-def]
+def sift_up(hk1, hk2, hs, pos, i, k1, k2, item):
     """Place ``item`` with key ``(k1, k2)`` at heap slot ``i`` or above it."""
     while i > 0:
         parent = (i - 1) >> 1
@@ -39,7 +39,7 @@ def sift_up(hk1, hk2, hs, pos, i, k1, k2, item):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def pop(hk1, hk2, hs, pos, size):  # type: ignore[no-untyped-def]
+def pop(hk1, hk2, hs, pos, size):
     """Remove the least entry of a heap of ``size``; return it and the new size."""
     top = hs[0]
     size -= 1
@@ -71,7 +71,7 @@ def pop(hk1, hk2, hs, pos, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def one_source(  # type: ignore[no-untyped-def]
+def one_source(
     src, indptr, indices, cost, length, k, radii, rmax, angular, edge_on, arc_edge,
     d1, d2, sigma, delta, order, hk1, hk2, hs, pos, status, acc,
     bet, ebet, count, farness, harmonic,
@@ -204,7 +204,7 @@ def one_source(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, parallel=True)
-def run(  # type: ignore[no-untyped-def]
+def run(
     indptr, indices, cost, length, k, radii, sources, angular, want_bet, edge_on,
     arc_edge, n_edges, n_threads,
 ):  # fmt: skip
