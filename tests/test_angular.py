@@ -333,6 +333,17 @@ def test_bad_input_and_degenerate_segments() -> None:
         angular_analysis(graph, [0.0])
     with pytest.raises(InputError):
         angular_analysis(graph, [-400.0])
+    lonlat = graph_from_streets(
+        gpd.GeoDataFrame(
+            {"street_id": ["a"], "highway": "footway"},
+            geometry=[LineString([(10.0, 55.0), (10.001, 55.0)])],
+            crs="EPSG:4326",
+        ),
+        "walk",
+        snap_tolerance_m=0.0,
+    )
+    with pytest.raises(InputError, match="geographic"):
+        segment_map(lonlat)
     # a loop (a segment returning to its junction) is entered from either end
     loop = _graph({"A": [(0, 0), (100, 0)], "O": [(100, 0), (150, 50), (150, -50), (100, 0)]})
     smap = segment_map(loop)

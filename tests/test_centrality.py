@@ -224,6 +224,13 @@ def test_bad_input() -> None:
         centralities(zero, [None])
     with pytest.raises(InputError):
         centralities(arrays, [None], kind="topological")  # type: ignore[arg-type]
+    lonlat = graph_from_streets(
+        _streets([[(10.0, 55.0), (10.001, 55.0)]]).set_crs("EPSG:4326", allow_override=True),
+        "walk",
+        snap_tolerance_m=0.0,
+    )
+    with pytest.raises(InputError, match="geographic"):
+        graph_arrays(lonlat)
 
 
 def test_disconnected_parts() -> None:

@@ -76,7 +76,14 @@ import pandas as pd
 import shapely
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.centrality import GraphArrays, _check_radii, _csr, centralities, radius_label
+from vollsmose_gis.centrality import (
+    GraphArrays,
+    _check_radii,
+    _csr,
+    centralities,
+    check_projected,
+    radius_label,
+)
 
 if TYPE_CHECKING:
     from vollsmose_gis.district import District
@@ -209,8 +216,9 @@ def segment_map(graph: StreetGraph) -> SegmentMap:
     Raises
     ------
     InputError
-        No segment of positive length.
+        No segment of positive length, or a geographic CRS.
     """
+    check_projected(graph.crs)
     edges = graph.edges
     lines = shapely.force_2d(edges.geometry.to_numpy())
     geo = _segment_geometry(lines)

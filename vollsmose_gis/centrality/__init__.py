@@ -103,6 +103,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GraphArrays",
     "centralities",
+    "check_projected",
     "graph_arrays",
     "radius_label",
     "street_centralities",
@@ -195,6 +196,29 @@ class GraphArrays:
             raise InputError("graph arrays: arc_edge must have one entry per arc")
 
 
+def check_projected(crs: object) -> None:
+    """Refuse a geographic CRS (lengths in degrees): radii are metres.
+
+    Raises
+    ------
+    InputError
+        ``crs`` is geographic.  An unknown or missing CRS passes (hand-made graphs).
+    """
+    if crs in (None, "", "None"):
+        return
+    import pyproj
+
+    try:
+        parsed = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        return
+    if parsed.is_geographic:
+        raise InputError(
+            f"the street graph is in a geographic CRS ({crs}): lengths would be degrees, not "
+            "metres; reproject the streets to a projected CRS (e.g. EPSG:25832 or the UTM zone)"
+        )
+
+
 def graph_arrays(graph: StreetGraph, *, edges: bool = True) -> GraphArrays:
     """The engine's arrays of a :class:`~vollsmose_gis.network.StreetGraph` (metric).
 
@@ -214,6 +238,7 @@ def graph_arrays(graph: StreetGraph, *, edges: bool = True) -> GraphArrays:
         *reversed* (arcs point from ``target`` to ``source``) so that closeness is of
         routes *to* each node ("in" closeness), as in ``connectivity``.
     """
+    check_projected(graph.crs)
     arcs = graph.arcs
     src = arcs["source"].to_numpy(dtype=np.int64)
     dst = arcs["target"].to_numpy(dtype=np.int64)
