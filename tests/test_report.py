@@ -259,15 +259,15 @@ def test_cost_chart_draws_the_pareto_front_with_separate_labels():
 
 
 def cells_of(page: str, table_id: str) -> list[list[str]]:
-    """The text of every cell of a table, row by row (header first)."""
+    """The text of every cell of a table, row by row (header first), unescaped."""
+    import html
+
     block = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
     assert block, table_id
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", block.group(1), re.S)
+    cell = r"<t[hd][^>]*>(.*?)</t[hd]>"
     return [
-        [
-            re.sub(r"<[^>]+>", "", c).strip()
-            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)
-        ]
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(cell, r, re.S)]
         for r in rows
     ]
 
@@ -286,8 +286,21 @@ def test_ranking_shows_points_per_million_and_the_40pct_flag(result):
     assert rows["As is"]["Points per M DKK"] == "–"  # costs nothing: no ratio
     flags = result.indicators.set_index(["scenario", "indicator"])["value"]
     for name in ("Lit path", "As is"):
-        expected = "yes" if flags[(name, "meets_40pct_rule")] >= 0.5 else "no"
+        value = flags[(name, "meets_40pct_rule")]
+        expected = "not applicable" if value != value else ("yes" if value >= 0.5 else "no")
         assert rows[name]["40 % rule (§ 168 a)"] == expected
+    # each of the three states, beside the housing score
+    import copy
+
+    flagged = copy.copy(result)
+    flagged.scores = result.scores.assign(meets_40pct_rule=["yes", "n/a"])
+    table = cells_of(report.report_html(flagged), "ranking")
+    column = table[0].index("40 % rule (§ 168 a)")
+    assert [row[column] for row in table[1:]] == ["yes", "not applicable"]
+    flagged.scores = result.scores.assign(meets_40pct_rule=["no", "yes"])
+    table = cells_of(report.report_html(flagged, lang="da"), "ranking")
+    column = table[0].index("40 %-reglen (§ 168 a)")
+    assert [row[column] for row in table[1:]] == ["nej", "ja"]
     # the flag is not a score: not applicable where the rule cannot be judged
     assert report.format_value(float("nan"), "yes=1/no=0") == "not applicable"
     assert report.format_value(float("nan"), "yes=1/no=0", "da") == "ikke relevant"
@@ -336,15 +349,16 @@ def test_module_warnings_reach_the_reader_once_each(result):
     assert table[0] == ["Analysis", "Note", "Plans"]
     rows = {row[1]: row for row in table[1:]}
     # one row per message, whatever the number of plans or repeats
-    assert [row[1] for row in table[1:]].count(html_escape(bad)) == 1
-    assert rows[html_escape(bad)] == ["lighting", html_escape(bad), "Lit path, As is"]
+    assert [row[1] for row in table[1:]].count(bad) == 1
+    assert rows[bad] == ["lighting", bad, "Lit path, As is"]
     assert rows["As is only"] == ["lighting", "As is only", "As is"]
     # the small district warns in every plan (no street reaches the city centre)
     connectivity = [row for row in table[1:] if row[0] == "connectivity"]
     assert connectivity and all(row[2] == "all plans" for row in connectivity)
     for message in result.baseline.modules["connectivity"].warnings:
-        assert html_escape(message) in [row[1] for row in connectivity]
-    assert XSS not in page
+        assert message in [row[1] for row in connectivity]
+    # shown as text: escaped in the page
+    assert XSS not in page and f"lamp data incomplete {html_escape(XSS)}" in page
     assert '<a href="#analysis-notes">Notes from the analyses</a>' in page
 
 
@@ -352,3 +366,31 @@ def html_escape(text: str) -> str:
     import html
 
     return html.escape(text)
+
+
+def test_first_place_under_each_source_of_variation(result):
+    page = report.report_html(result)
+    table = cells_of(page, "robustness-sources")
+    assert table[0] == [
+        "Scenario",
+        "Goal weights",
+        "Indicator weights",
+        "Worst and target values",
+        "All together",
+    ]
+    by_source = result.robustness["by_source"]
+    rows = {row[0]: row[1:] for row in table[1:]}
+    assert list(rows) == list(result.scores["scenario"])
+    for name, cells in rows.items():
+        for source, cell in zip(by_source["p_first"], cells, strict=True):
+            p = by_source["p_first"][source][name]
+            best, worst = by_source["rank_interval"][source][name]
+            share = f"{p * 100:.0f} %" if p >= 0.1 or p == 0 else f"{p * 100:.1f} %"
+            span = f"({best})" if best == worst else f"({best}–{worst})"
+            assert cell == f"{share} {span}"
+    # a scorer without this analysis: no table, no error
+    import copy
+
+    older = copy.copy(result)
+    older.robustness = {k: v for k, v in result.robustness.items() if k != "by_source"}
+    assert 'id="robustness-sources"' not in report.report_html(older)

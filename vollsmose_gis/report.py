@@ -516,6 +516,39 @@ def _theme_sections(
     return sections
 
 
+def _by_source(result: ScoreResult, lang: str) -> dict[str, Any] | None:
+    """P(first) and the 90 % rank range of each plan under each source of variation
+    (``robustness["by_source"]`` of the scorer; ``None`` when it gives none)."""
+    by_source = result.robustness.get("by_source") or {}
+    p_first = by_source.get("p_first") or {}
+    if not p_first:
+        return None
+    ranges = by_source.get("rank_interval") or {}
+    sources = list(p_first)
+    rows = []
+    for name in result.scores["scenario"]:
+        cells = []
+        for source in sources:
+            p = _percent(float(p_first[source].get(name, 0.0)), lang)
+            best, worst = (ranges.get(source) or {}).get(name, (None, None))
+            span = "" if best is None else (f" ({best})" if best == worst else f" ({best}–{worst})")
+            cells.append(p + span)
+        rows.append({"scenario": name, "cells": cells})
+    bands = by_source.get("bands") or {}
+    return {
+        "intro": t(
+            "report.robustness.sources",
+            lang,
+            spread=_percent(float(bands.get("indicator_weight_spread", math.nan)), lang),
+            band=_percent(float(bands.get("bounds_band", math.nan)), lang),
+        ),
+        "header": [
+            t(f"report.source.{s}", lang) if has(f"report.source.{s}") else s for s in sources
+        ],
+        "rows": rows,
+    }
+
+
 def _flip_lines(result: ScoreResult, lang: str) -> list[str]:
     weights = result.profile.themes
     total = sum(weights.values()) or 1.0
@@ -673,6 +706,7 @@ def _context(
                 for name in scores["scenario"]
             ],
             "flips": _flip_lines(result, lang),
+            "sources": _by_source(result, lang),
         },
         "changes": changes_section,
         "method": {
