@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import logging
 import os
@@ -268,6 +269,20 @@ class AddPoi(_Model):
     name: str | None = None
 
 
+class ExtendRuleArea(_Model):
+    """Parcels added to the area the legal rules apply to (§ 61 a stk. 3, 2. pkt.).
+
+    The minister can approve that parcels physically connected to the almene
+    afdelinger's parcels join the boligområde — how new private housing beside an
+    estate comes to count in § 168 a.  A plan that relies on it says so here, with the
+    reason; without it, homes built outside the rule area do not count.
+    """
+
+    type: Literal["extend_rule_area"]
+    geometry: GeometrySpec
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class SuggestedLinks(_Model):
     type: Literal["suggested_links"]
     k: int = Field(default=5, ge=1, le=MAX_SUGGESTED_LINKS)
@@ -289,7 +304,8 @@ Intervention = Annotated[
     | AddCameras
     | AddCalming
     | AddPoi
-    | SuggestedLinks,
+    | SuggestedLinks
+    | ExtendRuleArea,
     Field(discriminator="type"),
 ]
 INTERVENTION_TYPES: tuple[str, ...] = (
@@ -305,6 +321,7 @@ INTERVENTION_TYPES: tuple[str, ...] = (
     "add_calming",
     "add_poi",
     "suggested_links",
+    "extend_rule_area",
 )
 
 
@@ -843,6 +860,7 @@ class _Applier:
     def __init__(self, district: District, check_only: bool) -> None:
         self.base = district
         self.layers = dict(district.layers)
+        self.settings = district.settings
         self.extent = _district_extent(district)
         self.check_only = check_only
         self.problems = _Problems()
@@ -850,7 +868,7 @@ class _Applier:
 
     # -- helpers
     def district(self) -> District:
-        return self.base.replace(**self.layers)
+        return self.base.replace(settings=self.settings, **self.layers)
 
     def geometries(
         self, spec: str, source: Path | None, index: int, kind: str, want: tuple[str, ...]
@@ -1498,6 +1516,19 @@ class _Applier:
             calming_added=len(rows),
             cost_dkk=float(sum(_costs()["calming"][r["kind"]] for r in rows)),
             **{f"calming_{k}": float(v) for k, v in by_kind.items()},
+        )
+
+    def do_extend_rule_area(self, index: int, item: ExtendRuleArea, source: Path | None) -> None:
+        polygons = self.geometries(item.geometry, source, index, item.type, ("Polygon",))
+        if not polygons:
+            return
+        before = self.base.rule_area if self.settings.rule_area is None else self.settings.rule_area
+        after = shapely.union_all([before, *polygons])
+        self.settings = dataclasses.replace(self.settings, rule_area=after)
+        self.log.add(
+            index,
+            item.type,
+            f"rule area extended by {after.area - before.area:,.0f} m² ({item.reason})",
         )
 
     def do_add_poi(self, index: int, item: AddPoi, source: Path | None) -> None:
