@@ -112,6 +112,8 @@ def test_report_in_danish(result, tmp_path):
     assert '<html lang="da">' in page
     assert "Hvilken plan for Testby?" in page
     assert "Det korte svar" in page
+    # "0,1 mio. kr." ends the sentence with one full stop, not two
+    assert re.search(r"Pris: \d+,\d mio\. kr\.</p>", page) and "kr.." not in page
     with pytest.raises(InputError, match="lang must be one of"):
         report.report_html(result, lang="de")
     with pytest.raises(InputError):

@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,11 @@ def _money(dkk: float, lang: str) -> str:
     millions = dkk / 1e6
     text = number(millions, 1 if millions < 100 else 0, lang)
     return f"{text} M DKK" if lang == "en" else f"{text} mio. kr."
+
+
+def _one_stop(text: str) -> str:
+    """One full stop where an abbreviation ends a sentence ("8,0 mio. kr.." -> "… kr.")."""
+    return re.sub(r"\.\.(?=\s|$)", ".", text)
 
 
 def _percent(share: float, lang: str) -> str:
@@ -629,7 +635,7 @@ def _context(
                 "year": t("report.scenario.year", lang, year=r.scenario.year)
                 if r.scenario.year
                 else "",
-                "cost": t("report.scenario.cost", lang, cost=_money(r.cost_dkk, lang)),
+                "cost": _one_stop(t("report.scenario.cost", lang, cost=_money(r.cost_dkk, lang))),
                 "changes": changes,
             }
         )
@@ -667,15 +673,17 @@ def _context(
                 for theme, label in zip(themes, theme_labels, strict=True)
             ),
         ),
-        "answer": t(
-            "report.answer",
-            lang,
-            leader=leader["scenario"],
-            overall=number(leader["overall"], 1, lang),
-            delta=number(leader["overall_delta"], 1, lang),
-            cost=_money(float(leader["cost_dkk"]), lang),
-            p_first=_percent(float(leader["p_first"]), lang),
-            samples=number(samples, 0, lang),
+        "answer": _one_stop(
+            t(
+                "report.answer",
+                lang,
+                leader=leader["scenario"],
+                overall=number(leader["overall"], 1, lang),
+                delta=number(leader["overall_delta"], 1, lang),
+                cost=_money(float(leader["cost_dkk"]), lang),
+                p_first=_percent(float(leader["p_first"]), lang),
+                samples=number(samples, 0, lang),
+            )
         ),
         "today_score": t(
             "report.today_score", lang, overall=number(result.baseline.overall, 1, lang)
