@@ -1,20 +1,26 @@
 """The council report: one self-contained HTML page from a scoring run.
 
 :func:`write_report` turns a :class:`~vollsmose_gis.scoring.ScoreResult` into
-``report.html``: the question, the short answer, the ranking with the four themes,
-cost and P(first), charts (matplotlib PNGs inlined as base64), the scenarios in plain
-words (descriptions and change-log summaries), how robust the ranking is (P(first),
-the weights at which the leader changes), one section per theme with its key figures
-in words and a before/after map (today against the scenario best on that theme), a
-map of what the leading scenario changes, and the method and data provenance.
+``report.html``: the question, the short answer, the ranking (the four themes with
+the § 168 a 40 % rule as a yes / no / not applicable flag beside the housing score,
+cost, points gained per M DKK, P(first)) with the scorer's notes beside it (dominance
+by construction, themes not measurable), charts (matplotlib PNGs inlined as base64;
+the cost–score chart marks the Pareto front and places its labels so that none
+overlap, :func:`place_labels`), the scenarios in plain words (descriptions and
+change-log summaries), how robust the ranking is (P(first) under each source of
+variation, the weights at which the leader changes), one section per theme with its
+key figures in words and a before/after map (today against the scenario best on that
+theme), a map of what the leading scenario changes, the analyses' warnings (once
+each, with the plans they concern), and the method and data provenance.
 
 Everything is in the one file: the maps are complete pages of their own
 (:func:`vollsmose_gis.maps.to_html`, Leaflet inlined) embedded as ``<iframe
 srcdoc>``, so their styles and scripts cannot clash, and the page needs no network.
 The page is rendered by a Jinja2 template (``templates/report.html.j2``) with
-autoescaping on, so scenario names and descriptions appear as text whatever they
-contain.  English (default) or Danish (``lang="da"``) wording comes from
-``templates/text.yaml``; indicator labels stay as the modules give them.
+autoescaping on, so scenario names, descriptions and warnings appear as text whatever
+they contain.  English (default) or Danish (``lang="da"``) wording comes from the
+message table shared with the maps (:mod:`vollsmose_gis.i18n`); indicator labels stay
+as the modules give them.
 """
 
 from __future__ import annotations
