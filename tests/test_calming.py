@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
@@ -1127,3 +1128,47 @@ def test_spec_runs_with_calibrated_params_and_counts(tmp_path: Path):
     loose = analysis.run("calming", d, tolerance_kmh=30.0)
     assert not strict.layers["calming_speeds"]["meets_target"].fillna(True).all()
     assert loose.layers["calming_speeds"]["meets_target"].dropna().all()
+
+
+def test_cli_compares_with_counts_and_calibrates(tmp_path):
+    """`calming --counts` (model vs measured) and `--calibrate` (fitted, written, used)."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from vollsmose_gis.cli import app
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    speeds = cm.operating_speeds(d)
+    calmed = speeds[speeds["target_street"] & (speeds["devices"] > 0)].head(6)
+    counts = pd.DataFrame(
+        {"site_id": [f"s{i}" for i in range(len(calmed))], "street_id": calmed["street_id"].values,
+         "v85_kmh": 30.0, "date": "2024-05-01", "source": "crafted"}
+    )  # fmt: skip
+    model = cm.compare_speed_counts(d, counts)
+    # every site measured 2 km/h faster than modelled: the RMSE is 2 by hand
+    counts["v85_kmh"] = (
+        model.set_index("site_id").loc[counts["site_id"], "v85_model_kmh"].values + 2.0
+    )
+    path = tmp_path / "counts.csv"
+    counts.to_csv(path, index=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["calming", "--counts", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = _json.loads(result.stdout)
+    assert payload["speed_counts"]["rmse_kmh"] == pytest.approx(2.0, abs=1e-6)
+    fitted = tmp_path / "fit.yaml"
+    result = runner.invoke(
+        app, ["calming", "--counts", str(path), "--calibrate", "--calibrated-out", str(fitted),
+              "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = _json.loads(result.stdout)
+    assert fitted.is_file()
+    assert payload["calibration"]["rmse_kmh"] < payload["calibration"]["rmse_initial_kmh"]
+    assert payload["speed_counts"]["rmse_kmh"] == pytest.approx(
+        payload["calibration"]["rmse_kmh"], abs=0.05
+    )
+    bad = runner.invoke(app, ["calming", "--calibrate"])
+    assert bad.exit_code == 2 and "--counts" in bad.output

@@ -1131,13 +1131,44 @@ def calming(
     plan: Annotated[
         bool, typer.Option("--plan", help="Place devices to meet the target; report cost/after.")
     ] = False,
+    counts: Annotated[
+        Path | None,
+        typer.Option(
+            "--counts",
+            help="Measured speeds (GeoPackage points, or CSV with x,y or street_id; v85_kmh, "
+            "date, source): the model is compared with them.",
+        ),
+    ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option("--calibrate", help="Fit the speed model to --counts before the run."),
+    ] = False,
+    calibrated_out: Annotated[
+        Path | None,
+        typer.Option("--calibrated-out", help="Where --calibrate writes the fitted parameters."),
+    ] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", help="A calming.yaml-style parameter file (e.g. a calibration)."),
+    ] = None,
+    criterion: Annotated[
+        str | None,
+        typer.Option(
+            "--criterion",
+            help="Planner criterion: peak (peak V85 <= target + "
+            "tolerance) or mean (mean V85 <= target).",
+        ),
+    ] = None,
+    tolerance_kmh: Annotated[
+        float | None, typer.Option("--tolerance-kmh", help="Peak criterion tolerance, km/h.")
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "-o",
             "--output",
             help="GeoPackage: the district (with planned devices) plus tables "
-            "calming_speeds (per segment) and planned_calming.",
+            "calming_speeds (per segment), planned_calming and speed_counts.",
         ),
     ] = None,
     overwrite: OverwriteOpt = False,
@@ -1145,11 +1176,17 @@ def calming(
 ) -> None:
     """Model traffic speeds per street, plan calming devices, and their safety effect.
 
+    With --counts the modelled V85 is compared with measured speeds (RMSE, per site);
+    --calibrate fits the model to them first (a, b, crossing speeds, free-speed factor)
+    and writes the fitted parameters, which later runs take with --params.
+
     Examples:
 
       vollsmose-gis calming
 
       vollsmose-gis calming my-district.gpkg --target-kmh 30 --plan -o calmed.gpkg --json
+
+      vollsmose-gis calming d.gpkg --counts counts.csv --calibrate --calibrated-out fit.yaml
     """
 
     from vollsmose_gis import calming as cm
@@ -1157,15 +1194,33 @@ def calming(
 
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
-    run = run_module("calming", d, target_kmh=target_kmh)
+    if calibrate and counts is None:
+        raise InputError("--calibrate needs --counts FILE (the measured speeds to fit)")
+    fitted_path = calibrated_out or Path("calming-calibrated.yaml")
+    if calibrate:
+        refuse_existing(fitted_path, overwrite=overwrite, inputs=(district, counts, params))
+    table = cm.read_speed_counts(counts, crs=d.crs) if counts is not None else None
+    parameters = str(params) if params is not None else None
+    fit = None
+    if calibrate and table is not None:
+        with err_console.status("calibrating the speed model"):
+            fit = cm.calibrate_speeds(d, table, params=parameters)
+        fit.write(fitted_path, overwrite=overwrite)
+        parameters = str(fitted_path)
+    options: dict[str, Any] = dict(params=parameters, criterion=criterion,
+                                   tolerance_kmh=tolerance_kmh)  # fmt: skip
+    run = run_module("calming", d, target_kmh=target_kmh, counts=table, **options)
     speeds, values = run.layers["calming_speeds"], run.indicators
     result = after = None
     if plan:
         with err_console.status("planning calming") as status:
-            result = cm.plan_calming(d, target_kmh=target_kmh, progress=status_progress(status))
-        after = run_module("calming", result.district, target_kmh=target_kmh).indicators
+            result = cm.plan_calming(d, target_kmh=target_kmh, progress=status_progress(status),
+                                     **options)  # fmt: skip
+        after = run_module("calming", result.district, target_kmh=target_kmh, **options).indicators
     if output is not None:
         tables = {"calming_speeds": result.speeds if result is not None else speeds}
+        if "speed_counts" in run.layers:
+            tables["speed_counts"] = run.layers["speed_counts"]
         if result is not None:
             tables["planned_calming"] = result.devices
         save_district(result.district if result is not None else d, output,
@@ -1177,6 +1232,13 @@ def calming(
             "indicators": indicators_json(values), "warnings": run.warnings,
             "output": output and str(output),
         }  # fmt: skip
+        if "speed_counts" in run.layers:
+            report["speed_counts"] = {
+                "rmse_kmh": run.extras["speed_counts_rmse_kmh"],
+                "sites": run.layers["speed_counts"].drop(columns="geometry").to_dict("records"),
+            }
+        if fit is not None:
+            report["calibration"] = {**fit.summary(), "written": str(fitted_path)}
         if result is not None and after is not None:
             report["plan"] = {
                 **result.summary(),
@@ -1187,6 +1249,21 @@ def calming(
     console.print(f"[bold]{d.name}[/]: modelled V85 on {len(speeds)} street segments "
                   f"(target {target_kmh:g} km/h)", highlight=False)  # fmt: skip
     print_indicators(values, after)
+    if fit is not None:
+        console.print(f"calibrated on {fit.n_sites} count sites: RMSE {fit.rmse_initial_kmh:.2f} "
+                      f"-> {fit.rmse_kmh:.2f} km/h; fitted "
+                      + ", ".join(f"{k} {v:.3g}" for k, v in fit.fitted.items())
+                      + f"; written to {fitted_path}", highlight=False, markup=False)  # fmt: skip
+    if "speed_counts" in run.layers:
+        sites = run.layers["speed_counts"]
+        table_counts = Table("site", "measured V85", "model V85", "residual")
+        for r in sites.itertuples():
+            table_counts.add_row(str(r.site_id), f"{r.v85_measured_kmh:.1f}",
+                                 f"{r.v85_model_kmh:.1f}",
+                                 f"{r.v85_model_kmh - r.v85_measured_kmh:+.1f}")  # fmt: skip
+        console.print(table_counts)
+        console.print(f"model vs measured: RMSE {run.extras['speed_counts_rmse_kmh']:.2f} km/h",
+                      highlight=False)  # fmt: skip
     if result is not None:
         summary = result.summary()
         kinds = ", ".join(f"{n} {k}" for k, n in summary["devices_by_kind"].items()) or "none"
