@@ -20,7 +20,15 @@ from shapely.geometry.base import BaseGeometry
 from vollsmose_gis import layers as layer_schema
 from vollsmose_gis.standards import categories
 
-__all__ = ["DEFAULT_CRS", "LAYER_NAMES", "District", "Provenance", "Settings"]
+__all__ = [
+    "DEFAULT_CRS",
+    "EVIDENCE_LAYERS",
+    "LAYER_NAMES",
+    "OPTIONAL_LAYERS",
+    "District",
+    "Provenance",
+    "Settings",
+]
 
 DEFAULT_CRS = "EPSG:25832"
 """ETRS89 / UTM zone 32N, the Danish standard; all lengths are metres."""
@@ -33,7 +41,16 @@ LAYER_NAMES: tuple[str, ...] = (
     "cameras",
     "calming",
     "pois",
+    "incidents",
+    "safety_walk",
 )
+
+EVIDENCE_LAYERS: tuple[str, ...] = ("incidents", "safety_walk")
+"""Evidence of (un)safety: recorded incidents and safety-walk marks (issue 19)."""
+
+OPTIONAL_LAYERS: frozenset[str] = frozenset(EVIDENCE_LAYERS)
+"""Layers a district file may lack: :func:`vollsmose_gis.io.load_district` reads a
+missing optional table as an empty layer (files written before the layer existed)."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +183,7 @@ class Settings:
 
 @dataclass(frozen=True, eq=False)
 class District:
-    """A district: study boundary, seven layers and provenance, in one projected CRS.
+    """A district: study boundary, its layers and provenance, in one projected CRS.
 
     Use :meth:`District.create` to build one from whatever layers you have (missing
     layers become empty layers with the right columns).  Layers may extend beyond the
@@ -182,6 +199,11 @@ class District:
         The study area polygon, in ``crs``.
     streets, buildings, landuse, lights, cameras, calming, pois
         The layers (GeoDataFrames) described in ``standards/layers.yaml``.
+    incidents, safety_walk
+        The evidence layers (recorded incidents, safety-walk marks); empty when the
+        district has no evidence.  Built by :meth:`create` or read by
+        :func:`~vollsmose_gis.io.load_district`; a District constructed directly
+        without them gets empty ones.
     provenance
         Where the data came from.
     settings
@@ -200,6 +222,14 @@ class District:
     pois: gpd.GeoDataFrame
     provenance: Provenance = field(default_factory=Provenance)
     settings: Settings = field(default_factory=Settings)
+    incidents: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    safety_walk: gpd.GeoDataFrame = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        # optional layers left out of a direct construction become empty layers
+        for layer in EVIDENCE_LAYERS:
+            if getattr(self, layer) is None:
+                object.__setattr__(self, layer, layer_schema.empty_layer(layer, self.crs))
 
     @classmethod
     def create(
@@ -228,8 +258,9 @@ class District:
             Country, rules, currency, centre (default: nothing assumed).
         **layers
             Any of ``streets``, ``buildings``, ``landuse``, ``lights``, ``cameras``,
-            ``calming``, ``pois``.  Columns are cast to the schema's dtypes where the
-            values allow it; run :func:`vollsmose_gis.validate_district` to check them.
+            ``calming``, ``pois``, ``incidents``, ``safety_walk``.  Columns are cast to
+            the schema's dtypes where the values allow it; run
+            :func:`vollsmose_gis.validate_district` to check them.
         """
         _check_projected(crs, name)
         unknown = set(layers) - set(LAYER_NAMES)
@@ -254,7 +285,7 @@ class District:
 
     @property
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """The seven layers keyed by name, in the order of :data:`LAYER_NAMES`."""
+        """The layers keyed by name, in the order of :data:`LAYER_NAMES` (evidence last)."""
         return {name: getattr(self, name) for name in LAYER_NAMES}
 
     @property

@@ -24,7 +24,7 @@ import rasterio
 from affine import Affine
 
 from vollsmose_gis._errors import DistrictFileError
-from vollsmose_gis.district import LAYER_NAMES, District, Provenance, Settings
+from vollsmose_gis.district import LAYER_NAMES, OPTIONAL_LAYERS, District, Provenance, Settings
 from vollsmose_gis.standards import layer_schemas
 from vollsmose_gis.validation import validate_district
 
@@ -236,7 +236,9 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
     Parameters
     ----------
     path
-        A ``.gpkg`` file with the seven layer tables and ``district_meta``.
+        A ``.gpkg`` file with the layer tables and ``district_meta``.  The evidence
+        tables (``incidents``, ``safety_walk``; :data:`~vollsmose_gis.district.OPTIONAL_LAYERS`)
+        may be absent (files written before they existed): they read as empty layers.
     strict
         Passed to :func:`vollsmose_gis.validate_district`: if False, repairable
         problems (e.g. a layer in another CRS) are repaired with a warning.
@@ -257,11 +259,13 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
         tables = {str(name) for name, _ in pyogrio.list_layers(source)}
     except Exception as exc:  # GDAL raises several types for "not a dataset"
         raise DistrictFileError(f"{source}: not a readable GeoPackage ({exc})") from exc
-    missing = [t for t in (*LAYER_NAMES, META_TABLE) if t not in tables]
+    required = [t for t in (*LAYER_NAMES, META_TABLE) if t not in OPTIONAL_LAYERS]
+    missing = [t for t in required if t not in tables]
     if missing:
         raise DistrictFileError(
             f"{source}: not a district GeoPackage; missing table(s): {', '.join(missing)} "
-            f"(a district file has {', '.join((*LAYER_NAMES, META_TABLE))})"
+            f"(a district file has {', '.join(required)}; optionally "
+            f"{', '.join(sorted(OPTIONAL_LAYERS))})"
         )
     meta = pyogrio.read_dataframe(source, layer=META_TABLE)
     _check_meta(meta, source)
@@ -281,7 +285,10 @@ def load_district(path: str | os.PathLike[str], *, strict: bool = True) -> Distr
         raise DistrictFileError(
             f"{source}: table {META_TABLE!r} has bad provenance ({exc})"
         ) from exc
-    layers = {name: pyogrio.read_dataframe(source, layer=name) for name in LAYER_NAMES}
+    # an optional table the file lacks (written before it existed) becomes an empty layer
+    layers = {
+        name: pyogrio.read_dataframe(source, layer=name) for name in LAYER_NAMES if name in tables
+    }
     flat = [name for name, frame in layers.items() if not isinstance(frame, gpd.GeoDataFrame)]
     if flat:
         raise DistrictFileError(
