@@ -396,3 +396,41 @@ def test_first_place_under_each_source_of_variation(result):
     older = copy.copy(result)
     older.robustness = {k: v for k, v in result.robustness.items() if k != "by_source"}
     assert 'id="robustness-sources"' not in report.report_html(older)
+
+
+def test_map_pages_are_embedded_as_they_are_and_cannot_break_out():
+    from html.parser import HTMLParser
+
+    page = (
+        '<html><body><p title="a &amp; b">It\'s "quoted"</p>'
+        "<script>var s = '</p>' + \"x\";</script>"
+        "'><script>alert(1)</script></body></html>"
+    )
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+    parser = Tags()
+    parser.feed(f"<iframe srcdoc='{report.srcdoc_attribute(page)}'></iframe><p>after</p>")
+    assert [tag for tag, _ in parser.tags] == ["iframe", "p"]  # nothing escaped the attribute
+    assert parser.tags[0][1]["srcdoc"] == page  # the browser gets the page as it was
+    assert '"' in report.srcdoc_attribute(page)  # double quotes stay one byte
+
+
+def test_report_embeds_maps_without_inflating_them(result):
+    page = report.report_html(result)
+    frames = re.findall(r"<iframe class=\"map\" title=\"[^\"]*\" srcdoc='([^']*)'", page)
+    assert len(frames) == 7
+    assert all("&#34;" not in frame for frame in frames)
+    import html
+
+    inner = [html.unescape(frame) for frame in frames]
+    embedded = sum(len(f) for f in frames)
+    assert embedded < 1.05 * sum(len(p) for p in inner)  # little more than the pages
+    # default attribute escaping (every double quote as &#34;) would be far larger
+    assert embedded < 0.95 * sum(len(html.escape(p)) for p in inner)

@@ -52,6 +52,7 @@ __all__ = [
     "pareto_front",
     "place_labels",
     "report_html",
+    "srcdoc_attribute",
     "write_report",
 ]
 
@@ -863,6 +864,24 @@ def _entries(change_log: Any) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- output
 
 
+def srcdoc_attribute(page: str) -> Any:
+    """A whole HTML page as the value of a single-quoted ``srcdoc`` attribute.
+
+    Only ``&`` and ``'`` are escaped: that is all a single-quoted attribute value
+    needs, and a map page is full of double quotes (GeoJSON), which the default
+    escaping would turn into ``&#34;`` — five bytes for one, about a quarter of the
+    report's size.  The browser unescapes the value into the page as it was.
+
+    Returns
+    -------
+    markupsafe.Markup
+        Safe to insert between single quotes only.
+    """
+    from markupsafe import Markup
+
+    return Markup(page.replace("&", "&amp;").replace("'", "&#39;"))
+
+
 def report_html(
     result: ScoreResult,
     *,
@@ -897,6 +916,7 @@ def report_html(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["srcdoc"] = srcdoc_attribute
     page = env.get_template("report.html.j2").render(**_context(result, lang, tiles, progress))
     if progress is not None:
         progress(1.0, "report rendered")
