@@ -6,11 +6,10 @@ Run by hand (not part of the test suite), on a machine as quiet as you can get::
     .venv/bin/python benchmarks/bench_centrality.py --legacy-networkx [--side 75]
 
 Graphs: real OpenStreetMap streets (``aguascalientes.osm.pbf`` of the shared extracts,
-imported with :func:`vollsmose_gis.sources.osm.district_from_osm`) tiled ``a x b``
-times, one step = the extent of the data's boundary less 40 m, so that the streets of
-neighbouring tiles cross and are noded together into one network, then
-:func:`vollsmose_gis.network.graph_from_streets` (the walk graph pipeline).  2x2 gives
-~5,000 nodes, 3x4 ~16,400 (the size of the largest connected part is printed).
+imported with :func:`vollsmose_gis.sources.osm.district_from_osm`), clipped to the
+data's boundary and mirror-tiled ``a x b`` times (see :func:`tiled_graph`), then
+:func:`vollsmose_gis.network.graph_from_streets` (the walk graph pipeline).  The size
+of the largest connected part is printed.
 
 On each graph, side by side in one process, interleaved (ours, cityseer, ours,
 cityseer...) so that a change of load hits both, best of ``--repeat``:
@@ -94,23 +93,38 @@ def load() -> str:
 # --------------------------------------------------------------------------- graphs
 
 
-def tiled_graph(nx_tiles: int, ny_tiles: int, overlap_m: float = 40.0):  # type: ignore[no-untyped-def]
-    """The walk graph of the real extract tiled ``nx_tiles x ny_tiles`` times."""
+def tiled_graph(nx_tiles: int, ny_tiles: int):  # type: ignore[no-untyped-def]
+    """The walk graph of the real extract, clipped to its core and mirror-tiled.
+
+    The streets are clipped to the data's boundary (the dense core; a few long roads
+    reach kilometres beyond it) and laid out ``nx_tiles x ny_tiles`` times, every other
+    tile mirrored, so that each street cut by the core's edge meets its mirror image
+    there: one connected network, without the duplicated overlapping streets that
+    overlapping tiles would make.
+    """
+    import shapely
+
     from vollsmose_gis.sources.osm import district_from_osm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         district = district_from_osm(EXTRACT, crs="auto")
-    streets = district.streets
-    # the step is the extent of the data's boundary (the dense core), not of the
-    # streets: a few long roads reach far beyond it and would leave tiles apart
     minx, miny, maxx, maxy = district.boundary.bounds
-    step_x, step_y = maxx - minx - overlap_m, maxy - miny - overlap_m
+    width, height = maxx - minx, maxy - miny
+    streets = district.streets.copy()
+    streets["geometry"] = shapely.clip_by_rect(streets.geometry.to_numpy(), minx, miny, maxx, maxy)
+    streets = streets[~streets.geometry.is_empty].explode(index_parts=False)
+    streets = streets[streets.geometry.geom_type == "LineString"]
     parts = []
     for i in range(nx_tiles):
         for j in range(ny_tiles):
             tile = streets.copy()
-            tile["geometry"] = tile.geometry.translate(i * step_x, j * step_y)
+            geoms = tile.geometry.to_numpy()
+            coords = shapely.get_coordinates(geoms)
+            u, v = coords[:, 0] - minx, coords[:, 1] - miny
+            x = minx + (i * width + u if i % 2 == 0 else (i + 1) * width - u)
+            y = miny + (j * height + v if j % 2 == 0 else (j + 1) * height - v)
+            tile["geometry"] = shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
             tile["street_id"] = tile["street_id"].astype(str) + f"_{i}_{j}"
             parts.append(tile)
     tiled = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=streets.crs)
