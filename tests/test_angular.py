@@ -344,6 +344,10 @@ def test_bad_input_and_degenerate_segments() -> None:
     )
     with pytest.raises(InputError, match="geographic"):
         segment_map(lonlat)
+    # an isolated segment: NC 1, TD 0 -> NAIN 1 / 2, NACH 0, integration undefined
+    alone = angular_analysis(_graph({"A": [(0, 0), (100, 0)]}), [None])
+    assert alone["node_count_n"].tolist() == [1.0] and alone["nain_n"].tolist() == [0.5]
+    assert alone["nach_n"].tolist() == [0.0] and np.isnan(alone["integration_n"]).all()
     # a loop (a segment returning to its junction) is entered from either end
     loop = _graph({"A": [(0, 0), (100, 0)], "O": [(100, 0), (150, 50), (150, -50), (100, 0)]})
     smap = segment_map(loop)
