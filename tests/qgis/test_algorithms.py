@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import vollsmose_gis
@@ -26,8 +27,7 @@ from tests.qgis.helpers import (
     raster,
     run,
 )
-from vollsmose_gis import calming, cctv, connectivity, lighting, mix
-from vollsmose_gis.district import LAYER_NAMES
+from vollsmose_gis import analysis, calming, cctv, connectivity, lighting, mix
 from vollsmose_gis.sources.osm import import_osm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_import_osm_equals_the_library(osm_file: Path, tmp_path: Path) -> None:
     result = run("importosm", {"INPUT": str(osm_file), "DISTRICT": str(target)})
     library = import_osm(osm_file, crs="auto")
     assert result["REPORT"] == library.report.summary()
-    for layer in LAYER_NAMES:
+    for layer in ("streets", "buildings", "landuse", "lights", "cameras", "calming", "pois"):
         assert_same_frame(frame(result[layer.upper()]), library.district.layers[layer])
     assert "OpenStreetMap" in result["PROVENANCE"]
     written = vollsmose_gis.load_district(target)
@@ -107,7 +107,7 @@ def test_suggest_links_equals_the_library(case: Case) -> None:
 
 def test_calming_equals_the_library(case: Case) -> None:
     result = run("calming", {**case.inputs("streets", "calming", "pois"), "TARGET_KMH": 30.0})
-    speeds = calming.operating_speeds(case.district, target_kmh=30.0)
+    speeds = analysis.run("calming", case.district, target_kmh=30.0).layers["calming_speeds"]
     assert_same_frame(frame(result["SPEEDS"]), speeds)
     plan = calming.plan_calming(case.district, target_kmh=30.0)
     assert_same_frame(frame(result["DEVICES"]), plan.devices)
@@ -264,3 +264,33 @@ def test_followup_equals_the_library(tmp_path: Path) -> None:
     on = latest[latest["on_list"] == True]  # noqa: E712
     for row in on.itertuples():
         assert f"{row.area_id}: {row.list}" in result["SUMMARY"]
+
+
+@pytest.fixture(scope="module")
+def vollsmose_case(district_gpkg: Path) -> Case:
+    return Case(
+        "vollsmose", district_gpkg, gpkg_layers(district_gpkg),
+        vollsmose_gis.load_district(district_gpkg),
+    )  # fmt: skip
+
+
+def test_calming_compares_with_counts_and_calibrates(tmp_path: Path, vollsmose_case: Case) -> None:
+    """Counts crafted on the Vollsmose streets: every site 2 km/h above the model."""
+    case = vollsmose_case
+    speeds = calming.operating_speeds(case.district)
+    calmed = speeds[speeds["target_street"] & (speeds["devices"] > 0)].head(6)
+    counts = pd.DataFrame({"site_id": [f"s{i}" for i in range(len(calmed))],
+                           "street_id": calmed["street_id"].values, "v85_kmh": 30.0})  # fmt: skip
+    model = calming.compare_speed_counts(case.district, counts).set_index("site_id")
+    counts["v85_kmh"] = model.loc[counts["site_id"], "v85_model_kmh"].to_numpy() + 2.0
+    path = tmp_path / "counts.csv"
+    counts.to_csv(path, index=False)
+    parameters = {**case.inputs("streets", "calming", "pois"), "TARGET_KMH": 30.0,
+                  "COUNTS": str(path), "SPEED_COUNTS": "TEMPORARY_OUTPUT"}  # fmt: skip
+    result = run("calming", parameters)
+    assert result["RMSE"] == pytest.approx(2.0, abs=1e-6)  # every site 2 km/h off
+    assert len(frame(result["SPEED_COUNTS"])) == len(model)
+    fitted = tmp_path / "fit.yaml"
+    result = run("calming", {**parameters, "CALIBRATE": True, "CALIBRATED": str(fitted)})
+    assert fitted.is_file()
+    assert result["RMSE"] < 0.5

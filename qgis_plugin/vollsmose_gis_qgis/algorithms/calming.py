@@ -10,11 +10,14 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
 
-from vollsmose_gis import calming
+from vollsmose_gis import analysis, calming
 from vollsmose_gis.standards import categories
 
 from .._compat import QgsProcessingException
@@ -76,6 +79,11 @@ class CalmingAlgorithm(VollsmoseAlgorithm):
     INDICATORS = "INDICATORS"
     COST_DKK = "COST_DKK"
     UNMET = "UNMET"
+    COUNTS = "COUNTS"
+    CALIBRATE = "CALIBRATE"
+    CALIBRATED = "CALIBRATED"
+    SPEED_COUNTS = "SPEED_COUNTS"
+    RMSE = "RMSE"
 
     def initAlgorithm(self, configuration: Any = None) -> None:
         self.add_district_inputs()
@@ -99,12 +107,38 @@ class CalmingAlgorithm(VollsmoseAlgorithm):
                 defaultValue=[kinds.index(k) for k in PLANNER_KINDS],
             )
         )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.COUNTS,
+                self.tr("Measured speeds (CSV with x,y or street_id and v85_kmh, or GeoPackage)"),
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.CALIBRATE, self.tr("Calibrate the speed model to the counts"), False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.CALIBRATED,
+                self.tr("Calibrated parameters (YAML)"),
+                fileFilter="YAML (*.yaml)",
+                optional=True,
+                createByDefault=False,
+            )
+        )
         self.add_sink(self.SPEEDS, "Operating speeds now (V85)", QgsProcessing.TypeVectorLine)
         self.add_sink(self.DEVICES, "New calming devices", QgsProcessing.TypeVectorPoint)
         self.add_sink(
             self.SPEEDS_AFTER, "Operating speeds with the plan", QgsProcessing.TypeVectorLine
         )
         self.add_sink(self.INDICATORS, "Traffic-speed indicators (table)", QgsProcessing.TypeVector)
+        self.add_sink(
+            self.SPEED_COUNTS, "Measured vs modelled V85", QgsProcessing.TypeVectorPoint,
+            optional=True,
+        )  # fmt: skip
+        self.addOutput(QgsProcessingOutputNumber(self.RMSE, self.tr("RMSE model vs counts (km/h)")))
         self.addOutput(QgsProcessingOutputNumber(self.COST_DKK, self.tr("Cost of the plan (DKK)")))
         self.addOutput(
             QgsProcessingOutputString(self.UNMET, self.tr("Target streets still too fast"))
@@ -124,17 +158,41 @@ class CalmingAlgorithm(VollsmoseAlgorithm):
             raise QgsProcessingException("Device kinds: choose at least one.")
         target = self.parameterAsDouble(parameters, self.TARGET_KMH, context)
         district = self.read_district(parameters, context, feedback).district
+        counts_path = self.parameterAsFile(parameters, self.COUNTS, context)
+        calibrate = self.parameterAsBoolean(parameters, self.CALIBRATE, context)
+        fitted_path = self.parameterAsFileOutput(parameters, self.CALIBRATED, context)
+        if calibrate and not counts_path:
+            raise QgsProcessingException("Calibrate: give the measured speeds (counts) file.")
+        if calibrate and not fitted_path:
+            raise QgsProcessingException("Calibrate: give a file for the calibrated parameters.")
         with library_call(feedback):
-            speeds = calming.operating_speeds(district, target_kmh=target)
+            counts = (
+                calming.read_speed_counts(counts_path, crs=district.crs) if counts_path else None
+            )
+            params = None
+            if calibrate and counts is not None:
+                fit = calming.calibrate_speeds(district, counts)
+                params = str(fit.write(fitted_path, overwrite=True))
+                feedback.pushInfo(
+                    f"calibrated on {fit.n_sites} sites: RMSE {fit.rmse_initial_kmh:.2f} -> "
+                    f"{fit.rmse_kmh:.2f} km/h; parameters written to {params}"
+                )
+            now = analysis.run("calming", district, target_kmh=target, counts=counts, params=params)
+            speeds = now.layers["calming_speeds"]
             check_cancelled(feedback)
             plan = calming.plan_calming(
                 district,
                 target_kmh=target,
                 kinds=kinds,
+                params=params,
                 progress=progress_callback(feedback, 10, 85),
             )
             check_cancelled(feedback)
-            indicators = calming.indicators(plan.district, target_kmh=target)
+            indicators = analysis.run(
+                "calming", plan.district, target_kmh=target, params=params
+            ).indicators
+        for message in now.warnings:
+            feedback.pushWarning(message)
         cost = float(plan.cost_dkk)
         feedback.pushInfo(f"{len(plan.devices)} new device(s), cost {cost:,.0f} DKK")
         if plan.unmet_streets:
@@ -168,6 +226,12 @@ class CalmingAlgorithm(VollsmoseAlgorithm):
             self.INDICATORS: self.write_frame(
                 indicators_frame(indicators), parameters, self.INDICATORS, context, crs=None
             ),
+            self.SPEED_COUNTS: self.write_frame(
+                now.layers["speed_counts"], parameters, self.SPEED_COUNTS, context, crs=crs
+            )
+            if "speed_counts" in now.layers
+            else None,
+            self.RMSE: float(now.extras.get("speed_counts_rmse_kmh", float("nan"))),
             self.COST_DKK: cost,
             self.UNMET: ", ".join(plan.unmet_streets),
             self.PROVENANCE: self._provenance,

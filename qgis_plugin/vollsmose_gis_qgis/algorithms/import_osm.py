@@ -42,6 +42,8 @@ _GEOMETRY = {
     "calming": (QgsProcessing.TypeVectorPoint, "Point"),
     "pois": (QgsProcessing.TypeVectorPoint, "Point"),
 }
+# the layers an OSM import fills (evidence layers such as incidents never come from OSM)
+_IMPORTED = tuple(layer for layer in LAYER_NAMES if layer in _GEOMETRY)
 
 
 class ImportOsmAlgorithm(VollsmoseAlgorithm):
@@ -144,7 +146,7 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
                 minValue=1.0,
             )
         )
-        for layer in LAYER_NAMES:
+        for layer in _IMPORTED:
             kind, _ = _GEOMETRY[layer]
             self.add_sink(layer.upper(), LAYER_LABELS[layer].split(" [")[0], kind)
         self.add_sink(self.BOUNDARY_OUTPUT, "Study area boundary", QgsProcessing.TypeVectorPolygon)
@@ -204,7 +206,7 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
         report = result.report.summary()
         feedback.pushInfo(report)
         outputs: dict[str, Any] = {self.REPORT: report, self.PROVENANCE: self._provenance}
-        for index, layer in enumerate(LAYER_NAMES):
+        for index, layer in enumerate(_IMPORTED):
             outputs[layer.upper()] = self.write_frame(
                 district.layers[layer],
                 parameters,
@@ -214,7 +216,7 @@ class ImportOsmAlgorithm(VollsmoseAlgorithm):
                 style=layer,
                 default_geometry=_GEOMETRY[layer][1],
             )
-            feedback.setProgress(80 + 15 * (index + 1) / len(LAYER_NAMES))
+            feedback.setProgress(80 + 15 * (index + 1) / len(_IMPORTED))
         boundary_frame = gpd.GeoDataFrame(
             {"name": [district.name]}, geometry=[district.boundary], crs=district.crs
         )
