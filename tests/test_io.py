@@ -220,3 +220,34 @@ def test_absurd_lamp_in_a_file_is_refused_naming_it(tmp_path):
     assert f"layer 'lights', feature '{feature}', column 'lumens': value is missing" in str(
         info.value
     )
+
+
+# ---- regressions of earlier reviews (folded in from test_review_regressions.py)
+
+import textwrap as _textwrap  # noqa: E402
+
+import pandas as _pd  # noqa: E402
+import pyogrio as _pyogrio  # noqa: E402
+
+import vollsmose_gis as _vg  # noqa: E402
+from tests.factories import X0 as _X0  # noqa: E402
+from tests.factories import Y0 as _Y0  # noqa: E402
+from tests.factories import small_district as _small_district  # noqa: E402
+
+_SHOP = {"type": "add_poi", "geometry": f"POINT ({_X0 + 60} {_Y0 + 60})", "kind": "shop"}
+
+
+def _write(path, text):
+    path.write_text(_textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_layer_tables_without_geometry_and_empty_metadata(tmp_path):
+    path = _vg.save_district(_small_district(), tmp_path / "d.gpkg")
+    meta = _pyogrio.read_dataframe(path, layer="district_meta")
+    meta["provenance_notes"] = None
+    _pyogrio.write_dataframe(meta, path, layer="district_meta", driver="GPKG")
+    assert _vg.load_district(path).provenance.notes == ""
+    _pyogrio.write_dataframe(_pd.DataFrame({"poi_id": ["x"]}), path, layer="pois", driver="GPKG")
+    with pytest.raises(_vg.DistrictFileError, match="pois have no geometry column"):
+        _vg.load_district(path)

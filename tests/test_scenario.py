@@ -680,3 +680,82 @@ def test_scenario_weights_are_checked_when_loaded(tmp_path, weight, expected):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert "weights.safety (line 3)" in str(info.value) and expected in str(info.value)
+
+
+# ---- regressions of earlier reviews (folded in from test_review_regressions.py)
+
+import textwrap as _textwrap  # noqa: E402
+
+import pandas as _pd  # noqa: E402
+
+import vollsmose_gis as _vg  # noqa: E402
+import vollsmose_gis.scenario as _sc  # noqa: E402
+from tests.factories import X0 as _X0  # noqa: E402
+from tests.factories import Y0 as _Y0  # noqa: E402
+from tests.factories import small_district as _small_district  # noqa: E402
+
+_SHOP = {"type": "add_poi", "geometry": f"POINT ({_X0 + 60} {_Y0 + 60})", "kind": "shop"}
+
+
+def _write(path, text):
+    path.write_text(_textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_a_shared_package_in_a_diamond_is_applied_once(tmp_path):
+    _write(
+        tmp_path / "pkg.yaml",
+        f"name: Shops\ninterventions:\n  - {{type: add_poi, geometry: 'POINT ({_X0 + 60} {_Y0 + 60})', kind: shop}}\n",
+    )
+    _write(tmp_path / "a.yaml", "name: Plan A\nextends: pkg.yaml\n")
+    _write(tmp_path / "b.yaml", "name: Plan B\nextends: pkg.yaml\n")
+    _write(tmp_path / "c.yaml", "name: Both\nextends: [a.yaml, b.yaml]\n")
+    scenario = _sc.load_scenario(tmp_path / "c.yaml")
+    assert len(scenario.interventions) == 1
+    assert scenario.parents == ("Shops", "Plan A", "Plan B")
+    _, log = _sc.apply_scenario(_small_district(), scenario)
+    assert log.totals["pois_added"] == 1
+
+
+def test_new_ids_never_clash_with_the_base():
+    scenario = _sc.Scenario.from_dict({"name": "Shop", "interventions": [_SHOP]})
+    once, _ = _sc.apply_scenario(_small_district(), scenario)
+    twice, _ = _sc.apply_scenario(once, scenario)  # e.g. a base written by an earlier run
+    assert twice.pois["poi_id"].is_unique and len(twice.pois) == 3
+
+
+def test_scenario_input_mistakes_are_clear_errors(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: Ærø\n".encode("latin-1"))
+    with pytest.raises(_sc.ScenarioError, match="not UTF-8"):
+        _sc.load_scenario(latin)
+    _vg.save_district(_small_district(), tmp_path / "pts.gpkg")
+    bad_layer = _sc.Scenario.from_dict(
+        {"name": "L", "interventions": [{**_SHOP, "geometry": f"{tmp_path / 'pts.gpkg'}#nope"}]}
+    )
+    with pytest.raises(_sc.ScenarioError, match="intervention 0 \\(add_poi\\)"):
+        _sc.apply_scenario(_small_district(), bad_layer)
+    flat = f"POLYGON (({_X0} {_Y0}, {_X0 + 10} {_Y0}, {_X0 + 20} {_Y0}, {_X0} {_Y0}))"
+    zero = _sc.Scenario.from_dict(
+        {
+            "name": "Z",
+            "interventions": [
+                {"type": "build", "geometry": flat, "dwellings": 10, "tenure": "owner_occupied"}
+            ],
+        }
+    )
+    with pytest.raises(_sc.ScenarioError, match="zero-size or invalid geometry"):
+        _sc.apply_scenario(_small_district(), zero)
+
+
+def test_demolish_when_the_estate_record_is_empty():
+    d = _small_district()
+    extra = d.buildings.iloc[[0]].assign(building_id="b3", demolished_dwellings_since_2010=_pd.NA)
+    d = d.replace(buildings=_pd.concat([d.buildings, extra], ignore_index=True))
+    scenario = _sc.Scenario.from_dict(
+        {"name": "D", "interventions": [{"type": "demolish", "buildings": {"ids": ["b1"]}}]}
+    )
+    after, _ = _sc.apply_scenario(d, scenario)
+    assert (
+        after.buildings.set_index("building_id").loc["b3", "demolished_dwellings_since_2010"] == 40
+    )

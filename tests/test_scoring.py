@@ -66,8 +66,9 @@ def test_theme_roll_up_by_hand(tmp_path):
     assert r.theme_scores["connected district"] == pytest.approx(connected)
     assert r.theme_scores["mixed housing"] == pytest.approx(housing)
     assert r.overall == pytest.approx((1 * connected + 3 * housing) / 4)
-    # small_district: 40 social family dwellings out of 40 + 500 m² commercial / 75 m²
-    assert values["almen_family_share"] == pytest.approx(40 / (40 + 500 / 75))
+    # small_district has no Danish settings: § 168 a does not apply, so the share is the
+    # plain count, 40 social family dwellings of 40 (no erhvervsareal equivalents)
+    assert values["almen_family_share"] == pytest.approx(40 / 40)
 
 
 def test_robustness_is_deterministic_and_a_dominated_scenario_never_ranks_first():
@@ -141,10 +142,11 @@ def test_output_folder_is_never_clobbered(tmp_path):
     assert (out / "my-notes.txt").read_text() == "keep me"
     names = {p.name for p in written}
     assert {"scores.csv", "indicators.csv", "changes.csv", "manifest.json", "as-is.gpkg"} <= names
-    scores = pd.read_csv(out / "scores.csv", comment="#")
+    scores = pd.read_csv(out / "scores.csv")  # plain CSV: header first
     assert list(scores["scenario"]) == ["As is"]
+    assert (out / "scores.csv").read_text().startswith("scenario,rank,overall")
     assert (
-        (out / "scores.csv").read_text().startswith("# Schematic model built from public figures")
+        (out / "PROVENANCE.txt").read_text().startswith("Schematic model built from public figures")
     )
 
 
@@ -193,3 +195,106 @@ def test_open_up_improves_route_directness_and_boundary_crossings(examples):
         > table["Baseline", "boundary_crossings_per_km"]
     )
     assert table["Open up", "drive_dead_end_share"] < table["Baseline", "drive_dead_end_share"]
+
+
+# ---- regressions of earlier reviews (folded in from test_review_regressions.py)
+
+import textwrap as _textwrap  # noqa: E402
+
+import vollsmose_gis as _vg  # noqa: E402
+import vollsmose_gis.scenario as _sc  # noqa: E402
+import vollsmose_gis.scoring as _scoring  # noqa: E402
+from tests.factories import X0 as _X0  # noqa: E402
+from tests.factories import Y0 as _Y0  # noqa: E402
+from tests.factories import small_district as _small_district  # noqa: E402
+
+_SHOP = {"type": "add_poi", "geometry": f"POINT ({_X0 + 60} {_Y0 + 60})", "kind": "shop"}
+
+
+def _write(path, text):
+    path.write_text(_textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_scenario_names_that_share_output_files_are_refused(tmp_path):
+    _write(tmp_path / "a.yaml", "name: Open up\n")
+    _write(tmp_path / "b.yaml", "name: open-up\n")
+    with pytest.raises(_sc.ScenarioError, match="differ in more than case"):
+        _sc.load_scenarios([tmp_path])
+    result = _scoring.score_scenarios(
+        [
+            _sc.Scenario(name="Open up"),
+            _sc.Scenario.from_dict({"name": "open-up", "interventions": [_SHOP]}),
+        ],
+        district=_small_district(),
+        modules=["mix"],
+    )
+    with pytest.raises(_vg.InputError, match="would write the same files"):
+        _scoring.save_score_outputs(result, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_weight_set_ranks_every_scenario(tmp_path):
+    plain = _sc.Scenario(name="Plain")
+    weighted = _sc.Scenario.from_dict(
+        {
+            "name": "Self-weighted",
+            "weights": {
+                "safety and security": 1,
+                "connected district": 0,
+                "mixed housing": 0,
+                "mixed use and jobs": 0,
+            },
+        }
+    )
+    result = _scoring.score_scenarios(
+        [plain, weighted], district=_small_district(), modules=["mix", "lighting"]
+    )
+    overall = result.scores.set_index("scenario")["overall"]
+    assert overall["Plain"] == overall["Self-weighted"]  # same district, same weights
+    assert result.profile.themes["mixed housing"] == 0
+    other = _sc.Scenario.from_dict({"name": "Other", "weights": {"mixed housing": 1}})
+    with pytest.raises(_vg.InputError, match="same theme weights"):
+        _scoring.score_scenarios([weighted, other], district=_small_district(), modules=["mix"])
+    with pytest.raises(_vg.InputError, match="unknown theme"):
+        _scoring.score_scenarios(
+            [_sc.Scenario.from_dict({"name": "X", "weights": {"beauty": 1}})],
+            district=_small_district(),
+            modules=["mix"],
+        )
+
+
+def test_a_scenario_on_another_base_is_scored_against_that_base(tmp_path):
+    _vg.save_district(_small_district().replace(name="Elsewhere"), tmp_path / "base.gpkg")
+    _write(tmp_path / "other.yaml", "name: Other base\nbase: base.gpkg\n")
+    result = _scoring.score_scenarios(
+        [_sc.load_scenario(tmp_path / "other.yaml")], district=_small_district(), modules=["mix"]
+    )
+    # the base of the set is its baseline: no invented deltas against another district
+    assert result.baseline.district.name == "Elsewhere"
+    assert result.indicators["delta"].fillna(0.0).eq(0.0).all()
+    assert result.base_path == tmp_path / "base.gpkg"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("themes: {mixed housing: 1}\nindicators: {}\n", "themes.mixed housing must be a mapping"),
+        (
+            "themes: {mixed housing: {weight: 1}}\nindicators:\n  almen_family_share: {module: mix, theme: mixed housing, worst: '50%', target: 0.4, weight: 1}\n",
+            "worst must be a number",
+        ),
+        (
+            "themes: {mixed housing: {weight: 1}}\nindicators:\n  almen_family_share: {worst: 1.0, target: 0.4, weight: 1}\nrobustness:\n",
+            None,
+        ),
+        ("themes: {mixed housing: {weight: 1}}\nindicators: {}\n", "every indicator weight is 0"),
+    ],
+)
+def test_bad_profiles_are_clear_errors(tmp_path, text, message):
+    path = _write(tmp_path / "p.yaml", text)
+    if message is None:
+        assert _scoring.load_profile(path).robustness["samples"] == 2000  # empty section: defaults
+    else:
+        with pytest.raises(_vg.InputError, match=message):
+            _scoring.load_profile(path)

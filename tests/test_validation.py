@@ -416,3 +416,56 @@ def test_layers_and_validation_sit_below_district():
         "vollsmose_gis.layers",
         "vollsmose_gis.standards",
     }
+
+
+# ---- regressions of earlier reviews (folded in from test_review_regressions.py)
+
+import math as _math  # noqa: E402
+import textwrap as _textwrap  # noqa: E402
+import warnings as _warnings  # noqa: E402
+
+import pandas as _pd  # noqa: E402
+from shapely.geometry import LineString as _LineString  # noqa: E402
+from shapely.geometry import Polygon as _Polygon  # noqa: E402
+
+import vollsmose_gis as _vg  # noqa: E402
+from tests.factories import X0 as _X0  # noqa: E402
+from tests.factories import Y0 as _Y0  # noqa: E402
+from tests.factories import small_district as _small_district  # noqa: E402
+
+_SHOP = {"type": "add_poi", "geometry": f"POINT ({_X0 + 60} {_Y0 + 60})", "kind": "shop"}
+
+
+def _write(path, text):
+    path.write_text(_textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_infinite_or_huge_integers_are_reported_not_crashed(tmp_path):
+    d = _small_district()
+    buildings = d.buildings.astype({"floors": float, "dwellings": float})
+    buildings.loc[0, "floors"] = _math.inf
+    buildings.loc[1, "dwellings"] = 1e20
+    with pytest.raises(_vg.DistrictValidationError) as info:
+        _vg.validate_district(d.replace(buildings=buildings))
+    message = str(info.value)
+    assert (
+        "feature 'b1', column 'floors'" in message and "feature 'b2', column 'dwellings'" in message
+    )
+
+
+def test_repairs_do_not_leave_duplicate_ids_or_a_missing_boundary():
+    d = _small_district()
+    streets = _pd.concat(
+        [d.streets, d.streets.iloc[[0]].assign(street_id="s1-1")], ignore_index=True
+    )
+    streets.loc[0, "geometry"] = _LineString([(_X0, _Y0 + 1), (_X0 + 5, _Y0 + 1)]).union(
+        _LineString([(_X0 + 10, _Y0 + 1), (_X0 + 20, _Y0 + 1)])
+    )
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        with pytest.raises(_vg.DistrictValidationError, match="'s1-1', column 'street_id'"):
+            _vg.validate_district(d.replace(streets=streets), strict=False)
+        flat = _Polygon([(_X0, _Y0), (_X0 + 1, _Y0 + 1), (_X0 + 2, _Y0 + 2), (_X0, _Y0)])
+        with pytest.raises(_vg.DistrictValidationError, match="cannot be repaired into an area"):
+            _vg.validate_district(d.replace(boundary=flat), strict=False)
