@@ -14,7 +14,8 @@ from shapely.geometry import Polygon, box
 
 from vollsmose_gis import analysis, batch
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.batch import connect, read_areas, run_batch
+from vollsmose_gis.batch import areas as batch_areas
+from vollsmose_gis.batch import connect, ensemble, read_areas, run_batch
 from vollsmose_gis.sources.osm import district_from_osm
 
 distributed = pytest.importorskip("distributed")
@@ -169,7 +170,7 @@ def test_rerun_skips_unchanged_areas(
     def no_extraction(*_a, **_k):
         raise AssertionError("nothing should be extracted on an unchanged rerun")
 
-    monkeypatch.setattr(batch, "extract_areas", no_extraction)
+    monkeypatch.setattr(batch_areas, "extract_areas", no_extraction)
     again = run_batch(areas.iloc[:2], pbf, out=out, modules=MODULES, workers=0,
                       context_m=CONTEXT_M)  # fmt: skip
     assert again.cached == ["t00", "t01"] and again.computed == []
@@ -275,29 +276,6 @@ def test_unreachable_scheduler_times_out_with_a_clear_error(
     assert not out.exists()
 
 
-def test_killed_worker_areas_are_retried(
-    pbf: Path, areas: gpd.GeoDataFrame, sequential: batch.BatchResult, client, tmp_path: Path
-) -> None:
-    """Kill one worker process after the first area finishes; every area still completes."""
-    killed: list[str] = []
-
-    def kill_one(done: int, _total: int, _message: str) -> None:
-        if done == 1 and not killed:
-            victim = sorted(client.scheduler_info()["workers"])[0]
-            killed.append(victim)
-            with contextlib.suppress(Exception):  # the worker dies under the call
-                client.run(os._exit, 1, workers=[victim], wait=False)
-
-    result = run_batch(
-        areas, pbf, out=tmp_path / "out", modules=MODULES, client=client,
-        context_m=CONTEXT_M, progress=kill_one,
-    )  # fmt: skip
-    assert killed
-    assert result.failed == []
-    pd.testing.assert_frame_equal(values(result), values(sequential))
-    assert len(list((tmp_path / "out" / "areas").glob("*.gpkg"))) == 6
-
-
 def test_cli_batch(pbf: Path, areas: gpd.GeoDataFrame, tmp_path: Path) -> None:
     import json
 
@@ -326,3 +304,73 @@ def test_cli_batch(pbf: Path, areas: gpd.GeoDataFrame, tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args[:-4], "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"])
     assert bad.exit_code == 2
     assert "not reachable within 1 s" in bad.output
+
+
+def test_uncertain_parameters_are_read_from_the_standards_files() -> None:
+    params = {(p.module, p.path): p for p in ensemble.uncertain_parameters()}
+    accel = params[("calming", "acceleration_mps2")]
+    assert (accel.low, accel.high, accel.wired) == (0.5, 1.0, "params")
+    assert params[("mix", "rule_168a.whole_units")].wired == "parameter:whole_units"
+    assert params[("mix", "rule_168a.whole_units")].values == (True, False)
+    maintenance = params[("lighting", "planner.lamp.maintenance_factor")]
+    assert maintenance.wired == "" and "takes no override" in maintenance.reason
+    draws = ensemble.draw_parameters(50, seed=3, modules=["calming", "mix"])
+    a = [d["calming"]["params"]["acceleration_mps2"] for d in draws]
+    hump = [d["calming"]["params"]["default_design_speed_kmh"]["hump"] for d in draws]
+    assert 0.5 <= min(a) < max(a) <= 1.0 and 20.0 <= min(hump) < max(hump) <= 30.0
+    assert {d["mix"]["whole_units"] for d in draws} == {True, False}
+    assert ensemble.draw_parameters(50, seed=3, modules=["calming", "mix"]) == draws
+    assert ensemble.draw_parameters(5, seed=4, modules=["calming"]) != draws[:5]
+    with pytest.raises(InputError, match="at least 1 draw"):
+        ensemble.draw_parameters(0, seed=1)
+
+
+@pytest.fixture(scope="module")
+def scenarios():
+    from vollsmose_gis.scenario import load_scenarios
+
+    from .conftest import REPO
+
+    return load_scenarios([REPO / "scenarios" / "safety-package.yaml"])
+
+
+def test_ensemble_is_seeded_and_distributed_equals_sequential(scenarios, client) -> None:
+    first = ensemble.score_ensemble(scenarios, 2, seed=11, modules=["calming"])
+    again = ensemble.score_ensemble(scenarios, 2, seed=11, modules=["calming"])
+    assert first == again
+    assert first["draws"] == 2 and len(first["table"]) == 2
+    assert first["scenarios"]["Safety package"]["p_first"] == 1.0  # the only scenario
+    overall = [r["overall"] for r in first["table"]]
+    assert overall[0] != overall[1]  # the draws change the calming model
+    low = first["scenarios"]["Safety package"]["overall_low"]
+    high = first["scenarios"]["Safety package"]["overall_high"]
+    assert min(overall) <= low <= high <= max(overall)
+    assert {w["module"] for w in first["wired"]} == {"calming"}
+    assert any(w["parameter"] == "planner.lamp.maintenance_factor" for w in first["not_wired"])
+    distributed_run = ensemble.score_ensemble(
+        scenarios, 2, seed=11, modules=["calming"], client=client
+    )
+    assert distributed_run == first
+
+
+def test_killed_worker_areas_are_retried(
+    pbf: Path, areas: gpd.GeoDataFrame, sequential: batch.BatchResult, client, tmp_path: Path
+) -> None:
+    """Kill one worker process after the first area finishes; every area still completes."""
+    killed: list[str] = []
+
+    def kill_one(done: int, _total: int, _message: str) -> None:
+        if done == 1 and not killed:
+            victim = sorted(client.scheduler_info()["workers"])[0]
+            killed.append(victim)
+            with contextlib.suppress(Exception):  # the worker dies under the call
+                client.run(os._exit, 1, workers=[victim], wait=False)
+
+    result = run_batch(
+        areas, pbf, out=tmp_path / "out", modules=MODULES, client=client,
+        context_m=CONTEXT_M, progress=kill_one,
+    )  # fmt: skip
+    assert killed
+    assert result.failed == []
+    pd.testing.assert_frame_equal(values(result), values(sequential))
+    assert len(list((tmp_path / "out" / "areas").glob("*.gpkg"))) == 6

@@ -742,7 +742,7 @@ def _sha256_file(path: Path) -> str:
 @cache
 def code_version() -> str:
     """The package version plus a hash of its code and standards files (cache key part)."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the vollsmose_gis package
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(root.rglob("*")):
         if path.suffix in (".py", ".yaml", ".yml") and "__pycache__" not in path.parts:

@@ -1,0 +1,315 @@
+"""Scenario ensembles under the models' own uncertainty (``score --ensemble N``).
+
+The standards files mark the model parameters whose value is uncertain, with a
+plausible range or a set of readings, in their ``uncertain:`` sections.  An ensemble
+draws N parameter sets from them (seeded), scores every scenario under each draw with
+:func:`vollsmose_gis.scoring.score_scenarios` - sequentially, or one task per draw on
+the same Dask engine as :func:`vollsmose_gis.batch.run_batch` - and summarises how
+often each scenario ranks first (P(first)) and the interval of its rank and overall
+score under parameter uncertainty.  Weight uncertainty is the scorer's own robustness
+analysis; this is the other half.
+
+Which parameters reach a model run (``wired``) depends on what each module's
+``SPEC.parameters`` can take:
+
+- ``calming`` (``standards/calming.yaml``): every entry, through the module's ``params``
+  override (a partial calming.yaml mapping merged onto the packaged one);
+- ``mix`` (``standards/mix.yaml``): the entries that name their SPEC ``parameter``
+  (``whole_units``, ``institutions_count``, ``count_demolished``);
+- the other entries of ``mix.yaml``, and those of ``en13201.yaml`` (lighting) and
+  ``dori.yaml`` (CCTV): not wired - the modules take no override for them yet; they are
+  listed in the result's ``not_wired`` with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from vollsmose_gis._errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from vollsmose_gis.district import District
+    from vollsmose_gis.scenario import Scenario
+    from vollsmose_gis.scoring import Profile
+
+__all__ = ["UncertainParameter", "draw_parameters", "score_ensemble", "uncertain_parameters"]
+
+STANDARDS_MODULES = {"calming": "calming", "mix": "mix", "en13201": "lighting", "dori": "cctv"}
+"""Standards file (``standards/<name>.yaml``) -> the analysis module it parameterises."""
+
+INTERVAL = 0.9
+"""Central share of the draws the rank and score intervals cover (5th-95th percentile)."""
+
+
+@dataclass(frozen=True)
+class UncertainParameter:
+    """One uncertain model parameter of a standards file.
+
+    Attributes
+    ----------
+    module
+        The analysis module it belongs to.
+    path
+        Its dotted path in the standards file (``"planner.lamp.maintenance_factor"``).
+    low, high
+        The plausible range (in the parameter's own unit), or NaN for a set of readings.
+    values
+        The readings to choose between (e.g. ``(True, False)``), or ``()`` for a range.
+    source
+        Where the range comes from (as the standards file says).
+    wired
+        How a run takes it: ``"params"`` (calming's override mapping), ``"parameter:<name>"``
+        (a SPEC parameter), or ``""`` (not wired).
+    reason
+        Why it is not wired (``""`` when it is).
+    """
+
+    module: str
+    path: str
+    low: float
+    high: float
+    values: tuple[Any, ...]
+    source: str
+    wired: str
+    reason: str = ""
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        """One value: uniform within the range, or one of the readings with equal chance."""
+        if self.values:
+            return self.values[int(rng.integers(len(self.values)))]
+        return float(rng.uniform(self.low, self.high))
+
+
+def uncertain_parameters() -> list[UncertainParameter]:
+    """Every ``uncertain:`` entry of the standards files, and whether a run takes it."""
+    from vollsmose_gis import analysis
+    from vollsmose_gis.standards import load
+
+    found: list[UncertainParameter] = []
+    for stem, module in STANDARDS_MODULES.items():
+        section = load(stem).get("uncertain") or {}
+        spec_params = analysis.get(module).parameters
+        for path, entry in section.items():
+            entry = dict(entry or {})
+            values = tuple(entry.get("values") or ())
+            rng = entry.get("range")
+            numeric = (
+                isinstance(rng, (list, tuple))
+                and len(rng) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng)
+            )
+            low, high = (float(rng[0]), float(rng[1])) if numeric else (math.nan, math.nan)
+            wired, reason = "", ""
+            if module == "calming":
+                wired = "params" if numeric or values else ""
+                reason = "" if wired else "no numeric range or readings"
+            elif entry.get("parameter") in spec_params:
+                wired = f"parameter:{entry['parameter']}"
+            else:
+                reason = f"the {module} module takes no override for it (SPEC parameters: " + (
+                    ", ".join(sorted(spec_params)) + ")"
+                )
+            if wired and not numeric and not values:
+                wired, reason = "", "no numeric range or readings"
+            if not numeric:
+                values = values if values else ()
+            found.append(
+                UncertainParameter(
+                    module,
+                    str(path),
+                    low,
+                    high,
+                    values if not numeric else (),
+                    str(entry.get("source", "")),
+                    wired,
+                    reason,
+                )
+            )
+    return found
+
+
+def _nested(path: str, value: Any) -> dict[str, Any]:
+    head, _, rest = path.partition(".")
+    return {head: _nested(rest, value) if rest else value}
+
+
+def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def draw_parameters(
+    n: int, *, seed: int, modules: Sequence[str] | None = None
+) -> list[dict[str, dict[str, Any]]]:
+    """N draws of the wired uncertain parameters, as ``module_params`` for the scorer.
+
+    Parameters
+    ----------
+    n
+        Number of draws (>= 1).
+    seed
+        Seed of the random generator: the same seed gives the same draws.
+    modules
+        Only the parameters of these modules (default: all).
+
+    Returns
+    -------
+    list of dict
+        One ``{module: {parameter: value}}`` per draw (calming's as ``{"params": {...}}``).
+    """
+    if n < 1:
+        raise InputError(f"an ensemble needs at least 1 draw, got {n}")
+    rng = np.random.default_rng(seed)
+    wanted = [
+        p for p in uncertain_parameters() if p.wired and (modules is None or p.module in modules)
+    ]
+    draws = []
+    for _ in range(n):
+        params: dict[str, dict[str, Any]] = {}
+        for p in wanted:
+            value = p.draw(rng)
+            if p.wired == "params":
+                override = params.setdefault(p.module, {}).setdefault("params", {})
+                _merge(override, _nested(p.path, value))
+            else:
+                params.setdefault(p.module, {})[p.wired.split(":", 1)[1]] = value
+        draws.append(params)
+    return draws
+
+
+def _score_draw(
+    scenarios: Sequence[Scenario],
+    district: District | None,
+    profile: Profile | None,
+    modules: Sequence[str] | None,
+    params: Mapping[str, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Score every scenario under one draw (one Dask task): scenario, rank, overall."""
+    from vollsmose_gis.scoring import score_scenarios
+
+    result = score_scenarios(
+        scenarios, district=district, profile=profile, modules=modules, module_params=params
+    )
+    return [
+        {"scenario": str(r["scenario"]), "rank": int(r["rank"]), "overall": float(r["overall"])}
+        for r in result.scores.to_dict(orient="records")
+    ]
+
+
+def score_ensemble(
+    scenarios: Sequence[Scenario],
+    n: int,
+    *,
+    seed: int = 0,
+    district: District | None = None,
+    profile: Profile | None = None,
+    modules: Sequence[str] | None = None,
+    client: Client | str | None = None,
+    workers: int = 0,
+    memory_limit: str | float | None = "2GiB",
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Score every scenario under N seeded draws of the models' uncertain parameters.
+
+    Parameters
+    ----------
+    scenarios
+        Loaded scenarios (:func:`vollsmose_gis.scenario.load_scenarios`).
+    n
+        Number of draws (>= 1).
+    seed
+        Seed of the draws (same seed, same draws, same result on any engine).
+    district, profile, modules
+        As for :func:`vollsmose_gis.scoring.score_scenarios`.
+    client
+        A ``distributed.Client`` or a scheduler address: one task per draw.  Default:
+        ``workers`` local worker processes, or in this process when ``workers == 0``.
+    workers, memory_limit
+        The local cluster, as for :func:`vollsmose_gis.batch.run_batch`.
+    progress
+        Optional callback ``(done, total, message)`` after each draw.
+
+    Returns
+    -------
+    dict
+        ``draws``, ``seed``, ``interval`` (0.9), ``wired`` and ``not_wired`` (the
+        uncertain parameters, with ranges / reasons), ``scenarios`` (per scenario:
+        ``p_first``, ``rank_median``, ``rank_low``, ``rank_high`` (5th-95th percentile),
+        ``overall_median``, ``overall_low``, ``overall_high`` (0-100)) and ``table``
+        (draw, scenario, rank, overall).  JSON-ready.
+    """
+    from vollsmose_gis.batch.areas import _engine
+
+    draws = draw_parameters(n, seed=seed, modules=modules)
+    rows: list[dict[str, Any]] = []
+    with _engine(client, workers, memory_limit) as engine:
+        if engine is None:
+            for k, params in enumerate(draws):
+                rows += [{"draw": k, **r} for r in _score_draw(scenarios, district, profile,
+                                                               modules, params)]  # fmt: skip
+                if progress:
+                    progress(k + 1, n, f"draw {k + 1}")
+        else:
+            shared = engine.scatter([list(scenarios), district, profile], broadcast=True)
+            futures = [
+                engine.submit(_score_draw, *shared, modules, params, pure=False, retries=2)
+                for params in draws
+            ]
+            for k, future in enumerate(
+                futures
+            ):  # in draw order: the table does not depend on timing
+                rows += [{"draw": k, **r} for r in future.result()]
+                if progress:
+                    progress(k + 1, n, f"draw {k + 1}")
+    table = pd.DataFrame(rows, columns=["draw", "scenario", "rank", "overall"])
+    tail = (1 - INTERVAL) / 2 * 100
+    summary: dict[str, dict[str, float]] = {}
+    for name, part in table.groupby("scenario", sort=False):
+        ranks = part["rank"].to_numpy(float)
+        overall = part["overall"].to_numpy(float)
+        summary[str(name)] = {
+            "p_first": float(np.mean(ranks == 1)),
+            "rank_median": float(np.median(ranks)),
+            "rank_low": float(np.percentile(ranks, tail, method="lower")),
+            "rank_high": float(np.percentile(ranks, 100 - tail, method="higher")),
+            "overall_median": float(np.nanmedian(overall)),
+            "overall_low": float(np.nanpercentile(overall, tail)),
+            "overall_high": float(np.nanpercentile(overall, 100 - tail)),
+        }
+    everything = uncertain_parameters()
+    return {
+        "draws": n,
+        "seed": seed,
+        "interval": INTERVAL,
+        "modules": list(modules) if modules is not None else None,
+        "wired": [
+            {
+                "module": p.module,
+                "parameter": p.path,
+                "as": p.wired,
+                "range": None if p.values else [p.low, p.high],
+                "values": list(p.values) or None,
+                "source": p.source,
+            }
+            for p in everything
+            if p.wired and (modules is None or p.module in modules)
+        ],
+        "not_wired": [
+            {"module": p.module, "parameter": p.path, "reason": p.reason}
+            for p in everything
+            if not p.wired
+        ],
+        "scenarios": dict(sorted(summary.items(), key=lambda kv: (-kv[1]["p_first"], kv[0]))),
+        "table": table.to_dict(orient="records"),
+    }
