@@ -366,7 +366,9 @@ def bench_graph(name: str, graph, repeat: int) -> dict[str, float]:  # type: ign
     for label, arr, kind in (("metric", arrays, "metric"), ("angular", smap.arrays, "angular")):
         delta = memory_probe(arr, kind)
         n, s = arr.n_items, arr.n_states
-        scratch = 61 * s + 8 * (3 * len(RADII)) + 8 * len(RADII) * n  # per worker, analytic
+        scratch = (
+            (45 if kind == "metric" else 61) * s + 8 * (3 * len(RADII)) + 8 * len(RADII) * n
+        )  # per worker, analytic
         print(
             f"memory ({label}): graph arrays {arr.nbytes / 1e6:.2f} MB; peak RSS above "
             f"baseline {delta / 1e6:.2f} MB over {threads} workers = "

@@ -76,10 +76,12 @@ locks, and a result independent of scheduling except for the order of that final
 Closeness needs no accumulator: each source writes only its own entry, once.
 Predecessor lists are not stored: the back-propagation re-tests each out-arc for
 tightness (``key[v] + arc == key[w]``), which halves the memory of a search.  Scratch
-per worker: ``61 S`` bytes (six float64 and three int32 arrays of states, one int8)
-plus ``8 K N`` for betweenness (``8 K E`` more for edge betweenness) - 1.05 and 1.2
-times the ``8 (S + 1) + 24 A`` bytes of the graph's own arrays (``A`` arcs) for a
-street graph and a segment map at two radii (``benchmarks/bench_centrality.py``).
+per worker: ``61 S`` bytes (six float64 and three int32 arrays of states, one int8;
+``45 S`` when cost = length, as in the metric analysis, whose two keys then share
+their arrays) plus ``8 K N`` for betweenness (``8 K E`` more for edge betweenness) -
+0.9 and 1.2 times the ``8 (S + 1) + 24 A`` bytes of the graph's own arrays (``A``
+arcs) for a street graph and a segment map at two radii
+(``benchmarks/bench_centrality.py``).
 The back-propagation for each radius is a separate sweep of the settled states (one
 ``delta`` array reused), which keeps the scratch independent of ``K``.
 """
@@ -380,6 +382,7 @@ def centralities(
         arrays.indptr, arrays.indices, arrays.cost, arrays.length,
         int(arrays.states_per_item), rad, src, kind == "angular", bool(betweenness),
         bool(edge_betweenness), arc_edge, int(arrays.n_edges), n_threads,
+        arrays.cost is arrays.length or bool(np.array_equal(arrays.cost, arrays.length)),
     )  # fmt: skip
     half = 1.0 if arrays.directed else 0.5
     out: dict[str, np.ndarray] = {}

@@ -206,7 +206,7 @@ def one_source(
 @njit(cache=True, parallel=True)
 def run(
     indptr, indices, cost, length, k, radii, sources, angular, want_bet, edge_on,
-    arc_edge, n_edges, n_threads,
+    arc_edge, n_edges, n_threads, same_key,
 ):  # fmt: skip
     n_states = indptr.shape[0] - 1
     n_items = n_states // k
@@ -222,12 +222,13 @@ def run(
     n_src = sources.shape[0]
     for t in prange(n_threads):
         d1 = np.full(n_states, np.inf)
-        d2 = np.full(n_states, np.inf)
+        # cost == length (metric): the second key is the first; share its arrays
+        d2 = d1 if same_key else np.full(n_states, np.inf)
         sigma = np.zeros(n_states)
         delta = np.zeros(n_states)
         order = np.empty(n_states, dtype=np.int32)
         hk1 = np.empty(n_states)
-        hk2 = np.empty(n_states)
+        hk2 = hk1 if same_key else np.empty(n_states)
         hs = np.empty(n_states, dtype=np.int32)
         pos = np.empty(n_states, dtype=np.int32)
         status = np.zeros(n_states, dtype=np.int8)
