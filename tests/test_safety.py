@@ -1,0 +1,444 @@
+"""Safety from evidence (issue 19): evidence layers, hot spots, natural surveillance.
+
+Reference values come from hand calculations (the quartic kernel on a line), brute-force
+sums (network distances by networkx, grid densities by a plain loop), PySAL's own
+documented example (Gi* on six points) and an independent shapely computation of the
+overlooked share on a small scene.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from tests.factories import CRS, X0, Y0, frame, small_district
+from vollsmose_gis import District
+from vollsmose_gis._errors import InputError
+from vollsmose_gis.io import load_district, save_district
+from vollsmose_gis.network import walk_graph
+from vollsmose_gis.safety.evidence import (
+    ILLUSTRATIVE,
+    EvidenceWarning,
+    aggregate_incidents,
+    check_evidence,
+    illustrative_evidence,
+    jitter,
+    read_evidence,
+    snap_to_streets,
+)
+from vollsmose_gis.safety.hotspots import (
+    grid_kde,
+    hotspot_statistics,
+    hotspots,
+    network_kde,
+    network_kde_values,
+    quartic_1d,
+    quartic_2d,
+)
+
+TODAY = dt.date(2025, 6, 1)
+
+
+def incidents(points: list[tuple[float, float]], **columns: object) -> gpd.GeoDataFrame:
+    rows = [
+        {
+            "incident_id": f"i{k}",
+            "date": "2024-05-01",
+            "kind": "vandalism",
+            "weight": 1.0,
+            "count": 1,
+            **columns,
+            "geometry": Point(x, y),
+        }
+        for k, (x, y) in enumerate(points)
+    ]
+    return frame(rows)
+
+
+def street(street_id: str, coords: list[tuple[float, float]], **values: object) -> dict:
+    return {
+        "street_id": street_id,
+        "highway": "footway",
+        "walk": True,
+        "car": False,
+        "bike": False,
+        "width_m": 2.0,
+        **values,
+        "geometry": LineString(coords),
+    }
+
+
+def line_district(length: float = 1000.0) -> District:
+    """One straight 1 km footway along y = Y0 (nothing else)."""
+    streets = frame([street("s1", [(X0, Y0), (X0 + length, Y0)])])
+    return District.create(
+        "line", box(X0 - 50, Y0 - 50, X0 + length + 50, Y0 + 50), streets=streets
+    )
+
+
+# --------------------------------------------------------------------------- 1 evidence
+
+
+def test_old_district_files_without_evidence_tables_still_load(tmp_path):
+    d = small_district()
+    path = save_district(d, tmp_path / "new.gpkg")
+    assert {"incidents", "safety_walk"} <= {name for name, _ in pyogrio.list_layers(path)}
+    # a file written before the evidence layers existed: the same without those tables
+    old = tmp_path / "old.gpkg"
+    for name, layer in d.layers.items():
+        if name not in ("incidents", "safety_walk"):
+            pyogrio.write_dataframe(layer, old, layer=name, driver="GPKG")
+    meta = pyogrio.read_dataframe(path, layer="district_meta")
+    pyogrio.write_dataframe(meta, old, layer="district_meta", driver="GPKG")
+    loaded = load_district(old)
+    assert len(loaded.incidents) == 0 and len(loaded.safety_walk) == 0
+    assert "kind" in loaded.incidents.columns and "reason" in loaded.safety_walk.columns
+
+
+def test_evidence_round_trips_through_a_geopackage(tmp_path):
+    d = small_district()
+    inc = incidents([(X0 + 50, Y0 + 100), (X0 + 60, Y0 + 100)], source="police")
+    walk = frame(
+        [
+            {"mark_id": "m1", "reason": "dark", "date": "2024-10-01", "note": "by the shop",
+             "geometry": Point(X0 + 100, Y0 + 50)},
+            {"mark_id": "m2", "reason": "hidden_corners", "date": "2024-10-01", "note": None,
+             "geometry": LineString([(X0 + 100, Y0 + 10), (X0 + 100, Y0 + 40)])},
+        ]
+    )  # fmt: skip
+    d = d.replace(incidents=inc, safety_walk=walk)
+    loaded = load_district(save_district(d, tmp_path / "d.gpkg"))
+    assert loaded.incidents["incident_id"].tolist() == ["i0", "i1"]
+    assert loaded.incidents["kind"].astype(str).tolist() == ["vandalism", "vandalism"]
+    assert loaded.incidents["source"].tolist() == ["police", "police"]
+    assert loaded.safety_walk["reason"].astype(str).tolist() == ["dark", "hidden_corners"]
+    assert loaded.safety_walk.geom_type.tolist() == ["Point", "LineString"]
+
+
+def test_a_district_built_directly_has_empty_evidence_and_scenarios_keep_it():
+    import dataclasses
+
+    from vollsmose_gis.scenario import Scenario, apply_scenario
+
+    d = small_district()
+    raw = dataclasses.replace(d, incidents=None, safety_walk=None)
+    assert len(raw.incidents) == 0 and next(iter(raw.incidents.columns)) == "incident_id"
+    d = d.replace(incidents=incidents([(X0 + 50, Y0 + 100)]))
+    scenario = Scenario.from_dict(
+        {"name": "demolish", "interventions": [{"type": "demolish", "buildings": {"ids": ["b1"]}}]}
+    )
+    after, _ = apply_scenario(d, scenario)
+    assert len(after.buildings) == 1
+    assert after.incidents["incident_id"].tolist() == ["i0"]
+
+
+def test_unknown_kinds_and_negative_weights_are_refused_by_validation():
+    from vollsmose_gis.validation import validate_district
+
+    d = small_district()
+    with pytest.raises(InputError, match="incidents"):
+        validate_district(d.replace(incidents=incidents([(X0, Y0)], kind="arson")))
+    with pytest.raises(InputError, match="weight"):
+        validate_district(d.replace(incidents=incidents([(X0, Y0)], weight=-1.0)))
+
+
+def test_read_evidence_from_xy_and_latlon(tmp_path):
+    xy = tmp_path / "xy.csv"
+    xy.write_text(
+        "x;y;kind;date;source\n"
+        f"{X0 + 10};{Y0 + 20};burglary;2023-01-05;police\n"
+        f"{X0 + 30};{Y0 + 40};violence;;police\n"
+    )
+    layer = read_evidence(xy, "incidents", today=TODAY)
+    assert layer["incident_id"].tolist() == ["inc-00001", "inc-00002"]
+    assert shapely.get_coordinates(layer.geometry.to_numpy()).tolist() == [
+        [X0 + 10, Y0 + 20],
+        [X0 + 30, Y0 + 40],
+    ]
+    assert layer["weight"].tolist() == [1.0, 1.0] and layer["count"].tolist() == [1, 1]
+    # lat/lon in WGS 84: Odense (55.40 N, 10.43 E) lands on its UTM 32N coordinates
+    ll = tmp_path / "ll.csv"
+    ll.write_text("mark_id,lat,lon,reason,note\nm1,55.40,10.43,dark,tunnel\n")
+    marks = read_evidence(ll, "safety_walk", today=TODAY)
+    import pyproj
+
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(10.43, 55.40)
+    assert marks.geometry.iloc[0].x == pytest.approx(x, abs=1e-6)
+    assert marks.geometry.iloc[0].y == pytest.approx(y, abs=1e-6)
+    assert marks["reason"].astype(str).tolist() == ["dark"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("x,y,kind\n1,2,arson\n", "unknown or empty kind"),
+        ("x,y,kind,date\n1,2,burglary,2031-01-01\n", "dated in the future"),
+        ("x,y,kind,date\n1,2,burglary,05/01/2023x\n", "unreadable dates"),
+        ("x,y,kind,weight\n1,2,burglary,-2\n", "negative weight"),
+        ("x,y,kind\n1,,burglary\n", "no usable coordinates"),
+        ("east_west,kind\n1,burglary\n", "no coordinate columns"),
+    ],
+)
+def test_read_evidence_refuses_bad_rows_naming_them(tmp_path, body, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(body)
+    with pytest.raises(InputError, match=message) as info:
+        read_evidence(path, "incidents", today=TODAY)
+    assert "bad.csv" in str(info.value)
+
+
+def test_check_evidence_refuses_far_incidents_and_warns_about_undated_ones():
+    d = small_district()
+    far = d.replace(incidents=incidents([(X0 + 5000, Y0)]))
+    with pytest.raises(
+        InputError, match=r"\['i0'\] lie more than 250 m outside the study boundary"
+    ):
+        check_evidence(far, today=TODAY)
+    undated = d.replace(incidents=incidents([(X0 + 10, Y0 + 10)], date=None))
+    with pytest.warns(EvidenceWarning, match="1 incident"):
+        notes = check_evidence(undated, today=TODAY)
+    assert notes == [
+        "1 incident(s) have no date: counted in the totals and hot spots, left out of the "
+        "figures by year"
+    ]
+
+
+def test_jitter_is_seeded_and_stays_in_its_disc():
+    layer = incidents([(X0 + 100.0, Y0 + 100.0)] * 200)
+    a = jitter(layer, radius_m=25.0, seed=3)
+    b = jitter(layer, radius_m=25.0, seed=3)
+    c = jitter(layer, radius_m=25.0, seed=4)
+    assert a.geometry.equals(b.geometry) and not a.geometry.equals(c.geometry)
+    distance = a.geometry.distance(Point(X0 + 100, Y0 + 100)).to_numpy()
+    assert distance.max() <= 25.0 and distance.max() > 20.0
+    # uniform in the disc: a quarter of the points within half the radius (±0.1)
+    assert abs((distance < 12.5).mean() - 0.25) < 0.1
+    with pytest.raises(InputError, match="radius_m must be > 0"):
+        jitter(layer, radius_m=0)
+
+
+def test_snapping_puts_points_on_the_nearest_walkable_street():
+    d = small_district()  # Main Street along y = Y0 + 100, a path along x = X0 + 100
+    layer = incidents([(X0 + 30, Y0 + 110), (X0 + 103, Y0 + 40), (X0 + 30, Y0 + 400)])
+    with pytest.warns(EvidenceWarning, match="1 point"):
+        out = snap_to_streets(layer, d, max_distance_m=100)
+    xy = shapely.get_coordinates(out.geometry.to_numpy()).tolist()
+    assert xy == [[X0 + 30, Y0 + 100], [X0 + 100, Y0 + 40], [X0 + 30, Y0 + 400]]
+    assert out["snapped"].tolist() == [True, True, False]
+
+
+def test_aggregation_suppresses_cells_below_the_threshold():
+    d = small_district()  # boundary from (X0, Y0); 100 m cells
+    points = [(X0 + 10, Y0 + 10)] * 6 + [(X0 + 150, Y0 + 150)] * 4 + [(X0 + 150, Y0 + 20)]
+    layer = incidents(points)
+    layer.loc[10, "count"] = 3  # an aggregate row standing for 3 incidents
+    out = aggregate_incidents(layer, d, cell_m=100.0, threshold=5)
+    assert out["cell_id"].tolist() == ["c0_0"]
+    assert out["count"].tolist() == [6]
+    assert out.attrs == {"suppressed_incidents": 7.0, "threshold": 5}
+    assert out.geometry.iloc[0].equals(box(X0, Y0, X0 + 100, Y0 + 100))
+    both = aggregate_incidents(layer, d, cell_m=100.0, threshold=3)
+    assert sorted(both["count"]) == [3, 4, 6]
+
+
+def test_illustrative_evidence_is_labelled_and_valid():
+    from vollsmose_gis.validation import validate_district
+
+    d = small_district()
+    inc, walk = illustrative_evidence(d, incidents=60, marks=6)
+    assert len(inc) == 60 and len(walk) == 6
+    assert inc["illustrative"].all() and walk["illustrative"].all()
+    assert (inc["source"] == ILLUSTRATIVE).all() and (walk["note"] == ILLUSTRATIVE).all()
+    # on the walkable streets inside the boundary
+    lines = shapely.union_all(d.streets.geometry.to_numpy())
+    assert shapely.distance(inc.geometry.to_numpy(), lines).max() < 1e-6
+    assert shapely.within(inc.geometry.to_numpy(), d.boundary.buffer(1e-6)).all()
+    years = pd.to_datetime(inc["date"]).dt.year
+    assert years.min() >= 2019 and years.max() <= 2024
+    validate_district(d.replace(incidents=inc, safety_walk=walk))
+    again, _ = illustrative_evidence(d, incidents=60, marks=6)
+    assert again.geometry.equals(inc.geometry)  # seeded
+
+
+# --------------------------------------------------------------------------- 2 hot spots
+
+
+def test_network_kde_on_a_line_matches_the_quartic_kernel_by_hand():
+    d = line_district(1000.0)
+    layer = incidents([(X0 + 500.0, Y0)])
+    out = network_kde(d, layer, bandwidth_m=100.0, lixel_m=10.0)
+    assert len(out) == 100
+    mid = out["length_m"].cumsum() - 5.0  # lixel midpoints along the line, m
+    # K(u) = 15/16 (1 - u²)², per metre / h, per km x 1000; at 5 m from the incident:
+    # 15/16 (1 - 0.05²)² / 100 * 1000 = 0.9375 * 0.99500625 * 10 = 9.32818...
+    assert out["density_per_km"].iloc[49] == pytest.approx(15 / 16 * (1 - 0.05**2) ** 2 * 10)
+    assert out["density_per_km"].iloc[49] == pytest.approx(9.328184, abs=1e-6)
+    expected = 15 / 16 * np.clip(1 - ((mid - 500) / 100) ** 2, 0, None) ** 2 * 10
+    np.testing.assert_allclose(out["density_per_km"], expected, atol=1e-9)
+    # mass along the line: one incident (midpoint rule on 10 m lixels)
+    assert float((out["density_per_km"] / 1000 * out["length_m"]).sum()) == pytest.approx(
+        1.0, abs=2e-3
+    )
+
+
+def brute_force_network_kde(graph, edge, along, weight, lix_edge, lix_along, h):
+    """Σ_i w_i K(d/h)/h with d over every route, from networkx all-pairs distances."""
+    g = nx.Graph()
+    for _k, (u, v, length) in enumerate(
+        zip(graph.edge_u, graph.edge_v, graph.edge_length_m, strict=True)
+    ):
+        if not g.has_edge(u, v) or g[u][v]["w"] > length:
+            g.add_edge(int(u), int(v), w=float(length))
+    dist = dict(nx.all_pairs_dijkstra_path_length(g, weight="w"))
+
+    def d(a, b):
+        return dist.get(int(a), {}).get(int(b), math.inf)
+
+    out = np.zeros(len(lix_edge))
+    for i in range(len(edge)):
+        ei, ai = edge[i], along[i]
+        ui, vi, li = graph.edge_u[ei], graph.edge_v[ei], graph.edge_length_m[ei]
+        for j in range(len(lix_edge)):
+            ej, aj = lix_edge[j], lix_along[j]
+            uj, vj, lj = graph.edge_u[ej], graph.edge_v[ej], graph.edge_length_m[ej]
+            best = min(
+                ai + d(ui, uj) + aj,
+                ai + d(ui, vj) + lj - aj,
+                li - ai + d(vi, uj) + aj,
+                li - ai + d(vi, vj) + lj - aj,
+            )
+            if ei == ej:
+                best = min(best, abs(ai - aj))
+            out[j] += weight[i] * float(quartic_1d(best / h)) / h
+    return out
+
+
+def test_network_kde_equals_a_brute_force_sum_on_a_small_grid_network():
+    # a 3 x 3 block grid of 60 m blocks with a diagonal short cut
+    rows = []
+    for k in range(4):
+        rows.append(street(f"h{k}", [(X0, Y0 + 60 * k), (X0 + 180, Y0 + 60 * k)]))
+        rows.append(street(f"v{k}", [(X0 + 60 * k, Y0), (X0 + 60 * k, Y0 + 180)]))
+    rows.append(street("d", [(X0 + 60, Y0 + 60), (X0 + 120, Y0 + 120)]))
+    d = District.create("grid", box(X0 - 10, Y0 - 10, X0 + 190, Y0 + 190), streets=frame(rows))
+    graph = walk_graph(d)
+    rng = np.random.default_rng(5)
+    n = 25
+    edge = rng.integers(0, graph.n_edges, n)
+    along = rng.random(n) * graph.edge_length_m[edge]
+    weight = rng.random(n) * 2
+    lix_edge = np.repeat(np.arange(graph.n_edges), 3)
+    lix_along = np.tile([0.1, 0.5, 0.9], graph.n_edges) * graph.edge_length_m[lix_edge]
+    for h in (45.0, 130.0):
+        fast = network_kde_values(graph, edge, along, weight, lix_edge, lix_along, h)
+        slow = brute_force_network_kde(graph, edge, along, weight, lix_edge, lix_along, h)
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15)
+        assert fast.max() > 0
+
+
+def test_grid_kde_equals_a_brute_force_loop():
+    d = small_district()
+    rng = np.random.default_rng(8)
+    pts = [(X0 + float(a), Y0 + float(b)) for a, b in rng.random((30, 2)) * 200]
+    pts.append((X0 + 45.0, Y0 + 55.0))  # exactly on a cell centre (distance 0)
+    layer = incidents(pts)
+    layer["weight"] = rng.random(len(pts)) + 0.5
+    raster = grid_kde(d, layer, bandwidth_m=40.0, cell_m=10.0)
+    rows, cols = raster.array.shape
+    expected = np.zeros((rows, cols))
+    for r in range(rows):
+        for c in range(cols):
+            x, y = raster.transform @ (c + 0.5, r + 0.5)
+            for (px, py), w in zip(pts, layer["weight"], strict=True):
+                u = math.hypot(x - px, y - py) / 40.0
+                if u < 1:
+                    expected[r, c] += w * 3 / math.pi * (1 - u * u) ** 2 / 40.0**2
+    np.testing.assert_allclose(raster.array, expected * 1e6, rtol=1e-10, atol=1e-12)
+    assert raster.unit == "incidents/km²"
+    assert float(quartic_2d(0.0)) == pytest.approx(3 / math.pi)
+
+
+def test_bandwidths_must_be_positive():
+    d = line_district()
+    with pytest.raises(InputError, match="bandwidth_m must be > 0"):
+        network_kde(d, incidents([(X0, Y0)]), bandwidth_m=0)
+    with pytest.raises(InputError, match="bandwidth_m must be > 0"):
+        grid_kde(d, incidents([(X0, Y0)]), bandwidth_m=-5)
+
+
+def test_gi_star_reproduces_pysal_documented_example():
+    # esda.G_Local docstring: six points, DistanceBand(threshold=15), binary, star=True
+    points = np.array([(10, 10), (20, 10), (40, 10), (15, 20), (30, 20), (30, 30)], float)
+    y = np.array([2, 3, 3.2, 5, 8, 7])
+    stats = hotspot_statistics(y, points, band_m=15.0, alpha=0.05)
+    np.testing.assert_allclose(
+        stats["gi_z"],
+        [-1.39727626, -0.28917762, 0.65064964, -0.28917762, 1.23452088, 2.02424331],
+        atol=1e-8,
+    )
+    # two-sided normal p of z = 2.02424331 is 0.0429...: significant alone, not after
+    # Benjamini-Hochberg over six tests (needs p <= 0.05 / 6 for the smallest)
+    assert stats["gi_p"].iloc[5] == pytest.approx(0.042945, abs=1e-5)
+    assert not stats["hot"].any()
+    assert stats.attrs["fdr_gi"] == pytest.approx(0.05 / 6)
+
+
+def test_gi_star_hand_formula_and_fdr_on_a_lattice():
+    # 10 x 10 lattice of 100 m cells, a block of high counts in one corner
+    xs, ys = np.meshgrid(np.arange(10) * 100.0, np.arange(10) * 100.0)
+    points = np.column_stack([xs.ravel(), ys.ravel()])
+    y = np.ones(100)
+    hot = (xs.ravel() < 250) & (ys.ravel() < 250)
+    y[hot] = 12.0
+    stats = hotspot_statistics(y, points, band_m=150.0, alpha=0.05)
+    # Getis & Ord (1995) Gi* by hand, binary weights incl. self (queen at 150 m)
+    n, mean = len(y), y.mean()
+    s = math.sqrt((y**2).mean() - mean**2)
+    dist = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    w = (dist <= 150.0).astype(float)
+    wsum = w.sum(1)
+    z = (w @ y - mean * wsum) / (s * np.sqrt((n * (w**2).sum(1) - wsum**2) / (n - 1)))
+    np.testing.assert_allclose(stats["gi_z"], z, rtol=1e-10)
+    assert stats["hot"].to_numpy()[hot].all()
+    assert not stats["cold"].any()
+    assert set(stats.loc[hot, "cluster"]) == {"HH"}
+
+
+def test_hotspots_find_a_planted_cluster_on_the_grid():
+    # a street grid of 100 m blocks; 60 incidents spread, 40 on one block face
+    rows = [
+        street(
+            f"{axis}{k}",
+            [(X0, Y0 + c), (X0 + 1000, Y0 + c)]
+            if axis == "h"
+            else [(X0 + c, Y0), (X0 + c, Y0 + 1000)],
+        )
+        for k in range(10)
+        for axis, c in (("h", 100 * k + 50), ("v", 100 * k + 50))
+    ]
+    d = District.create("town", box(X0, Y0, X0 + 1000, Y0 + 1000), streets=frame(rows))
+    rng = np.random.default_rng(2)
+    spread = [
+        (X0 + float(a), Y0 + 100 * int(k) + 50)
+        for a, k in zip(rng.random(60) * 1000, rng.integers(0, 10, 60), strict=True)
+    ]
+    cluster = [(X0 + 620 + float(a), Y0 + 650) for a in rng.random(40) * 60]
+    d = d.replace(incidents=incidents(spread + cluster))
+    result = hotspots(d, cell_m=100.0, band_m=150.0)
+    assert len(result.hotspots) >= 1
+    top = result.hotspots.iloc[0]
+    assert top["hotspot_id"] == "hot-1"
+    assert top.geometry.contains(Point(X0 + 650, Y0 + 650))
+    assert top["area_m2"] == pytest.approx(top["units"] * 100.0 * 100.0)
+    assert result.units["count"].sum() == pytest.approx(100)
+    seg = hotspots(d, unit="segment", band_m=150.0)
+    assert seg.hotspots.iloc[0].geometry.distance(Point(X0 + 650, Y0 + 650)) < 1e-6

@@ -1,0 +1,1 @@
+"""Safety from evidence (issue 19)."""
