@@ -442,3 +442,103 @@ def test_hotspots_find_a_planted_cluster_on_the_grid():
     assert result.units["count"].sum() == pytest.approx(100)
     seg = hotspots(d, unit="segment", band_m=150.0)
     assert seg.hotspots.iloc[0].geometry.distance(Point(X0 + 650, Y0 + 650)) < 1e-6
+
+
+# --------------------------------------------------------------------------- 3 surveillance
+
+
+def surveillance_scene(blocker: bool) -> District:
+    """A 100 m path along y = Y0; a single-storey row of dwellings 5-15 m north of it;
+    optionally a 4 m high garage (a dead frontage) between them at x 35-65, y 1-3
+    (on the 1 m raster's cell edges, so the raster footprint is the polygon)."""
+    streets = frame([street("s1", [(X0, Y0), (X0 + 100, Y0)], width_m=2.0)])
+    rows = [
+        {"building_id": "home", "use": "residential", "floors": 1, "height_m": 4.0,
+         "dwellings": 4, "geometry": box(X0 + 30, Y0 + 5, X0 + 70, Y0 + 15)},
+    ]  # fmt: skip
+    if blocker:
+        rows.append(
+            {"building_id": "garage", "use": "parking", "floors": 1, "height_m": 4.0,
+             "dwellings": 0, "geometry": box(X0 + 35, Y0 + 1, X0 + 65, Y0 + 3)}
+        )  # fmt: skip
+    import warnings
+
+    from vollsmose_gis.validation import validate_district
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the omitted optional columns, filled
+        return validate_district(
+            District.create(
+                "scene",
+                box(X0 - 20, Y0 - 40, X0 + 120, Y0 + 40),
+                streets=streets,
+                buildings=frame(rows),
+            ),
+            strict=False,
+        )
+
+
+def shapely_overlooked_share(district: District, distance: float = 25.0) -> float:
+    """Independent check: fine points on the path, seen by an observer when within the
+    slant distance, within 80° of the facade normal and no building crosses the sight
+    line (every building here is taller than the eye and the face)."""
+    observers = [Point(X0 + 32.5 + 5 * k, Y0 + 5 - 0.75) for k in range(8)]  # 40 m / 5 m
+    others = [
+        g
+        for i, g in zip(district.buildings["building_id"], district.buildings.geometry, strict=True)
+        if i != "home"
+    ]
+    reach = math.sqrt(distance**2 - (1.7 - 1.5) ** 2)
+    xs = np.arange(0.05, 100, 0.1)
+    seen = 0
+    for x in xs:
+        target = Point(X0 + x, Y0)
+        for obs in observers:
+            dx, dy = target.x - obs.x, target.y - obs.y
+            dist = math.hypot(dx, dy)
+            if dist > reach or -dy < math.cos(math.radians(80)) * dist:  # normal (0, -1)
+                continue
+            if any(LineString([obs, target]).intersects(g) for g in others):
+                continue
+            seen += 1
+            break
+    return seen / len(xs)
+
+
+def test_overlooked_share_matches_an_independent_shapely_computation():
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+
+    fine = {"path_step_m": 0.25}
+    open_scene = natural_surveillance(surveillance_scene(False), params=fine)
+    # by hand: each eye sees 24.10 m either side (the 80° limit binds: 4.25 / cos 80°
+    # = 24.47 m, sqrt(24.47² - 4.25²) = 24.10 m); eyes at x 32.5 … 67.5 -> [8.40, 91.60]
+    reach = math.sqrt((4.25 / math.cos(math.radians(80))) ** 2 - 4.25**2)
+    assert open_scene.share_day == pytest.approx((35 + 2 * reach) / 100, abs=0.005)
+    assert open_scene.share_day == pytest.approx(
+        shapely_overlooked_share(surveillance_scene(False)), abs=0.005
+    )
+    assert len(open_scene.observers) == 8 and set(open_scene.observers["z"]) == {1.5}
+    assert open_scene.dead_frontage_m == 0.0
+    # the garage hides part of the path and is a dead frontage of 30 m
+    blocked = natural_surveillance(surveillance_scene(True), params=fine)
+    independent = shapely_overlooked_share(surveillance_scene(True))
+    assert independent < open_scene.share_day - 0.05
+    assert blocked.share_day == pytest.approx(independent, abs=0.005)
+    assert blocked.dead_frontage_m == pytest.approx(30.0)
+    # no lamps: nothing is overlooked by night
+    assert blocked.share_night == 0.0
+
+
+def test_night_counts_only_paths_lit_to_their_class():
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+
+    lit = pd.DataFrame(
+        {"street_id": ["s1"], "E_avg_lx": [8.0], "E_min_lx": [2.0],
+         "required_avg_lx": [5.0], "required_min_lx": [1.0]}
+    )  # fmt: skip
+    result = natural_surveillance(surveillance_scene(False), lighting_segments=lit)
+    assert result.share_night == pytest.approx(result.share_day)
+    dim = lit.assign(E_min_lx=[0.5])  # average met, minimum not
+    assert natural_surveillance(surveillance_scene(False), lighting_segments=dim).share_night == 0.0
+    with pytest.raises(InputError, match="recognition_distance_m must be > 0"):
+        natural_surveillance(surveillance_scene(False), recognition_distance_m=0)
