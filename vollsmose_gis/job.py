@@ -136,7 +136,7 @@ def run_job(
     InputError
         Bad scenarios, profile or output folder — raised before anything is written.
     """
-    from vollsmose_gis.maps import LANGUAGES
+    from vollsmose_gis.i18n import LANGUAGES
 
     out = Path(out)
     if lang not in LANGUAGES:
