@@ -387,3 +387,26 @@ def test_killed_worker_areas_are_retried(
     assert result.failed == []
     pd.testing.assert_frame_equal(values(result), values(sequential))
     assert len(list((tmp_path / "out" / "areas").glob("*.gpkg"))) == 6
+
+
+def test_statistics_feed_each_area_its_own_follow_up(
+    pbf: Path, areas: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    from vollsmose_gis.followup import example_statistics
+
+    stats = example_statistics()
+    stats = stats[stats["area_id"] == "vollsmose"].assign(area_id="t00")
+    csv = tmp_path / "stats.csv"
+    stats.to_csv(csv, index=False)
+    result = run_batch(areas.iloc[:2], pbf, out=tmp_path / "out", modules=["mix"], stats=csv,
+                       workers=0, context_m=CONTEXT_M)  # fmt: skip
+    follow = result.long[result.long["module"] == "followup"].set_index(["area", "indicator"])
+    # Vollsmose's statistics: on the lists in its latest year; t01 has no rows
+    expected = analysis.run("followup", _one_district(result.out), statistics=stats)
+    assert follow.loc[("t00", "area_lists_count"), "value"] == float(
+        expected.indicators["area_lists_count"].value
+    )
+    assert math.isnan(follow.loc[("t01", "area_lists_count"), "value"])
+    with pytest.raises(InputError, match="no area_id matches an area id"):
+        run_batch(areas.iloc[:2], pbf, out=tmp_path / "out2", stats=example_statistics(),
+                  workers=0)  # fmt: skip

@@ -1119,6 +1119,13 @@ def run_batch(
         from vollsmose_gis.followup import read_statistics
 
         statistics = read_statistics(stats)
+        known = set(statistics["area_id"].astype(str))
+        if not known & set(frame["id"]):
+            raise InputError(
+                f"statistics {stats if not isinstance(stats, pd.DataFrame) else ''}: no "
+                f"area_id matches an area id (statistics: {sorted(known)[:5]}, areas: "
+                f"{list(frame['id'][:5])}); use the areas' ids in the area_id column"
+            )
         if "followup" not in names:
             names.append("followup")
     out_dir = Path(out)
@@ -1170,11 +1177,12 @@ def _run_batch(
         "crs": crs,
         "source": path.name,
     }
-    area_stats = {
-        a: (statistics[statistics["area_id"] == a].reset_index(drop=True)
-            if statistics is not None else None)
-        for a in frame["id"]
-    }  # fmt: skip
+    # each area's rows of the statistics; None (the module says "not given") for none
+    area_stats: dict[str, pd.DataFrame | None] = dict.fromkeys(frame["id"])
+    if statistics is not None:
+        for a, rows in statistics.groupby("area_id", sort=False):
+            if a in area_stats:
+                area_stats[str(a)] = rows.reset_index(drop=True)
     keys = {
         a: _area_key(source_hash, g, frame.crs.to_wkt(), n, settings, area_stats[a])
         for a, n, g in zip(frame["id"], frame["name"], frame.geometry, strict=True)
