@@ -55,6 +55,8 @@ def test_info_json(good_gpkg):
         "cameras": 1,
         "calming": 1,
         "pois": 1,
+        "incidents": 0,  # the evidence layers are optional and empty here
+        "safety_walk": 0,
     }
     assert summary["boundary_area_ha"] == 4.0
     assert summary["provenance"]["kind"] == "schematic"

@@ -55,7 +55,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # model) and the analysis contract (AnalysisSpec, ModuleResult, registry).
     ("network", ("network", "centrality", "photometry", "sources", "analysis")),
     # the analysis modules; followup runs the others by year through the registry.
-    ("analyses", ("connectivity", "angular", "calming", "lighting", "cctv", "mix", "followup")),
+    (
+        "analyses",
+        ("connectivity", "angular", "calming", "lighting", "cctv", "mix", "followup", "safety"),
+    ),
     ("scenario", ("scenario",)),
     ("scoring", ("scoring",)),
     # maps, the council report, the follow-up report (monitor.csv, charts, HTML).

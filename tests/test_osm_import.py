@@ -220,7 +220,11 @@ def test_real_extract_counts_match_an_independent_parse(name, osm_dir, tmp_path)
     # Splitting at junctions keeps the network's length (independent geodesic length).
     length = float(streets.geometry.length.sum())
     assert length == pytest.approx(geodesic_street_length_m(raw), rel=2e-3)
-    assert report.kept == {layer: len(frame) for layer, frame in district.layers.items()}
+    assert report.kept == {layer: len(district.layers[layer]) for layer in report.kept}
+    # the evidence layers (incidents, safety walks) never come from OpenStreetMap
+    assert all(
+        len(district.layers[layer]) == 0 for layer in set(district.layers) - set(report.kept)
+    )
     assert not any("outside the boundary" in reason for reason in report.dropped)
 
 
