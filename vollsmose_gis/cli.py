@@ -231,8 +231,8 @@ def _show_warning(
 def info(district: DistrictArg = None, as_json: JsonOpt = False) -> None:
     """Describe a district: layers and feature counts, CRS, bounds, provenance.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis info
 
       vollsmose-gis info my-district.gpkg --json
@@ -271,8 +271,8 @@ def validate(
 ) -> None:
     """Check a district against the layer schemas; exit 0 if valid, 2 with every problem.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis validate my-district.gpkg
 
       vollsmose-gis validate my-district.gpkg --repair
@@ -331,8 +331,8 @@ def import_osm(
 ) -> None:
     """Import OpenStreetMap data as a district GeoPackage and report what was dropped.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis import-osm extract.osm.pbf --bbox 10.40,55.40,10.44,55.42 -o district.gpkg
 
       vollsmose-gis import-osm extract.osm --crs auto --tenure almen_family -o district.gpkg
@@ -413,13 +413,12 @@ def lighting(
 ) -> None:
     """Check street lighting against EN 13201: compliance per segment, dark spots, energy.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis lighting
 
       vollsmose-gis lighting my-district.gpkg --raster lux.tif --plan -o lit.gpkg --json
     """
-
     from vollsmose_gis import lighting as lt
     from vollsmose_gis.io import save_district, write_geotiff
 
@@ -508,13 +507,12 @@ def connectivity(
 ) -> None:
     """Measure street connectivity: structure, boundary permeability, route directness.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis connectivity
 
       vollsmose-gis connectivity my-district.gpkg --json -o network.gpkg
     """
-
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
 
@@ -585,13 +583,12 @@ def suggest_links(
 ) -> None:
     """Suggest new pedestrian links that best open the district up, with their gains.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis suggest-links --k 5
 
       vollsmose-gis suggest-links my-district.gpkg --budget-m 400 -o links.gpkg --json
     """
-
     from vollsmose_gis import connectivity as cn
     from vollsmose_gis.io import save_layers
 
@@ -660,13 +657,12 @@ def mix(
 ) -> None:
     """Housing and land-use mix: the § 168 a 40 % rule, tenure/use diversity, walking access.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis mix
 
       vollsmose-gis mix my-district.gpkg --json -o mix.gpkg --overwrite
     """
-
     from vollsmose_gis.io import save_district
 
     refuse_existing(output, overwrite=overwrite, inputs=(district,))
@@ -733,8 +729,8 @@ def cctv(
 ) -> None:
     """CCTV coverage: occluded viewsheds, DORI pixel density, coverage, camera placement.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis cctv
 
       vollsmose-gis cctv my-district.gpkg --level observation --raster dori.tif --json
@@ -908,8 +904,8 @@ def score(
     indicators.csv, changes.csv, one GeoPackage and the rasters per scenario, a
     manifest.json and the council report into --out.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis score scenarios/
 
       vollsmose-gis score scenarios/open-up.yaml scenarios/baseline.yaml -o out/ --overwrite
@@ -1053,8 +1049,8 @@ def qgis_install(
     Works from any installation (the plugin ships inside the package). Tells whether
     QGIS's Python can import the library, and the exact command when it cannot.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis qgis install
 
       vollsmose-gis qgis install --profile planning --qgis-config /path/to/QGIS3
@@ -1085,8 +1081,8 @@ def build_plugin(
     be installed in QGIS's Python; see docs/qgis-plugin.md, or use `vollsmose-gis qgis
     install`.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis build-plugin -o dist/
     """
     import zipfile
@@ -1123,7 +1119,7 @@ def build_plugin(
 
 @app.command()
 @handle_errors
-def calming(
+def calming(  # noqa: C901 - waiver: a CLI command: options to library calls, counts and calibration branches
     district: DistrictArg = None,
     target_kmh: Annotated[
         float, typer.Option("--target-kmh", help="Target V85 on the local streets, km/h.")
@@ -1180,15 +1176,14 @@ def calming(
     --calibrate fits the model to them first (a, b, crossing speeds, free-speed factor)
     and writes the fitted parameters, which later runs take with --params.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis calming
 
       vollsmose-gis calming my-district.gpkg --target-kmh 30 --plan -o calmed.gpkg --json
 
       vollsmose-gis calming d.gpkg --counts counts.csv --calibrate --calibrated-out fit.yaml
     """
-
     from vollsmose_gis import calming as cm
     from vollsmose_gis.io import save_district
 
@@ -1318,8 +1313,8 @@ def monitor(
 ) -> None:
     """Follow the area year by year: the government's criteria, lists, goals, effects.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis monitor
 
       vollsmose-gis monitor stats.csv --snapshots snapshots/ -o followup/ --lang da
@@ -1468,8 +1463,8 @@ def map_(
 ) -> None:
     """Draw a self-contained HTML map of a district or a scenario (works offline).
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis map -o vollsmose.html
 
       vollsmose-gis map scenarios/safety-package.yaml --theme lighting -o lighting.html

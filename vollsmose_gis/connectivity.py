@@ -1091,7 +1091,7 @@ class LinkPlan(Plan):
         )
 
 
-def suggest_links(
+def suggest_links(  # noqa: C901 - waiver: argument checks and the optimiser's stop reasons; split with the engine of issue 20
     district: District,
     *,
     max_length_m: float | None = None,

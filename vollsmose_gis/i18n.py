@@ -1,4 +1,4 @@
-"""Words for people: the message table of the maps and the council report, in English and Danish.
+r"""Words for people: the message table of the maps and the council report, in English and Danish.
 
 Every text the maps and the report show comes from one table,
 ``templates/text.yaml`` (key -> ``{en: …, da: …}``), through :func:`t`.  Numbers

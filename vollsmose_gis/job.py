@@ -195,7 +195,8 @@ def run_job(
 
 def _swap_in(staging: Path, out: Path) -> list[Path]:
     """Move a complete staged run into ``out``: one rename for a new folder, else one
-    atomic rename per file (only this run's files are replaced)."""
+    atomic rename per file (only this run's files are replaced).
+    """
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     if not out.exists():
         os.replace(staging, out)

@@ -1,4 +1,4 @@
-"""Install the QGIS plugin from any installation of the library.
+r"""Install the QGIS plugin from any installation of the library.
 
 The plugin sources ship inside the wheel (``vollsmose_gis/qgis_plugin/``, package data)
 and in a source checkout (``qgis_plugin/``); :func:`plugin_source` finds them either

@@ -531,7 +531,8 @@ def _theme_sections(
 
 def _by_source(result: ScoreResult, lang: str) -> dict[str, Any] | None:
     """P(first) and the 90 % rank range of each plan under each source of variation
-    (``robustness["by_source"]`` of the scorer; ``None`` when it gives none)."""
+    (``robustness["by_source"]`` of the scorer; ``None`` when it gives none).
+    """
     by_source = result.robustness.get("by_source") or {}
     p_first = by_source.get("p_first") or {}
     if not p_first:
@@ -780,7 +781,8 @@ def _ranking(
     result: ScoreResult, themes: list[str], theme_labels: list[str], lang: str
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The ranking table: header and rows (rank, scenario, overall, themes with the
-    § 168 a flag beside the housing score, cost, points per M DKK, P(first))."""
+    § 168 a flag beside the housing score, cost, points per M DKK, P(first)).
+    """
     rule_theme = _rule_theme(result)
     flags = _rule_flags(result) if rule_theme in themes else {}
     header = [t("report.col.rank", lang), t("report.col.scenario", lang)]
@@ -830,7 +832,8 @@ def _pareto_sentence(scores: pd.DataFrame, lang: str) -> str:
 
 def _warning_rows(result: ScoreResult, lang: str) -> list[dict[str, str]]:
     """The modules' warnings of every plan, one row per distinct (analysis, message),
-    with the plans it concerns ("all plans" when every one, today included)."""
+    with the plans it concerns ("all plans" when every one, today included).
+    """
     plans = {"(baseline)": result.baseline, **result.results}
     seen: dict[tuple[str, str], list[str]] = {}
     for name, r in plans.items():

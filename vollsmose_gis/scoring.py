@@ -92,7 +92,7 @@ def _check_weights(weights: dict[str, float], source: str) -> None:
         )
 
 
-def load_profile(path: str | Path | None = None) -> Profile:
+def load_profile(path: str | Path | None = None) -> Profile:  # noqa: C901 - waiver: one check per profile section, each with its own message
     """Read a scoring profile (default: the packaged ``scoring_profile.yaml``).
 
     Raises
@@ -293,6 +293,7 @@ class ScenarioResult:
 
     @property
     def name(self) -> str:
+        """The scenario's name."""
         return self.scenario.name
 
 

@@ -1,4 +1,4 @@
-"""Is the vollsmose-gis library importable in the Python that QGIS runs?
+"""Check that the vollsmose-gis library is importable in the Python that QGIS runs.
 
 The plugin is a thin adapter: every computation is done by the ``vollsmose_gis``
 package, which must be installed in QGIS's own Python.  This module checks that without

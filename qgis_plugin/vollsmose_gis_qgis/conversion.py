@@ -329,7 +329,7 @@ def _district_crs(frames: Mapping[str, gpd.GeoDataFrame], warn: Message) -> str:
     return crs
 
 
-def assemble_district(
+def assemble_district(  # noqa: C901 - waiver: one validation per kind of input layer problem, in the order a user meets them
     frames: Mapping[str, gpd.GeoDataFrame | None],
     *,
     boundary: gpd.GeoDataFrame | None = None,
@@ -443,7 +443,8 @@ def assemble_district(
 
 def _field_type(dtype: Any) -> Any:
     """The QGIS field type of a column: QMetaType.Type on QGIS >= 3.38 (and QGIS 4 / Qt 6,
-    where QVariant.Type is gone), QVariant.Type before (QGIS 3.22 has only that)."""
+    where QVariant.Type is gone), QVariant.Type before (QGIS 3.22 has only that).
+    """
     if pd.api.types.is_bool_dtype(dtype):
         code = _BOOL
     elif pd.api.types.is_integer_dtype(dtype):

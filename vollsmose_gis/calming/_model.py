@@ -1,5 +1,6 @@
 """The street model of the speed profiles: free speeds, continuous streets, fixed slowing
-points (ends, intersections, bends) and the calming devices attached to it."""
+points (ends, intersections, bends) and the calming devices attached to it.
+"""
 
 from __future__ import annotations
 
@@ -125,7 +126,8 @@ def _limit_kmh(streets: pd.DataFrame, limits: Limits) -> pd.Series:
 @dataclass(frozen=True, eq=False)
 class _Model:
     """The drive graph cut into continuous streets, with free speeds and fixed slowing
-    points (ends, intersections, bends).  Cached per streets content and limits."""
+    points (ends, intersections, bends).  Cached per streets content and limits.
+    """
 
     graph: StreetGraph
     edges: pd.DataFrame  # per edge: street attributes, free speed, rank
@@ -475,7 +477,7 @@ def _build_model(district: District, limits: Limits) -> _Model:
 # --------------------------------------------------------------------------- devices
 
 
-def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _device_points(district: District, model: _Model) -> tuple[pd.DataFrame, pd.DataFrame]:  # noqa: C901 - waiver: one branch per device placement rule (kind, street, design speed); split with the next calming change
     """Attach the calming layer's devices to the model.
 
     Returns the slowing points of the devices (one per device, or one per street end

@@ -345,7 +345,7 @@ def _prepare(district: District, counts: gpd.GeoDataFrame) -> _Sites:
 
 
 def _any_one_way(sites: _Sites) -> bool:
-    """Does any count site average over a one-way segment?"""
+    """Tell whether any count site averages over a one-way segment."""
     oneway = sites.model.edges["oneway"].to_numpy(dtype=bool)[sites.edge]
     return bool(np.any(sites.weights[:, oneway] > 0))
 

@@ -56,7 +56,8 @@ Criterion = Literal["peak", "mean"]
 
 class _Summary(dict[str, Any]):
     """A plan's summary: a dict that may also be called (``plan.summary()``, the
-    spelling of the CLI and plugin before :class:`~vollsmose_gis.analysis.Plan`)."""
+    spelling of the CLI and plugin before :class:`~vollsmose_gis.analysis.Plan`).
+    """
 
     def __call__(self) -> dict[str, Any]:
         return dict(self)
@@ -608,7 +609,7 @@ def meets_criterion(
     criterion: Criterion = "peak",
     tolerance_kmh: float = 0.0,
 ) -> pd.Series:
-    """Per segment: does its continuous street meet the planner's criterion?
+    """Per segment, whether its continuous street meets the planner's criterion.
 
     Parameters
     ----------
@@ -679,7 +680,8 @@ def _plan_chain(
     def over_target(devices: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Length (m) over target of the intervals ending in (lo[r], hi[r]], with the
         devices of row r added (``devices``: sample indices, one row per variant,
-        -1 for none).  Only samples within ``horizon`` of the ranges are evaluated."""
+        -1 for none).  Only samples within ``horizon`` of the ranges are evaluated.
+        """
         low, top = float(np.min(lo)), float(np.max(hi))
         first = int(np.searchsorted(pos, low - horizon)) if np.isfinite(low) else 0
         last = int(np.searchsorted(pos, top + horizon, side="right")) if np.isfinite(top) else None
@@ -733,7 +735,8 @@ def _plan_chain(
 @dataclass(frozen=True)
 class Baseline:
     """Length over target along a street before new devices, for the stretches a new
-    device cannot reach (farther than ``horizon`` from it)."""
+    device cannot reach (farther than ``horizon`` from it).
+    """
 
     right: np.ndarray  # right end of every interval, sorted
     cumulative: np.ndarray  # length over target of the intervals up to each right end

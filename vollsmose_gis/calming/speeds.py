@@ -1,5 +1,6 @@
 """The operating-speed model: V85 profiles along continuous streets, per segment and
-per sample (see :mod:`vollsmose_gis.calming`)."""
+per sample (see :mod:`vollsmose_gis.calming`).
+"""
 
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ def _build_samples(
     extra: pd.DataFrame | None = None,
 ) -> _Samples:
     """Grid samples every ``step_m`` of chain position on ``edges`` (default all), plus
-    both ends of each edge, the slowing points and ``extra`` positions (edge, pos)."""
+    both ends of each edge, the slowing points and ``extra`` positions (edge, pos).
+    """
     m = model.graph.n_edges
     chosen = np.arange(m) if edges is None else np.asarray(edges, dtype=np.int64)
     o = model.offset[chosen]

@@ -714,8 +714,8 @@ def viewsheds(
     Notes
     -----
     Pixel density at slant distance D (camera to a face 1.7 m above the cell):
-    ``R_h / (2 D tan(HFOV/2))`` (IEC 62676-4; docs/domain.md#camera-geometry); occlusion as in the module
-    docstring.
+    ``R_h / (2 D tan(HFOV/2))`` (IEC 62676-4; docs/domain.md#camera-geometry); occlusion
+    as in the module docstring.
     """
     if not (np.isfinite(resolution_m) and resolution_m > 0):
         raise InputError(f"resolution_m {resolution_m!r} must be a finite number > 0 metres")

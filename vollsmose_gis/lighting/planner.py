@@ -169,7 +169,7 @@ def _bearing(line: LineString, station: float) -> float:
     return math.degrees(math.atan2(b.x - a.x, b.y - a.y)) % 360.0
 
 
-def plan_lights(
+def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its spacing rules; split into candidate/selection steps next
     district: District,
     *,
     target_class: str | None = None,

@@ -89,7 +89,8 @@ def theme_map(
 
 def _fit_cameras(m: folium.Map, districts: Sequence[District], *, padding_right: int) -> None:
     """Zoom to the cameras' fields of view (with 80 m around): at the district's scale a
-    camera's few dozen metres of coverage are too small to read."""
+    camera's few dozen metres of coverage are too small to read.
+    """
     sectors = [_camera_sectors(d) for d in districts]
     sectors = [s for s in sectors if not s.empty]
     if not sectors:

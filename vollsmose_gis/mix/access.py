@@ -1,5 +1,6 @@
 """Walking catchments and access: the mix within 400/800 m of each home and the network
-distance to the nearest destination of each kind (POIs and green land-use polygons)."""
+distance to the nearest destination of each kind (POIs and green land-use polygons).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Diversity indices: Shannon, Gini–Simpson and Hill numbers; the land-use entropy index;
-tenure and dwelling-type mix per estate."""
+tenure and dwelling-type mix per estate.
+"""
 
 from __future__ import annotations
 

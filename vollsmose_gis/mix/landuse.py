@@ -1,5 +1,6 @@
 """Land-use mix: floor area by fixed classes, the entropy index, the non-residential floor
-share, jobs per dwelling, and the mix on a square grid."""
+share, jobs per dwelling, and the mix on a square grid.
+"""
 
 from __future__ import annotations
 

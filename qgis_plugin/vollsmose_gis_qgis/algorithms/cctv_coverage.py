@@ -31,6 +31,7 @@ CAMERA_INPUT = LayerInput(
 
 
 def dori_level_names() -> list[str]:
+    """The DORI level names of the default level set, for the level parameter."""
     return list(cctv.dori_levels())
 
 

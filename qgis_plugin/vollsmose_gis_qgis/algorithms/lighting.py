@@ -38,6 +38,7 @@ def lighting_classes() -> list[str]:
 
 
 def class_parameter(name: str, tr: Any) -> QgsProcessingParameterEnum:
+    """The EN 13201 class parameter (empty: each segment's own class)."""
     parameter = QgsProcessingParameterEnum(
         name,
         tr("EN 13201 lighting class to assess against"),

@@ -178,7 +178,7 @@ def _check_area_fits_data(
         )
 
 
-def import_osm(
+def import_osm(  # noqa: C901 - waiver: the import pipeline's options (file/place, bbox/boundary, crs, context); split the option handling next
     source: str | os.PathLike[str],
     *,
     boundary: BoundaryLike | None = None,

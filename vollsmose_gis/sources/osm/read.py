@@ -359,7 +359,7 @@ def _tags(obj: Any) -> dict[str, str]:
     return {tag.k: tag.v for tag in obj.tags}
 
 
-def _read(
+def _read(  # noqa: C901 - waiver: one branch per OSM file format and reader
     path: Path,
     fmt: str,
     read_bbox: BBox | None,

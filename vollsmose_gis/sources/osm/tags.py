@@ -24,7 +24,7 @@ def _number(text: str) -> tuple[float, str] | None:
 
 
 def _parse_length_m(text: str | None) -> float | None:
-    """Parse an OSM length (``"6"``, ``"6 m"``, ``"20 ft"``, ``"6'6\\""``) in metres."""
+    r"""Parse an OSM length (``"6"``, ``"6 m"``, ``"20 ft"``, ``"6'6\\""``) in metres."""
     if text is None:
         return None
     feet = _FEET_INCHES.match(text.strip())
@@ -193,7 +193,7 @@ def _footway(tags: dict[str, str], rule: dict[str, Any]) -> str | None:
     return None
 
 
-def _street_attributes(
+def _street_attributes(  # noqa: C901 - waiver: one branch per OSM street tag
     way_id: int, tags: dict[str, str], bus_ways: set[int], rules: dict[str, Any],
     report: ImportReport,
 ) -> dict[str, Any]:  # fmt: skip
