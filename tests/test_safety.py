@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 
 import geopandas as gpd
 import networkx as nx
@@ -542,3 +543,153 @@ def test_night_counts_only_paths_lit_to_their_class():
     assert natural_surveillance(surveillance_scene(False), lighting_segments=dim).share_night == 0.0
     with pytest.raises(InputError, match="recognition_distance_m must be > 0"):
         natural_surveillance(surveillance_scene(False), recognition_distance_m=0)
+
+
+# --------------------------------------------------------------------------- 4 planners
+
+
+def crafted_for_planners() -> District:
+    """Two dark footways: a long one (150 m, y = 150) and a short marked one (60 m,
+    y = 20, three safety-walk marks); a large square the area-greedy camera planner
+    prefers."""
+    import warnings
+
+    from vollsmose_gis.validation import validate_district
+
+    rows = [
+        street("long", [(X0, Y0 + 150), (X0 + 150, Y0 + 150)]),
+        street("short", [(X0 + 20, Y0 + 20), (X0 + 80, Y0 + 20)]),
+    ]
+    landuse = frame(
+        [
+            {
+                "landuse_id": "sq",
+                "use": "square",
+                "geometry": box(X0 + 150, Y0 + 60, X0 + 300, Y0 + 140),
+            }
+        ]
+    )
+    marks = frame(
+        [
+            {"mark_id": f"m{k}", "reason": "dark", "geometry": Point(X0 + 45 + 5 * k, Y0 + 20)}
+            for k in range(3)
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return validate_district(
+            District.create(
+                "crafted", box(X0, Y0, X0 + 300, Y0 + 200),
+                streets=frame(rows), landuse=landuse, safety_walk=marks,
+            ),
+            strict=False,
+        )  # fmt: skip
+
+
+def test_priority_lamp_planner_treats_the_marked_places_the_geometric_one_leaves():
+    from vollsmose_gis.lighting import plan_lights
+    from vollsmose_gis.safety.priority import plan_lights_for_evidence, treated_share
+
+    d = crafted_for_planners()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        geometric = plan_lights(d, max_new=6)  # the longest failing path first
+        aimed = plan_lights_for_evidence(d, max_new=6)
+    assert geometric.unmet == ["short"]
+    assert treated_share(geometric.district, by="lights") == 0.0
+    assert aimed.summary["treated_share_before"] == 0.0
+    assert aimed.summary["treated_share_after"] == 1.0
+    assert aimed.district.boundary.equals(d.boundary)
+    assert (aimed.added.geometry.y < Y0 + 40).all()  # every lamp by the marked path
+
+
+def test_priority_camera_planner_sees_the_marked_places_not_the_largest_square():
+    from vollsmose_gis.cctv import plan_cameras
+    from vollsmose_gis.safety.priority import plan_cameras_for_evidence, treated_share
+
+    d = crafted_for_planners()
+    cands = gpd.GeoDataFrame(
+        {"height_m": [4.0, 4.0]},
+        geometry=[Point(X0 + 50, Y0 + 26), Point(X0 + 225, Y0 + 100)],
+        crs=CRS,
+    )
+    geometric = plan_cameras(d, candidates=cands, k=1, level="observation")
+    aimed = plan_cameras_for_evidence(d, candidates=cands, k=1, level="observation")
+    assert geometric.added.geometry.iloc[0].equals(Point(X0 + 225, Y0 + 100))
+    assert treated_share(geometric.district, by="cameras", level="observation") == 0.0
+    assert aimed.added.geometry.iloc[0].equals(Point(X0 + 50, Y0 + 26))
+    assert aimed.added["heading_deg"].tolist() == [180.0]  # facing the marks (south)
+    assert aimed.summary["treated_share_after"] == 1.0
+    assert aimed.added["camera_id"].tolist() == ["new-K-001"]
+
+
+def test_priority_surface_spreads_each_weight_once():
+    from vollsmose_gis.safety.priority import priority_places, priority_surface
+
+    d = crafted_for_planners()
+    places = priority_places(d)
+    assert places["weight"].tolist() == [1.0, 1.0, 1.0]
+    surface = priority_surface(d, places, resolution_m=1.0, bandwidth_m=10.0)
+    # Σ cells × 1 m² ≈ Σ weights (midpoint rule of the quartic kernel on 1 m cells)
+    assert float(surface.array.sum()) == pytest.approx(3.0, rel=0.01)
+
+
+# --------------------------------------------------------------------------- 5 analysis
+
+
+def test_safety_analysis_on_the_default_district_with_illustrative_evidence():
+    from vollsmose_gis import analysis
+    from vollsmose_gis.safety import with_illustrative_evidence
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = with_illustrative_evidence(default_district())
+    result = analysis.run("safety", d)
+    values = {k: v.value for k, v in result.indicators.items()}
+    for key in (
+        "safety_path_overlooked_day_share",
+        "safety_path_overlooked_night_share",
+        "safety_incidents_in_dark_spots_share",
+        "safety_incidents_in_camera_coverage_share",
+        "safety_incidents_on_overlooked_paths_share",
+    ):
+        assert 0.0 <= values[key] <= 1.0, key
+    assert (
+        values["safety_path_overlooked_night_share"] <= values["safety_path_overlooked_day_share"]
+    )
+    # per 1,000 residents in the latest year, by hand from the layer
+    years = pd.to_datetime(d.incidents["date"]).dt.year
+    latest = int(years.max())
+    dwellings = d.buildings.loc[
+        shapely.within(shapely.point_on_surface(d.buildings.geometry.to_numpy()), d.boundary),
+        "dwellings",
+    ].sum()
+    expected = (years == latest).sum() / (float(dwellings) * 2.3) * 1000
+    assert values["safety_incidents_per_1000_residents"] == pytest.approx(expected)
+    assert str(latest) in result.indicators["safety_incidents_per_1000_residents"].label
+    assert "ILLUSTRATIVE" in result.indicators["safety_incidents_per_1000_residents"].label
+    assert values["safety_hotspot_count"] >= 1
+    assert values["safety_hotspot_extent"] == pytest.approx(
+        result.layers["safety_hotspots"]["area_m2"].sum() / 10_000
+    )
+    assert any("ILLUSTRATIVE" in w for w in result.warnings)
+    audit = result.layers["safety_audit"]
+    assert len(audit) == len(d.safety_walk)
+    assert {"lux", "camera_level", "overlooked_day", "overlooked_night", "v85_kmh"} <= set(audit)
+    assert audit["illustrative"].all()
+    # the map layer never shows a cell with fewer than 5 incidents
+    assert (result.layers["safety_incidents_aggregated"]["count"] >= 5).all()
+
+
+def test_safety_analysis_without_evidence_says_why_and_refuses_bad_evidence():
+    from vollsmose_gis import analysis
+
+    d = small_district()
+    result = analysis.run("safety", d)
+    ind = result.indicators
+    assert math.isnan(ind["safety_hotspot_count"].value)
+    assert ind["safety_hotspot_count"].reason == "no incidents in the district's incidents layer"
+    assert math.isnan(ind["safety_incidents_in_dark_spots_share"].value)
+    assert not math.isnan(ind["safety_path_overlooked_day_share"].value)
+    future = d.replace(incidents=incidents([(X0 + 50, Y0 + 100)], date="2099-01-01"))
+    with pytest.raises(InputError, match="dated in the future"):
+        analysis.run("safety", future)
