@@ -693,3 +693,55 @@ def test_safety_analysis_without_evidence_says_why_and_refuses_bad_evidence():
     future = d.replace(incidents=incidents([(X0 + 50, Y0 + 100)], date="2099-01-01"))
     with pytest.raises(InputError, match="dated in the future"):
         analysis.run("safety", future)
+
+
+# --------------------------------------------------------------------------- faces
+
+
+def safety_cli():
+    import typer
+
+    from vollsmose_gis.cli import handle_errors
+    from vollsmose_gis.cli_safety import safety
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("safety")(handle_errors(safety))
+    return app
+
+
+def test_cli_safety_json_with_illustrative_evidence(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    out = tmp_path / "safety.gpkg"
+    tif = tmp_path / "kde.tif"
+    result = CliRunner().invoke(
+        safety_cli(), ["safety", "--illustrative", "--json", "-o", str(out), "--raster", str(tif)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["illustrative"] is True
+    assert report["indicators"]["safety_hotspot_count"]["value"] >= 1
+    assert len(report["audit"]) == 18
+    assert [r["year"] for r in report["incidents_by_year"]] == list(range(2019, 2025))
+    tables = {name for name, _ in pyogrio.list_layers(out)}
+    assert {"incidents", "safety_walk", "safety_hotspots", "safety_audit"} <= tables
+    assert tif.exists()
+    back = load_district(out)
+    assert back.incidents["illustrative"].all()
+
+
+def test_cli_safety_refuses_bad_evidence_with_exit_2_and_writes_nothing(tmp_path):
+    from typer.testing import CliRunner
+
+    bad = tmp_path / "inc.csv"
+    bad.write_text("x,y,kind,date\n590500,6141000,arson,2024-01-01\n")
+    out = tmp_path / "out.gpkg"
+    result = CliRunner().invoke(safety_cli(), ["safety", "--incidents", str(bad), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "unknown or empty kind ['arson']" in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(safety_cli(), ["safety", "--bandwidth", "0"])
+    assert result.exit_code == 2 and "--bandwidth 0.0 must be > 0 m" in result.output
