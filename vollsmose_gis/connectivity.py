@@ -49,6 +49,7 @@ from vollsmose_gis._errors import InputError
 from vollsmose_gis.analysis import AnalysisSpec, ModuleResult, Plan, new_ids
 from vollsmose_gis.indicators import Indicator, indicator
 from vollsmose_gis.network import (
+    Mode,
     NoStreetsError,
     StreetGraph,
     build_graph,
@@ -1397,11 +1398,12 @@ def _compute(
     *,
     centre: Sequence[float] | None = None,
     radii: Sequence[float] = (800,),
+    mode: Mode = "walk",
     progress: Progress | None = None,
 ) -> ModuleResult:
-    """The module's pipeline: indicators, walk-graph centralities and home access."""
+    """The module's pipeline: indicators, centralities (walk or drive graph), home access."""
     values, homes = _indicators_and_homes(district, centre=centre, progress=progress)
-    nodes, edges = centralities(district, mode="walk", radii=list(radii))
+    nodes, edges = centralities(district, mode=mode, radii=list(radii))
     return ModuleResult(
         values,
         {"connectivity_nodes": nodes, "connectivity_edges": edges, "connectivity_homes": homes},
@@ -1413,7 +1415,7 @@ SPEC = AnalysisSpec(
     themes=(THEME,),
     reads=("streets", "buildings", "landuse"),
     compute=_compute,
-    parameters={"centre": None, "radii": (800,), "progress": None},
+    parameters={"centre": None, "radii": (800,), "mode": "walk", "progress": None},
     summary="Street-network structure, boundary permeability, route directness and reach.",
 )
 """The connectivity analysis (see :mod:`vollsmose_gis.analysis`)."""

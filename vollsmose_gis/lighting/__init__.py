@@ -95,6 +95,7 @@ def _compute(
     resolution_m: float = 1.0,
     target_class: str | None = None,
     photometry_dir: str | os.PathLike[str] | None = None,
+    dark_threshold_lx: float | None = None,
     progress: Progress | None = None,
 ) -> ModuleResult:
     """The module's pipeline: compliance per segment, illuminance raster, dark spots."""
@@ -103,7 +104,7 @@ def _compute(
     raster = illuminance_raster(
         district, resolution_m=resolution_m, photometry_dir=photometry_dir, progress=progress
     )  # over the boundary
-    dark = dark_spots(district, raster=raster)
+    dark = dark_spots(district, raster=raster, threshold_lx=dark_threshold_lx)
     values = indicators(
         district, compliance_frame=segments, dark=dark, photometry_dir=photometry_dir
     )
@@ -125,6 +126,7 @@ SPEC = AnalysisSpec(
         "resolution_m": 1.0,
         "target_class": None,
         "photometry_dir": None,
+        "dark_threshold_lx": None,
         "progress": None,
     },
     summary="EN 13201 compliance per path segment, illuminance raster, dark spots, energy.",

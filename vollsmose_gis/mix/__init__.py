@@ -686,6 +686,9 @@ def _compute(
     whole_units: bool | None = None,
     count_demolished: bool | None = None,
     threshold: float | None = None,
+    radii_m: Sequence[float] | None = None,
+    cell_m: float | None = None,
+    progress: Progress | None = None,
 ) -> ModuleResult:
     """The package's pipeline: tenure mix, § 168 a, land-use mix and daily-needs access."""
     result = analyse_mix(
@@ -694,6 +697,9 @@ def _compute(
         whole_units=whole_units,
         count_demolished=count_demolished,
         threshold=threshold,
+        radii_m=radii_m,
+        cell_m=cell_m,
+        progress=progress,
     )
     return ModuleResult(
         result.indicators,
@@ -713,6 +719,9 @@ SPEC = AnalysisSpec(
         "whole_units": None,
         "count_demolished": None,
         "threshold": None,
+        "radii_m": None,
+        "cell_m": None,
+        "progress": None,
     },
     summary="Tenure mix and the § 168 a 40 % rule, land-use mix, jobs, daily-needs access.",
 )

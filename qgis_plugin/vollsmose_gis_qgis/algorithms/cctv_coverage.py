@@ -14,7 +14,7 @@ from qgis.core import (
     QgsProcessingParameterEnum,
 )
 
-from vollsmose_gis import cctv
+from vollsmose_gis import analysis, cctv
 
 from ..feedback import check_cancelled, library_call, progress_callback
 from .base import LayerInput, VollsmoseAlgorithm, indicators_frame
@@ -128,7 +128,9 @@ class CctvCoverageAlgorithm(VollsmoseAlgorithm):
         feedback = feedback or QgsProcessingFeedback()
         district = self.read_district(parameters, context, feedback).district
         with library_call(feedback):
-            result = cctv.viewsheds(
+            # the module's one pipeline (viewsheds, DORI levels, coverage indicators)
+            run_result = analysis.run(
+                "cctv",
                 district,
                 resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION_M, context),
                 min_level=dori_level_names()[
@@ -138,8 +140,11 @@ class CctvCoverageAlgorithm(VollsmoseAlgorithm):
                 progress=progress_callback(feedback, 5, 80),
             )
             check_cancelled(feedback)
+            result = run_result.extras["cctv"]
             table = cctv.coverage(district, result)
-            indicators = cctv.indicators(district, result=result)
+            indicators = run_result.indicators
+        for message in run_result.warnings:
+            feedback.pushWarning(message)
         crs = district.crs
         outputs: dict[str, Any] = {self.PROVENANCE: self._provenance}
         outputs[self.DORI] = self.write_raster(

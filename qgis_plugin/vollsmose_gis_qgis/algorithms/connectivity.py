@@ -14,7 +14,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from vollsmose_gis import connectivity
+from vollsmose_gis import analysis
 
 from .. import conversion
 from .._compat import QgsProcessingException
@@ -170,15 +170,18 @@ class ConnectivityAlgorithm(VollsmoseAlgorithm):
         district = self.read_district(parameters, context, feedback).district
         centre = city_centre(self, parameters, self.CENTRE, context, district.crs)
         with library_call(feedback):
-            nodes, edges = connectivity.centralities(
-                district, mode=mode, radii=radii, progress=progress_callback(feedback, 5, 55)
-            )
+            # the module's one pipeline (indicators, centralities, home access)
+            result = analysis.run(
+                "connectivity", district, centre=centre, radii=tuple(radii), mode=mode,
+                progress=progress_callback(feedback, 5, 95),
+            )  # fmt: skip
             check_cancelled(feedback)
-            homes = connectivity.home_access(district, centre=centre)
-            check_cancelled(feedback)
-            indicators = connectivity.indicators(
-                district, centre=centre, progress=progress_callback(feedback, 60, 95)
-            )
+        nodes = result.layers["connectivity_nodes"]
+        edges = result.layers["connectivity_edges"]
+        homes = result.layers["connectivity_homes"]
+        indicators = result.indicators
+        for message in result.warnings:
+            feedback.pushWarning(message)
         crs = district.crs
         outputs: dict[str, Any] = {self.PROVENANCE: self._provenance}
         outputs[self.SEGMENTS] = self.write_frame(

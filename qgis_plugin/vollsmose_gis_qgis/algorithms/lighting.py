@@ -15,7 +15,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from vollsmose_gis import lighting
+from vollsmose_gis import analysis
 from vollsmose_gis.standards import categories, load
 
 from .. import conversion
@@ -162,30 +162,25 @@ class LightingAlgorithm(VollsmoseAlgorithm):
         target = chosen_class(self.parameterAsEnum(parameters, self.TARGET_CLASS, context))
         resolution = self.parameterAsDouble(parameters, self.RESOLUTION_M, context)
         with library_call(feedback):
-            raster = lighting.illuminance_raster(
+            # the module's one pipeline (compliance, raster, dark spots, indicators)
+            result = analysis.run(
+                "lighting",
                 district,
                 resolution_m=resolution,
+                target_class=target,
                 photometry_dir=folder,
-                progress=progress_callback(feedback, 5, 60),
+                dark_threshold_lx=self.parameterAsDouble(
+                    parameters, self.DARK_THRESHOLD_LX, context
+                ),
+                progress=progress_callback(feedback, 5, 95),
             )
             check_cancelled(feedback)
-            feedback.setProgressText("EN 13201 compliance per segment")
-            segments = lighting.compliance(district, target_class=target, photometry_dir=folder)
-            check_cancelled(feedback)
-            feedback.setProgress(80)
-            dark = lighting.dark_spots(
-                district,
-                raster=raster,
-                threshold_lx=self.parameterAsDouble(parameters, self.DARK_THRESHOLD_LX, context),
-                photometry_dir=folder,
-            )
-            indicators = lighting.indicators(
-                district,
-                resolution_m=resolution,
-                photometry_dir=folder,
-                compliance_frame=segments,
-                dark=dark,
-            )
+        raster = result.rasters["illuminance"]
+        segments = result.layers["lighting_segments"]
+        dark = result.layers["lighting_dark_spots"]
+        indicators = result.indicators
+        for message in result.warnings:
+            feedback.pushWarning(message)
         crs = district.crs
         outputs: dict[str, Any] = {self.PROVENANCE: self._provenance}
         outputs[self.ILLUMINANCE] = self.write_raster(

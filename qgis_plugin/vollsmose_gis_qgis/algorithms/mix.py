@@ -17,7 +17,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from vollsmose_gis import mix
+from vollsmose_gis import analysis, mix
 from vollsmose_gis.standards import load
 
 from ..feedback import library_call, progress_callback
@@ -147,13 +147,18 @@ class MixAlgorithm(VollsmoseAlgorithm):
         radii = parse_radii(self.parameterAsString(parameters, self.RADII, context))
         district = self.read_district(parameters, context, feedback).district
         with library_call(feedback):
-            result = mix.analyse_mix(
+            # the module's one pipeline (tenure and § 168 a, land use, access)
+            run_result = analysis.run(
+                "mix",
                 district,
-                radii_m=radii or None,
+                radii_m=tuple(radii) if radii else None,
                 threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
                 cell_m=self.parameterAsDouble(parameters, self.CELL_M, context),
                 progress=progress_callback(feedback, 5, 90),
             )
+        result = run_result.extras["mix"]
+        for message in run_result.warnings:
+            feedback.pushWarning(message)
         account = result.tenure
         feedback.pushInfo(
             f"§ 168 a: {account.almen_family_dwellings} social family dwellings of "
