@@ -18,6 +18,8 @@ from vollsmose_gis.batch import areas as batch_areas
 from vollsmose_gis.batch import connect, ensemble, read_areas, run_batch
 from vollsmose_gis.sources.osm import district_from_osm
 
+from .conftest import REPO
+
 distributed = pytest.importorskip("distributed")
 
 MODULES = ["connectivity", "mix"]
@@ -410,3 +412,33 @@ def test_statistics_feed_each_area_its_own_follow_up(
     with pytest.raises(InputError, match="no area_id matches an area id"):
         run_batch(areas.iloc[:2], pbf, out=tmp_path / "out2", stats=example_statistics(),
                   workers=0)  # fmt: skip
+
+
+def test_scenarios_are_scored_on_every_area(
+    pbf: Path, areas: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    from vollsmose_gis.scenario import load_scenarios
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    for name, speed in (("All 30", 30), ("All 20", 20)):
+        (folder / f"all-{speed}.yaml").write_text(
+            f"name: {name}\ninterventions:\n  - type: set_speed_limit\n"
+            f"    streets: {{match: '*'}}\n    maxspeed_kmh: {speed}\n",
+            encoding="utf-8",
+        )
+    result = run_batch(areas.iloc[:2], pbf, out=tmp_path / "out", modules=["calming"],
+                       scenarios=folder, workers=0, context_m=CONTEXT_M)  # fmt: skip
+    table = pd.read_csv(tmp_path / "out" / "scenarios.csv")
+    assert len(table) == 4 and table["error"].isna().all()
+    for _area, part in table.groupby("area"):
+        assert sorted(part["rank"]) == [1, 2]
+        assert part["overall"].between(0, 100).all()
+    # a Vollsmose scenario does not apply to these areas: its error, the area still ok
+    vollsmose = load_scenarios([REPO / "scenarios" / "safety-package.yaml"])
+    other = run_batch(areas.iloc[:1], pbf, out=tmp_path / "out2", modules=["calming"],
+                      scenarios=vollsmose, workers=0, context_m=CONTEXT_M)  # fmt: skip
+    assert other.failed == [] and other.outcomes[0].rows
+    assert other.outcomes[0].scenarios[0]["scenario"] == ""
+    assert other.outcomes[0].scenarios[0]["error"]  # why the set could not be scored
+    assert result.outcomes[0].scenarios[0]["error"] == ""

@@ -83,6 +83,14 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenarios",
+            help="Scenario YAML file or folder scored on every area (written to scenarios.csv).",
+            show_default=False,
+        ),
+    ] = None,
     scheduler: SchedulerOpt = None,
     workers: Annotated[
         int,
@@ -130,11 +138,12 @@ def batch(
     Reads the extract once for all areas, imports each area with its context, runs
     every module (or --modules) on a local Dask cluster (or --scheduler), and writes
     one GeoPackage per area, areas.csv (long), areas_wide.csv, ranking.csv, an offline
-    overview map and a summary report into --out. A failing area gets an error row and
-    the others finish; a rerun skips areas whose inputs and code are unchanged.
+    overview map and a summary report into --out; with --scenarios, scenarios.csv. A
+    failing area gets an error row and the others finish; a rerun skips areas whose
+    inputs and code are unchanged.
 
-    Examples:
-
+    Examples
+    --------
       vollsmose-gis batch areas.gpkg --osm denmark-latest.osm.pbf -o out-areas/
 
       vollsmose-gis batch areas.gpkg --osm region.osm.pbf --stats stats.csv --workers 4
@@ -169,6 +178,7 @@ def batch(
             out=out,
             modules=_modules(modules),
             stats=stats,
+            scenarios=scenarios,
             context_m=context_m,
             crs=crs,
             client=scheduler,

@@ -221,32 +221,236 @@ class _Sink:
     written_ways: set[int] = field(default_factory=set)
     objects: int = 0
 
+    def add_node(self, node: Any) -> None:
+        """Write a node (an osmium node or a mutable one) unless it is written already."""
+        if node.id not in self.written_nodes:
+            self.nodes.add_node(node)
+            self.written_nodes.add(node.id)
+
+    def add_way(self, way: _WayCopy) -> None:
+        """Write a way with every located node of it (untagged copies), once."""
+        from osmium.osm import mutable
+
+        if way.id in self.written_ways:
+            return
+        for ref, loc in zip(way.refs, way.locs, strict=True):
+            if loc is not None and ref not in self.written_nodes:
+                self.nodes.add_node(mutable.Node(id=ref, location=loc))
+                self.written_nodes.add(ref)
+        self.ways.add_way(
+            mutable.Way(id=way.id, nodes=way.refs, tags=way.tags, timestamp=way.timestamp)
+        )
+        self.written_ways.add(way.id)
+        self.objects += 1
+
+    def close(self) -> None:
+        """Close both writers."""
+        self.nodes.close()
+        self.ways.close()
+
+
+@dataclass
+class _WayCopy:
+    """A way as read with node locations (None where the file lacks the node)."""
+
+    id: int
+    refs: list[int]
+    locs: list[tuple[float, float] | None]
+    tags: dict[str, str]
+    timestamp: Any
+
+    @classmethod
+    def of(cls, way: Any) -> _WayCopy:
+        """Copy an osmium way (valid only while the reader is on it)."""
+        refs: list[int] = []
+        locs: list[tuple[float, float] | None] = []
+        for node in way.nodes:
+            refs.append(node.ref)
+            loc = node.location
+            locs.append((loc.lon, loc.lat) if loc.valid() else None)
+        return cls(way.id, refs, locs, {t.k: t.v for t in way.tags}, way.timestamp)
+
+    def envelope(self) -> tuple[float, float, float, float] | None:
+        """(west, south, east, north) of the located nodes, or None when none is located."""
+        located = [p for p in self.locs if p is not None]
+        if not located:
+            return None
+        lons = [p[0] for p in located]
+        lats = [p[1] for p in located]
+        return min(lons), min(lats), max(lons), max(lats)
+
+
+@dataclass
+class _Relation:
+    id: int
+    tags: dict[str, str]
+    members: list[tuple[str, int, str]]
+    timestamp: Any
+    polygon: bool
+    areas: set[int] = field(default_factory=set)
+
 
 def _area_boxes(areas: gpd.GeoDataFrame, margin_m: float) -> np.ndarray:
     """Each area's lon/lat bounding box grown by ``margin_m`` metres (rows W, S, E, N)."""
     bounds = areas.to_crs("EPSG:4326").bounds.to_numpy(float)
-    lat = np.radians(np.clip((bounds[:, 1] + bounds[:, 3]) / 2, -85, 85))
     dlat = margin_m / _M_PER_DEG_LAT
-    # the box's widest parallel is the one farthest from the equator
+    # degrees of longitude are shortest on the parallel farthest from the equator
     far = np.radians(np.clip(np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3])), 0, 85))
-    dlon = margin_m / (_M_PER_DEG_LAT * np.cos(np.maximum(far, np.abs(lat))))
+    dlon = margin_m / (_M_PER_DEG_LAT * np.cos(far))
     return np.column_stack(
         [bounds[:, 0] - dlon, bounds[:, 1] - dlat, bounds[:, 2] + dlon, bounds[:, 3] + dlat]
     )
 
 
-def _header_stamp(path: Path) -> tuple[str, tuple[float, float, float, float] | None]:
+def _header(stamp: str, bounds: Sequence[float] | None = None) -> Any:
+    """A PBF header carrying the source's timestamp (and a bounding box)."""
     import osmium
 
-    header = osmium.FileProcessor(str(path)).header
-    stamp = header.get("timestamp", "") or header.get("osmosis_replication_timestamp", "")
-    box = header.box()
-    extent = (
-        (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
-        if box.valid()
-        else None
-    )
-    return stamp, extent
+    header = osmium.io.Header()
+    if stamp:
+        header.set("timestamp", stamp)
+        header.set("osmosis_replication_timestamp", stamp)
+    if bounds is not None:
+        w, s, e, n = (float(v) for v in bounds)
+        header.add_box(osmium.osm.Box(osmium.osm.Location(w, s), osmium.osm.Location(e, n)))
+    return header
+
+
+class _Extractor:
+    """One streaming pass over an extract writing a small file per area (see
+    :func:`extract_areas`).
+    """
+
+    def __init__(self, path: Path, boxes: np.ndarray, work: Path) -> None:
+        import osmium
+
+        from vollsmose_gis.standards import load
+
+        self.path = path
+        self.boxes = boxes
+        self.bounds = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
+        header = osmium.FileProcessor(str(path)).header
+        self.stamp = header.get("timestamp", "") or header.get("osmosis_replication_timestamp", "")
+        self.bus_routes = set(load("osm_mapping")["streets"]["bus_routes"])
+        self.relations: list[_Relation] = []
+        self.member_of: dict[int, list[int]] = {}
+        self.polygon_members: set[int] = set()
+        self.kept_members: dict[int, _WayCopy] = {}
+        self.sinks = [
+            _Sink(
+                work / f"{k}-nodes.osm.pbf",
+                work / f"{k}-ways.osm.pbf",
+                osmium.SimpleWriter(
+                    str(work / f"{k}-nodes.osm.pbf"), bufsz=1 << 16, header=_header(self.stamp)
+                ),
+                osmium.SimpleWriter(
+                    str(work / f"{k}-ways.osm.pbf"), bufsz=1 << 16, header=_header(self.stamp)
+                ),
+            )
+            for k in range(len(boxes))
+        ]
+
+    def hits(self, w: float, s: float, e: float, n: float) -> list[int]:
+        """The areas whose box meets the box (w, s, e, n)."""
+        bw, bs, be, bn = self.bounds
+        if w > be or e < bw or s > bn or n < bs:
+            return []
+        b = self.boxes
+        return np.flatnonzero(
+            (w <= b[:, 2]) & (e >= b[:, 0]) & (s <= b[:, 3]) & (n >= b[:, 1])
+        ).tolist()
+
+    def read_relations(self) -> None:
+        """First pass (relations only): multipolygons and bus routes, their member ways."""
+        import osmium
+
+        for rel in osmium.FileProcessor(str(self.path), osmium.osm.RELATION):
+            tags = {t.k: t.v for t in rel.tags}
+            polygon = tags.get("type") == "multipolygon"
+            route = tags.get("type") == "route" and tags.get("route") in self.bus_routes
+            if not (polygon or route):
+                continue
+            members = [(m.type, m.ref, m.role) for m in rel.members]
+            index = len(self.relations)
+            self.relations.append(_Relation(rel.id, tags, members, rel.timestamp, polygon))
+            for kind, ref, _role in members:
+                if kind == "w":
+                    self.member_of.setdefault(ref, []).append(index)
+                    if polygon:
+                        self.polygon_members.add(ref)
+
+    def read_nodes_and_ways(self, location_index: str) -> None:
+        """Second pass: tagged nodes in a box, ways meeting a box (with node locations)."""
+        import osmium
+
+        processor = osmium.FileProcessor(
+            str(self.path), osmium.osm.NODE | osmium.osm.WAY
+        ).with_locations(location_index)
+        untagged = osmium.filter.EmptyTagFilter()
+        untagged.enable_for(osmium.osm.NODE)
+        processor.with_filter(untagged)
+        for obj in processor:
+            if obj.is_node():
+                self.node(obj)
+            else:
+                self.way(obj)
+
+    def node(self, node: Any) -> None:
+        """Keep a tagged node in every area whose box holds it."""
+        loc = node.location
+        if not loc.valid():
+            return
+        for k in self.hits(loc.lon, loc.lat, loc.lon, loc.lat):
+            self.sinks[k].add_node(node)
+            self.sinks[k].objects += 1
+
+    def way(self, obj: Any) -> None:
+        """Keep a way (all its nodes) in every area whose box its envelope meets."""
+        member = obj.id in self.polygon_members
+        way = _WayCopy.of(obj)
+        if member:
+            self.kept_members[way.id] = way
+        envelope = way.envelope()
+        found = self.hits(*envelope) if envelope is not None else []
+        for k in found:
+            self.sinks[k].add_way(way)
+        for index in self.member_of.get(way.id, ()) if found else ():
+            self.relations[index].areas.update(found)
+
+    def finish_relations(self) -> None:
+        """Write each kept relation, with every member way of a multipolygon."""
+        from osmium.osm import mutable
+
+        for rel in self.relations:
+            for k in sorted(rel.areas):
+                sink = self.sinks[k]
+                if rel.polygon:
+                    for kind, ref, _role in rel.members:
+                        if kind == "w" and ref in self.kept_members:
+                            sink.add_way(self.kept_members[ref])
+                sink.ways.add_relation(
+                    mutable.Relation(id=rel.id, members=rel.members, tags=rel.tags,
+                                     timestamp=rel.timestamp)
+                )  # fmt: skip
+
+    def assemble(self, k: int, target: Path) -> None:
+        """Write area ``k``'s small file: its nodes, then its ways and relations."""
+        import osmium
+
+        writer = osmium.SimpleWriter(
+            str(target), bufsz=1 << 16, header=_header(self.stamp, self.boxes[k]), overwrite=True
+        )
+        try:
+            for part in (self.sinks[k].nodes_path, self.sinks[k].ways_path):
+                for obj in osmium.FileProcessor(str(part)):
+                    if obj.is_node():
+                        writer.add_node(obj)
+                    elif obj.is_way():
+                        writer.add_way(obj)
+                    else:
+                        writer.add_relation(obj)
+        finally:
+            writer.close()
 
 
 def extract_areas(
@@ -280,6 +484,11 @@ def extract_areas(
         Area id -> its small file, or the reason it has none (the area lies outside the
         extract's data).
 
+    Raises
+    ------
+    InputError
+        The file is not a readable OpenStreetMap file.
+
     Notes
     -----
     The file is streamed once for relations (multipolygons and bus routes: small) and
@@ -290,165 +499,31 @@ def extract_areas(
     the node-location index, the member ways of multipolygons, and the ids written per
     area - not the region's objects.
     """
-    import osmium
-    from osmium.osm import mutable
-
-    from vollsmose_gis.standards import load
-
     path = Path(source)
     folder = Path(folder)
     ids = [str(i) for i in areas["id"]]
-    boxes = _area_boxes(areas, margin_m)
-    west, south, east, north = (boxes[:, k] for k in range(4))
-    everything = (west.min(), south.min(), east.max(), north.max())
-    stamp, _extent = _header_stamp(path)
-    bus_routes = set(load("osm_mapping")["streets"]["bus_routes"])
-
-    def hits(w: float, s: float, e: float, n: float) -> np.ndarray:
-        if w > everything[2] or e < everything[0] or s > everything[3] or n < everything[1]:
-            return np.empty(0, dtype=int)
-        return np.flatnonzero((w <= east) & (e >= west) & (s <= north) & (n >= south))
-
-    # relations: which ways are members of a multipolygon or a bus route
-    relations: list[tuple[int, dict[str, str], list[tuple[str, int, str]], Any, bool]] = []
-    member_of: dict[int, list[int]] = {}
-    try:
-        for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION):
-            tags = {t.k: t.v for t in rel.tags}
-            polygon = tags.get("type") == "multipolygon"
-            route = tags.get("type") == "route" and tags.get("route") in bus_routes
-            if not (polygon or route):
-                continue
-            members = [(m.type, m.ref, m.role) for m in rel.members]
-            index = len(relations)
-            relations.append((rel.id, tags, members, rel.timestamp, polygon))
-            for kind, ref, _role in members:
-                if kind == "w":
-                    member_of.setdefault(ref, []).append(index)
-    except RuntimeError as exc:
-        raise InputError(f"{path}: not a readable OpenStreetMap file ({exc})") from exc
-    polygon_members = {
-        ref for ref, owners in member_of.items() if any(relations[i][4] for i in owners)
-    }
-    relation_areas: list[set[int]] = [set() for _ in relations]
-    kept_members: dict[int, tuple[list[int], list[tuple[float, float] | None], dict, Any]] = {}
-
     work = Path(tempfile.mkdtemp(prefix="extract-", dir=folder))
-    sinks: list[_Sink] = []
+    extractor: _Extractor | None = None
     try:
-        for k in range(len(ids)):
-            h = osmium.io.Header()
-            if stamp:
-                h.set("timestamp", stamp)
-                h.set("osmosis_replication_timestamp", stamp)
-            nodes_path = work / f"{k}-nodes.osm.pbf"
-            ways_path = work / f"{k}-ways.osm.pbf"
-            sinks.append(
-                _Sink(
-                    nodes_path,
-                    ways_path,
-                    osmium.SimpleWriter(str(nodes_path), bufsz=1 << 16, header=h),
-                    osmium.SimpleWriter(str(ways_path), bufsz=1 << 16, header=h),
-                )
-            )
-
-        def write_way(sink: _Sink, wid: int, refs, locs, tags, timestamp) -> None:
-            if wid in sink.written_ways:
-                return
-            for ref, loc in zip(refs, locs, strict=True):
-                if loc is not None and ref not in sink.written_nodes:
-                    sink.nodes.add_node(mutable.Node(id=ref, location=loc))
-                    sink.written_nodes.add(ref)
-            sink.ways.add_way(mutable.Way(id=wid, nodes=refs, tags=tags, timestamp=timestamp))
-            sink.written_ways.add(wid)
-            sink.objects += 1
-
-        processor = osmium.FileProcessor(
-            str(path), osmium.osm.NODE | osmium.osm.WAY
-        ).with_locations(location_index)
-        untagged = osmium.filter.EmptyTagFilter()
-        untagged.enable_for(osmium.osm.NODE)
-        processor.with_filter(untagged)
+        extractor = _Extractor(path, _area_boxes(areas, margin_m), work)
         try:
-            for obj in processor:
-                if obj.is_node():
-                    loc = obj.location
-                    if not loc.valid():
-                        continue
-                    lon, lat = loc.lon, loc.lat
-                    for k in hits(lon, lat, lon, lat).tolist():
-                        sink = sinks[k]
-                        if obj.id not in sink.written_nodes:
-                            sink.nodes.add_node(obj)
-                            sink.written_nodes.add(obj.id)
-                            sink.objects += 1
-                    continue
-                refs: list[int] = []
-                locs: list[tuple[float, float] | None] = []
-                for node in obj.nodes:
-                    refs.append(node.ref)
-                    loc = node.location
-                    locs.append((loc.lon, loc.lat) if loc.valid() else None)
-                located = [p for p in locs if p is not None]
-                if obj.id in polygon_members:
-                    kept_members[obj.id] = (refs, locs, {t.k: t.v for t in obj.tags}, obj.timestamp)
-                if not located:
-                    continue
-                lons = [p[0] for p in located]
-                lats = [p[1] for p in located]
-                found = hits(min(lons), min(lats), max(lons), max(lats)).tolist()
-                if not found:
-                    continue
-                tags = {t.k: t.v for t in obj.tags}
-                for k in found:
-                    write_way(sinks[k], obj.id, refs, locs, tags, obj.timestamp)
-                for index in member_of.get(obj.id, ()):
-                    relation_areas[index].update(found)
+            extractor.read_relations()
+            extractor.read_nodes_and_ways(location_index)
         except RuntimeError as exc:
             raise InputError(f"{path}: not a readable OpenStreetMap file ({exc})") from exc
-        # complete multipolygons, then the relations themselves
-        for index, (rid, tags, members, timestamp, polygon) in enumerate(relations):
-            for k in sorted(relation_areas[index]):
-                sink = sinks[k]
-                if polygon:
-                    for kind, ref, _role in members:
-                        if kind == "w" and ref in kept_members:
-                            write_way(sink, ref, *kept_members[ref])
-                sink.ways.add_relation(
-                    mutable.Relation(id=rid, members=members, tags=tags, timestamp=timestamp)
-                )
-        for sink in sinks:
-            sink.nodes.close()
-            sink.ways.close()
+        extractor.finish_relations()
+        for sink in extractor.sinks:
+            sink.close()
         files: dict[str, Path | str] = {}
         for k, area_id in enumerate(ids):
-            sink = sinks[k]
-            if sink.objects == 0:
+            if extractor.sinks[k].objects == 0:
                 files[area_id] = (
                     f"the area (with {margin_m:g} m around it) lies outside the data of "
                     f"{path.name}; check its polygon and CRS, or use an extract that covers it"
                 )
                 continue
-            target = folder / f"{slug(area_id)}.osm.pbf"
-            w, s, e, n = boxes[k]
-            h = osmium.io.Header()
-            if stamp:
-                h.set("timestamp", stamp)
-                h.set("osmosis_replication_timestamp", stamp)
-            h.add_box(osmium.osm.Box(osmium.osm.Location(w, s), osmium.osm.Location(e, n)))
-            writer = osmium.SimpleWriter(str(target), bufsz=1 << 16, header=h, overwrite=True)
-            try:
-                for part in (sink.nodes_path, sink.ways_path):
-                    for obj in osmium.FileProcessor(str(part)):
-                        if obj.is_node():
-                            writer.add_node(obj)
-                        elif obj.is_way():
-                            writer.add_way(obj)
-                        else:
-                            writer.add_relation(obj)
-            finally:
-                writer.close()
-            files[area_id] = target
+            files[area_id] = folder / f"{slug(area_id)}.osm.pbf"
+            extractor.assemble(k, files[area_id])
         return files
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -479,6 +554,9 @@ class AreaOutcome:
         Peak resident memory of the worker process when the task ended (MiB).
     worker
         The Dask worker's address that ran the task (``""`` in this process).
+    scenarios
+        With scenarios: one row per scenario scored on the area (scenario, rank,
+        overall, cost_dkk, p_first, error).
     gpkg
         The area's GeoPackage as bytes (not kept in the cache).
     """
@@ -492,6 +570,7 @@ class AreaOutcome:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     worker: str = ""
+    scenarios: list[dict[str, Any]] = field(default_factory=list)
     gpkg: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -509,6 +588,13 @@ class AreaOutcome:
             "seconds": self.seconds,
             "peak_rss_mb": self.peak_rss_mb,
             "worker": self.worker,
+            "scenarios": [
+                {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in row.items()
+                }
+                for row in self.scenarios
+            ],
         }
 
     @classmethod
@@ -527,6 +613,10 @@ class AreaOutcome:
             seconds=float(data["seconds"]),
             peak_rss_mb=float(data["peak_rss_mb"]),
             worker=str(data.get("worker", "")),
+            scenarios=[
+                {k: (math.nan if v is None and k != "error" else v) for k, v in row.items()}
+                for row in data.get("scenarios", [])
+            ],
         )
 
 
@@ -556,6 +646,7 @@ def run_area(
     context_m: float = 1000.0,
     crs: str = "auto",
     statistics: pd.DataFrame | None = None,
+    scenarios: Sequence[Any] | None = None,
 ) -> AreaOutcome:
     """Import one area from its small OSM file and run the modules (one Dask task).
 
@@ -584,6 +675,10 @@ def run_area(
         The district CRS (``"auto"``: the area's UTM zone).
     statistics
         The area's rows of the follow-up statistics (runs the ``followup`` module).
+    scenarios
+        Scenarios (without a base of their own) scored on the area's district; a
+        scenario that cannot be applied there gives a row with its error, not a failed
+        area.
 
     Returns
     -------
@@ -640,6 +735,8 @@ def run_area(
                     if isinstance(frame, gpd.GeoDataFrame) and len(frame):
                         extra[f"{module}_{layer}"] = frame
             gpkg = Path(tmp) / "area.gpkg"
+            if scenarios:
+                outcome.scenarios = _score_area(district, scenarios, modules, module_params)
             save_district(district, gpkg, extra_layers=extra)
             outcome.gpkg = gpkg.read_bytes()
         except Exception as exc:
@@ -652,6 +749,34 @@ def run_area(
     outcome.peak_rss_mb = _peak_rss_mb()
     outcome.worker = _worker_address()
     return outcome
+
+
+def _score_area(
+    district: Any,
+    scenarios: Sequence[Any],
+    modules: Sequence[str],
+    module_params: Mapping[str, Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """Score the scenarios on one area's district: rows of scenario, rank, overall, cost."""
+    from vollsmose_gis import analysis
+    from vollsmose_gis.scoring import score_scenarios
+
+    scored = [m for m in modules if analysis.get(m).scored]
+    params = {m: dict(p) for m, p in (module_params or {}).items() if m in scored}
+    try:
+        result = score_scenarios(
+            list(scenarios), district=district, modules=scored, module_params=params
+        )
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+        return [{"scenario": "", "rank": math.nan, "overall": math.nan, "cost_dkk": math.nan,
+                 "p_first": math.nan, "error": reason}]  # fmt: skip
+    return [
+        {"scenario": str(r["scenario"]), "rank": float(r["rank"]),
+         "overall": float(r["overall"]), "cost_dkk": float(r["cost_dkk"]),
+         "p_first": float(r["p_first"]), "error": ""}
+        for r in result.scores.to_dict(orient="records")
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- engine
@@ -1025,6 +1150,7 @@ def run_batch(
     modules: Sequence[str] | None = None,
     module_params: Mapping[str, Mapping[str, Any]] | None = None,
     stats: str | os.PathLike[str] | pd.DataFrame | None = None,
+    scenarios: Sequence[Any] | str | os.PathLike[str] | None = None,
     context_m: float = 1000.0,
     crs: str = "auto",
     client: Client | str | None = None,
@@ -1052,6 +1178,9 @@ def run_batch(
     out
         The output folder (created; an earlier batch's folder is reused: its unchanged
         areas are skipped).
+    scenarios
+        Scenarios (loaded, or a file/folder of scenario YAML) scored on every area's
+        district; written to ``scenarios.csv``.  They must not name a base district.
     modules
         Modules to run (default: every scored module; ``followup`` is added when
         ``stats`` is given).
@@ -1111,6 +1240,8 @@ def run_batch(
         raise InputError(f"OSM extract {path}: no such file; give the region's .osm.pbf")
     if not (math.isfinite(context_m) and context_m >= 0):
         raise InputError(f"context_m must be a distance >= 0 in metres, got {context_m!r}")
+    if workers < 0:
+        raise InputError(f"workers must be >= 0 (0: no Dask, in this process), got {workers}")
     names = list(modules) if modules is not None else analysis.scored_module_names()
     for module in names:
         analysis.get(module)  # refuses unknown names
@@ -1128,6 +1259,20 @@ def run_batch(
             )
         if "followup" not in names:
             names.append("followup")
+    loaded: list[Any] = []
+    if scenarios is not None:
+        from vollsmose_gis.scenario import load_scenarios
+
+        loaded = (
+            load_scenarios(scenarios) if isinstance(scenarios, (str, os.PathLike))
+            else list(scenarios)
+        )  # fmt: skip
+        based = [sc.name for sc in loaded if sc.base is not None]
+        if based:
+            raise InputError(
+                f"scenario(s) {based} name a base district; in a batch each area's own "
+                "district is the base - remove their 'base:' line"
+            )
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"output folder {out_dir} is a file; give a folder")
@@ -1136,179 +1281,220 @@ def run_batch(
 
     own = connect(client, timeout_s=connect_timeout_s) if isinstance(client, str) else None
     try:
-        return _run_batch(
-            frame, skipped, path, out_dir, names, statistics,
-            module_params=module_params, context_m=context_m, crs=crs,
-            client=own if own is not None else client, workers=workers,
-            memory_limit=memory_limit, retries=retries, overwrite=overwrite,
-            map_indicator=map_indicator, location_index=location_index, progress=progress,
+        options = _Options(
+            path, out_dir, names, statistics, loaded, module_params, context_m, crs, retries,
+            location_index,
         )  # fmt: skip
+        run = _Run(frame, options, progress)
+        todo = run.start(skipped, overwrite=overwrite)
+        if len(todo):
+            run.compute(todo, own if own is not None else client, workers, memory_limit)
+        return run.summarise(map_indicator)
     finally:
         if own is not None:
             own.close()
 
 
-def _run_batch(
-    frame: gpd.GeoDataFrame,
-    skipped: dict[str, str],
-    path: Path,
-    out_dir: Path,
-    names: list[str],
-    statistics: pd.DataFrame | None,
-    *,
-    module_params: Mapping[str, Mapping[str, Any]] | None,
-    context_m: float,
-    crs: str,
-    client: Client | None,
-    workers: int,
-    memory_limit: str | float | None,
-    retries: int,
-    overwrite: bool,
-    map_indicator: str | None,
-    location_index: str,
-    progress: BatchProgress | None,
-) -> BatchResult:
-    """The work of :func:`run_batch` once its inputs are checked (and the client is up)."""
-    source_hash = _sha256_file(path)
-    settings = {
-        "modules": names,
-        "module_params": {m: dict(p) for m, p in (module_params or {}).items()},
-        "context_m": context_m,
-        "crs": crs,
-        "source": path.name,
-    }
-    # each area's rows of the statistics; None (the module says "not given") for none
-    area_stats: dict[str, pd.DataFrame | None] = dict.fromkeys(frame["id"])
-    if statistics is not None:
-        for a, rows in statistics.groupby("area_id", sort=False):
-            if a in area_stats:
-                area_stats[str(a)] = rows.reset_index(drop=True)
-    keys = {
-        a: _area_key(source_hash, g, frame.crs.to_wkt(), n, settings, area_stats[a])
-        for a, n, g in zip(frame["id"], frame["name"], frame.geometry, strict=True)
-    }
+@dataclass
+class _Options:
+    """What every area of one batch shares (the checked arguments of :func:`run_batch`)."""
 
-    out_dir.mkdir(exist_ok=True)
-    cache_dir = out_dir / _CACHE_DIR
-    area_dir = out_dir / "areas"
-    cache_dir.mkdir(exist_ok=True)
-    area_dir.mkdir(exist_ok=True)
+    path: Path
+    out: Path
+    modules: list[str]
+    statistics: pd.DataFrame | None
+    scenarios: list[Any]
+    module_params: Mapping[str, Mapping[str, Any]] | None
+    context_m: float
+    crs: str
+    retries: int
+    location_index: str
 
-    outcomes: dict[str, AreaOutcome] = {}
-    for a, n in zip(frame["id"], frame["name"], strict=True):
-        if a in skipped:
-            outcomes[a] = AreaOutcome(a, n, "error", skipped[a])
-            continue
-        entry = cache_dir / f"{slug(a)}.json"
-        if overwrite or not entry.is_file() or not (area_dir / f"{slug(a)}.gpkg").is_file():
-            continue
+    def settings(self) -> dict[str, Any]:
+        """The run's settings as they enter every area's cache key."""
+        return {
+            "modules": self.modules,
+            "module_params": {m: dict(p) for m, p in (self.module_params or {}).items()},
+            "context_m": self.context_m,
+            "crs": self.crs,
+            "source": self.path.name,
+            "scenarios": [
+                [sc.name, repr(sc.interventions), repr(sc.weights)] for sc in self.scenarios
+            ],
+        }
+
+    def task_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`run_area` common to every area."""
+        return {
+            "source_name": self.path.name,
+            "modules": self.modules,
+            "module_params": self.module_params,
+            "context_m": self.context_m,
+            "crs": self.crs,
+            "scenarios": self.scenarios or None,
+        }
+
+
+class _Run:
+    """One batch in progress: the areas' keys, their outcomes, the files written so far."""
+
+    def __init__(
+        self, frame: gpd.GeoDataFrame, options: _Options, progress: BatchProgress | None
+    ) -> None:
+        self.frame = frame
+        self.options = options
+        self.progress = progress
+        self.order = list(frame["id"])
+        self.crs_wkt = frame.crs.to_wkt()
+        self.outcomes: dict[str, AreaOutcome] = {}
+        self.dashboard: str | None = None
+        # each area's rows of the statistics; None (the module says "not given") for none
+        self.stats: dict[str, pd.DataFrame | None] = dict.fromkeys(self.order)
+        if options.statistics is not None:
+            for a, rows in options.statistics.groupby("area_id", sort=False):
+                if a in self.stats:
+                    self.stats[str(a)] = rows.reset_index(drop=True)
+        source_hash = _sha256_file(options.path)
+        settings = options.settings()
+        self.keys = {
+            a: _area_key(source_hash, g, self.crs_wkt, n, settings, self.stats[a])
+            for a, n, g in zip(frame["id"], frame["name"], frame.geometry, strict=True)
+        }
+        self.cache_dir = options.out / _CACHE_DIR
+        self.area_dir = options.out / "areas"
+
+    def start(self, skipped: Mapping[str, str], *, overwrite: bool) -> gpd.GeoDataFrame:
+        """Create the folders, take the skipped and the unchanged areas; the areas to do."""
+        self.options.out.mkdir(exist_ok=True)
+        self.cache_dir.mkdir(exist_ok=True)
+        self.area_dir.mkdir(exist_ok=True)
+        for a, n in zip(self.frame["id"], self.frame["name"], strict=True):
+            if a in skipped:
+                self.outcomes[a] = AreaOutcome(a, n, "error", skipped[a])
+            elif not overwrite and (cached := self._cached(a)) is not None:
+                self.outcomes[a] = cached
+        self.flush()
+        return self.frame[~self.frame["id"].isin(list(self.outcomes))]
+
+    def _cached(self, area: str) -> AreaOutcome | None:
+        entry = self.cache_dir / f"{slug(area)}.json"
+        if not (entry.is_file() and (self.area_dir / f"{slug(area)}.gpkg").is_file()):
+            return None
         with contextlib.suppress(ValueError, KeyError):
             data = json.loads(entry.read_text(encoding="utf-8"))
-            if data.get("key") == keys[a] and data["outcome"]["status"] == "ok":
+            if data.get("key") == self.keys[area] and data["outcome"]["status"] == "ok":
                 cached = AreaOutcome.from_json(data["outcome"])
                 cached.status = "cached"
-                outcomes[a] = cached
-    todo = frame[~frame["id"].isin(list(outcomes))]
-    total = len(frame)
-    order = list(frame["id"])
-    done = len(outcomes)
+                return cached
+        return None
 
-    def flush() -> None:
-        listed = [outcomes[a] for a in order if a in outcomes]
-        _write_text(out_dir / "areas.csv", _long_table(listed).to_csv(index=False))
-        _write_text(out_dir / "areas_wide.csv", _wide_table(listed).to_csv(index=False))
+    def flush(self) -> None:
+        """Rewrite areas.csv and areas_wide.csv with the areas finished so far."""
+        listed = [self.outcomes[a] for a in self.order if a in self.outcomes]
+        _write_text(self.options.out / "areas.csv", _long_table(listed).to_csv(index=False))
+        _write_text(self.options.out / "areas_wide.csv", _wide_table(listed).to_csv(index=False))
 
-    def finish(outcome: AreaOutcome) -> None:
-        nonlocal done
+    def finish(self, outcome: AreaOutcome) -> None:
+        """Write one finished area: its GeoPackage and cache entry (or remove stale ones)."""
         stem = slug(outcome.area)
         if outcome.status == "ok" and outcome.gpkg is not None:
-            _write_bytes(area_dir / f"{stem}.gpkg", outcome.gpkg)
+            _write_bytes(self.area_dir / f"{stem}.gpkg", outcome.gpkg)
             outcome.gpkg = None
-            entry = {"key": keys[outcome.area], "outcome": outcome.to_json()}
-            _write_text(cache_dir / f"{stem}.json", json.dumps(entry, allow_nan=False))
+            entry = {"key": self.keys[outcome.area], "outcome": outcome.to_json()}
+            _write_text(self.cache_dir / f"{stem}.json", json.dumps(entry, allow_nan=False))
         else:
-            for stale in (area_dir / f"{stem}.gpkg", cache_dir / f"{stem}.json"):
+            for stale in (self.area_dir / f"{stem}.gpkg", self.cache_dir / f"{stem}.json"):
                 stale.unlink(missing_ok=True)
-        outcomes[outcome.area] = outcome
-        done += 1
-        flush()
-        if progress:
-            progress(done, total, f"{outcome.area}: {outcome.status}")
+        self.outcomes[outcome.area] = outcome
+        self.flush()
+        if self.progress:
+            self.progress(len(self.outcomes), len(self.order), f"{outcome.area}: {outcome.status}")
 
-    flush()
-    dashboard = None
-    if len(todo):
-        work = out_dir / _WORK_DIR
+    def compute(
+        self, todo: gpd.GeoDataFrame, client: Client | None, workers: int,
+        memory_limit: str | float | None,
+    ) -> None:  # fmt: skip
+        """Extract the areas to do in one read, then run them on the engine."""
+        work = self.options.out / _WORK_DIR
         work.mkdir(exist_ok=True)
         try:
             files = extract_areas(
-                path, todo, work, margin_m=context_m + EXTRACT_SLACK_M,
-                location_index=location_index,
+                self.options.path, todo, work,
+                margin_m=self.options.context_m + EXTRACT_SLACK_M,
+                location_index=self.options.location_index,
             )  # fmt: skip
             jobs = []
             for a, n, g in zip(todo["id"], todo["name"], todo.geometry, strict=True):
                 small = files[a]
                 if isinstance(small, str):
-                    finish(AreaOutcome(a, n, "error", small))
+                    self.finish(AreaOutcome(a, n, "error", small))
                     continue
                 jobs.append((a, n, shapely.to_wkb(g), small.read_bytes()))
                 small.unlink()
-            options = {
-                "source_name": path.name,
-                "modules": names,
-                "module_params": module_params,
-                "context_m": context_m,
-                "crs": crs,
-            }
             with _engine(client, workers, memory_limit) as engine:
                 if engine is None:
+                    options = self.options.task_options()
                     for a, n, wkb, data in jobs:
-                        finish(run_area(a, n, wkb, frame.crs.to_wkt(), data,
-                                        statistics=area_stats[a], **options))  # fmt: skip
+                        outcome = run_area(
+                            a, n, wkb, self.crs_wkt, data, statistics=self.stats[a], **options
+                        )
+                        self.finish(outcome)
                 else:
-                    from distributed import as_completed
-
-                    dashboard = getattr(engine, "dashboard_link", None)
-                    futures = {}
-                    for a, n, wkb, data in jobs:
-                        future = engine.submit(
-                            run_area, a, n, wkb, frame.crs.to_wkt(), data,
-                            statistics=area_stats[a], retries=retries, pure=False,
-                            key=f"area-{slug(a)}-{keys[a][:12]}", **options,
-                        )  # fmt: skip
-                        futures[future] = (a, n)
-                    for future in as_completed(list(futures), loop=engine.loop):
-                        a, n = futures.pop(future)
-                        try:
-                            outcome = future.result()
-                        except Exception as exc:
-                            outcome = AreaOutcome(
-                                a, n, "error",
-                                f"the task failed on the cluster ({type(exc).__name__}: {exc})",
-                            )  # fmt: skip
-                        future.release()
-                        finish(outcome)
+                    self.dispatch(engine, jobs)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    listed = [outcomes[a] for a in order]
-    indicator = map_indicator or _default_indicator(listed)
-    ranking = _rank(listed)
-    _write_text(out_dir / "ranking.csv", ranking.to_csv(index=False))
-    _write_text(out_dir / "overview.html", _overview_map(frame, listed, indicator))
-    _write_text(
-        out_dir / "report.html",
-        _report_html(ranking, listed, source=path.name, modules=names, indicator=indicator),
-    )
-    long = _long_table(listed)
-    return BatchResult(
-        outcomes=listed,
-        long=long,
-        wide=_wide_table(listed),
-        ranking=ranking,
-        out=out_dir,
-        computed=[o.area for o in listed if o.status == "ok"],
-        cached=[o.area for o in listed if o.status == "cached"],
-        failed=[o.area for o in listed if o.status == "error"],
-        dashboard=dashboard,
-    )
+    def dispatch(self, engine: Client, jobs: list[tuple[str, str, bytes, bytes]]) -> None:
+        """One task per area; write each as it finishes (a task lost twice: an error row)."""
+        from distributed import as_completed
+
+        self.dashboard = getattr(engine, "dashboard_link", None)
+        futures = {}
+        for a, n, wkb, data in jobs:
+            future = engine.submit(
+                run_area, a, n, wkb, self.crs_wkt, data, statistics=self.stats[a],
+                retries=self.options.retries, pure=False,
+                key=f"area-{slug(a)}-{self.keys[a][:12]}", **self.options.task_options(),
+            )  # fmt: skip
+            futures[future] = (a, n)
+        for future in as_completed(list(futures), loop=engine.loop):
+            a, n = futures.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # e.g. KilledWorker once the retries are spent
+                reason = f"the task failed on the cluster ({type(exc).__name__}: {exc})"
+                outcome = AreaOutcome(a, n, "error", reason)
+            future.release()
+            self.finish(outcome)
+
+    def summarise(self, map_indicator: str | None) -> BatchResult:
+        """Write the ranking, the scenario table, the map and the report; the result."""
+        out = self.options.out
+        listed = [self.outcomes[a] for a in self.order]
+        indicator = map_indicator or _default_indicator(listed)
+        ranking = _rank(listed)
+        _write_text(out / "ranking.csv", ranking.to_csv(index=False))
+        if self.options.scenarios:
+            table = pd.DataFrame(
+                [{"area": o.area, "name": o.name, **row} for o in listed for row in o.scenarios],
+                columns=["area", "name", "scenario", "rank", "overall", "cost_dkk", "p_first",
+                         "error"],
+            )  # fmt: skip
+            _write_text(out / "scenarios.csv", table.to_csv(index=False))
+        _write_text(out / "overview.html", _overview_map(self.frame, listed, indicator))
+        report = _report_html(
+            ranking, listed, source=self.options.path.name, modules=self.options.modules,
+            indicator=indicator,
+        )  # fmt: skip
+        _write_text(out / "report.html", report)
+        return BatchResult(
+            outcomes=listed,
+            long=_long_table(listed),
+            wide=_wide_table(listed),
+            ranking=ranking,
+            out=out,
+            computed=[o.area for o in listed if o.status == "ok"],
+            cached=[o.area for o in listed if o.status == "cached"],
+            failed=[o.area for o in listed if o.status == "error"],
+            dashboard=self.dashboard,
+        )
