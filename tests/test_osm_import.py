@@ -48,7 +48,7 @@ OAKLAND = "West-Oakland.osm.bz2"
 AGUASCALIENTES = "aguascalientes.osm.pbf"
 BAVARIA = "planet_10.068,48.135_10.071,48.137.osm"
 # The standard 6° UTM zone of each extract, by hand: zone = floor((lon + 180) / 6) + 1.
-UTM = {OAKLAND: "EPSG:32610", AGUASCALIENTES: "EPSG:32613", BAVARIA: "EPSG:32632"}
+UTM = {OAKLAND: "EPSG:32610", AGUASCALIENTES: "EPSG:32613", BAVARIA: "EPSG:25832"}  # ETRS89 in Europe
 
 
 # --------------------------------------------------------------- independent raw parse
@@ -270,8 +270,11 @@ def test_bavaria_drop_report_counts_reasons(osm_dir, tmp_path):
     assert report.n_dropped == sum(report.dropped.values()) > 0
 
 
-def test_default_crs_is_epsg_25832_even_far_from_denmark(osm_dir):
-    result = import_osm(osm_dir / OAKLAND)
+def test_default_crs_is_the_local_utm_zone_and_25832_far_away_is_flagged(osm_dir):
+    # no Danish default for data elsewhere: the local UTM zone (ETRS89 in Europe)
+    assert import_osm(osm_dir / OAKLAND).district.crs == "EPSG:32610"
+    assert import_osm(osm_dir / BAVARIA).district.crs == "EPSG:25832"
+    result = import_osm(osm_dir / OAKLAND, crs="EPSG:25832")  # asked for explicitly
     district = result.district
     assert district.crs == "EPSG:25832"
     validate_district(district, strict=True)
@@ -728,7 +731,7 @@ def test_boundary_in_the_wrong_crs_raises(osm_dir):
         "POLYGON ((10.068 48.135, 10.071 48.135, 10.071 48.137, 10.068 48.137, 10.068 48.135))"
     )
     with pytest.raises(InputError, match="look like longitude/latitude degrees"):
-        import_osm(osm_dir / BAVARIA, boundary=degrees)
+        import_osm(osm_dir / BAVARIA, boundary=degrees, crs="EPSG:25832")
     # Correct once its CRS is stated.
     district = district_from_osm(osm_dir / BAVARIA, boundary=degrees, boundary_crs="EPSG:4326")
     assert len(district.streets) > 0
@@ -737,7 +740,7 @@ def test_boundary_in_the_wrong_crs_raises(osm_dir):
         "POLYGON ((589800 6140330, 591910 6140330, 591910 6142270, 589800 6142270, 589800 6140330))"
     )
     with pytest.raises(InputError, match="check the bbox/boundary and its CRS"):
-        import_osm(osm_dir / BAVARIA, boundary=odense)
+        import_osm(osm_dir / BAVARIA, boundary=odense, crs="EPSG:25832")
     with pytest.raises(InputError, match="not valid in EPSG:4326"):
         import_osm(osm_dir / BAVARIA, boundary=odense, boundary_crs="EPSG:4326")
 
@@ -767,7 +770,7 @@ def test_other_bad_arguments(osm_dir):
         ({"boundary": "LINESTRING (0 0, 1 1)"}, "must be a Polygon"),
     ]:
         with pytest.raises(InputError, match=message):
-            import_osm(osm_dir / BAVARIA, **kwargs)
+            import_osm(osm_dir / BAVARIA, **{"crs": "EPSG:25832", **kwargs})
 
 
 def test_missing_file():

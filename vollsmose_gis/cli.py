@@ -317,8 +317,12 @@ def import_osm(
     bbox: Annotated[str | None, typer.Option(help="Study area W,S,E,N in degrees.")] = None,
     name: Annotated[str | None, typer.Option(help="District name.")] = None,
     crs: Annotated[
-        str, typer.Option(help="Projected district CRS, or 'auto' (local UTM).")
-    ] = "EPSG:25832",
+        str,
+        typer.Option(
+            help="Projected district CRS, or 'auto': the local UTM zone (ETRS89 / UTM in "
+            "Europe, e.g. EPSG:25832 in Denmark; WGS 84 / UTM elsewhere)."
+        ),
+    ] = "auto",
     context_m: Annotated[
         float, typer.Option(help="Metres of data kept around the boundary.")
     ] = 1000.0,

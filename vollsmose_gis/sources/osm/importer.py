@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import MultiPoint, Point, box
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.district import DEFAULT_CRS, District, Provenance, Settings
+from vollsmose_gis.district import District, Provenance, Settings
 from vollsmose_gis.schema import validate_district
 from vollsmose_gis.sources.osm.layers import (
     _buildings,
@@ -185,7 +185,7 @@ def import_osm(  # noqa: C901 - waiver: the import pipeline's options (file/plac
     bbox: BBox | None = None,
     boundary_crs: str | None = None,
     name: str | None = None,
-    crs: str = DEFAULT_CRS,
+    crs: str = "auto",
     context_m: float = 1000.0,
     tenure: str | Mapping[str, str] | None = None,
     average_dwelling_m2: float | None = None,
@@ -209,7 +209,7 @@ def import_osm(  # noqa: C901 - waiver: the import pipeline's options (file/plac
     name
         District name (default: the file name without its suffixes).
     crs
-        Projected district CRS in metres (default EPSG:25832), or ``"auto"`` for the
+        Projected district CRS in metres, or ``"auto"`` (the default) for the
         WGS 84 / UTM zone of the data.  Metric work (areas, distances, the context
         buffer) is always done in the local UTM zone, so a distant CRS distorts only the
         output coordinates; the report notes the distortion.
@@ -424,7 +424,7 @@ def district_from_osm(
     *,
     boundary: BoundaryLike | None = None,
     name: str | None = None,
-    crs: str = DEFAULT_CRS,
+    crs: str = "auto",
     context_m: float = 1000.0,
     **options: Any,
 ) -> District:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.district import DEFAULT_CRS, District, Provenance
+from vollsmose_gis.district import District, Provenance
 from vollsmose_gis.sources.osm.importer import import_osm
 from vollsmose_gis.sources.osm.read import (
     _WGS84,
@@ -101,7 +101,7 @@ def import_osm_place(
     place: str,
     *,
     name: str | None = None,
-    crs: str = DEFAULT_CRS,
+    crs: str = "auto",
     context_m: float = 1000.0,
     tenure: str | Mapping[str, str] | None = None,
     average_dwelling_m2: float | None = None,

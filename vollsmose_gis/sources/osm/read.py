@@ -166,8 +166,15 @@ def _parse_crs(crs: str) -> pyproj.CRS | None:
 
 
 def _utm_crs(lon: float, lat: float) -> pyproj.CRS:
-    """Return the WGS 84 / UTM CRS of the standard 6° zone holding (lon, lat)."""
+    """Return the UTM CRS of the standard 6° zone holding (lon, lat).
+
+    In Europe (zones 28-38, 34-72°N) the ETRS89 / UTM CRS (EPSG:258zz) — the national
+    standard of Denmark (EPSG:25832), Germany, Norway, Sweden and others; elsewhere
+    WGS 84 / UTM (EPSG:326zz north, 327zz south).
+    """
     zone = int((lon + 180.0) // 6.0) % 60 + 1
+    if 28 <= zone <= 38 and 34.0 <= lat <= 72.0:
+        return pyproj.CRS.from_epsg(25800 + zone)
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
