@@ -222,8 +222,8 @@ class District:
     pois: gpd.GeoDataFrame
     provenance: Provenance = field(default_factory=Provenance)
     settings: Settings = field(default_factory=Settings)
-    incidents: gpd.GeoDataFrame = None  # type: ignore[assignment]
-    safety_walk: gpd.GeoDataFrame = None  # type: ignore[assignment]
+    incidents: gpd.GeoDataFrame = None
+    safety_walk: gpd.GeoDataFrame = None
 
     def __post_init__(self) -> None:
         # optional layers left out of a direct construction become empty layers

@@ -55,6 +55,13 @@ from vollsmose_gis.safety.hotspots import (
     hotspots,
     network_kde,
 )
+from vollsmose_gis.safety.priority import (
+    plan_cameras_for_evidence,
+    plan_lights_for_evidence,
+    priority_places,
+    priority_surface,
+    treated_share,
+)
 from vollsmose_gis.safety.surveillance import SurveillanceResult, natural_surveillance
 
 __all__ = [
@@ -74,9 +81,14 @@ __all__ = [
     "jitter",
     "natural_surveillance",
     "network_kde",
+    "plan_cameras_for_evidence",
+    "plan_lights_for_evidence",
+    "priority_places",
+    "priority_surface",
     "read_evidence",
     "safety_audit",
     "snap_to_streets",
+    "treated_share",
     "with_illustrative_evidence",
 ]
 

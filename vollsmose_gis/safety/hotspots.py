@@ -314,7 +314,7 @@ def grid_kde(
         pairs = cells.sparse_distance_matrix(cKDTree(xy), h, output_type="coo_matrix")
         contrib = weight[pairs.col] * quartic_2d(pairs.data / h) / h**2
         # the coo output keeps zero distances (an incident on a cell centre)
-        density = np.bincount(pairs.row, contrib, minlength=gx.size)
+        density = np.bincount(pairs.row, contrib, minlength=gx.size).astype(np.float64)
     return Raster(
         (density * 1e6).reshape(rows, cols),
         Affine(res, 0.0, xmin, 0.0, -res, ymax),
