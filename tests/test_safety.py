@@ -745,3 +745,54 @@ def test_cli_safety_refuses_bad_evidence_with_exit_2_and_writes_nothing(tmp_path
     assert not out.exists()
     result = CliRunner().invoke(safety_cli(), ["safety", "--bandwidth", "0"])
     assert result.exit_code == 2 and "--bandwidth 0.0 must be > 0 m" in result.output
+
+
+def test_overlooked_square_area_matches_shapely_cones():
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+
+    base = surveillance_scene(False)
+    square = box(X0 + 30, Y0 - 30, X0 + 70, Y0 - 2)  # south of the path, facing the homes
+    d = base.replace(landuse=frame([{"landuse_id": "sq", "use": "square", "geometry": square}]))
+    result = natural_surveillance(d, params={"square_step_m": 0.5})
+    # independent: the union of each eye's view (disc of the horizontal reach ∩ the
+    # ±80° wedge about the facade normal (0, -1)) over the square, by area
+    reach = math.sqrt(25.0**2 - 0.2**2)
+    views = []
+    for k in range(8):
+        eye = Point(X0 + 32.5 + 5 * k, Y0 + 4.25)
+        fan = [
+            (
+                eye.x + 2 * reach * math.sin(math.radians(a)),
+                eye.y - 2 * reach * math.cos(math.radians(a)),
+            )
+            for a in np.linspace(-80, 80, 33)
+        ]
+        views.append(eye.buffer(reach, 256).intersection(shapely.Polygon([(eye.x, eye.y), *fan])))
+    expected = shapely.union_all(views).intersection(square).area / square.area
+    assert 0.3 < expected < 0.95
+    assert result.square_share_day == pytest.approx(expected, abs=0.01)
+    assert math.isnan(natural_surveillance(base).square_share_day)
+
+
+def test_a_scenario_building_along_a_path_gains_eyes_on_it():
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+    from vollsmose_gis.scenario import Scenario, apply_scenario
+
+    scene = surveillance_scene(False)
+    empty = scene.replace(buildings=scene.buildings.iloc[:0])
+    assert natural_surveillance(empty).share_day == 0.0
+    plan = Scenario.from_dict(
+        {
+            "name": "row houses on the path",
+            "interventions": [
+                {"type": "build", "geometry": box(X0 + 30, Y0 + 5, X0 + 70, Y0 + 15).wkt,
+                 "floors": 1, "dwellings": 4, "use": "residential", "tenure": "almen_family"}
+            ],
+        }
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built, _ = apply_scenario(empty, plan)
+    after = natural_surveillance(built)
+    assert after.share_day == pytest.approx(natural_surveillance(scene).share_day)
+    assert after.share_day > 0.8

@@ -139,6 +139,11 @@ def _compute(
         if math.isfinite(surveillance.share_night)
         else "no walkable paths in the boundary",
     )
+    values["safety_square_overlooked_day_share"] = indicator(
+        "safety_square_overlooked_day_share",
+        surveillance.square_share_day,
+        reason="" if math.isfinite(surveillance.square_share_day) else "no squares in the boundary",
+    )
     dead_share = (
         surveillance.dead_frontage_m / surveillance.facing_frontage_m
         if surveillance.facing_frontage_m > 0

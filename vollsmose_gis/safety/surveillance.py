@@ -32,6 +32,10 @@ only when it is also lit to its EN 13201 class: its segment's maintained average
 illuminance reaches the class's average (and its minimum the class's minimum, where
 the class has one; :func:`vollsmose_gis.lighting.compliance`).
 
+Squares (land use ``square_uses``) are sampled on a ``square_step_m`` (2 m) grid; a
+facade facing a square has observers too; the overlooked share of their area by day
+is the share of grid points seen.
+
 Dead frontages: facades of buildings with no observer use (neither active nor
 dwellings: parking, industry, other …), at least ``dead_frontage_min_m`` (10 m) long,
 facing a path.
@@ -61,6 +65,7 @@ __all__ = [
     "natural_surveillance",
     "observers",
     "path_samples",
+    "square_samples",
 ]
 
 _FACE_Z = 1.7  # height of a face above the path, m (the CCTV engine's target)
@@ -73,8 +78,49 @@ def _params(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     return params
 
 
+def _squares(district: District, p: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Land use of the square uses (``surveillance.square_uses``)."""
+    landuse = district.landuse
+    if not len(landuse):
+        return landuse
+    return landuse[landuse["use"].astype(str).isin(list(p["square_uses"]))]
+
+
+def square_samples(district: District, p: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Grid points (``square_step_m`` apart) on squares inside the boundary, outside buildings."""
+    squares = _squares(district, p)
+    crs = district.crs
+    if not len(squares):
+        return gpd.GeoDataFrame({"landuse_id": []}, geometry=[], crs=crs)
+    step = float(p["square_step_m"])
+    area = shapely.intersection(squares.geometry.to_numpy(), district.boundary)
+    ids = squares["landuse_id"].astype(str).to_numpy()
+    parts_xy, parts_id = [], []
+    for geom, ident in zip(area, ids, strict=True):
+        if geom.is_empty:
+            continue
+        minx, miny, maxx, maxy = geom.bounds
+        xs = np.arange(math.floor(minx / step) * step + step / 2, maxx, step)
+        ys = np.arange(math.floor(miny / step) * step + step / 2, maxy, step)
+        gx, gy = np.meshgrid(xs, ys)
+        pts = shapely.points(gx.ravel(), gy.ravel())
+        inside = shapely.contains_xy(geom, gx.ravel(), gy.ravel())
+        parts_xy.append(pts[inside])
+        parts_id.append(np.full(int(inside.sum()), ident, dtype=object))
+    points = np.concatenate(parts_xy) if parts_xy else np.empty(0, dtype=object)
+    ident = np.concatenate(parts_id) if parts_id else np.empty(0, dtype=object)
+    if len(points) and len(district.buildings):
+        hit = shapely.STRtree(district.buildings.geometry.to_numpy()).query(
+            points, predicate="within"
+        )
+        keep = np.ones(len(points), dtype=bool)
+        keep[hit[0]] = False
+        points, ident = points[keep], ident[keep]
+    return gpd.GeoDataFrame({"landuse_id": ident}, geometry=points, crs=crs)
+
+
 def facades(district: District, params: dict[str, Any] | None = None) -> gpd.GeoDataFrame:
-    """The facades of every building facing a walkable path.
+    """The facades of every building facing a walkable path or a square.
 
     Returns
     -------
@@ -90,7 +136,9 @@ def facades(district: District, params: dict[str, Any] | None = None) -> gpd.Geo
     empty = gpd.GeoDataFrame(
         {c: pd.Series(dtype=float) for c in columns}, geometry=[], crs=district.crs
     )
-    paths = _walkable(district).geometry.to_numpy()
+    paths = np.concatenate(
+        [_walkable(district).geometry.to_numpy(), _squares(district, p).geometry.to_numpy()]
+    )
     if not len(buildings) or not len(paths):
         return empty
     polys = shapely.get_parts(buildings.geometry.to_numpy(), return_index=True)
@@ -326,6 +374,10 @@ class SurveillanceResult:
         paths).
     dead_frontage_m, facing_frontage_m
         Length of dead frontage, and of all facing facades, m.
+    squares
+        :func:`square_samples` with ``overlooked_day``.
+    square_share_day
+        Overlooked share of the square area by day (0-1; NaN without squares).
     """
 
     samples: gpd.GeoDataFrame
@@ -335,6 +387,8 @@ class SurveillanceResult:
     share_night: float
     dead_frontage_m: float
     facing_frontage_m: float
+    squares: gpd.GeoDataFrame | None = None
+    square_share_day: float = math.nan
 
     def overlooked_paths(self, *, night: bool = False) -> gpd.GeoDataFrame:
         """The overlooked share per street (``street_id``, ``length_m``, ``share``)."""
@@ -424,10 +478,13 @@ def natural_surveillance(
     if not (math.isfinite(res) and res > 0):
         raise InputError(f"resolution_m must be > 0 m, got {resolution_m!r}")
     samples = path_samples(district, float(p["path_step_m"]))
+    squares = square_samples(district, p)
     facing = facades(district, p)
     obs = observers(facing, p)
-    targets = shapely.get_coordinates(samples.geometry.to_numpy())
-    seen = _seen(
+    targets = shapely.get_coordinates(
+        np.concatenate([samples.geometry.to_numpy(), squares.geometry.to_numpy()])
+    )
+    seen_all = _seen(
         obs,
         targets,
         district,
@@ -435,6 +492,9 @@ def natural_surveillance(
         half_angle_deg=float(p["view_half_angle_deg"]),
         resolution_m=res,
     )
+    seen, seen_square = seen_all[: len(samples)], seen_all[len(samples) :]
+    squares = squares.copy()
+    squares["overlooked_day"] = seen_square
     lit_by_street = lit_streets(district, lighting_segments) if len(samples) else {}
     lit = np.array([lit_by_street.get(s, False) for s in samples["street_id"]], dtype=bool)
     samples = samples.copy()
@@ -453,4 +513,6 @@ def natural_surveillance(
         share_night,
         float(facing.loc[facing["dead"].astype(bool), "length_m"].sum()) if len(facing) else 0.0,
         float(facing["length_m"].sum()) if len(facing) else 0.0,
+        squares,
+        float(seen_square.mean()) if len(squares) else math.nan,
     )
