@@ -731,7 +731,12 @@ def _context(
                 (label, _percent(result.profile.themes[theme] / total, lang))
                 for theme, label in zip(themes, theme_labels, strict=True)
             ],
-            "models": t("report.method.models", lang),
+            "models": t(
+                "report.method.models"
+                if result.baseline.district.settings.applies("dk_168a")
+                else "report.method.models.generic",
+                lang,
+            ),
             "modules": t("report.modules", lang, modules=", ".join(modules)),
             "labels": t("report.method.labels", lang),
         },
@@ -741,7 +746,13 @@ def _context(
 
 
 def _rule_theme(result: ScoreResult) -> str | None:
-    """The theme the § 168 a flag belongs beside (that of ``meets_40pct_rule``)."""
+    """The theme the § 168 a flag belongs beside (that of ``meets_40pct_rule``).
+
+    None when the rule does not apply to the district (its settings do not list it):
+    a district outside Denmark gets no Danish rule column, not even "not applicable".
+    """
+    if not result.baseline.district.settings.applies("dk_168a"):
+        return None
     rows = result.indicators.loc[result.indicators["indicator"] == "meets_40pct_rule", "theme"]
     return str(rows.iloc[0]) if len(rows) else None
 

@@ -304,11 +304,17 @@ def _rule_lines(t: TenureAccount, readings: pd.DataFrame, applies: bool) -> list
     """The § 168 a lines: the verdict and levers where the rule applies, else one line."""
     area = "study boundary" if t.rule_area_is_boundary else "rule area"
     if not applies:
-        plain = t.almen_family_dwellings / t.total_dwellings if t.total_dwellings else math.nan
+        if not t.total_dwellings:
+            homes = f"no dwellings recorded in the {area}"
+        else:
+            share = t.almen_family_dwellings / t.total_dwellings
+            homes = (
+                f"social family dwellings {t.almen_family_dwellings:,} of "
+                f"{t.total_dwellings:,} ({share:.1%}) in the {area}"
+            )
         return [
-            "§ 168 a (almenboligloven, the 40 % rule): not applicable — the district's "
-            f"settings do not list the rule 'dk_168a'; social family dwellings "
-            f"{t.almen_family_dwellings:,} of {t.total_dwellings:,} ({plain:.1%}) in the {area}"
+            "the Danish 40 % rule (§ 168 a) is not applicable here — the district's "
+            f"settings do not list it ('dk_168a'); {homes}"
         ]
     if not t.denominator > 0:
         return [f"§ 168 a: no dwellings in the {area}"]
