@@ -796,3 +796,23 @@ def test_a_scenario_building_along_a_path_gains_eyes_on_it():
     after = natural_surveillance(built)
     assert after.share_day == pytest.approx(natural_surveillance(scene).share_day)
     assert after.share_day > 0.8
+
+
+def test_audit_shows_what_a_plan_changes_at_each_mark():
+    from vollsmose_gis import analysis
+    from vollsmose_gis.safety import compare_audits
+    from vollsmose_gis.safety.priority import plan_lights_for_evidence
+
+    d = crafted_for_planners()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = plan_lights_for_evidence(d, max_new=6)
+        now = analysis.run("safety", d).layers["safety_audit"]
+        later = analysis.run("safety", plan.district).layers["safety_audit"]
+    table = compare_audits(now, later)
+    assert table["mark_id"].tolist() == ["m0", "m1", "m2"]
+    assert (table["lux_now"] == 0.0).all()  # no lamps at all today
+    assert (table["lux_plan"] > 1.0).all()
+    assert table["changed"].all()
+    assert (table["camera_level_now"] == "not seen").all()
+    assert table["camera_level_plan"].tolist() == table["camera_level_now"].tolist()

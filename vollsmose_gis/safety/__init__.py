@@ -31,6 +31,7 @@ from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
 from vollsmose_gis.indicators import Indicator, indicator
 from vollsmose_gis.safety.audit import (
+    compare_audits,
     incident_exposure,
     incidents_by_year,
     residents,
@@ -72,6 +73,7 @@ __all__ = [
     "SurveillanceResult",
     "aggregate_incidents",
     "check_evidence",
+    "compare_audits",
     "grid_kde",
     "hotspot_statistics",
     "hotspots",
@@ -215,7 +217,12 @@ def _compute(
         )
 
     if len(district.safety_walk):
-        speeds = analysis.run("calming", district).layers.get("calming_speeds")
+        from vollsmose_gis.network import NoStreetsError
+
+        try:
+            speeds = analysis.run("calming", district).layers.get("calming_speeds")
+        except NoStreetsError:  # no street with motor traffic: no speeds at the marks
+            speeds = None
         layers["safety_audit"] = safety_audit(
             district,
             illuminance=lighting.rasters["illuminance"],

@@ -25,6 +25,7 @@ from vollsmose_gis.safety.surveillance import SurveillanceResult
 
 __all__ = [
     "camera_levels_at",
+    "compare_audits",
     "incidents_by_year",
     "raster_at",
     "residents",
@@ -239,4 +240,44 @@ def safety_audit(
         },
         geometry=marks.geometry.to_numpy(),
         crs=district.crs,
+    )
+
+
+def compare_audits(
+    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, *, names: tuple[str, str] = ("now", "plan")
+) -> gpd.GeoDataFrame:
+    """What a scenario changes at each safety-walk mark: two audits side by side.
+
+    Parameters
+    ----------
+    before, after
+        :func:`safety_audit` of today's district and of a scenario's (same marks).
+    names
+        Suffixes of the two states (``lux_now``, ``lux_plan`` …).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``mark_id``, ``reason``, for each of ``lux``, ``camera_level``,
+        ``overlooked_day``, ``overlooked_night``, ``v85_kmh`` the two values, and
+        ``changed`` (any of them differs); the marks' geometry.
+    """
+    columns = ["lux", "camera_level", "overlooked_day", "overlooked_night", "v85_kmh"]
+    a, b = names
+    left = before[["mark_id", "reason", *columns, "geometry"]]
+    right = pd.DataFrame(after[["mark_id", *columns]])
+    merged = left.merge(right, on="mark_id", how="left", suffixes=(f"_{a}", f"_{b}"))
+    changed = np.zeros(len(merged), dtype=bool)
+    for column in columns:
+        x, y = merged[f"{column}_{a}"], merged[f"{column}_{b}"]
+        if column in ("lux", "v85_kmh"):
+            xv, yv = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+            differs = ~np.isclose(xv, yv, rtol=1e-9, atol=1e-9, equal_nan=True)
+        else:
+            differs = (x.astype(str) != y.astype(str)).to_numpy()
+        changed |= differs
+    merged["changed"] = changed
+    ordered = ["mark_id", "reason"] + [f"{c}_{s}" for c in columns for s in names]
+    return gpd.GeoDataFrame(
+        merged[[*ordered, "changed", "geometry"]], geometry="geometry", crs=before.crs
     )
