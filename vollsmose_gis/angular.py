@@ -50,6 +50,9 @@ Units and conventions
   (Hillier, Yang & Turner 2012, "Normalising least angle choice in Depthmap",
   *Journal of Space Syntax* 3(2): 155-193; the +2 and +3 keep both defined for an
   isolated segment, TD = 0).  Natural logarithms (any base gives the same ratio).
+  The +2 of NAIN is this toolkit's convention (issue 20); where NAIN is computed as
+  ``NC**1.2 / TD`` the two differ by the factor ``TD / (TD + 2)``: under 1 % once
+  TD > 200, as it is for most segments at radii of 800 m and more.
 - **Harmonic** (cityseer's ``cc_harmonic_ang``): ``sum 1 / (1 + depth)`` over the
   other segments within the radius.
 
