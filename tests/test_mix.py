@@ -417,7 +417,7 @@ def test_40pct_rule_is_not_applicable_without_dk_168a():
     result = analyse_mix(d)
     values = result.indicators
     text = "\n".join(result.summary_lines())
-    assert "§ 168 a (almenboligloven, the 40 % rule): not applicable" in text
+    assert "the Danish 40 % rule (§ 168 a) is not applicable here" in text
     assert "meet" not in text.replace("40 % rule", "") and "demolish" not in text
     meets = values["meets_40pct_rule"]
     assert math.isnan(meets.value) and meets.reason.startswith("not applicable")
