@@ -9,6 +9,7 @@ import pytest
 from tests.browser import browser, png_colours
 from tests.factories import X0, Y0, small_district
 from vollsmose_gis import InputError, maps, report
+from vollsmose_gis.district import Settings
 from vollsmose_gis.scenario import Scenario
 from vollsmose_gis.scoring import score_scenarios
 
@@ -50,7 +51,9 @@ def result():
         }
     )
     as_is = Scenario.from_dict({"name": "As is", "description": "No change."})
-    return score_scenarios([lights, as_is], district=small_district(), modules=MODULES)
+    # a Danish district: § 168 a applies, so the report shows its flag
+    danish = small_district().replace(settings=Settings(country="DK", rules=("dk_168a",)))
+    return score_scenarios([lights, as_is], district=danish, modules=MODULES)
 
 
 @pytest.mark.parametrize(
