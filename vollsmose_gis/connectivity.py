@@ -47,6 +47,7 @@ from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.analysis import AnalysisSpec, ModuleResult, Plan, new_ids
+from vollsmose_gis.centrality import street_centralities
 from vollsmose_gis.indicators import Indicator, indicator
 from vollsmose_gis.network import (
     Mode,
@@ -704,8 +705,9 @@ def centralities(
     Local variants count only shortest paths no longer than the radius (Sevtsuk &
     Mekonnen 2012, cityseer): ``betweenness_800`` counts pairs at most 800 m apart,
     with the same normalising factor as the global measure so values compare across
-    radii.  Computed with igraph (C), many times faster than networkx (see
-    ``benchmarks/bench_centrality.py``).
+    radii.  Computed by the compiled engine of :mod:`vollsmose_gis.centrality` (numba,
+    parallel over sources), several times faster than cityseer and igraph (see
+    ``benchmarks/bench_centrality.py`` and BENCHMARKS.md).
     """
     graph = source if isinstance(source, StreetGraph) else build_graph(source, mode)
     if radii is None:
@@ -713,32 +715,13 @@ def centralities(
     for r in radii:
         if not (isinstance(r, int | float) and math.isfinite(r) and r > 0):
             raise InputError(f"radii must be positive numbers of metres, got {r!r}")
-    n = graph.n_nodes
-    g = graph.to_igraph()
-    weights = g.es["length_m"]
-    arc_edge = np.asarray(g.es["edge"], dtype=np.int64)
-    directed = graph.directed
-    node_scale = 1.0
-    edge_scale = 1.0
-    if normalized:
-        node_scale = (1.0 if directed else 2.0) / ((n - 1) * (n - 2)) if n > 2 else 0.0
-        edge_scale = (1.0 if directed else 2.0) / (n * (n - 1)) if n > 1 else 0.0
-    nodes = graph.nodes.copy()
-    edges = graph.edges.copy()
-    steps = [None, *radii] if include_global else list(radii)
-    for i, radius in enumerate(steps):
-        suffix = "" if radius is None else f"_{_radius_label(radius)}"
-        _report(progress, i / len(steps), f"centralities{suffix or ' (global)'}")
-        node_b = np.asarray(g.betweenness(directed=directed, cutoff=radius, weights=weights))
-        arc_b = np.asarray(g.edge_betweenness(directed=directed, cutoff=radius, weights=weights))
-        harmonic = np.asarray(
-            g.harmonic_centrality(mode="in", cutoff=radius, weights=weights, normalized=False)
-        )
-        nodes[f"betweenness{suffix}"] = node_b * node_scale if n else node_b
-        edge_b = np.zeros(graph.n_edges)
-        np.add.at(edge_b, arc_edge, arc_b * edge_scale)
-        edges[f"betweenness{suffix}"] = edge_b
-        nodes[f"harmonic_closeness{suffix}"] = harmonic
+    steps: list[float | None] = [None, *radii] if include_global else list(radii)
+    if not steps:
+        return graph.nodes.copy(), graph.edges.copy()
+    _report(progress, 0.0, "centralities (one search per source for every radius)")
+    # the compiled engine (vollsmose_gis.centrality): one bounded search per source
+    # accumulates every radius at once; equal to igraph/networkx to 1e-9 (its tests)
+    nodes, edges = street_centralities(graph, steps, normalized=normalized)
     _report(progress, 1.0, "centralities done")
     return nodes, edges
 
