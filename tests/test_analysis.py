@@ -22,9 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_registry_lists_every_module_with_a_spec() -> None:
     names = analysis.module_names()
-    assert names == ["connectivity", "calming", "lighting", "cctv", "mix", "followup"]
-    # plan scoring runs the physical analyses; follow-up reads statistics, not plans
-    assert analysis.scored_module_names() == names[:-1]
+    assert names == ["connectivity", "calming", "lighting", "cctv", "mix", "followup", "safety"]
+    # plan scoring runs the physical analyses; follow-up reads statistics and safety
+    # describes today's evidence, not plans
+    assert analysis.scored_module_names() == names[:5]
     for name, spec in analysis.specs().items():
         assert isinstance(spec, AnalysisSpec)
         assert spec.name == name

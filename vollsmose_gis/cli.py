@@ -1510,6 +1510,18 @@ def map_(
     console.print(f"provenance: {provenance.statement()}", highlight=False, markup=False)
 
 
+def _register_commands() -> None:
+    """Commands defined beside this module (each module imports its work lazily)."""
+    from vollsmose_gis.cli_batch import batch
+    from vollsmose_gis.cli_safety import safety
+
+    app.command("safety")(handle_errors(safety))
+    app.command("batch")(handle_errors(batch))
+
+
+_register_commands()
+
+
 def main() -> None:
     """Entry point of the ``vollsmose-gis`` script."""
     app()

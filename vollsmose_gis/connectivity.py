@@ -1385,12 +1385,23 @@ def _compute(
     progress: Progress | None = None,
 ) -> ModuleResult:
     """The module's pipeline: indicators, centralities (walk or drive graph), home access."""
+    from vollsmose_gis.angular import angular_analysis, angular_indicators
+
     values, homes = _indicators_and_homes(district, centre=centre, progress=progress)
     nodes, edges = centralities(district, mode=mode, radii=list(radii))
-    return ModuleResult(
-        values,
-        {"connectivity_nodes": nodes, "connectivity_edges": edges, "connectivity_homes": homes},
-    )
+    layers = {"connectivity_nodes": nodes, "connectivity_edges": edges, "connectivity_homes": homes}
+    # space syntax: angular integration (NAIN) and choice (NACH) of the segment map, and
+    # how integrated the district is with its surroundings
+    try:
+        angular = angular_indicators(district, radii=(800, 2000))
+        layers["connectivity_segments"] = angular_analysis(street_graph(district), (800, 2000))
+    except NoStreetsError:
+        angular = {}
+    for key in ("nain_ratio_800", "nain_ratio_2000", "nach_ratio_2000"):
+        value = float(angular.get(key, math.nan))
+        reason = "" if math.isfinite(value) else "no street segments inside and around the boundary"
+        values[key] = indicator(key, value, reason=reason)
+    return ModuleResult(values, layers)
 
 
 SPEC = AnalysisSpec(

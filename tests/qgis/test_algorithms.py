@@ -294,3 +294,18 @@ def test_calming_compares_with_counts_and_calibrates(tmp_path: Path, vollsmose_c
     result = run("calming", {**parameters, "CALIBRATE": True, "CALIBRATED": str(fitted)})
     assert fitted.is_file()
     assert result["RMSE"] < 0.5
+
+
+def test_safety_equals_the_library(case: Case) -> None:
+    from vollsmose_gis.safety import with_illustrative_evidence
+
+    result = run(
+        "safety",
+        {
+            **case.inputs("streets", "buildings", "lights", "cameras", "landuse"),
+            "ILLUSTRATIVE": True,
+        },
+    )
+    library = analysis.run("safety", with_illustrative_evidence(case.district))
+    assert_same_indicators(frame(result["INDICATORS"]), library.indicators)
+    assert_same_frame(frame(result["AUDIT"]), library.layers["safety_audit"])

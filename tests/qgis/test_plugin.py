@@ -35,6 +35,7 @@ EXPECTED = {
     "mix",
     "scorescenarios",
     "followup",
+    "safety",
     "importosm",
 }
 

@@ -13,6 +13,7 @@ from .import_osm import ImportOsmAlgorithm
 from .lamp_planner import LampPlannerAlgorithm
 from .lighting import LightingAlgorithm
 from .mix import MixAlgorithm
+from .safety import SafetyAlgorithm
 from .score_scenarios import ScoreScenariosAlgorithm
 from .suggest_links import SuggestLinksAlgorithm
 
@@ -26,6 +27,7 @@ ALGORITHMS: tuple[type[QgsProcessingAlgorithm], ...] = (
     LampPlannerAlgorithm,
     CctvCoverageAlgorithm,
     CameraPlacementAlgorithm,
+    SafetyAlgorithm,
     MixAlgorithm,
     ScoreScenariosAlgorithm,
     FollowUpAlgorithm,
