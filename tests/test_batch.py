@@ -150,7 +150,8 @@ def test_local_cluster_equals_sequential(
     assert result.failed == []
     pd.testing.assert_frame_equal(values(result), values(sequential))
     pd.testing.assert_frame_equal(result.wide, sequential.wide)
-    assert seen[-1] == (6, 6) and len(seen) == 6
+    assert seen[-1] == (6, 6) and len(seen) == 7  # the dashboard's link, then six areas
+    assert result.dashboard and result.dashboard.startswith("http")
     # both workers took areas
     assert len({o.worker for o in result.outcomes}) == 2
     assert all(o.peak_rss_mb > 50 for o in result.outcomes)

@@ -170,6 +170,8 @@ def batch(
         task = bar.add_task("areas", total=None)
 
         def progress(done: int, total: int, message: str) -> None:
+            if message.startswith("Dask dashboard") and not as_json:
+                err.print(message, highlight=False)
             bar.update(task, completed=done, total=total, description=message)
 
         result = run_batch(
@@ -203,8 +205,6 @@ def batch(
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False, default=float))
         return
-    if result.dashboard:
-        err.print(f"Dask dashboard was at {result.dashboard}", highlight=False)
     table = Table(
         title=f"{len(result.outcomes)} areas ranked (overall 0-100)", title_justify="left"
     )

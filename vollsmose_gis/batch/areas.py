@@ -1218,7 +1218,8 @@ def run_batch(
         libosmium's node-location index for the extraction (see
         :func:`extract_areas`).
     progress
-        Optional callback ``(done, total, message)`` after each area.
+        Optional callback ``(done, total, message)`` after each area (and once with
+        ``"Dask dashboard: <link>"`` when the tasks are submitted to a cluster with one).
 
     Returns
     -------
@@ -1449,6 +1450,8 @@ class _Run:
         from distributed import as_completed
 
         self.dashboard = getattr(engine, "dashboard_link", None)
+        if self.progress and self.dashboard:
+            self.progress(len(self.outcomes), len(self.order), f"Dask dashboard: {self.dashboard}")
         futures = {}
         for a, n, wkb, data in jobs:
             future = engine.submit(
