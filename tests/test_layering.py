@@ -78,7 +78,10 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
 # Deferred (function-level) imports of a higher layer that exist today.  They do not
 # make import cycles but still tie a lower layer to a higher one.
 KNOWN_DEFERRED_VIOLATIONS: dict[tuple[str, str], str] = {
-    # (none: report and scoring read __version__ from the base module _version)
+    # The generator's command line (not default_district) adds the ILLUSTRATIVE safety
+    # evidence to the embedded model; goes when the generator moves out of sources/
+    # (issue 15 item 5: out of the import path of default_district()).
+    ("vollsmose_gis.sources.vollsmose", "vollsmose_gis.safety"): "generator adds evidence",
 }
 
 # Module-level import cycles that exist today, each as the sorted tuple of its modules.

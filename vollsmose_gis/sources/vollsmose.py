@@ -1259,7 +1259,11 @@ def _main(argv: Iterable[str] | None = None) -> None:
     args = parser.parse_args(list(argv) if argv is not None else None)
     from vollsmose_gis.io import save_district
 
-    district = build_vollsmose()
+    # the embedded district carries ILLUSTRATIVE safety evidence (incidents, safety-walk
+    # marks), labelled so in every row; generated, never real Vollsmose data
+    from vollsmose_gis.safety import with_illustrative_evidence
+
+    district = with_illustrative_evidence(build_vollsmose())
     save_district(district, args.out / "vollsmose.gpkg", overwrite=True)
     render_overview(district, args.out / "vollsmose_overview.png")
     summary = district.summary()
