@@ -48,7 +48,11 @@ OAKLAND = "West-Oakland.osm.bz2"
 AGUASCALIENTES = "aguascalientes.osm.pbf"
 BAVARIA = "planet_10.068,48.135_10.071,48.137.osm"
 # The standard 6° UTM zone of each extract, by hand: zone = floor((lon + 180) / 6) + 1.
-UTM = {OAKLAND: "EPSG:32610", AGUASCALIENTES: "EPSG:32613", BAVARIA: "EPSG:25832"}  # ETRS89 in Europe
+UTM = {
+    OAKLAND: "EPSG:32610",
+    AGUASCALIENTES: "EPSG:32613",
+    BAVARIA: "EPSG:25832",
+}  # ETRS89 in Europe
 
 
 # --------------------------------------------------------------- independent raw parse

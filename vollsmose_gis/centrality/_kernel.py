@@ -71,7 +71,7 @@ def pop(hk1, hk2, hs, pos, size):
 
 
 @njit(cache=True, nogil=True)
-def one_source(
+def one_source(  # noqa: C901 - waiver: the compiled kernel is one loop (Dijkstra + Brandes accumulation per radius); numba inlines no helper calls cheaply
     src, indptr, indices, cost, length, k, radii, rmax, angular, edge_on, arc_edge,
     d1, d2, sigma, delta, order, hk1, hk2, hs, pos, status, acc,
     bet, ebet, count, farness, harmonic,
