@@ -443,3 +443,28 @@ def test_scenarios_are_scored_on_every_area(
     assert other.outcomes[0].scenarios[0]["scenario"] == ""
     assert other.outcomes[0].scenarios[0]["error"]  # why the set could not be scored
     assert result.outcomes[0].scenarios[0]["error"] == ""
+
+
+def test_interrupted_run_keeps_finished_areas_and_resumes(
+    pbf: Path, areas: gpd.GeoDataFrame, sequential: batch.BatchResult, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+
+    def interrupt(done: int, _total: int, _message: str) -> None:
+        if done == 2:
+            raise KeyboardInterrupt  # Ctrl-C after the second area
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(areas.iloc[:4], pbf, out=out, modules=MODULES, workers=0,
+                  context_m=CONTEXT_M, progress=interrupt)  # fmt: skip
+    assert sorted(p.name for p in (out / "areas").iterdir()) == ["t00.gpkg", "t01.gpkg"]
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    assert not (out / ".batch-work").exists()
+    partial = pd.read_csv(out / "areas.csv")
+    assert sorted(set(partial["area"])) == ["t00", "t01"]
+    resumed = run_batch(areas.iloc[:4], pbf, out=out, modules=MODULES, workers=0,
+                        context_m=CONTEXT_M)  # fmt: skip
+    assert resumed.cached == ["t00", "t01"] and resumed.computed == ["t10", "t11"]
+    expected = values(sequential)
+    expected = expected[expected["area"].isin(["t00", "t01", "t10", "t11"])]
+    pd.testing.assert_frame_equal(values(resumed), expected.reset_index(drop=True))
