@@ -105,6 +105,8 @@ def test_sequential_run_writes_every_output(sequential: batch.BatchResult) -> No
     )
     overview = (out / "overview.html").read_text(encoding="utf-8")
     assert "Tile 0-0" in overview and "tile.openstreetmap" not in overview
+    assert "<script src=" not in overview and "stylesheet" not in overview  # offline
+    assert "intersection_density_per_km2" in overview  # the legend names the indicator
     report = (out / "report.html").read_text(encoding="utf-8")
     assert report.count("<tr>") == 7  # header + six ranked areas
     ranking = pd.read_csv(out / "ranking.csv")

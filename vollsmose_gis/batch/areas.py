@@ -1009,6 +1009,8 @@ def _overview_map(
     import branca.colormap as cm
     import folium
 
+    from vollsmose_gis.maps import to_html
+
     values = {o.area: r["value"] for o in outcomes for r in o.rows if r["indicator"] == indicator}
     status = {o.area: ("ok" if o.status == "cached" else o.status) for o in outcomes}
     reasons = {o.area: o.reason for o in outcomes}
@@ -1018,7 +1020,6 @@ def _overview_map(
     if high <= low:
         high = low + 1.0
     colours = cm.LinearColormap(["#d7191c", "#ffffbf", "#1a9641"], vmin=low, vmax=high)
-    colours.caption = indicator or "no indicator"
     w, s, e, n = frame.total_bounds
     m = folium.Map(tiles=None, control_scale=True)
     m.fit_bounds([[s, w], [n, e]])
@@ -1042,8 +1043,17 @@ def _overview_map(
             },
             tooltip=html.escape(text),
         ).add_to(m)
-    colours.add_to(m)
-    return m.get_root().render()
+    legend = (
+        "<div style='position:fixed;bottom:20px;left:20px;z-index:1000;background:white;"
+        "padding:6px 10px;border:1px solid #999;font:12px sans-serif'>"
+        f"<b>{html.escape(indicator or 'no indicator')}</b><br>"
+        "<span style='display:inline-block;width:120px;height:10px;background:linear-gradient("
+        "to right,#d7191c,#ffffbf,#1a9641)'></span><br>"
+        f"{low:,.3g} &ndash; {high:,.3g}; grey: not analysed<br>"
+        "&copy; OpenStreetMap contributors</div>"
+    )
+    m.get_root().html.add_child(folium.Element(legend))
+    return to_html(m)  # Leaflet inlined: the page works offline
 
 
 def _report_html(
