@@ -369,6 +369,14 @@ def test_ensemble_is_seeded_and_distributed_equals_sequential(scenarios, client)
         scenarios, 3, seed=11, modules=["calming"], client=client
     )
     assert distributed_run == first  # same seed, other engine: the same result
+    table = ensemble.ensemble_frame(first)
+    assert list(table["scenario"]) == list(summary)
+    assert table["p_first"].sum() == pytest.approx(1.0)
+    row = table.iloc[0]
+    name = row["scenario"]
+    assert row["rank_interval"] == (
+        f"{summary[name]['rank_low']:.0f}-{summary[name]['rank_high']:.0f}"
+    )
 
 
 def test_killed_worker_areas_are_retried(

@@ -26,6 +26,7 @@ from vollsmose_gis.batch.areas import (
 from vollsmose_gis.batch.ensemble import (
     UncertainParameter,
     draw_parameters,
+    ensemble_frame,
     score_ensemble,
     uncertain_parameters,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "code_version",
     "connect",
     "draw_parameters",
+    "ensemble_frame",
     "extract_areas",
     "read_areas",
     "run_area",

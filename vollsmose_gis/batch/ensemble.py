@@ -40,7 +40,13 @@ if TYPE_CHECKING:
     from vollsmose_gis.scenario import Scenario
     from vollsmose_gis.scoring import Profile
 
-__all__ = ["UncertainParameter", "draw_parameters", "score_ensemble", "uncertain_parameters"]
+__all__ = [
+    "UncertainParameter",
+    "draw_parameters",
+    "ensemble_frame",
+    "score_ensemble",
+    "uncertain_parameters",
+]
 
 STANDARDS_MODULES = {"calming": "calming", "mix": "mix", "en13201": "lighting", "dori": "cctv"}
 """Standards file (``standards/<name>.yaml``) -> the analysis module it parameterises."""
@@ -313,3 +319,33 @@ def score_ensemble(
         "scenarios": dict(sorted(summary.items(), key=lambda kv: (-kv[1]["p_first"], kv[0]))),
         "table": table.to_dict(orient="records"),
     }
+
+
+def ensemble_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """The ensemble's per-scenario summary as a table for a report's robustness section.
+
+    Parameters
+    ----------
+    summary
+        The result of :func:`score_ensemble`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario, most often first first: ``scenario``, ``p_first`` (share
+        0-1), ``rank`` (median), ``rank_interval`` (text ``"1-2"``, the 5th-95th
+        percentile), ``overall`` (median, 0-100), ``overall_interval`` (text).
+    """
+    rows = [
+        {
+            "scenario": name,
+            "p_first": s["p_first"],
+            "rank": s["rank_median"],
+            "rank_interval": f"{s['rank_low']:.0f}-{s['rank_high']:.0f}",
+            "overall": s["overall_median"],
+            "overall_interval": f"{s['overall_low']:.1f}-{s['overall_high']:.1f}",
+        }
+        for name, s in summary["scenarios"].items()
+    ]
+    columns = ["scenario", "p_first", "rank", "rank_interval", "overall", "overall_interval"]
+    return pd.DataFrame(rows, columns=columns)
