@@ -247,7 +247,7 @@ class AnalysisSpec:
                 log.debug("%s: %s", self.name, w.message)
         messages = list(dict.fromkeys(str(w.message) for w in ours))
         for message in messages:
-            log.warning("%s: %s", self.name, message)
+            log.info("%s: %s", self.name, message)  # kept as data; each face shows it once
         from vollsmose_gis.completeness import caveats
 
         # sparse data get a caveat beside the indicators that rest on them
