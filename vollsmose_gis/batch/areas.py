@@ -38,12 +38,14 @@ import contextlib
 import hashlib
 import html
 import json
+import logging
 import math
 import os
 import resource
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -698,9 +700,16 @@ def run_area(
         small.write_bytes(osm_bytes)
         try:
             boundary = gpd.GeoSeries([shapely.from_wkb(boundary_wkb)], crs=boundary_crs)
-            district = district_from_osm(
-                small, boundary=boundary, name=name, crs=crs, context_m=context_m
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                district = district_from_osm(
+                    small, boundary=boundary, name=name, crs=crs, context_m=context_m
+                )
+            # the import's warnings, by the area and not by its temporary file's name
+            outcome.warnings += list(
+                dict.fromkeys(f"import: {str(w.message).replace(str(small), small.name)}"
+                              for w in caught)
+            )  # fmt: skip
             inside = district.streets[district.streets.intersects(district.boundary)]
             if inside.empty:
                 raise InputError(
@@ -809,6 +818,24 @@ def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Client:
         ) from exc
 
 
+def _quiet_worker_class() -> type:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class QuietWorker(WorkerPlugin):
+        """Keeps vollsmose-gis's log warnings of a local worker off the terminal."""
+
+        def setup(self, worker: Any) -> None:
+            """Raise the package logger's level to ERROR in the worker process."""
+            logging.getLogger("vollsmose_gis").setLevel(logging.ERROR)
+
+    return QuietWorker
+
+
+def _quiet_worker() -> Any:
+    """The plugin, built lazily (distributed is imported only when a cluster is used)."""
+    return _quiet_worker_class()()
+
+
 @contextlib.contextmanager
 def _engine(
     client: Client | str | None,
@@ -846,6 +873,8 @@ def _engine(
         silence_logs=40,
     )
     own = Client(cluster, set_as_default=False)
+    # the workers' warnings come back in each area's outcome: no copy on the terminal
+    own.register_plugin(_quiet_worker(), name="vollsmose-quiet")
     try:
         yield own
     finally:
