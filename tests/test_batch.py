@@ -372,6 +372,14 @@ def test_ensemble_is_seeded_and_distributed_equals_sequential(scenarios, client)
     table = ensemble.ensemble_frame(first)
     assert list(table["scenario"]) == list(summary)
     assert table["p_first"].sum() == pytest.approx(1.0)
+    robustness = ensemble.add_to_robustness(
+        {"by_source": {"p_first": {"all": {}}, "rank_interval": {"all": {}}}}, first
+    )
+    assert robustness["by_source"]["p_first"]["model parameters"] == {
+        name: s["p_first"] for name, s in summary.items()
+    }
+    assert set(robustness["by_source"]["p_first"]) == {"all", "model parameters"}
+    assert robustness["ensemble"]["draws"] == 3
     row = table.iloc[0]
     name = row["scenario"]
     assert row["rank_interval"] == (

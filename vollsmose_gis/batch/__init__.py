@@ -24,7 +24,9 @@ from vollsmose_gis.batch.areas import (
     run_batch,
 )
 from vollsmose_gis.batch.ensemble import (
+    ENSEMBLE_SOURCE,
     UncertainParameter,
+    add_to_robustness,
     draw_parameters,
     ensemble_frame,
     score_ensemble,
@@ -33,10 +35,12 @@ from vollsmose_gis.batch.ensemble import (
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "ENSEMBLE_SOURCE",
     "EXTRACT_SLACK_M",
     "AreaOutcome",
     "BatchResult",
     "UncertainParameter",
+    "add_to_robustness",
     "code_version",
     "connect",
     "draw_parameters",

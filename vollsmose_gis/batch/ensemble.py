@@ -41,7 +41,9 @@ if TYPE_CHECKING:
     from vollsmose_gis.scoring import Profile
 
 __all__ = [
+    "ENSEMBLE_SOURCE",
     "UncertainParameter",
+    "add_to_robustness",
     "draw_parameters",
     "ensemble_frame",
     "score_ensemble",
@@ -349,3 +351,43 @@ def ensemble_frame(summary: Mapping[str, Any]) -> pd.DataFrame:
     ]
     columns = ["scenario", "p_first", "rank", "rank_interval", "overall", "overall_interval"]
     return pd.DataFrame(rows, columns=columns)
+
+
+ENSEMBLE_SOURCE = "model parameters"
+"""The name of the ensemble's column among the robustness sources of the report."""
+
+
+def add_to_robustness(
+    robustness: dict[str, Any], summary: Mapping[str, Any], *, source: str = ENSEMBLE_SOURCE
+) -> dict[str, Any]:
+    """Add the ensemble as one more source of variation to a scorer's robustness.
+
+    The report's robustness section shows P(first) and the rank interval of every plan
+    per source (``robustness["by_source"]``: theme weights, indicator weights,
+    worst/target, all); this adds ``source`` beside them, in the same form, and keeps
+    the whole summary under ``robustness["ensemble"]``.
+
+    Parameters
+    ----------
+    robustness
+        ``ScoreResult.robustness`` (changed in place and returned).
+    summary
+        The result of :func:`score_ensemble` on the same scenarios.
+    source
+        The column's name.
+
+    Returns
+    -------
+    dict
+        ``robustness``.
+    """
+    by_source = robustness.setdefault("by_source", {})
+    scenarios = summary["scenarios"]
+    by_source.setdefault("p_first", {})[source] = {
+        name: float(s["p_first"]) for name, s in scenarios.items()
+    }
+    by_source.setdefault("rank_interval", {})[source] = {
+        name: [int(s["rank_low"]), int(s["rank_high"])] for name, s in scenarios.items()
+    }
+    robustness["ensemble"] = dict(summary)
+    return robustness
