@@ -184,13 +184,21 @@ def run_job(
         final = _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    messages = [
-        f"{name}: {module}: {message}"
-        for name, r in result.results.items()
-        for module, m in r.modules.items()
-        for message in m.warnings
+    return JobResult(result, out, final, job_warnings(result))
+
+
+def job_warnings(result: ScoreResult) -> list[str]:
+    """Module warnings of the run, each once: "module: message (plans it concerns)"."""
+    plans = {"today": result.baseline, **result.results}
+    seen: dict[tuple[str, str], list[str]] = {}
+    for name, r in plans.items():
+        for module, m in r.modules.items():
+            for message in m.warnings:
+                seen.setdefault((module, message), []).append(name)
+    return [
+        f"{module}: {message} ({'all plans' if len(names) == len(plans) else ', '.join(names)})"
+        for (module, message), names in seen.items()
     ]
-    return JobResult(result, out, final, list(dict.fromkeys(messages)))
 
 
 def _swap_in(staging: Path, out: Path) -> list[Path]:
