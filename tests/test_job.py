@@ -143,3 +143,27 @@ def test_cli_warnings_are_one_line_without_source_paths() -> None:
     text = captured.get()
     assert text.strip() == "warning: a thing happened"
     assert ".py" not in text
+
+
+def test_the_report_shows_both_rule_readings_and_the_model_against_counts(tmp_path: Path) -> None:
+    """§ 168 a under both readings of erhvervsareal; measured V85 against the model."""
+    from vollsmose_gis import calming
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    speeds = calming.operating_speeds(d)
+    streets = speeds.loc[speeds["target_street"] & (speeds["devices"] > 0), "street_id"].head(4)
+    counts = pd.DataFrame(
+        {"site_id": [f"s{i}" for i in range(len(streets))], "street_id": streets.values,
+         "v85_kmh": 30.0}
+    )  # fmt: skip
+    job = run_job(
+        [Scenario(name="Today")], tmp_path / "out", modules=["calming", "mix"], maps=False,
+        module_params={"calming": {"counts": counts}},
+    )  # fmt: skip
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    account = job.result.baseline.modules["mix"].extras["mix"].tenure
+    low, high = account.demolition_need_min, account.demolition_need_max
+    assert f"{low:,}–{high:,} social family dwellings must go" in page
+    rmse = job.result.baseline.modules["calming"].extras["speed_counts_rmse_kmh"]
+    assert f"RMSE {rmse:.1f} km/h" in page

@@ -897,6 +897,30 @@ def score(
             help="Let scenario files reference files outside their own folder tree.",
         ),
     ] = False,
+    ensemble: Annotated[
+        int,
+        typer.Option(
+            "--ensemble",
+            min=0,
+            help="Score every scenario under N seeded draws of the models' uncertain "
+            "parameters (Dask); the report adds P(first) under parameter uncertainty.",
+        ),
+    ] = 0,
+    ensemble_seed: Annotated[
+        int, typer.Option("--ensemble-seed", help="Seed of the ensemble's draws.")
+    ] = 0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="A running Dask scheduler (tcp://HOST:8786)."),
+    ] = None,
+    speed_counts: Annotated[
+        Path | None,
+        typer.Option(
+            "--speed-counts",
+            help="Measured speeds (as for `calming --counts`): the report shows the speed "
+            "model against them.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score district-plan scenarios: the main job.
@@ -928,6 +952,12 @@ def score(
     loaded = load_scenarios(scenarios or [Path("scenarios")], **outside)
     scoring_profile = load_profile(profile)
     base = open_district(district) if district is not None else None
+    module_params = None
+    if speed_counts is not None:
+        from vollsmose_gis.calming import read_speed_counts
+
+        crs = base.crs if base is not None else None
+        module_params = {"calming": {"counts": read_speed_counts(speed_counts, crs=crs)}}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -943,6 +973,10 @@ def score(
             district=base,
             district_path=district,
             profile=scoring_profile,
+            module_params=module_params,
+            ensemble=ensemble,
+            ensemble_seed=ensemble_seed,
+            scheduler=scheduler,
             overwrite=overwrite,
             lang=lang,
             tiles=tiles,

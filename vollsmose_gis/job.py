@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.district import District
@@ -94,8 +95,12 @@ def run_job(
     lang: str = "en",
     tiles: str | None = None,
     modules: Sequence[str] | None = None,
+    module_params: Mapping[str, Mapping[str, Any]] | None = None,
     maps: bool = True,
     report: bool = True,
+    ensemble: int = 0,
+    ensemble_seed: int = 0,
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> JobResult:
     """Score scenarios and write every output of the main job.
@@ -122,8 +127,15 @@ def run_job(
         Basemap tiles for the maps, or None (offline).
     modules
         Analysis modules to run (default: every registered one).
+    module_params
+        Parameters per module, e.g. ``{"calming": {"counts": table}}`` (measured speeds:
+        the report then shows the model against them).
     maps, report
         Write the maps and the report.
+    ensemble, ensemble_seed, scheduler
+        Score every scenario under ``ensemble`` seeded draws of the models' uncertain
+        parameters (on Dask: a local cluster, or the scheduler at that address); the
+        robustness section then shows P(first) under parameter uncertainty too.
     progress
         Optional callback ``(fraction, message)``.
 
@@ -152,8 +164,21 @@ def run_job(
         return lambda fraction, message: progress(start + span * fraction, message)
 
     result = score_scenarios(
-        scenarios, district=district, profile=profile, modules=modules, progress=step(0, 0.7)
+        scenarios,
+        district=district,
+        profile=profile,
+        modules=modules,
+        module_params=module_params,
+        progress=step(0, 0.7),
     )
+    if ensemble > 0:
+        from vollsmose_gis.batch import add_to_robustness, score_ensemble
+
+        draws = score_ensemble(
+            scenarios, ensemble, seed=ensemble_seed, district=district, profile=profile,
+            modules=modules, client=scheduler, workers=0 if scheduler is None else 2,
+        )  # fmt: skip
+        add_to_robustness(result.robustness, draws)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.resolve().parent))
     try:
         written = save_score_outputs(result, staging, overwrite=True, district_path=district_path)

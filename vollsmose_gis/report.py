@@ -433,13 +433,47 @@ def _charts(result: ScoreResult, lang: str) -> dict[str, list[dict[str, str]]]:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(n, 6), frameon=False)
     ax.set_title(t("report.chart.ranks", lang), loc="left", fontsize=11)
     ranks_png = _png(fig)
+    robustness = [{"src": ranks_png, "caption": t("report.chart.ranks", lang)}]
+    counts = _speed_counts_chart(result, lang)
+    if counts is not None:
+        robustness.append(counts)
     return {
         "answer": [
             {"src": themes_png, "caption": t("report.chart.themes", lang)},
             {"src": cost_png, "caption": t("report.chart.cost", lang)},
         ],
-        "robustness": [{"src": ranks_png, "caption": t("report.chart.ranks", lang)}],
+        "robustness": robustness,
     }
+
+
+def _speed_counts_chart(result: ScoreResult, lang: str) -> dict[str, str] | None:
+    """Measured against modelled V85 at the count sites (when speed counts were given)."""
+    import matplotlib.pyplot as plt
+
+    calming = result.baseline.modules.get("calming")
+    if calming is None or "speed_counts" not in calming.layers:
+        return None
+    sites = calming.layers["speed_counts"]
+    rmse = float(calming.extras.get("speed_counts_rmse_kmh", float("nan")))
+    fig, ax = plt.subplots(figsize=(6, 5.4))
+    measured = sites["v85_measured_kmh"].to_numpy(float)
+    model = sites["v85_model_kmh"].to_numpy(float)
+    low, high = (
+        float(min(measured.min(), model.min())) - 3,
+        float(max(measured.max(), model.max())) + 3,
+    )
+    ax.plot([low, high], [low, high], color="grey", linewidth=1, label="y = x")
+    ax.scatter(measured, model, color="#1f4e79", zorder=3)
+    for row in sites.itertuples():
+        ax.annotate(str(row.site_id), (row.v85_measured_kmh, row.v85_model_kmh), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel(t("report.chart.counts.x", lang))
+    ax.set_ylabel(t("report.chart.counts.y", lang))
+    title = t("report.chart.counts", lang, rmse=f"{rmse:.1f}", n=len(sites))
+    ax.set_title(title, loc="left", fontsize=10)
+    return {"src": _png(fig), "caption": title}
 
 
 # --------------------------------------------------------------------------- sections
@@ -702,7 +736,8 @@ def _context(
         ],
         "ranking_header": header,
         "ranking": ranking,
-        "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []],
+        "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []]
+        + _rule_readings(result, lang),
         "ranking_legend": _ranking_legend(header, lang),
         "pareto": _pareto_sentence(result.scores, lang),
         "warnings": _warning_rows(result, lang),
@@ -743,6 +778,36 @@ def _context(
         "provenance": {"statement": prov.statement(), "notes": prov.notes},
         "footer": t("report.footer", lang, version=__version__),
     }
+
+
+def _rule_readings(result: ScoreResult, lang: str) -> list[str]:
+    """§ 168 a under both readings of erhvervsareal, per plan that misses the rule.
+
+    Whether public institutions count as erhvervsareal is unconfirmed, so the council
+    sees the range: "X–Y dwellings must go depending on whether institutions count".
+    """
+    if _rule_theme(result) is None:
+        return []
+    lines = []
+    plans = {"(baseline)": result.baseline, **result.results}
+    for name, r in plans.items():
+        mix = r.modules.get("mix")
+        account = getattr(mix.extras.get("mix"), "tenure", None) if mix is not None else None
+        if account is None or not getattr(account, "denominator", 0):
+            continue
+        low, high = int(account.demolition_need_min), int(account.demolition_need_max)
+        if high <= 0:
+            continue
+        lines.append(
+            t(
+                "report.rule_readings",
+                lang,
+                plan=_display_name(name, lang),
+                low=f"{low:,}",
+                high=f"{high:,}",
+            )
+        )
+    return lines
 
 
 def _rule_theme(result: ScoreResult) -> str | None:

@@ -1411,10 +1411,11 @@ class _Applier:
             if isinstance(item.heading_deg, list)
             else [item.heading_deg] * len(points)
         )
-        if points and len(headings) != len(points):
-            self.problems.add(
-                source, index, item.type, f"{len(headings)} headings for {len(points)} cameras"
-            )
+        if len(headings) != len(points):
+            if points:  # no point in the district: already reported by geometries()
+                self.problems.add(
+                    source, index, item.type, f"{len(headings)} headings for {len(points)} cameras"
+                )
             return
         cameras = self.layers["cameras"]
         ids = _fresh_ids(f"scn-camera-{index}", cameras["camera_id"], len(points))
