@@ -280,6 +280,12 @@ def _check_target(target_kmh: float) -> float:
         raise InputError(f"target_kmh must be a number of km/h > 0, got {target_kmh!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"target_kmh must be a finite speed > 0 km/h, got {target_kmh!r}")
+    # the range of the streets layer's speed limits (standards/layers.yaml maxspeed_kmh)
+    if value > 200:
+        raise InputError(
+            f"target_kmh {value:g} km/h is not a street speed; give a target of at most 200 km/h "
+            "(local streets are calmed to 20-40 km/h)"
+        )
     return value
 
 
