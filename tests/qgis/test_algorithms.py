@@ -82,7 +82,9 @@ def test_connectivity_equals_the_library(case: Case) -> None:
     assert_same_frame(frame(result["SEGMENTS"]), edges)
     assert_same_frame(frame(result["JUNCTIONS"]), nodes)
     assert_same_frame(frame(result["HOMES"]), connectivity.home_access(case.district))
-    assert_same_indicators(frame(result["INDICATORS"]), connectivity.indicators(case.district))
+    assert_same_indicators(
+        frame(result["INDICATORS"]), analysis.run("connectivity", case.district).indicators
+    )
     assert result["PROVENANCE"] == case.district.provenance.statement()
 
 
