@@ -158,10 +158,17 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (the rule area as WKT)."""
-        out = dataclasses.asdict(self)
+        # field by field, not dataclasses.asdict: that deep-copies the rule area by
+        # pickling it through WKB, which fails where an older system GEOS is loaded first
+        # (qgis_process)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["rules"] = list(self.rules)
         out["centre_xy"] = list(self.centre_xy) if self.centre_xy is not None else None
-        out["rule_area"] = self.rule_area.wkt if self.rule_area is not None else None
+        out["rule_area"] = (
+            shapely.to_wkt(self.rule_area, output_dimension=2)
+            if self.rule_area is not None
+            else None
+        )
         return out
 
     @classmethod
