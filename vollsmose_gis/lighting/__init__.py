@@ -1,29 +1,8 @@
 """Street lighting: illuminance rasters, EN 13201 compliance, dark spots, a lamp planner.
 
-Every lamp of the ``lights`` layer is a point source at ``height_m`` above the ground
-with a luminous-intensity distribution (a generic curve or a EULUMDAT/IES file, see
-:mod:`vollsmose_gis.photometry`).  The maintained horizontal illuminance at a ground
-point is the sum over lamps of
-
-    E = MF · I(C, γ) · cos³γ / H²        (lux)
-
-with MF the lamp's maintenance factor, I the intensity in candela towards the point
-(cd/klm of the distribution × ``lumens`` / 1000), γ the angle from the lamp's downward
-axis, tan γ = d / H, and H the mounting height (EN 13201-3:2015, point illuminance).
-For a tilted lamp the intensity is looked up in the lamp's own frame and the cosine
-factor is the world one: E = MF · I · H / D³, D the lamp–point distance.
-
-Negligible-contribution cutoff
-------------------------------
-Each lamp adds only to points within its cutoff radius R: the smallest distance beyond
-which its contribution is provably below ``cutoff_lx`` (default 0.01 lx, in
-``standards/en13201.yaml``).  R comes from an upper bound of the distribution,
-``MF · lumens/1000 · max_{C, |γ' − γ| ≤ |tilt|} I(C, γ') · cos³γ / H²`` over the ground
-angle γ (see :func:`cutoff_radius`).  So the error at any point is below
-``cutoff_lx`` times the number of lamps farther away than their radius, and in practice
-far smaller (contributions fall as 1/d³; benchmarks/bench_lighting.py measures it).
-The cutoff never applies at the service level: the lowest EN 13201 value is 0.4 lx.
-Pass ``cutoff_lx=0`` for the exact sum over all lamps.
+The illuminance model (point sources with a luminous-intensity distribution,
+E = MF · I(C, γ) · cos³γ / H² summed over lamps, and the negligible-contribution
+cutoff) is described in :mod:`~vollsmose_gis.lighting.model`.
 
 The package is split into :mod:`~vollsmose_gis.lighting.model` (lamps, point
 illuminance, rasters, energy), :mod:`~vollsmose_gis.lighting.compliance` (EN 13201
