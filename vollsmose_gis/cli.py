@@ -429,7 +429,7 @@ def lighting(
     refuse_existing(raster, output, overwrite=overwrite, inputs=(district,))
     d = open_district(district)
     folder = district.parent if district is not None else None
-    options = dict(target_class=target_class, photometry_dir=folder)
+    options: dict[str, Any] = dict(target_class=target_class, photometry_dir=folder)
     run = run_module("lighting", d, resolution_m=resolution, **options)
     image, values = run.rasters["illuminance"], run.indicators
     frame, dark = run.layers["lighting_segments"], run.layers["lighting_dark_spots"]
@@ -948,8 +948,7 @@ def score(
     from vollsmose_gis.scoring import load_profile
 
     check_output_folder(out, overwrite=overwrite)  # before any work
-    outside = {"allow_outside_paths": True} if allow_outside else {}
-    loaded = load_scenarios(scenarios or [Path("scenarios")], **outside)
+    loaded = load_scenarios(scenarios or [Path("scenarios")], allow_outside_paths=allow_outside)
     scoring_profile = load_profile(profile)
     base = open_district(district) if district is not None else None
     module_params = None
@@ -1274,7 +1273,7 @@ def calming(  # noqa: C901 - waiver: a CLI command: options to library calls, co
             report["calibration"] = {**fit.summary(), "written": str(fitted_path)}
         if result is not None and after is not None:
             report["plan"] = {
-                **result.summary(),
+                **dict(result.summary),
                 "indicators_after": {k: clean(v.value) for k, v in after.items()},
             }
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
@@ -1298,7 +1297,7 @@ def calming(  # noqa: C901 - waiver: a CLI command: options to library calls, co
         console.print(f"model vs measured: RMSE {run.extras['speed_counts_rmse_kmh']:.2f} km/h",
                       highlight=False)  # fmt: skip
     if result is not None:
-        summary = result.summary()
+        summary = dict(result.summary)
         kinds = ", ".join(f"{n} {k}" for k, n in summary["devices_by_kind"].items()) or "none"
         console.print(f"plan: {summary['devices']} devices ({kinds}), {result.cost_dkk:,.0f} DKK; "
                       f"target not met on: {', '.join(result.unmet_streets) or 'none'}",
@@ -1395,7 +1394,7 @@ def monitor(
     latest = result.status[result.status["year"] == result.status["year"].max()]
     table = Table("area", "year", "list", "status", "years in a row")
     for row in latest.itertuples():
-        verdict = {True: "ON", False: "off"}.get(row.on_list, "no data")  # type: ignore[call-overload]
+        verdict = {True: "ON", False: "off"}.get(row.on_list, "no data")
         table.add_row(str(row.area_id), str(row.year), str(row.list), verdict,
                       str(row.consecutive_years))  # fmt: skip
     console.print(table)

@@ -27,7 +27,7 @@ contract of :mod:`vollsmose_gis.analysis`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -58,7 +58,7 @@ __all__ = [
     "trends",
 ]
 
-_OPS = {
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": np.greater,
     ">=": np.greater_equal,
     "<": np.less,

@@ -262,7 +262,7 @@ def _status_table(rows: pd.DataFrame, lang: str) -> str:
     e = html.escape
     out = ["<table><tr><th>area</th><th>list</th><th>status</th><th></th></tr>"]
     for row in rows.itertuples():
-        verdict = {True: "on", False: "off"}.get(row.on_list, "unknown")  # type: ignore[call-overload]
+        verdict = {True: "on", False: "off"}.get(row.on_list, "unknown")
         label = row.list_label_da if lang == "da" else row.list_label
         years = _t("years", lang, n=row.consecutive_years) if row.on_list is True else ""
         out.append(

@@ -242,7 +242,7 @@ def place_labels(
             cx, cy = ax.transData.transform((x, y))
             r = marker_pt * px
             taken.append(Bbox([[cx - r, cy - r], [cx + r, cy + r]]))
-    placed = []
+    placed: list[Any] = []
     for (x, y), text in zip(points, labels, strict=True):
         if not (np.isfinite(x) and np.isfinite(y)):
             placed.append(None)

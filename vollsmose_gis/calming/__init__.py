@@ -78,7 +78,7 @@ Modules: :mod:`~vollsmose_gis.calming.speeds` (the speed model),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -180,7 +180,11 @@ def _compute(
         tolerance = float(planner["tolerance_kmh"] if tolerance_kmh is None else tolerance_kmh)
         speeds = operating_speeds(district, target_kmh=target_kmh)
         speeds["meets_target"] = meets_criterion(
-            speeds, _model(district).chain, target_kmh, criterion=rule, tolerance_kmh=tolerance
+            speeds,
+            _model(district).chain,
+            target_kmh,
+            criterion=cast(Criterion, rule),
+            tolerance_kmh=tolerance,
         )
         values = indicators(district, target_kmh=target_kmh)
         layers: dict[str, gpd.GeoDataFrame] = {"calming_speeds": speeds}

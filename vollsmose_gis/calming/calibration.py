@@ -121,7 +121,7 @@ def read_speed_counts(
             y = pd.to_numeric(table["y"], errors="coerce").to_numpy(dtype=float)
             bad = ~(np.isfinite(x) & np.isfinite(y))
             geometry = shapely.points(np.where(bad, 0.0, x), np.where(bad, 0.0, y))
-            geometry = np.where(bad, None, geometry)
+            geometry = np.where(bad, np.array(None, dtype=object), geometry)
             frame = gpd.GeoDataFrame(table.drop(columns=["x", "y"]), geometry=geometry, crs=crs)
         elif "street_id" in table.columns:
             frame = gpd.GeoDataFrame(table, geometry=[None] * len(table), crs=crs)
@@ -226,7 +226,7 @@ def check_speed_counts(
             if "source" in frame.columns
             else np.full(n, source),
         },
-        geometry=np.where(missing, None, geoms),
+        geometry=np.where(missing, np.array(None, dtype=object), geoms),
         crs=crs,
     )
 
@@ -685,6 +685,6 @@ def calibrate_speeds(
         sites=table,
         success=success,
         message=str(message),
-        bounds={k: limits[k] for k in keys},
+        bounds={k: (float(limits[k][0]), float(limits[k][1])) for k in keys},
         base=base,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -493,7 +493,7 @@ def _plan(
         crash_ratio(after["v85_mean_kmh"].to_numpy(), before["v85_mean_kmh"].to_numpy()) - 1.0
     )
     after["meets_target"] = meets_criterion(
-        after, model.chain, target, criterion=rule, tolerance_kmh=tolerance
+        after, model.chain, target, criterion=cast(Criterion, rule), tolerance_kmh=tolerance
     )
     meets = after["meets_target"]
     unmet = sorted(set(after.loc[after["target_street"] & ~meets.fillna(True), "street_id"]))
