@@ -736,9 +736,8 @@ def _context(
         ],
         "ranking_header": header,
         "ranking": ranking,
-        "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []]
-        + _rule_readings(result, lang),
-        "ranking_legend": _ranking_legend(header, lang),
+        "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []],
+        "ranking_legend": _ranking_legend(header, lang) + _rule_readings(result, lang),
         "pareto": _pareto_sentence(result.scores, lang),
         "warnings": _warning_rows(result, lang),
         "scenario_names": list(scores["scenario"]),
@@ -798,15 +797,8 @@ def _rule_readings(result: ScoreResult, lang: str) -> list[str]:
         low, high = int(account.demolition_need_min), int(account.demolition_need_max)
         if high <= 0:
             continue
-        lines.append(
-            t(
-                "report.rule_readings",
-                lang,
-                plan=_display_name(name, lang),
-                low=f"{low:,}",
-                high=f"{high:,}",
-            )
-        )
+        need = f"{low:,}" if low == high else f"{low:,}–{high:,}"
+        lines.append(t("report.rule_readings", lang, plan=_display_name(name, lang), need=need))
     return lines
 
 
