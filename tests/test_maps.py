@@ -136,7 +136,15 @@ def test_quantile_classes_rank_against_the_reference_only():
 @pytest.mark.parametrize(
     ("theme", "expected"),
     [
-        ("connectivity", ["Walking through-movement", "Dead ends", "Suggested new links"]),
+        (
+            "connectivity",
+            [
+                "Walking through-movement",
+                "Dead ends",
+                "Suggested new links",
+                "Angular integration (NAIN, 2000 m)",
+            ],
+        ),
         ("calming", ["Car speeds (V85)", "Speed-calming devices"]),
         (
             "lighting",

@@ -82,6 +82,9 @@ def test_connectivity_equals_the_library(case: Case) -> None:
     assert_same_frame(frame(result["SEGMENTS"]), edges)
     assert_same_frame(frame(result["JUNCTIONS"]), nodes)
     assert_same_frame(frame(result["HOMES"]), connectivity.home_access(case.district))
+    library = analysis.run("connectivity", case.district)
+    if "connectivity_segments" in library.layers:  # the angular segment map (NAIN, NACH)
+        assert_same_frame(frame(result["ANGULAR"]), library.layers["connectivity_segments"])
     assert_same_indicators(
         frame(result["INDICATORS"]), analysis.run("connectivity", case.district).indicators
     )

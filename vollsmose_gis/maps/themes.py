@@ -277,6 +277,45 @@ def _new_streets(ctx: _Ctx) -> gpd.GeoDataFrame | None:
     return streets.loc[new]
 
 
+# space syntax's classic map: angular integration from blue (segregated) to red
+_INTEGRATION_COLOURS = ["#313695", "#74add1", "#fee090", "#f46d43", "#a50026"]
+_INTEGRATION_QUANTILES = (0.2, 0.4, 0.6, 0.8)
+
+
+def _integration_layer(ctx: _Ctx, segments: gpd.GeoDataFrame | None) -> _Layer | None:
+    """The segment map coloured by angular integration (NAIN, 2000 m), off by default."""
+    lang = ctx.lang
+    if segments is None or segments.empty or "nain_2000" not in segments:
+        return None
+    segments = ctx.view(segments)
+    values = _float_column(segments, "nain_2000")
+    classes = _quantile_classes(values, _INTEGRATION_QUANTILES)
+    order = np.argsort(classes, kind="stable")  # most integrated drawn last, on top
+    group = folium.FeatureGroup(
+        name=html.escape(_t("map.connectivity.integration", lang)), show=False
+    )
+    labels = [_t(f"map.connectivity.integration.q{k}", lang) for k in range(5)]
+    layer = _geojson(
+        segments.iloc[order],
+        [_line(_INTEGRATION_COLOURS[c], 3.0) for c in classes[order]],
+        [
+            _tip(_t("map.connectivity.integration", lang), [("NAIN", _number(v, 3, lang))])
+            for v in values[order]
+        ],
+    )
+    if layer is None:
+        return None
+    layer.add_to(group)
+    return _Layer(
+        group,
+        _Legend(
+            _t("map.connectivity.integration", lang),
+            [("thick", c, label) for c, label in zip(_INTEGRATION_COLOURS, labels, strict=True)],
+            _t("map.connectivity.integration.legend", lang),
+        ),
+    )
+
+
 def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
     lang = ctx.lang
     result = ctx.module("connectivity")
@@ -346,6 +385,9 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
                 ),
             )
         )
+    integration = _integration_layer(ctx, result.layers.get("connectivity_segments"))
+    if integration is not None:
+        layers.append(integration)
     new = _new_streets(ctx)
     if new is not None and not new.empty:
         group = folium.FeatureGroup(name=html.escape(_t("map.connectivity.new_streets", lang)))

@@ -119,6 +119,7 @@ class ConnectivityAlgorithm(VollsmoseAlgorithm):
     SEGMENTS = "SEGMENTS"
     JUNCTIONS = "JUNCTIONS"
     HOMES = "HOMES"
+    ANGULAR = "ANGULAR"
     INDICATORS = "INDICATORS"
 
     def initAlgorithm(self, configuration: Any = None) -> None:
@@ -155,6 +156,12 @@ class ConnectivityAlgorithm(VollsmoseAlgorithm):
         self.add_sink(
             self.HOMES, "Homes with route directness and reach", QgsProcessing.TypeVectorPoint
         )
+        self.add_sink(
+            self.ANGULAR,
+            "Segment map with angular integration and choice (NAIN, NACH)",
+            QgsProcessing.TypeVectorLine,
+            optional=True,
+        )
         self.add_sink(self.INDICATORS, "Connectivity indicators (table)", QgsProcessing.TypeVector)
         self.addOutput(QgsProcessingOutputString(self.PROVENANCE, self.tr("Provenance")))
 
@@ -172,9 +179,13 @@ class ConnectivityAlgorithm(VollsmoseAlgorithm):
         with library_call(feedback):
             # the module's one pipeline (indicators, centralities, home access)
             result = analysis.run(
-                "connectivity", district, centre=centre, radii=tuple(radii), mode=mode,
+                "connectivity",
+                district,
+                centre=centre,
+                radii=tuple(radii),
+                mode=mode,
                 progress=progress_callback(feedback, 5, 95),
-            )  # fmt: skip
+            )
             check_cancelled(feedback)
         nodes = result.layers["connectivity_nodes"]
         edges = result.layers["connectivity_edges"]
@@ -196,6 +207,15 @@ class ConnectivityAlgorithm(VollsmoseAlgorithm):
         outputs[self.JUNCTIONS] = self.write_frame(
             nodes, parameters, self.JUNCTIONS, context, crs=crs, style="centrality_points"
         )
+        if "connectivity_segments" in result.layers:
+            outputs[self.ANGULAR] = self.write_frame(
+                result.layers["connectivity_segments"],
+                parameters,
+                self.ANGULAR,
+                context,
+                crs=crs,
+                default_geometry="LineString",
+            )
         outputs[self.HOMES] = self.write_frame(
             homes, parameters, self.HOMES, context, crs=crs, style="home_access"
         )
