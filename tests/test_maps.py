@@ -595,3 +595,23 @@ def test_raster_digest_is_the_content():
     other = Raster(a.array + 1, from_origin(0, 20, 10, 10), CRS)
     assert render.raster_digest(a) == render.raster_digest(same)
     assert len({render.raster_digest(r) for r in (a, moved, other)}) == 3
+
+
+def test_the_safety_map_shows_evidence_aggregated_and_says_it_is_illustrative():
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    page = maps.to_html(maps.theme_map(default_district(), "safety"))
+    names = layer_names(page)
+    for name in (
+        "Incident density along the streets",
+        "Significant hot spots (Gi*, FDR)",
+        "Incidents per cell (cells under 5 hidden)",
+        "Safety-walk marks",
+    ):
+        assert name in names
+    assert "ILLUSTRATIVE evidence" in page
+    from vollsmose_gis import analysis
+
+    cells = analysis.run("safety", default_district()).layers["safety_incidents_aggregated"]
+    assert (cells["count"] >= 5).all()  # no cell small enough to point at a person
+    assert "safety" not in maps.THEMES  # drawn on request, not in every scenario map

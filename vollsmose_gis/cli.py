@@ -1514,8 +1514,10 @@ def map_(
 
     if view not in ("map", "before-after", "changes"):
         raise InputError(f"--view must be map, before-after or changes, got {view!r}")
-    if theme != "all" and theme not in maps.THEMES:
-        raise InputError(f"--theme must be one of {[*maps.THEMES, 'all']}, got {theme!r}")
+    if theme != "all" and theme not in (*maps.THEMES, *maps.MAP_ONLY_THEMES):
+        raise InputError(
+            f"--theme must be one of {[*maps.THEMES, *maps.MAP_ONLY_THEMES, 'all']}, got {theme!r}"
+        )
     refuse_existing(output, overwrite=overwrite, inputs=(source,))
     is_scenario = source is not None and source.suffix.lower() in (".yaml", ".yml")
     if view != "map" and not is_scenario:

@@ -48,10 +48,11 @@ from vollsmose_gis.maps.pages import (
     write_maps,
 )
 from vollsmose_gis.maps.render import save_map, to_html
-from vollsmose_gis.maps.themes import THEMES
+from vollsmose_gis.maps.themes import MAP_ONLY_THEMES, THEMES
 
 __all__ = [
     "LANGUAGES",
+    "MAP_ONLY_THEMES",
     "THEMES",
     "before_after_map",
     "calming_map",

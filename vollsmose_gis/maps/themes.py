@@ -1034,18 +1034,137 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
     return layers
 
 
+_KDE_COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#cb181d"]
+_KDE_QUANTILES = (0.5, 0.75, 0.9)
+
+
+def _safety_layers(ctx: _Ctx) -> list[_Layer]:
+    """Evidence of safety: incident density along the streets, significant hot spots,
+    incidents aggregated to cells (never single incidents), overlooked paths by day and
+    night, and the safety-walk marks.  ILLUSTRATIVE evidence is said in every legend.
+    """
+    lang = ctx.lang
+    result = ctx.module("safety")
+    note = _t("map.safety.illustrative", lang) if result.extras.get("illustrative") else None
+    layers: list[_Layer] = []
+    kde = result.layers.get("safety_network_kde")
+    if kde is not None and not kde.empty:
+        kde = ctx.view(kde)
+        values = _float_column(kde, "density_per_km")
+        classes = _quantile_classes(values, _KDE_QUANTILES, reference=values > 0)
+        order = np.argsort(classes, kind="stable")
+        group = folium.FeatureGroup(name=html.escape(_t("map.safety.kde", lang)))
+        layer = _geojson(
+            kde.iloc[order],
+            [_line(_KDE_COLOURS[c], 2.0 + c) for c in classes[order]],
+            [
+                _tip(_t("map.safety.kde", lang), [("/km", _number(v, 2, lang))])
+                for v in values[order]
+            ],
+        )
+        if layer is not None:
+            layer.add_to(group)
+        labels = [_t(f"map.safety.kde.q{k}", lang) for k in range(4)]
+        layers.append(
+            _Layer(
+                group,
+                _Legend(
+                    _t("map.safety.kde", lang),
+                    [("thick", c, label) for c, label in zip(_KDE_COLOURS, labels, strict=True)],
+                    note or _t("map.safety.kde.legend", lang),
+                ),
+            )
+        )
+    for key, colour, style in (
+        ("safety_hotspots", "#cb181d", "hotspots"),
+        ("safety_incidents_aggregated", "#6a51a3", "aggregated"),
+    ):
+        frame = result.layers.get(key)
+        if frame is None or frame.empty:
+            continue
+        group = folium.FeatureGroup(name=html.escape(_t(f"map.safety.{style}", lang)))
+        counts = _float_column(frame, "count")
+        layer = _geojson(
+            frame,
+            [_fill(colour, edge=colour, weight=1.5, opacity=0.35)] * len(frame),
+            [
+                _tip(
+                    _t(f"map.safety.{style}", lang),
+                    [(_t("map.safety.count", lang), _number(c, 0, lang))],
+                )
+                for c in counts
+            ],
+        )
+        if layer is not None:
+            layer.add_to(group)
+        layers.append(
+            _Layer(
+                group,
+                _Legend(
+                    _t(f"map.safety.{style}", lang),
+                    [("fill", colour, _t(f"map.safety.{style}", lang))],
+                    note or _t(f"map.safety.{style}.legend", lang),
+                ),
+            )
+        )
+    marks = result.layers.get("safety_audit")
+    if marks is not None and not marks.empty:
+        group = folium.FeatureGroup(name=html.escape(_t("map.safety.marks", lang)))
+        night = marks["overlooked_night"].fillna(False).astype(bool).to_numpy()
+        layer = _geojson(
+            marks,
+            [_dot("#1a9850" if n else "#d73027", 5.0, edge="#ffffff", weight=1.5) for n in night],
+            [
+                _tip(
+                    str(r),
+                    [
+                        (
+                            _t("map.safety.overlooked_night", lang),
+                            _t("report.yes" if n else "report.no", lang),
+                        )
+                    ],
+                )
+                for r, n in zip(_text_column(marks, "reason"), night, strict=True)
+            ],
+            point_radius=5.0,
+        )
+        if layer is not None:
+            layer.add_to(group)
+        layers.append(
+            _Layer(
+                group,
+                _Legend(
+                    _t("map.safety.marks", lang),
+                    [
+                        ("point", "#1a9850", _t("map.safety.marks.seen", lang)),
+                        ("point", "#d73027", _t("map.safety.marks.unseen", lang)),
+                    ],
+                    note,
+                ),
+            )
+        )
+    return layers
+
+
 _THEME_LAYERS: dict[str, Callable[[_Ctx], list[_Layer]]] = {
     "connectivity": _connectivity_layers,
     "calming": _calming_layers,
     "lighting": _lighting_layers,
     "cctv": _cctv_layers,
     "mix": _mix_layers,
+    "safety": _safety_layers,
 }
 
 
+MAP_ONLY_THEMES: tuple[str, ...] = ("safety",)
+"""Themes drawn on request only (not in the scenario maps: their module is not scored)."""
+
+
 def _check_theme(theme: str) -> str:
-    if theme not in THEMES and theme != "all":
-        raise InputError(f"unknown map theme {theme!r}; themes are {[*THEMES, 'all']}")
+    if theme not in THEMES and theme not in MAP_ONLY_THEMES and theme != "all":
+        raise InputError(
+            f"unknown map theme {theme!r}; themes are {[*THEMES, *MAP_ONLY_THEMES, 'all']}"
+        )
     return theme
 
 
