@@ -1139,7 +1139,7 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
                         ("point", "#1a9850", _t("map.safety.marks.seen", lang)),
                         ("point", "#d73027", _t("map.safety.marks.unseen", lang)),
                     ],
-                    note,
+                    note or "",
                 ),
             )
         )
