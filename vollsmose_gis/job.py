@@ -214,16 +214,12 @@ def run_job(
 
 def job_warnings(result: ScoreResult) -> list[str]:
     """Module warnings of the run, each once: "module: message (plans it concerns)"."""
-    plans = {"today": result.baseline, **result.results}
-    seen: dict[tuple[str, str], list[str]] = {}
-    for name, r in plans.items():
-        for module, m in r.modules.items():
-            for message in m.warnings:
-                seen.setdefault((module, message), []).append(name)
-    return [
-        f"{module}: {message} ({'all plans' if len(names) == len(plans) else ', '.join(names)})"
-        for (module, message), names in seen.items()
-    ]
+    lines = []
+    for module, message, names, every in result.warning_groups():
+        named = ("today" if n == "(baseline)" else n for n in names)
+        plans = "all plans" if every else ", ".join(named)
+        lines.append(f"{module}: {message} ({plans})")
+    return lines
 
 
 def _swap_in(staging: Path, out: Path) -> list[Path]:

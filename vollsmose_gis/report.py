@@ -902,17 +902,8 @@ def _warning_rows(result: ScoreResult, lang: str) -> list[dict[str, str]]:
     """The modules' warnings of every plan, one row per distinct (analysis, message),
     with the plans it concerns ("all plans" when every one, today included).
     """
-    plans = {"(baseline)": result.baseline, **result.results}
-    seen: dict[tuple[str, str], list[str]] = {}
-    for name, r in plans.items():
-        for module, m in r.modules.items():
-            for message in dict.fromkeys(str(w) for w in getattr(m, "warnings", []) or []):
-                names = seen.setdefault((module, message), [])
-                if name not in names:
-                    names.append(name)
     rows = []
-    for (module, message), names in seen.items():
-        every = len(names) == len(plans)
+    for module, message, names, every in result.warning_groups():
         rows.append(
             {
                 "module": module,

@@ -312,6 +312,25 @@ class ScoreResult:
     base_path: Path | None = None
     """The base district's file (None: the district given in code or the embedded one)."""
 
+    def warning_groups(self) -> list[tuple[str, str, list[str], bool]]:
+        """Every module warning of the run once: (module, message, plans, all plans?).
+
+        Plans are named as in :attr:`results`, the baseline ``"(baseline)"``; the flag
+        says the warning concerns every plan, the baseline included.
+        """
+        plans = {"(baseline)": self.baseline, **self.results}
+        seen: dict[tuple[str, str], list[str]] = {}
+        for name, r in plans.items():
+            for module, m in r.modules.items():
+                for message in dict.fromkeys(str(w) for w in m.warnings):
+                    names = seen.setdefault((module, message), [])
+                    if name not in names:
+                        names.append(name)
+        return [
+            (module, message, names, len(names) == len(plans))
+            for (module, message), names in seen.items()
+        ]
+
 
 def _indicator_rows(
     modules: dict[str, ModuleResult], profile: Profile, baseline: pd.DataFrame | None

@@ -1110,7 +1110,7 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
     marks = result.layers.get("safety_audit")
     if marks is not None and not marks.empty:
         group = folium.FeatureGroup(name=html.escape(_t("map.safety.marks", lang)))
-        night = marks["overlooked_night"].fillna(False).astype(bool).to_numpy()
+        night = _bool_column(marks, "overlooked_night")
         layer = _geojson(
             marks,
             [_dot("#1a9850" if n else "#d73027", 5.0, edge="#ffffff", weight=1.5) for n in night],
