@@ -359,6 +359,7 @@ def angular_indicators(
     radii: Sequence[float | None] = (800.0, 2000.0),
     surroundings_m: float = 1000.0,
     threads: int | None = None,
+    segments: gpd.GeoDataFrame | None = None,
 ) -> dict[str, float]:
     """How integrated a district is with its surroundings: mean NAIN inside / outside.
 
@@ -377,6 +378,9 @@ def angular_indicators(
         within this distance (metres) of it.
     threads
         Number of workers of the engine.
+    segments
+        The district's segment analysis at ``radii``, when the caller has it already
+        (:func:`angular_analysis` of its street graph); computed here otherwise.
 
     Returns
     -------
@@ -396,7 +400,11 @@ def angular_indicators(
         raise InputError(
             f"surroundings_m must be a positive number of metres, got {surroundings_m!r}"
         )
-    frame = angular_analysis(graph_of(district), radii, threads=threads)
+    frame = (
+        segments
+        if segments is not None
+        else angular_analysis(graph_of(district), radii, threads=threads)
+    )
     mid = shapely.line_interpolate_point(frame.geometry.to_numpy(), 0.5, normalized=True)
     boundary = district.boundary
     inside = shapely.covers(boundary, mid)

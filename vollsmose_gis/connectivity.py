@@ -1393,8 +1393,10 @@ def _compute(
     # space syntax: angular integration (NAIN) and choice (NACH) of the segment map, and
     # how integrated the district is with its surroundings
     try:
-        angular = angular_indicators(district, radii=(800, 2000))
-        layers["connectivity_segments"] = angular_analysis(street_graph(district), (800, 2000))
+        # one segment analysis serves the layer and the indicators
+        segments = angular_analysis(street_graph(district), (800, 2000))
+        layers["connectivity_segments"] = segments
+        angular = angular_indicators(district, radii=(800, 2000), segments=segments)
     except NoStreetsError:
         angular = {}
     for key in ("nain_ratio_800", "nain_ratio_2000", "nach_ratio_2000"):
