@@ -270,11 +270,6 @@ module_runs = analysis.module_runs
 clear_cache = analysis.clear_cache
 
 
-def run_module(name: str, district: District) -> ModuleResult:
-    """Run one module on a district, or return the cached result for the same content."""
-    return analysis.run(name, district)
-
-
 # --------------------------------------------------------------------------- scoring
 
 
