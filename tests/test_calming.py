@@ -419,7 +419,7 @@ def test_indicators_of_a_30_zone_by_hand():
 
 def test_costs_from_unit_costs():
     costs = cm.device_costs(frame([device("a", 0, 0), device("b", 0, 0, "table")]))
-    assert costs.tolist() == [P["unit_cost_dkk"]["hump"], P["unit_cost_dkk"]["table"]]
+    assert costs.tolist() == [35_000.0, 120_000.0]  # unit_costs.yaml calming: hump, table
 
 
 def test_parameters_follow_domain_ranges():
@@ -495,7 +495,7 @@ def plan_rules_hold(plan: cm.CalmingPlan, district: District, kinds=("hump", "ta
             if chain_of[other.device_id] != chain_of[row.device_id]:
                 continue
             assert abs(pos_of[other.device_id] - pos_of[row.device_id]) >= spacing - 1e-6
-    assert plan.cost_dkk == pytest.approx(sum(P["unit_cost_dkk"][k] for k in plan.devices.kind))
+    assert plan.cost_dkk == pytest.approx(sum(load("unit_costs")["calming"][k] for k in plan.devices.kind))
     before = plan.speeds["v85_max_before_kmh"].to_numpy()
     assert np.all(plan.speeds["v85_max_kmh"].to_numpy() <= before + 1e-9)
     return plan.devices

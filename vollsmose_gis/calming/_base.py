@@ -225,8 +225,17 @@ def pedestrian_fatality_risk(speed_kmh: Any) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(float(p["intercept"]) - float(p["slope_per_kmh"]) * v)))
 
 
+def device_unit_costs() -> dict[str, float]:
+    """Unit cost of each device kind, DKK excl. VAT (``standards/unit_costs.yaml``)."""
+    return {str(k): float(v) for k, v in load("unit_costs")["calming"].items()}
+
+
 def device_costs(devices: gpd.GeoDataFrame | pd.DataFrame) -> pd.Series:
-    """Return the cost of each device in DKK (``unit_cost_dkk`` by ``kind``).
+    """Return the cost of each device in DKK (``standards/unit_costs.yaml`` ``calming``).
+
+    One price table serves the planner (which ranks devices by effect per krone) and
+    the scenarios (which cost the devices a plan adds), so a plan is chosen and costed
+    at the same prices.
 
     Parameters
     ----------
@@ -243,13 +252,13 @@ def device_costs(devices: gpd.GeoDataFrame | pd.DataFrame) -> pd.Series:
     InputError
         A kind has no unit cost.
     """
-    costs = _params()["unit_cost_dkk"]
+    costs = device_unit_costs()
     kinds = devices["kind"].astype(str) if len(devices) else pd.Series([], dtype=str)
     unknown = sorted(set(kinds) - set(costs))
     if unknown:
         raise InputError(
             f"no unit cost for device kind(s) {unknown}; known kinds: {sorted(costs)} "
-            "(standards/calming.yaml unit_cost_dkk)"
+            "(standards/unit_costs.yaml calming)"
         )
     return pd.Series(
         kinds.map(lambda k: float(costs[k])).to_numpy(dtype=float),

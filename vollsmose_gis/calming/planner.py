@@ -26,6 +26,7 @@ from vollsmose_gis.calming._base import (
     crash_ratio,
     crossing_speed_kmh,
     device_costs,
+    device_unit_costs,
     logger,
     using_params,
 )
@@ -183,7 +184,7 @@ def _check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     if not kinds:
         raise InputError("kinds must name at least one device kind, e.g. ('hump',)")
     known = params["default_design_speed_kmh"]
-    unknown = [k for k in kinds if k not in known or k not in params["unit_cost_dkk"]]
+    unknown = [k for k in kinds if k not in known or k not in device_unit_costs()]
     if unknown:
         raise InputError(f"unknown device kind(s) {unknown}; known kinds: {sorted(known)}")
     fixed = [k for k in kinds if k in params["planner"]["not_placeable"]]
