@@ -495,7 +495,9 @@ def plan_rules_hold(plan: cm.CalmingPlan, district: District, kinds=("hump", "ta
             if chain_of[other.device_id] != chain_of[row.device_id]:
                 continue
             assert abs(pos_of[other.device_id] - pos_of[row.device_id]) >= spacing - 1e-6
-    assert plan.cost_dkk == pytest.approx(sum(load("unit_costs")["calming"][k] for k in plan.devices.kind))
+    assert plan.cost_dkk == pytest.approx(
+        sum(load("unit_costs")["calming"][k] for k in plan.devices.kind)
+    )
     before = plan.speeds["v85_max_before_kmh"].to_numpy()
     assert np.all(plan.speeds["v85_max_kmh"].to_numpy() <= before + 1e-9)
     return plan.devices
