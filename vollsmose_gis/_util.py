@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["largest_remainder", "slug"]
+__all__ = ["json_value", "largest_remainder", "slug"]
 
 
-def slug(name: str) -> str:
-    """File-name form of a scenario name: lower case, runs of other characters as '-'."""
+def slug(name: str, default: str = "scenario") -> str:
+    """File-name form of a name: lower case, runs of other characters as '-'.
+
+    ``default`` is returned when nothing is left (a name of symbols only).
+    """
     keep = "".join(c.lower() if c.isalnum() else "-" for c in name)
-    return "-".join(part for part in keep.split("-") if part) or "scenario"
+    return "-".join(part for part in keep.split("-") if part) or default
+
+
+def json_value(value: Any) -> Any:
+    """A value ready for JSON: NaN, ``None`` and ``pd.NA`` as None, NumPy scalars as Python.
+
+    JSON has no NaN (``json.dumps`` would write the invalid token ``NaN``), and a
+    missing figure must read as missing (``null``), not as a number.
+    """
+    if value is None or type(value).__name__ == "NAType":
+        return None
+    if hasattr(value, "item") and np.ndim(value) == 0:
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 def largest_remainder(weights: Sequence[float], total: int) -> list[int]:

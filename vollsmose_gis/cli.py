@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vollsmose_gis._errors import DistrictValidationError, InputError
+from vollsmose_gis._util import json_value
 from vollsmose_gis._version import __version__
 from vollsmose_gis.analysis import ModuleResult
 from vollsmose_gis.district import District
@@ -157,7 +158,7 @@ def run_module(name: str, district: District, **params: Any) -> ModuleResult:
 
 def indicators_json(values: dict[str, Any]) -> dict[str, Any]:
     """Indicators as JSON: every field, NaN as null."""
-    return {k: {**v.to_dict(), "value": _clean(v.value)} for k, v in values.items()}
+    return {k: {**v.to_dict(), "value": json_value(v.value)} for k, v in values.items()}
 
 
 def print_indicators(
@@ -177,10 +178,6 @@ def print_footer(result: ModuleResult) -> None:
     for message in result.warnings:
         err_console.print(f"warning: {message}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"provenance: {result.provenance}", highlight=False, markup=False)
-
-
-def _clean(value: Any) -> Any:
-    return None if isinstance(value, float) and value != value else value
 
 
 def _fmt(value: float) -> str:
@@ -448,7 +445,7 @@ def lighting(
                           lighting_compliance_after=result.compliance_after)  # fmt: skip
         save_district(result.district if result is not None else d, output,
                       overwrite=overwrite, extra_layers=tables)  # fmt: skip
-    clean = _clean
+    clean = json_value
     summary = run.extras["summary"]
     if as_json:
         report: dict[str, Any] = {
@@ -1257,7 +1254,7 @@ def calming(  # noqa: C901 - waiver: a CLI command: options to library calls, co
             tables["planned_calming"] = result.devices
         save_district(result.district if result is not None else d, output,
                       overwrite=overwrite, extra_layers=tables)  # fmt: skip
-    clean = _clean
+    clean = json_value
     if as_json:
         report: dict[str, Any] = {
             "district": d.name, "provenance": d.provenance.statement(), "target_kmh": target_kmh,

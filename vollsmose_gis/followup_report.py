@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from vollsmose_gis._util import json_value, slug
 from vollsmose_gis.followup import MonitorResult, suppress
 from vollsmose_gis.io import atomic_path
 
@@ -99,7 +99,7 @@ def write_followup(
     written.append(out / "monitor.json")
     charts = {}
     for area in sorted(result.statistics["area_id"].unique()):
-        path = out / f"criteria_{_slug(str(area))}.png"
+        path = out / f"criteria_{slug(str(area), default='area')}.png"
         _chart(result, str(area), path, lang)
         charts[str(area)] = path
         written.append(path)
@@ -118,31 +118,17 @@ def summary(result: MonitorResult) -> dict[str, Any]:
         "sources": result.sources,
         "latest_year": int(result.status["year"].max()) if len(result.status) else None,
         "status": [
-            {k: _plain(v) for k, v in row.items()}
+            {k: json_value(v) for k, v in row.items()}
             for row in latest[
                 ["area_id", "set", "list", "on_list", "consecutive_years", "off_list_if"]
             ].to_dict("records")
         ],
         "targets": [
-            {k: _plain(v) for k, v in row.items()}
+            {k: json_value(v) for k, v in row.items()}
             for row in targets[["area_id", "target_id", "standing", "projected"]].to_dict("records")
         ],
-        "effects": [{k: _plain(v) for k, v in e.items()} for e in result.effects],
+        "effects": [{k: json_value(v) for k, v in e.items()} for e in result.effects],
     }
-
-
-def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower()) or "area"
 
 
 def _chart(result: MonitorResult, area: str, path: Path, lang: str) -> None:
