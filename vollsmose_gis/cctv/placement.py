@@ -30,6 +30,8 @@ from vollsmose_gis.cctv.visibility import (
     _views,
 )
 from vollsmose_gis.district import District
+from vollsmose_gis.io import Raster
+from vollsmose_gis.lighting.planner import priority_points
 from vollsmose_gis.standards import layer_schemas, load
 
 # --------------------------------------------------------------------------- placement
@@ -266,9 +268,13 @@ def plan_cameras(
     edition: str | None = None,
     include_existing: bool = True,
     camera: Mapping[str, Any] | None = None,
+    priority: Raster | gpd.GeoDataFrame | None = None,
     progress: Progress | None = None,
 ) -> CameraPlan:
     """Place up to ``k`` new cameras that cover the most walkable public space at a level.
+
+    With ``priority``, the cameras cover the most priority weight instead (issue 19):
+    each target cell counts with the weight the priority puts on it, not its area.
 
     Parameters
     ----------
@@ -301,6 +307,16 @@ def plan_cameras(
         so gains are what the new cameras add.
     camera
         Lens and mounting of the generated candidates (see :func:`camera_candidates`).
+    priority
+        Where cameras matter most: a Raster of weight per m² (e.g.
+        :func:`vollsmose_gis.safety.priority_surface`; any cell size and alignment) or
+        points with a ``weight`` column, in the District CRS (validated by
+        :func:`vollsmose_gis.lighting.priority_points`).  Each raster cell's weight
+        (value × cell area) or point's weight goes to the planning cell holding its
+        centre, and only weight on target cells (walkable public space) counts: spread
+        point evidence first (``priority_surface``) so a mark beside a path weighs on
+        it.  The greedy / exhaustive search then maximises the weight seen.  None
+        (default): the area seen.
     progress
         Optional callback ``(fraction done, message)``.
 
@@ -312,13 +328,20 @@ def plan_cameras(
         ``new-K-001``…) and ``rank, candidate_id, source, marginal_gain_m2,
         cumulative_gain_m2, covered_share`` (of the target area, existing cameras
         included), ``cost_dkk``, ``cumulative_cost_dkk``.  Fewer than ``k`` rows when
-        no candidate adds anything (said in ``unmet``).
+        no candidate adds anything (said in ``unmet``).  With ``priority`` also
+        ``marginal_weight, cumulative_weight, priority_share`` (of the weight on target
+        cells, existing cameras included; 0–1), and ``summary`` adds ``objective``
+        (``"priority"``), ``priority_weight`` (Σ weight on target cells) and
+        ``existing_priority_covered``; the ``*_m2`` columns stay the area each camera
+        adds, in the order chosen by weight.
 
     Raises
     ------
     InputError
         ``k`` not a whole number in [1, max_new_cameras], unknown method or level,
-        ``resolution_m`` not finite and > 0, too many candidates.
+        ``resolution_m`` not finite and > 0, too many candidates; an invalid
+        ``priority`` (wrong type or CRS, negative or infinite weights, not overlapping
+        the boundary) or one that puts no weight on the walkable public space.
 
     Notes
     -----
@@ -394,6 +417,7 @@ def plan_cameras(
     occ = _occluders(district.buildings, grid)
     target = _planning_targets(district, grid, occ).ravel()
     area = grid.res**2
+    weight = None if priority is None else _cell_weights(priority, district, grid, target)
 
     def seen(group: list[_Camera]) -> list[np.ndarray]:
         views = _views(
@@ -411,12 +435,8 @@ def plan_cameras(
         if progress is not None:
             progress(len(sets) / max(len(as_cams), 1) * 0.9, "candidate viewsheds")
 
-    if method == "greedy":
-        chosen, gains = _greedy(sets, target.size, k)
-    else:
-        chosen, gains = _exhaustive(
-            sets, target.size, k, int(std["placement"]["exhaustive_max_combinations"])
-        )
+    limit = int(std["placement"]["exhaustive_max_combinations"])
+    chosen, gains, weight_gains = _select(sets, target.size, k, method, limit, weight)
     if progress is not None:
         progress(1.0, "placement done")
 
@@ -449,7 +469,7 @@ def plan_cameras(
     )
     out["cost_dkk"] = unit_cost
     out["cumulative_cost_dkk"] = unit_cost * out["rank"].astype(float)
-    summary = {
+    summary: dict[str, Any] = {
         "target_area_m2": target_m2,
         "existing_covered_m2": existing_m2,
         "level": level,
@@ -458,12 +478,15 @@ def plan_cameras(
         "candidates_out_of_reach": out_of_reach,
         "k": int(k),
     }
+    if weight is not None:
+        summary.update(_weighted_columns(out, weight, weight_gains, covered))
     out.attrs.update(summary)
     unmet = []
     if len(out) < k:
+        adds = "priority weight" if weight is not None else "walkable public space"
         unmet.append(
             f"{k - len(out)} of {k} cameras not placed: no remaining candidate (of "
-            f"{len(cands)} within reach of the study area) adds walkable public space "
+            f"{len(cands)} within reach of the study area) adds {adds} "
             f"seen at {level} or better"
         )
     return CameraPlan(
@@ -476,13 +499,64 @@ def plan_cameras(
     )
 
 
-def _greedy(sets: list[np.ndarray], size: int, k: int) -> tuple[list[int], list[int]]:
-    """Lazy greedy maximum coverage (CELF): indices chosen and their marginal gains."""
+def _cell_weights(
+    priority: Raster | gpd.GeoDataFrame, district: District, grid: _Grid, target: np.ndarray
+) -> np.ndarray:
+    """Priority weight per planning cell (flat, 0 off the targets).
+
+    Each weighted point of :func:`~vollsmose_gis.lighting.priority_points` goes to the
+    cell holding it (a raster at the planning grid maps cell to cell).
+    """
+    xy, w = priority_points(priority, district)
+    rows, cols = grid.shape
+    col = np.floor((xy[:, 0] - grid.xmin) / grid.res).astype(np.int64)
+    row = np.floor((grid.ymax - xy[:, 1]) / grid.res).astype(np.int64)
+    on = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+    weight = np.bincount(row[on] * cols + col[on], weights=w[on], minlength=rows * cols)
+    weight = np.where(target, weight, 0.0)
+    if not weight.sum() > 0:
+        raise InputError(
+            f"the priority puts no weight on the walkable public space (walkable streets, "
+            f"squares, green) of district {district.name!r} that cameras could cover; "
+            "spread point evidence onto the paths (safety.priority_surface) or check "
+            "the priority's area"
+        )
+    return weight
+
+
+def _weighted_columns(
+    out: gpd.GeoDataFrame, weight: np.ndarray, gains: list[float], existing: np.ndarray
+) -> dict[str, Any]:
+    """Add the priority columns to a plan's cameras; return the summary entries."""
+    total = float(weight.sum())
+    existing_weight = float(weight[existing].sum())
+    out["marginal_weight"] = np.asarray(gains, dtype=float)
+    out["cumulative_weight"] = out["marginal_weight"].cumsum()
+    out["priority_share"] = (existing_weight + out["cumulative_weight"]) / total
+    return {
+        "objective": "priority",
+        "priority_weight": total,
+        "existing_priority_covered": existing_weight,
+    }
+
+
+def _greedy(
+    sets: list[np.ndarray], size: int, k: int, weights: np.ndarray | None = None
+) -> tuple[list[int], list[float]]:
+    """Lazy greedy maximum coverage (CELF): indices chosen and their marginal gains.
+
+    A set's value is its number of cells, or the sum of ``weights`` (≥ 0, one per cell)
+    over its cells when given: weighted maximum coverage, the same 1 - 1/e guarantee.
+    """
+
+    def value(cells: np.ndarray) -> float:
+        return float(weights[cells].sum()) if weights is not None else len(cells)
+
     covered = np.zeros(size, dtype=bool)
-    bounds = np.array([len(s) for s in sets], dtype=np.int64)
+    bounds = np.array([value(s) for s in sets], dtype=np.float64)
     fresh = np.zeros(len(sets), dtype=bool)
     chosen: list[int] = []
-    gains: list[int] = []
+    gains: list[float] = []
     while len(chosen) < k and len(sets):
         fresh[:] = False
         while True:
@@ -490,23 +564,58 @@ def _greedy(sets: list[np.ndarray], size: int, k: int) -> tuple[list[int], list[
             best = int(np.argmax(bounds))
             if bounds[best] <= 0 or fresh[best]:
                 break
-            bounds[best] = int((~covered[sets[best]]).sum())
+            bounds[best] = value(sets[best][~covered[sets[best]]])
             fresh[best] = True
         if bounds[best] <= 0:
             break
-        gain = int(bounds[best])
+        gains.append(float(bounds[best]))
         covered[sets[best]] = True
         chosen.append(best)
-        gains.append(gain)
         bounds[best] = -1
     return chosen, gains
 
 
+def _select(
+    sets: list[np.ndarray],
+    size: int,
+    k: int,
+    method: str,
+    limit: int,
+    weights: np.ndarray | None,
+) -> tuple[list[int], list[float], list[float]]:
+    """Sets chosen by ``method``, the cells each adds and (with ``weights``) its weight.
+
+    With weights the selection maximises weight; the cells each chosen set adds are
+    then counted in that order (the area column of the plan).
+    """
+    if method == "greedy":
+        chosen, gains = _greedy(sets, size, k, weights)
+    else:
+        chosen, gains = _exhaustive(sets, size, k, limit, weights)
+    if weights is None:
+        return chosen, gains, gains
+    covered = np.zeros(size, dtype=bool)
+    cells = []
+    for i in chosen:
+        cells.append(float((~covered[sets[i]]).sum()))
+        covered[sets[i]] = True
+    return chosen, cells, gains
+
+
 def _exhaustive(
-    sets: list[np.ndarray], size: int, k: int, limit: int
-) -> tuple[list[int], list[int]]:
-    """Best set of ``k`` candidates by trying all; ordered by marginal gain."""
+    sets: list[np.ndarray],
+    size: int,
+    k: int,
+    limit: int,
+    weights: np.ndarray | None = None,
+) -> tuple[list[int], list[float]]:
+    """Best set of ``k`` candidates by trying all; ordered by marginal gain.
+
+    Value as for :func:`_greedy`: cells covered, or their ``weights`` summed.
+    """
     useful = [i for i, s in enumerate(sets) if len(s)]
+    if weights is not None:
+        useful = [i for i in useful if weights[sets[i]].sum() > 0]
     k = min(k, len(useful))
     if k == 0:
         return [], []
@@ -522,13 +631,17 @@ def _exhaustive(
         bits[row, np.searchsorted(cells, sets[i])] = True
     packed = np.packbits(bits, axis=1)
     popcount = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
-    best_value = -1
+    cell_weights = None if weights is None else weights[cells]
+    best_value = -1.0
     best_combo: tuple[int, ...] = ()
     for combo in itertools.combinations(range(len(useful)), k):
-        value = int(popcount[np.bitwise_or.reduce(packed[list(combo)], axis=0)].sum())
+        if cell_weights is None:
+            value = float(popcount[np.bitwise_or.reduce(packed[list(combo)], axis=0)].sum())
+        else:
+            value = float(cell_weights[bits[list(combo)].any(axis=0)].sum())
         if value > best_value:
             best_value, best_combo = value, combo
-    order, gains = _greedy([sets[useful[i]] for i in best_combo], size, k)
+    order, gains = _greedy([sets[useful[i]] for i in best_combo], size, k, weights)
     return [useful[best_combo[i]] for i in order], gains
 
 

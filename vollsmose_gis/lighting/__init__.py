@@ -38,7 +38,13 @@ from vollsmose_gis.lighting.model import (
     illuminance_raster,
     lamp_energy_kwh_per_year,
 )
-from vollsmose_gis.lighting.planner import LampSpec, LightingPlan, check_spacing, plan_lights
+from vollsmose_gis.lighting.planner import (
+    LampSpec,
+    LightingPlan,
+    check_spacing,
+    plan_lights,
+    priority_points,
+)
 
 __all__ = [
     "NOT_ASSESSED",
@@ -61,6 +67,7 @@ __all__ = [
     "lamp_energy_kwh_per_year",
     "lighting_class_requirements",
     "plan_lights",
+    "priority_points",
     "segment_fields",
 ]
 

@@ -19,6 +19,7 @@ from shapely.geometry import LineString, Point
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.analysis import Plan, new_ids
 from vollsmose_gis.district import District
+from vollsmose_gis.io import Raster
 from vollsmose_gis.lighting.compliance import (
     _assess,
     _evaluate,
@@ -161,6 +162,109 @@ def check_spacing(spacing_m: Any, what: str = "min_spacing_m") -> float:
     return value
 
 
+def priority_points(
+    priority: Raster | gpd.GeoDataFrame, district: District
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return a priority as weighted points (x, y in the District CRS; weight > 0).
+
+    Shared by the lamp planner (:func:`plan_lights`) and the camera planner
+    (:func:`vollsmose_gis.cctv.plan_cameras`), so both accept and refuse the same input.
+
+    Parameters
+    ----------
+    priority
+        A :class:`~vollsmose_gis.io.Raster` of weight per m² (north-up; cells equal to
+        its ``nodata`` or NaN count as 0): each cell becomes a point at its centre
+        weighing value × cell area; or a GeoDataFrame of points with a numeric
+        ``weight`` column (≥ 0).  Same CRS as the District.
+    district
+        The District: its CRS and boundary.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``xy`` (n, 2) in metres and ``weight`` (n,): the places inside the district
+        boundary with weight > 0.
+
+    Raises
+    ------
+    InputError
+        Another type; a different CRS (or none); negative or infinite weights; a rotated
+        raster; nothing overlapping the district boundary; no weight inside the
+        boundary.
+    """
+    import pyproj
+
+    district_crs = pyproj.CRS.from_user_input(district.crs)
+    if hasattr(priority, "array") and hasattr(priority, "transform"):
+        what = f"priority raster {getattr(priority, 'name', '')!r}"
+        crs = getattr(priority, "crs", None)
+        if crs is None or not pyproj.CRS.from_user_input(crs).equals(district_crs):
+            raise InputError(
+                f"{what} is in CRS {crs!r}, the district {district.name!r} in "
+                f"{district.crs!r}; reproject the raster to the district CRS"
+            )
+        t = priority.transform
+        if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
+            raise InputError(f"{what} must be north-up (no rotation); got transform {t!r}")
+        values = np.asarray(priority.array, dtype=float)
+        if values.ndim != 2:
+            raise InputError(f"{what} must be a single 2-D band, got shape {values.shape}")
+        nodata = getattr(priority, "nodata", None)
+        empty = np.isnan(values) | (values == nodata if nodata is not None else False)
+        values = np.where(empty, 0.0, values)
+        minx, miny, maxx, maxy = priority.bounds
+        if not shapely.intersects(shapely.box(minx, miny, maxx, maxy), district.boundary):
+            raise InputError(
+                f"{what} covers ({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}), which does "
+                f"not overlap the boundary of district {district.name!r} "
+                f"{tuple(round(v) for v in district.boundary.bounds)}; wrong area or CRS?"
+            )
+        rows, cols = np.nonzero(values)
+        x = t.c + (cols + 0.5) * t.a
+        y = t.f + (rows + 0.5) * t.e
+        weight = values[rows, cols] * abs(t.a * t.e)
+        xy = np.column_stack([x, y])
+    elif isinstance(priority, gpd.GeoDataFrame):
+        what = "priority places"
+        if priority.crs is None or not pyproj.CRS.from_user_input(priority.crs).equals(
+            district_crs
+        ):
+            raise InputError(
+                f"{what} are in CRS {priority.crs!r}, the district {district.name!r} in "
+                f"{district.crs!r}; reproject them (GeoDataFrame.to_crs)"
+            )
+        if "weight" not in priority.columns:
+            raise InputError(f"{what} need a numeric 'weight' column (weight of each place)")
+        weight = pd.to_numeric(priority["weight"], errors="coerce").to_numpy(dtype=float)
+        geoms = priority.geometry.to_numpy()
+        kinds = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+        if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any() or kinds - {0}:
+            raise InputError(f"{what} must all be points (a line mark: use its midpoint)")
+        if np.isnan(weight).any():
+            raise InputError(f"{what}: 'weight' must be a number for every place")
+        xy = shapely.get_coordinates(geoms).reshape(-1, 2)
+    else:
+        raise InputError(
+            f"priority must be a Raster (weight per m², e.g. safety.priority_surface) or a "
+            f"GeoDataFrame of points with a 'weight' column; got {type(priority).__name__}"
+        )
+    if not np.isfinite(weight).all():
+        raise InputError(f"{what} has infinite weights; weights must be finite and >= 0")
+    if (weight < 0).any():
+        raise InputError(
+            f"{what} has {int((weight < 0).sum())} negative weight(s) (lowest "
+            f"{float(weight.min()):g}); weights must be >= 0"
+        )
+    inside = shapely.contains_xy(district.boundary, xy[:, 0], xy[:, 1]) & (weight > 0)
+    if not inside.any():
+        raise InputError(
+            f"{what} has no weight > 0 inside the boundary of district {district.name!r}; "
+            "give the places to aim at (an all-zero priority ranks nothing)"
+        )
+    return xy[inside], weight[inside]
+
+
 def _bearing(line: LineString, station: float) -> float:
     length = line.length
     eps = min(0.05, length / 100)
@@ -179,6 +283,8 @@ def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its s
     only_walkable: bool = True,
     cutoff_lx: float | None = None,
     photometry_dir: str | os.PathLike[str] | None = None,
+    priority: Raster | gpd.GeoDataFrame | None = None,
+    priority_radius_m: float = 15.0,
     progress: Progress | None = None,
 ) -> LightingPlan:
     """Add lamps along failing segments until they pass EN 13201, with few lamps.
@@ -202,6 +308,19 @@ def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its s
         the boundary.
     cutoff_lx, photometry_dir
         As for :func:`compliance`.
+    priority
+        Where lamps matter most (issue 19): a Raster of weight per m² (e.g.
+        :func:`vollsmose_gis.safety.priority_surface`) or points with a ``weight``
+        column (e.g. :func:`vollsmose_gis.safety.priority_places`), in the District
+        CRS; see :func:`priority_points`.  Each place (raster cell) inside the boundary
+        is given to its nearest walkable street within ``priority_radius_m``; a
+        segment *treats* the weight given to it.  When set, only failing segments that
+        treat weight are planned, the heaviest first (length breaks ties), so
+        ``max_new`` lamps go where the weight is.  None (default): every failing
+        segment, longest first.
+    priority_radius_m
+        How far a place may lie from its street and still be treated by lighting it,
+        m (> 0; 15 m, as :func:`vollsmose_gis.safety.treated_share`).
     progress
         Optional callback (fraction done, message).
 
@@ -209,18 +328,31 @@ def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its s
     -------
     LightingPlan
         New lamp rows (``added``), cost, compliance before/after, the new district,
-        unresolved street ids (``unmet``).
+        unresolved street ids (``unmet``).  With ``priority``, ``summary`` also holds
+        ``priority_weight`` (Σ weight inside the boundary), ``priority_weight_near_paths``
+        (the part within ``priority_radius_m`` of a walkable street),
+        ``priority_treated_share_before``/``_after`` (share of ``priority_weight`` whose
+        street passes its class; 0–1) and ``segments_without_priority`` (failing
+        segments left out because they treat no weight).
+
+    Raises
+    ------
+    InputError
+        Bad ``min_spacing_m``, ``max_new``, ``target_class`` or lamp fields; an
+        invalid ``priority`` (see :func:`priority_points`: wrong type or CRS, negative
+        weights, nothing inside the boundary) or ``priority_radius_m`` not > 0.
 
     Notes
     -----
-    Failing segments are taken longest first.  For each, two placements are tried and
-    the one passing with fewer lamps kept: (a) k lamps evenly spaced along the segment
-    (k = 1, 2, … until it passes), and (b) greedy: a lamp at the darkest grid point,
-    repeated.  Lamps stand ``setback_m`` outside the path edge (left side first, then
-    right), never inside a building, never closer than ``min_spacing_m`` to another
-    lamp (the station is shifted along the path in 1 m steps to find a free spot).
-    Lamps added for one segment count for all later ones.  A segment that cannot pass
-    even with lamps at minimum spacing gets no lamps and is reported unresolved.
+    Failing segments are taken longest first (with ``priority``: heaviest first).  For
+    each, two placements are tried and the one passing with fewer lamps kept: (a) k
+    lamps evenly spaced along the segment (k = 1, 2, … until it passes), and (b)
+    greedy: a lamp at the darkest grid point, repeated.  Lamps stand ``setback_m``
+    outside the path edge (left side first, then right), never inside a building, never
+    closer than ``min_spacing_m`` to another lamp (the station is shifted along the
+    path in 1 m steps to find a free spot).  Lamps added for one segment count for all
+    later ones.  A segment that cannot pass even with lamps at minimum spacing gets no
+    lamps and is reported unresolved.
     """
     params = _params()["planner"]
     spec = LampSpec.from_value(lamp)
@@ -233,6 +365,7 @@ def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its s
         raise InputError(f"max_new must be a whole number >= 0 (or None), got {max_new!r}")
     cutoff = _cutoff(cutoff_lx)
     folder = _photometry_dir(photometry_dir)
+    treats = None if priority is None else _street_weights(district, priority, priority_radius_m)
     template = {
         "light_id": "new",
         "lumens": spec.lumens,
@@ -260,7 +393,16 @@ def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its s
     if only_walkable:
         walk = candidates["walk"].fillna(False).astype(bool) if "walk" in candidates else False
         candidates = candidates.loc[walk & candidates["in_boundary"]]
-    order = candidates.sort_values("length_m", ascending=False, kind="stable").index
+    left_out = 0
+    if treats is None:
+        order = candidates.sort_values("length_m", ascending=False, kind="stable").index
+    else:
+        weight = before["street_id"].astype(str).map(treats["by_street"]).fillna(0.0)
+        left_out = int((weight.loc[candidates.index] <= 0).sum())
+        candidates = candidates.assign(_weight=weight).loc[lambda f: f["_weight"] > 0]
+        order = candidates.sort_values(
+            ["_weight", "length_m"], ascending=False, kind="stable"
+        ).index
     positions = {index: k for k, index in enumerate(segments.frame.index)}
 
     def free(x: float, y: float, taken: list[tuple[float, float]]) -> bool:
@@ -420,23 +562,58 @@ def plan_lights(  # noqa: C901 - waiver: the greedy lamp planner loop with its s
         progress(1.0, "planning lamps")
     unit = spec.unit_cost_dkk
     cost = float(len(placed) * (unit if unit == unit else float(load("unit_costs")["lamp"])))
+    summary = {
+        "new_lamps": len(placed),
+        "segments_failing_before": int((before["status"] == "fail").sum()),
+        "segments_planned": len(order),
+        "segments_not_assessed": int((before["status"] == "not_assessed").sum()),
+        "min_spacing_m": spacing_min,
+        "lit_path_length_passing_before_m": _passing_walk_length(before),
+        "lit_path_length_passing_after_m": _passing_walk_length(after),
+    }
+    if treats is not None:
+        summary.update(
+            priority_weight=treats["total"],
+            priority_weight_near_paths=float(sum(treats["by_street"].values())),
+            priority_treated_share_before=_treated(before, treats),
+            priority_treated_share_after=_treated(after, treats),
+            segments_without_priority=left_out,
+        )
     return LightingPlan(
         district=new_district,
         added=new_rows,
         cost_dkk=cost,
         unmet=unresolved,
-        summary={
-            "new_lamps": len(placed),
-            "segments_failing_before": int((before["status"] == "fail").sum()),
-            "segments_planned": len(order),
-            "segments_not_assessed": int((before["status"] == "not_assessed").sum()),
-            "min_spacing_m": spacing_min,
-            "lit_path_length_passing_before_m": _passing_walk_length(before),
-            "lit_path_length_passing_after_m": _passing_walk_length(after),
-        },
+        summary=summary,
         layer="lights",
         extras={"compliance_before": before, "compliance_after": after},
     )
+
+
+def _street_weights(
+    district: District, priority: Raster | gpd.GeoDataFrame, radius_m: float
+) -> dict[str, Any]:
+    """Priority weight per walkable street id: each place to its nearest one within reach."""
+    if not (math.isfinite(radius_m) and radius_m > 0):
+        raise InputError(f"priority_radius_m must be > 0 m, got {radius_m!r}")
+    xy, weight = priority_points(priority, district)
+    streets = district.streets
+    walk = streets.loc[streets["walk"].fillna(False).astype(bool)] if len(streets) else streets
+    by_street: dict[str, float] = {}
+    if len(walk):
+        places, nearest = shapely.STRtree(walk.geometry.to_numpy()).query_nearest(
+            shapely.points(xy), max_distance=radius_m, all_matches=False
+        )
+        ids = walk["street_id"].astype(str).to_numpy()[nearest]
+        by_street = pd.Series(weight[places]).groupby(ids).sum().to_dict()
+    return {"total": float(weight.sum()), "by_street": by_street}
+
+
+def _treated(frame: gpd.GeoDataFrame, treats: dict[str, Any]) -> float:
+    """Share of the priority weight whose street passes its class (0–1)."""
+    passing = set(frame.loc[frame["status"] == "pass", "street_id"].astype(str))
+    done = sum(w for street, w in treats["by_street"].items() if street in passing)
+    return float(done / treats["total"])
 
 
 def _passing_walk_length(frame: gpd.GeoDataFrame) -> float:

@@ -5,13 +5,16 @@ Priority places are the safety-walk marks and the incidents (each with its weigh
 count); :func:`priority_surface` spreads them on a raster with the quartic kernel.
 
 * :func:`plan_lights_for_evidence` runs the EN 13201 lamp planner
-  (:func:`vollsmose_gis.lighting.plan_lights`) on the path segments that touch a
-  priority place (within ``radius_m``) instead of the longest failing segments of the
-  whole district: the planner treats segments touching its district's boundary, so it
-  is given the district with the boundary narrowed to the priority places.
-* :func:`plan_cameras_for_evidence` places cameras by weighted maximum coverage: the
-  CCTV planner's candidates and occluded viewsheds (:mod:`vollsmose_gis.cctv`), with
-  each seen cell worth its priority weight instead of its area (lazy greedy, CELF).
+  (:func:`vollsmose_gis.lighting.plan_lights`) with the places as its ``priority``:
+  the failing paths that treat the most weight first, instead of the longest failing
+  paths of the whole district.
+* :func:`plan_cameras_for_evidence` runs the CCTV planner
+  (:func:`vollsmose_gis.cctv.plan_cameras`) with :func:`priority_surface` as its
+  ``priority``: weighted maximum coverage, each seen cell worth its priority weight
+  instead of its area (the planner's lazy greedy, CELF).
+
+Both are thin: the planners take a priority natively, and these add the evidence's
+places and the :func:`treated_share` before and after.
 * :func:`treated_share`: the share of the marked places a district (or a plan's
   district) treats: lit to the class of the nearest path, seen by a camera at a DORI
   level.
@@ -19,7 +22,6 @@ count); :func:`priority_surface` spreads them on a raster with the quartic kerne
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import Any
 
@@ -29,7 +31,7 @@ import pandas as pd
 import shapely
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.analysis import Plan, new_ids
+from vollsmose_gis.analysis import Plan
 from vollsmose_gis.district import District
 from vollsmose_gis.io import Raster
 from vollsmose_gis.safety.audit import _points, camera_levels_at
@@ -233,10 +235,15 @@ def plan_lights_for_evidence(
     district: District,
     places: gpd.GeoDataFrame | None = None,
     *,
-    radius_m: float = 25.0,
+    radius_m: float = 15.0,
     **options: Any,
 ) -> Plan:
-    """Lamps on the failing path segments within ``radius_m`` of a priority place.
+    """Lamps on the failing paths that treat the most priority weight.
+
+    The EN 13201 lamp planner with the places as its priority
+    (:func:`vollsmose_gis.lighting.plan_lights` with ``priority=places``): each place
+    counts for its nearest walkable path within ``radius_m``, and only the failing
+    paths that treat weight are planned, the heaviest first.
 
     Parameters
     ----------
@@ -245,7 +252,8 @@ def plan_lights_for_evidence(
     places
         :func:`priority_places` (default: the district's marks and incidents).
     radius_m
-        A segment is treated when it passes within this distance of a place, m.
+        A place is treated by lighting its nearest walkable path within this distance,
+        m (> 0; the default matches :func:`treated_share`).
     **options
         Passed to :func:`vollsmose_gis.lighting.plan_lights` (``max_new``,
         ``target_class``, ``lamp`` …).
@@ -253,10 +261,9 @@ def plan_lights_for_evidence(
     Returns
     -------
     Plan
-        The lamp plan on the full district (its boundary restored);
-        ``summary["priority_places"]`` the number of places and
+        The lamp plan; ``summary["priority_places"]`` the number of places and
         ``summary["treated_share_before"/"after"]`` the weighted share of places lit to
-        class before and after.
+        class before and after (:func:`treated_share` within ``radius_m``).
     """
     from vollsmose_gis.lighting import plan_lights
 
@@ -268,19 +275,12 @@ def plan_lights_for_evidence(
         )
     if not (math.isfinite(radius_m) and radius_m > 0):
         raise InputError(f"radius_m must be > 0 m, got {radius_m!r}")
-    zone = shapely.intersection(
-        shapely.union_all(shapely.buffer(places.geometry.to_numpy(), radius_m)), district.boundary
-    )
-    if zone.is_empty:
-        raise InputError("no priority place lies within the district boundary")
-    before = treated_share(district, places, by="lights")
-    plan = plan_lights(district.replace(boundary=zone), **options)
-    plan.district = plan.district.replace(boundary=district.boundary)
+    plan = plan_lights(district, priority=places, priority_radius_m=radius_m, **options)
     plan.summary = {
         **plan.summary,
         "priority_places": len(places),
-        "treated_share_before": before,
-        "treated_share_after": treated_share(plan.district, places, by="lights"),
+        "treated_share_before": treated_share(district, places, by="lights", radius_m=radius_m),
+        "treated_share_after": treated_share(plan.district, places, by="lights", radius_m=radius_m),
     }
     return plan
 
@@ -297,6 +297,10 @@ def plan_cameras_for_evidence(
     camera: dict[str, Any] | None = None,
 ) -> Plan:
     """Cameras that see the most priority weight (not the most area) at ``level``.
+
+    The CCTV planner with the places spread on a raster as its priority
+    (:func:`vollsmose_gis.cctv.plan_cameras` with ``priority=``
+    :func:`priority_surface`): weighted maximum coverage by lazy greedy (CELF).
 
     Parameters
     ----------
@@ -318,123 +322,34 @@ def plan_cameras_for_evidence(
     Returns
     -------
     Plan
-        ``added`` (cameras-layer columns, ``camera_id`` ``new-K-…``, ``rank``,
-        ``marginal_weight``), the district with them, cost; ``summary`` with
+        The :class:`~vollsmose_gis.cctv.CameraPlan`: ``added`` (cameras-layer columns,
+        ``camera_id`` ``new-K-…``, ``rank``, ``marginal_weight``, ``priority_share``
+        …), the district with them, cost; ``summary`` adds ``priority_places`` and
         ``treated_share_before/after`` (weighted share of the places seen at
         ``level``).
     """
-    from vollsmose_gis.cctv import add_cameras, camera_candidates, camera_setup
-    from vollsmose_gis.cctv.dori import _level_code, _standard, dori_levels
-    from vollsmose_gis.cctv.visibility import (
-        _Camera,
-        _cameras_for,
-        _groups,
-        _occluders,
-        _study_grid,
-        _views,
-    )
-    from vollsmose_gis.standards import load
+    from vollsmose_gis.cctv import plan_cameras
 
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise InputError(f"k {k!r}: the number of cameras must be a whole number >= 1")
     places = priority_places(district) if places is None else places
     if not len(places):
         raise InputError(
             f"district {district.name!r} has no safety-walk marks or incidents to aim the "
             "cameras at; add evidence layers or use plan_cameras"
         )
-    std = _standard()
-    levels = dori_levels(None)
-    code = _level_code(level, levels)
-    thresholds = np.array(list(levels.values()))
-    target_z = float(std["target_height_m"])
-    clearance = float(std["occlusion"]["mount_clearance_m"])
-    cands = camera_candidates(district, candidates, camera=camera)
-    as_cams = [
-        _Camera(
-            str(r.candidate_id), float(r.geometry.x), float(r.geometry.y), float(r.height_m),
-            float(r.heading_deg), float(r.hfov_deg), float(r.vfov_deg), float(r.resolution_px),
-            float(r.tilt_deg),
-        )
-        for r in cands.itertuples()
-    ]  # fmt: skip
-    existing_all = _cameras_for(camera_setup(district))
-    grid, kept = _study_grid(
-        district, [*existing_all, *as_cams], thresholds[code - 1], resolution_m, target_z
+    surface = priority_surface(district, places, resolution_m=resolution_m, bandwidth_m=bandwidth_m)
+    plan = plan_cameras(
+        district,
+        level=level,
+        candidates=candidates,
+        k=k,
+        resolution_m=resolution_m,
+        camera=camera,
+        priority=surface,
     )
-    reachable = {id(c) for c in kept}
-    existing = [c for c in existing_all if id(c) in reachable]
-    keep = np.array([id(c) in reachable for c in as_cams], dtype=bool)
-    as_cams = [c for c in as_cams if id(c) in reachable]
-    cands = cands.loc[keep].reset_index(drop=True) if len(cands) else cands
-    occ = _occluders(district.buildings, grid)
-    weight = priority_surface(
-        district, places, transform=grid.transform, shape=grid.shape, bandwidth_m=bandwidth_m
-    ).array.ravel()
-    weight = np.where(occ.height.ravel() > 0, 0.0, weight)
-
-    def seen(group: list[Any]) -> list[np.ndarray]:
-        views = _views(
-            group, grid, occ, thresholds, min_code=code, target_z=target_z, clearance_m=clearance
-        )
-        return [v.cells[weight[v.cells] > 0] for v in views]
-
-    covered = np.zeros(weight.shape, dtype=bool)
-    for cells in seen(existing):
-        covered[cells] = True
-    sets: list[np.ndarray] = []
-    for group in _groups(as_cams, 256):
-        sets.extend(cells[~covered[cells]] for cells in seen(group))
-    # lazy greedy (CELF) on weights
-    heap = [(-float(weight[s].sum()), i) for i, s in enumerate(sets)]
-    heapq.heapify(heap)
-    chosen: list[int] = []
-    gains: list[float] = []
-    while heap and len(chosen) < k:
-        _neg, i = heapq.heappop(heap)
-        gain = float(weight[sets[i][~covered[sets[i]]]].sum())
-        if heap and gain < -heap[0][0] - 1e-15:
-            heapq.heappush(heap, (-gain, i))
-            continue
-        if gain <= 0:
-            break
-        chosen.append(i)
-        gains.append(gain)
-        covered[sets[i]] = True
-    picked = cands.iloc[chosen].reset_index(drop=True)
-    existing_ids = district.cameras["camera_id"].astype("string").dropna().tolist()
-    added = gpd.GeoDataFrame(
-        {
-            "rank": np.arange(1, len(chosen) + 1),
-            "camera_id": pd.array(new_ids("K", len(chosen), existing_ids), dtype="string"),
-            "candidate_id": picked["candidate_id"].astype("string")
-            if len(picked)
-            else pd.Series(dtype="string"),
-            "height_m": picked["height_m"],
-            "heading_deg": picked["heading_deg"],
-            "hfov_deg": picked["hfov_deg"],
-            "vfov_deg": picked["vfov_deg"],
-            "resolution_px": picked["resolution_px"],
-            "tilt_deg": picked["tilt_deg"],
-            "heading_estimated": np.zeros(len(chosen), dtype=bool),
-            "marginal_weight": np.asarray(gains, dtype=float) * grid.res**2,
-        },
-        geometry=picked.geometry.to_numpy() if len(picked) else [],
-        crs=district.crs,
-    )
-    unit_cost = float(load("unit_costs")["camera"])
-    after = add_cameras(district, added) if len(added) else district
-    summary = {
+    plan.summary = {
+        **plan.summary,
         "priority_places": len(places),
-        "level": level,
-        "candidates": len(cands),
-        "k": int(k),
         "treated_share_before": treated_share(district, places, by="cameras", level=level),
-        "treated_share_after": treated_share(after, places, by="cameras", level=level),
+        "treated_share_after": treated_share(plan.district, places, by="cameras", level=level),
     }
-    unmet = (
-        []
-        if len(added) == k
-        else [f"{k - len(added)} of {k} cameras not placed: no candidate sees more priority places"]
-    )
-    return Plan(after, added, unit_cost * len(added), unmet, summary, "cameras")
+    return plan
