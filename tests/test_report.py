@@ -437,3 +437,108 @@ def test_report_embeds_maps_without_inflating_them(result):
     assert embedded < 1.05 * sum(len(p) for p in inner)  # little more than the pages
     # default attribute escaping (every double quote as &#34;) would be far larger
     assert embedded < 0.95 * sum(len(html.escape(p)) for p in inner)
+
+
+# --------------------------------------------------------------------------- live weights
+
+
+@pytest.fixture(scope="module")
+def three(result):
+    """The two plans of ``result`` and one that trades safety for mixed housing.
+
+    The modules of the first two are cached by content, so this scores in about a second.
+    """
+    owner = Scenario.from_dict(
+        {
+            "name": "Owner flats",
+            "interventions": [
+                {"type": "convert_tenure", "buildings": {"ids": ["b1"]}, "to": "owner_occupied"}
+            ],
+        }
+    )
+    plans = [r.scenario for r in result.results.values()] + [owner]
+    return score_scenarios(plans, district=result.baseline.district, modules=MODULES)
+
+
+SET_WEIGHTS_JS = """
+var weights = arguments[0];
+weights.forEach(function (w, k) {
+    var input = document.getElementById('weight-' + (k + 1));
+    input.value = String(w);
+    input.dispatchEvent(new Event('input'));
+});
+if (arguments[1]) { document.getElementById('weights-reset').click(); }
+return {
+    rows: Array.from(document.querySelectorAll('#ranking tbody tr')).map(function (tr) {
+        return Array.from(tr.cells).map(function (td) { return td.textContent; }); }),
+    lead: document.querySelector('#ranking tbody tr.lead td:nth-child(2)').textContent,
+    status: document.getElementById('weights-status').hidden
+        ? null : document.getElementById('weights-status').textContent,
+    controls: document.getElementById('live-weights').offsetHeight
+};
+"""
+
+
+@pytest.mark.browser
+def test_live_weights_rerank_as_the_scorer_does(three, tmp_path):
+    themes = list(three.profile.themes)
+    assert themes == [
+        "connected district",
+        "mixed housing",
+        "mixed use and jobs",
+        "safety and security",
+    ]
+    # the plans' order in the scorer's ranking at the profile's weights (0.25 each)
+    assert list(three.scores["scenario"]) == ["Owner flats", "Lit path", "As is"]
+    settings = [
+        [1.0, 3.0, 1.0, 0.5],  # housing weighs most: the same order, other numbers
+        [1.0, 0.0, 1.0, 2.0],  # housing zeroed: Lit path first; As is ties Owner flats
+        [0.0, 0.0, 0.0, 1.0],  # only safety
+    ]
+    expected = []
+    for weights in settings:
+        profile = three.profile.with_theme_weights(dict(zip(themes, weights, strict=True)))
+        scored = score_scenarios(
+            [r.scenario for r in three.results.values()],
+            district=three.baseline.district,
+            profile=profile,
+            modules=MODULES,
+        )
+        expected.append(scored)
+    # the weight settings do what they say: the order changes, a tie is broken by the
+    # scorer's order (As is before Owner flats: both 15.2 without housing)
+    assert list(expected[1].scores["scenario"]) == ["Lit path", "As is", "Owner flats"]
+    tied = expected[1].scores.set_index("scenario")["overall"]
+    assert tied["As is"] == tied["Owner flats"]
+    path = report.write_report(three, tmp_path / "report.html")
+    page_text = path.read_text(encoding="utf-8")
+    data = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', page_text, re.S
+    )
+    assert data and "<" not in data[1]
+    with browser(1280, 1600) as chrome:
+        page = chrome.open(path, settle_s=0.5)
+        assert page.errors == [] and page.network_requests == []
+        driver = chrome.driver
+        server = cells_of(page_text, "ranking")[1:]
+        at_profile = driver.execute_script(SET_WEIGHTS_JS, [0.25] * 4, False)
+        assert at_profile["rows"] == server  # the script draws the table the server drew
+        assert at_profile["status"] is None and at_profile["controls"] > 0
+        for weights, scored in zip(settings, expected, strict=True):
+            shown = driver.execute_script(SET_WEIGHTS_JS, weights, False)
+            rows = shown["rows"]
+            assert [row[1] for row in rows] == list(scored.scores["scenario"])
+            for row, want in zip(rows, scored.scores.to_dict("records"), strict=True):
+                assert row[0] == str(want["rank"])
+                assert row[2] == f"{want['overall']:.1f}"
+                per_m = want["delta_per_mdkk"]
+                assert row[-2] == (f"{per_m:,.1f}" if per_m == per_m else "–")
+            assert shown["lead"] == scored.scores["scenario"].iloc[0]
+            assert shown["status"].startswith("Ranked at weights other than the profile's:")
+        # all weights zero: refused as the library refuses it, the table stays as it was
+        zero = driver.execute_script(SET_WEIGHTS_JS, [0, 0, 0, 0], False)
+        assert zero["rows"] == rows
+        assert "sum to zero" in driver.find_element("id", "weights-zero").text
+        back = driver.execute_script(SET_WEIGHTS_JS, [], True)
+        assert back["rows"] == server and back["status"] is None
+        assert driver.get_log("browser") == []

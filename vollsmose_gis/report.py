@@ -666,6 +666,7 @@ def _context(
     ]
     words = {key.replace(".", "_"): t(f"report.{key}", lang) for key in text_keys}
     header, ranking = _ranking(result, themes, theme_labels, lang)
+    live = _live_weights(result, themes, theme_labels, header, ranking, lang)
     scenarios = []
     for name in scores["scenario"]:
         r = result.results[name]
@@ -736,6 +737,7 @@ def _context(
         ],
         "ranking_header": header,
         "ranking": ranking,
+        "live": live,
         "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []],
         "ranking_legend": _ranking_legend(header, lang) + _rule_readings(result, lang),
         "pareto": _pareto_sentence(result.scores, lang),
@@ -879,6 +881,81 @@ def _ranking(
         ]
         rows.append({"rank": int(row["rank"]), "scenario": row["scenario"], "cells": cells})
     return header, rows
+
+
+def _live_weights(
+    result: ScoreResult,
+    themes: list[str],
+    theme_labels: list[str],
+    header: list[str],
+    ranking: list[dict[str, Any]],
+    lang: str,
+) -> dict[str, Any]:
+    """What the page needs to re-rank the plans in the browser at other theme weights.
+
+    The page repeats the scorer's arithmetic (:func:`vollsmose_gis.scoring._overall`,
+    the ranking's stable sort) on the embedded theme scores: the overall score is the
+    weighted mean over the themes that were measured *and* have a positive weight (an
+    unmeasured theme is left out, never scored 0), NaN when none is left; plans are
+    sorted by it, best first, NaN last, ties in the scorer's order.  Only the overall,
+    the rank and the points per M DKK change; the theme scores, the § 168 a flag, the
+    cost and P(first) (at the profile's weights) stay as computed.
+
+    Returns
+    -------
+    dict
+        ``json``: the data as JSON that is safe inside ``<script>`` (``<``, ``>``, ``&``
+        escaped); ``themes``: label, key and weight for the inputs; ``step``/``max``
+        of the sliders; ``text``: the control's words.
+    """
+    import json
+
+    from markupsafe import Markup
+
+    def finite(x: Any) -> float | None:
+        value = float(x)
+        return value if math.isfinite(value) else None
+
+    cells = {str(row["scenario"]): row["cells"] for row in ranking}
+    plans = [
+        {
+            "name": name,
+            "themes": [finite(r.theme_scores.get(theme, math.nan)) for theme in themes],
+            "cost_dkk": float(r.cost_dkk),
+            "cells": cells[name],
+        }
+        for name, r in result.results.items()  # the scorer's order: ties keep it
+    ]
+    weights = [float(result.profile.themes[theme]) for theme in themes]
+    data = {
+        "lang": lang,
+        "themes": themes,
+        "weights": weights,
+        "today": [finite(result.baseline.theme_scores.get(theme, math.nan)) for theme in themes],
+        "plans": plans,
+        # positions in a row's cells (after rank and name): overall first, points per M
+        # DKK third from the end (cost, points per M DKK, P(first))
+        "overall_cell": 0,
+        "per_mdkk_cell": len(header) - 2 - 2,
+        "text": {
+            "status": t("report.live.status", lang),
+            "zero": t("report.live.zero", lang),
+        },
+    }
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    # inside <script> only "</" could end the element; escaping < > & covers it and "<!--"
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    top = max(weights)
+    return {
+        "json": Markup(text),
+        "themes": [
+            {"key": theme, "label": label, "weight": weight}
+            for theme, label, weight in zip(themes, theme_labels, weights, strict=True)
+        ],
+        "max": 4 * top,
+        "step": top / 20,
+        "text": {key: t(f"report.live.{key}", lang) for key in ("h", "intro", "reset", "p_first")},
+    }
 
 
 def _ranking_legend(header: list[str], lang: str) -> list[str]:
