@@ -24,6 +24,7 @@ import functools
 import hashlib
 import html
 import io
+import json
 import logging
 import re
 from collections import Counter, OrderedDict
@@ -106,27 +107,72 @@ def _tip(title: Any, rows: Iterable[tuple[str, Any]] = ()) -> Tip:
     return (str(title), tuple(rows))
 
 
-def _geojson(
-    frame: gpd.GeoDataFrame,
-    styles: Sequence[dict[str, Any]],
-    tips: Sequence[Tip] | None,
-    *,
-    point_radius: float | None = None,
-    interactive: bool = True,
-) -> folium.GeoJson | None:
-    """A GeoJson layer with one style and one tooltip per feature.
+@dataclass(frozen=True)
+class _Features:
+    """A layer's features, serialised once and shared by every page that draws them.
 
-    Tooltip texts become short properties (``t`` the title, ``f1``.. the rows), every
-    one passed through :func:`html.escape`: folium's ``GeoJsonTooltip`` writes them
-    and its aliases into ``innerHTML`` as they are.  The rows of a layer share the
-    labels of its first feature.
+    Attributes
+    ----------
+    data
+        The GeoJSON FeatureCollection (EPSG:4326, coordinates rounded to 1e-6°), as
+        :meth:`geopandas.GeoDataFrame.to_json` writes it: ids ``"0"``.. and the escaped
+        tooltip texts as properties (``t`` the title, ``f1``.. the rows).
+    styles
+        JSON ``{"s": [distinct styles], "i": [style index of each feature]}``.
+    labels
+        The escaped labels of the tooltip rows (empty without tooltips).
+    count
+        Number of features.
     """
-    if frame is None or frame.empty:
-        return None
+
+    data: str
+    styles: str
+    labels: tuple[str, ...]
+    count: int
+
+
+_FEATURES: OrderedDict[str, _Features] = OrderedDict()
+_FEATURES_BYTES = 256 * 2**20  # the serialised layers kept, at most (a page holds ~1-3 MB)
+feature_serialisations: Counter[str] = Counter()
+"""How many layers were serialised to GeoJSON in this process (``"layer"``), and how
+many were taken from the cache of serialised layers (``"shared"``)."""
+
+
+def _digest(*parts: bytes) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _features(
+    frame: gpd.GeoDataFrame, styles: Sequence[dict[str, Any]], tips: Sequence[Tip] | None
+) -> _Features | None:
+    """Serialise a layer once per content: geometry (and CRS), styles and tooltips.
+
+    Most layers are the same on the baseline's and the scenarios' pages (buildings,
+    green areas, the boundary…) and on both sides of a before/after map; the GeoJSON
+    text of each is built once and the same string goes into every page.
+    """
+    geometry = frame.geometry.to_numpy()
+    key = _digest(
+        str(frame.crs).encode(),
+        b"".join(shapely.to_wkb(geometry, include_srid=False, output_dimension=2).tolist()),
+        repr([sorted(s.items()) for s in styles]).encode(),
+        repr(tips).encode(),
+    )
+    cached = _FEATURES.get(key)
+    if cached is not None:
+        feature_serialisations["shared"] += 1
+        _FEATURES.move_to_end(key)
+        return cached
+    feature_serialisations["layer"] += 1
     geoms = _to_wgs84(frame)
-    labels = [label for label, _ in tips[0][1]] if tips else []
+    labels = tuple(html.escape(label) for label, _ in tips[0][1]) if tips else ()
     feats: list[dict[str, Any]] = []
-    kept_styles = []
+    style_index: dict[str, int] = {}
+    indices: list[int] = []
     for i, geom in enumerate(geoms):
         if geom is None or geom.is_empty:
             continue
@@ -136,34 +182,140 @@ def _geojson(
             props["t"] = html.escape(title)
             for k, (_, value) in enumerate(rows, start=1):
                 props[f"f{k}"] = "" if value is None else html.escape(str(value))
+        # the key order of GeoDataFrame.to_json, so the text is the one it writes
         feats.append(
             {
-                "type": "Feature",
                 "id": str(len(feats)),
-                "geometry": shapely.geometry.mapping(geom),
+                "type": "Feature",
                 "properties": props,
+                "geometry": shapely.geometry.mapping(geom),
             }
         )
-        kept_styles.append(dict(styles[i]))
+        style = json.dumps(styles[i], sort_keys=True)
+        indices.append(style_index.setdefault(style, len(style_index)))
     if not feats:
         return None
-    data = {"type": "FeatureCollection", "features": feats}
-    kwargs: dict[str, Any] = {}
-    if tips is not None and interactive:
-        kwargs["tooltip"] = folium.GeoJsonTooltip(
-            ["t", *(f"f{k}" for k in range(1, len(labels) + 1))],
-            aliases=["", *(html.escape(label) for label in labels)],
-            labels=True,
-            sticky=True,
-            class_name="vg-tip",
-        )
-    if point_radius is not None:
-        kwargs["marker"] = folium.CircleMarker(radius=point_radius)
-    return folium.GeoJson(
-        data,
-        style_function=lambda feature: kept_styles[int(feature["id"])],
+    features = _Features(
+        data=json.dumps({"type": "FeatureCollection", "features": feats}),
+        styles='{"s": [' + ", ".join(style_index) + '], "i": ' + json.dumps(indices) + "}",
+        labels=labels,
+        count=len(feats),
+    )
+    _FEATURES[key] = features
+    while sum(len(f.data) for f in _FEATURES.values()) > _FEATURES_BYTES and len(_FEATURES) > 1:
+        _FEATURES.popitem(last=False)
+    return features
+
+
+class _Raw(Element):
+    """A finished piece of script or HTML, written into the page as it is.
+
+    branca's :class:`~branca.element.MacroElement` wraps every rendered script in a new
+    :class:`~branca.element.Element`, which compiles it as a Jinja template: for a layer
+    of a few hundred kB that compilation cost more than everything else on the page.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _GeoJson(folium.map.Layer):
+    """A GeoJSON layer drawn from pre-serialised :class:`_Features`, with its tooltip.
+
+    Behaves as :class:`folium.GeoJson` with a per-feature ``style_function``, an
+    optional :class:`folium.GeoJsonTooltip` (class ``vg-tip``, sticky, labelled rows)
+    and optional circle markers for points; its script is assembled from the shared
+    strings instead of rendered through Jinja.
+    """
+
+    def __init__(
+        self,
+        features: _Features,
+        *,
+        tooltip: bool,
+        point_radius: float | None,
+        interactive: bool,
+        control: bool = True,
+    ) -> None:
+        super().__init__(overlay=True, control=control)
+        self._name = "GeoJson"
+        self.features = features
+        self.tooltip = tooltip
+        self.point_radius = point_radius
+        self.interactive = interactive
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The FeatureCollection, parsed (for inspection; the page gets the text)."""
+        return dict(json.loads(self.features.data))
+
+    def render(self, **kwargs: Any) -> str:
+        name = self.get_name()
+        parent = self._parent
+        assert parent is not None, "a GeoJSON layer is rendered inside a map or a group"
+        options = ["style: function (f) { return s.s[s.i[+f.id]]; }"]
+        if self.point_radius is not None:
+            options.append(
+                "pointToLayer: function (f, latlng) { return L.circleMarker(latlng, "
+                f"Object.assign({{radius: {json.dumps(self.point_radius)}}}, s.s[s.i[+f.id]])); }}"
+            )
+        if not self.interactive:
+            options.append("interactive: false")
+        lines = [
+            f"var {name} = (function (s) {{",
+            f"    return L.geoJson(null, {{{', '.join(options)}}});",
+            f"}})({self.features.styles});",
+            f"{name}.addData({self.features.data});",
+        ]
+        if self.tooltip:
+            fields = ["t", *(f"f{k}" for k in range(1, len(self.features.labels) + 1))]
+            aliases = ["", *self.features.labels]
+            lines.append(
+                f"{name}.bindTooltip(function (layer) {{"
+                f" var fields = {json.dumps(fields)}, aliases = {json.dumps(aliases)};"
+                " var p = layer.feature.properties, div = L.DomUtil.create('div');"
+                " div.innerHTML = '<table>' + fields.map(function (f, i) {"
+                " return '<tr><th>' + aliases[i] + '</th><td>' +"
+                " (p[f] === null || p[f] === undefined ? '' : p[f]) + '</td></tr>';"
+                " }).join('') + '</table>'; return div;"
+                ' }, {"sticky": true, "className": "vg-tip"});'
+            )
+        if self.show:
+            lines.append(f"{name}.addTo({parent.get_name()});")
+        self.get_root().script.add_child(_Raw("\n".join(lines)), name=name)  # type: ignore[attr-defined]
+        return ""  # the script went into the page's script block
+
+
+def _geojson(
+    frame: gpd.GeoDataFrame,
+    styles: Sequence[dict[str, Any]],
+    tips: Sequence[Tip] | None,
+    *,
+    point_radius: float | None = None,
+    interactive: bool = True,
+) -> _GeoJson | None:
+    """A GeoJSON layer with one style and one tooltip per feature.
+
+    Tooltip texts become short properties (``t`` the title, ``f1``.. the rows), every
+    one passed through :func:`html.escape`: the tooltip writes them and its labels
+    into ``innerHTML`` as they are.  The rows of a layer share the labels of its first
+    feature.  The serialised features are shared between every page that draws the
+    same content (:func:`_features`).
+    """
+    if frame is None or frame.empty:
+        return None
+    features = _features(frame, styles, tips)
+    if features is None:
+        return None
+    return _GeoJson(
+        features,
+        tooltip=tips is not None and interactive,
+        point_radius=point_radius,
         interactive=interactive,
-        **kwargs,
     )
 
 
@@ -358,7 +510,7 @@ def _new_map(district: District, tiles: str | None) -> folium.Map:
     return m
 
 
-def _boundary_layer(district: District) -> folium.GeoJson:
+def _boundary_layer(district: District) -> _GeoJson:
     frame = gpd.GeoDataFrame(geometry=[district.boundary.boundary], crs=district.crs)
     layer = _geojson(frame, [_line(_BOUNDARY, 2.5, dash="8 5")], None, interactive=False)
     assert layer is not None  # a district always has a boundary
