@@ -340,3 +340,95 @@ def test_snapshots_become_time_series() -> None:
     assert set(series["year"]) == {2020, 2024}
     share = series[series["indicator"] == "almen_family_share"].set_index("year")["value"]
     assert share[2020] == pytest.approx(share[2024])  # the streets do not change tenure
+
+
+def test_incidents_layer_fills_the_statistics_by_year_without_overwriting() -> None:
+    """Issue 19: incidents per 1,000 residents by year feed the follow-up series."""
+    from shapely.geometry import Point
+
+    from tests.factories import X0, Y0, frame, small_district
+    from vollsmose_gis.followup import incident_series
+
+    rows = [
+        {"incident_id": f"i{k}", "date": date, "kind": "vandalism", "weight": 1.0,
+         "count": count, "geometry": Point(X0 + 50 + k, Y0 + 50)}
+        for k, (date, count) in enumerate(
+            [("2022-03-01", 1), ("2022-11-30", 2), ("2023-06-15", 4), ("2024-01-02", 1)]
+        )
+    ]  # fmt: skip
+    d = small_district(incidents=frame(rows))
+    series = incident_series(d, area_id="estate", residents=2000.0)
+    assert series[["year", "incidents"]].values.tolist() == [[2022, 3.0], [2023, 4.0], [2024, 1.0]]
+    # by hand: 3 / 2,000 x 1,000 = 1.5 per 1,000 residents
+    assert series["incidents_per_1000_residents"].tolist() == pytest.approx([1.5, 2.0, 0.5])
+    assert not series["illustrative"].any()
+
+    stats = table(
+        [
+            {"area_id": "estate", "year": 2022, "residents": 1500, "incidents": 10},
+            {"area_id": "estate", "year": 2023, "residents": 1600},
+            {"area_id": "estate", "year": 2024},
+            {"area_id": "other", "year": 2023, "residents": 900},
+        ]
+    )
+    # the statistics' own count gives the rate (10 / 1,500 x 1,000)
+    assert stats["incidents_per_1000_residents"].iloc[0] == pytest.approx(6.666667, abs=1e-6)
+    merged = monitor(stats, incidents=series).statistics.set_index(["area_id", "year"])
+    # 2022: the statistics' 10 is kept, never the layer's 3
+    assert merged.loc[("estate", 2022), "incidents"] == 10
+    assert merged.loc[("estate", 2022), "incidents_per_1000_residents"] == pytest.approx(10 / 1.5)
+    # 2023: the layer's 4, per the statistics' residents: 4 / 1,600 x 1,000 = 2.5
+    assert merged.loc[("estate", 2023), "incidents"] == 4
+    assert merged.loc[("estate", 2023), "incidents_per_1000_residents"] == pytest.approx(2.5)
+    # 2024: no residents in the statistics -> the layer's own rate (per 2,000)
+    assert merged.loc[("estate", 2024), "incidents_per_1000_residents"] == pytest.approx(0.5)
+    # another area is untouched
+    assert math.isnan(merged.loc[("other", 2023), "incidents"])
+
+
+def test_illustrative_incidents_make_the_filled_rows_illustrative() -> None:
+    from vollsmose_gis.followup import incident_series
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    series = incident_series(default_district(), area_id="vollsmose")
+    assert series["illustrative"].all() and len(series) >= 3
+    stats = table([{"area_id": "vollsmose", "year": int(y)} for y in series["year"]])
+    result = monitor(stats, incidents=series)
+    assert result.illustrative
+    rates = result.trends.set_index("column").loc["incidents_per_1000_residents"]
+    assert rates["n_years"] == len(series)
+
+
+def test_monitor_cli_takes_incidents_from_a_district(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from vollsmose_gis.cli import app
+    from vollsmose_gis.followup import incident_series
+    from vollsmose_gis.io import save_district
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    gpkg = tmp_path / "d.gpkg"
+    save_district(d, gpkg)
+    series = incident_series(d, area_id="vollsmose")
+    stats = tmp_path / "stats.csv"
+    pd.DataFrame({"area_id": "vollsmose", "year": series["year"], "residents": 8000}).to_csv(
+        stats, index=False
+    )
+    out = tmp_path / "out"
+    args = ["monitor", str(stats), "--incidents-from", str(gpkg), "-o", str(out), "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    long = pd.read_csv(out / "monitor.csv")
+    rates = long[long["indicator"] == "incidents_per_1000_residents"].set_index("year")["value"]
+    expected = series.set_index("year")["incidents"] / 8000 * 1000
+    assert rates.astype(float).to_dict() == pytest.approx(expected.to_dict())
+    assert json.loads(result.stdout)["illustrative"] is True
+    # an area the statistics do not hold: exit 2, nothing written
+    bad = CliRunner().invoke(
+        app, [*args[:-3], "--area", "nowhere", "-o", str(tmp_path / "bad"), "--json"]
+    )
+    assert bad.exit_code == 2 and "nowhere" in bad.output
+    assert not (tmp_path / "bad").exists()

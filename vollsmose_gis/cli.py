@@ -1340,6 +1340,20 @@ def monitor(
         list[str] | None,
         typer.Option("--set", help="Criteria set(s) for every year (default: the one in force)."),
     ] = None,
+    incidents_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--incidents-from",
+            help="A district GeoPackage whose incidents layer fills the statistics' empty "
+            "incident counts by year (and incidents per 1,000 residents).",
+        ),
+    ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(
+            "--area", help="The statistics' area id of --incidents-from (default: the only area)."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("followup"),
     overwrite: OverwriteOpt = False,
     lang: Annotated[str, typer.Option("--lang", help="Report language: en or da.")] = "en",
@@ -1354,6 +1368,8 @@ def monitor(
       vollsmose-gis monitor stats.csv --snapshots snapshots/ -o followup/ --lang da
 
       vollsmose-gis monitor stats.csv --effect vollsmose:incidents:2015:comparison-estate
+
+      vollsmose-gis monitor stats.csv --incidents-from district.gpkg --area vollsmose
     """
     import yaml
 
@@ -1363,9 +1379,25 @@ def monitor(
 
     if lang not in ("en", "da"):
         raise InputError(f"--lang must be en or da, got {lang!r}")
-    inputs = tuple(p for p in (statistics, targets, district, *(snapshots or [])) if p)
+    inputs = tuple(
+        p for p in (statistics, targets, district, incidents_from, *(snapshots or [])) if p
+    )
     check_output_folder(out, overwrite=overwrite, inputs=inputs)
     stats = fu.read_statistics(statistics) if statistics else fu.example_statistics()
+    incident_rows = None
+    if incidents_from is not None:
+        areas = sorted(str(a) for a in stats["area_id"].unique())
+        if area is None and len(areas) != 1:
+            raise InputError(
+                f"--incidents-from: the statistics hold {len(areas)} areas ({', '.join(areas)}); "
+                "name the district's with --area"
+            )
+        chosen = area if area is not None else areas[0]
+        if chosen not in areas:
+            raise InputError(
+                f"--area {chosen!r} is not in the statistics (areas: {', '.join(areas)})"
+            )
+        incident_rows = fu.incident_series(open_district(incidents_from), area_id=chosen)
     goals = None
     if targets is not None:
         try:
@@ -1376,7 +1408,8 @@ def monitor(
             raise InputError(f"{targets}: goals must be a YAML list of mappings")
     questions = [_effect_option(text) for text in effects or []]
     frames = _snapshots(snapshots or [], district)
-    result = fu.monitor(stats, snapshots=frames, targets=goals, effects=questions, sets=sets)
+    result = fu.monitor(stats, snapshots=frames, targets=goals, effects=questions, sets=sets,
+                        incidents=incident_rows)  # fmt: skip
     written = write_followup(result, out, lang=lang, overwrite=overwrite)
     if as_json:
         print(json.dumps({**summary(result), "outputs": [str(p) for p in written]},

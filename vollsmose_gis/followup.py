@@ -18,7 +18,10 @@ what is done.  This module gives the toolkit that time axis:
   area, gives a difference-in-differences estimate with its interval — an
   association, not proof;
 - :func:`physical_series` runs every analysis module on district snapshots by year, so
-  the § 168 a share, lit path share, modelled V85 … become time series.
+  the § 168 a share, lit path share, modelled V85 … become time series;
+- :func:`incident_series` turns a district's ``incidents`` layer (issue 19's evidence)
+  into incidents by year and per 1,000 residents, which :func:`monitor` merges into the
+  statistics (filling only what the statistics leave empty) so they get trends too.
 
 :func:`monitor` does all of it; ``SPEC`` makes follow-up one more analysis under the
 contract of :mod:`vollsmose_gis.analysis`.
@@ -51,6 +54,7 @@ __all__ = [
     "criteria_sets",
     "effect",
     "example_statistics",
+    "incident_series",
     "monitor",
     "physical_series",
     "read_statistics",
@@ -153,7 +157,17 @@ def read_statistics(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         frame["illustrative"] = pd.array([False] * len(frame), dtype="boolean")
     if {"income_mean_dkk", "income_region_mean_dkk"} <= set(frame.columns):
         frame["income_ratio"] = frame["income_mean_dkk"] / frame["income_region_mean_dkk"]
+    _derive_incident_rate(frame)
     return frame.sort_values(["area_id", "year"], kind="stable").reset_index(drop=True)
+
+
+def _derive_incident_rate(frame: pd.DataFrame) -> None:
+    """Incidents per 1,000 residents from the counts, where the table leaves it empty."""
+    if not {"incidents", "residents"} <= set(frame.columns):
+        return
+    derived = frame["incidents"] / frame["residents"].where(frame["residents"] > 0) * 1000.0
+    given = frame.get("incidents_per_1000_residents")
+    frame["incidents_per_1000_residents"] = derived if given is None else given.fillna(derived)
 
 
 def _read_table(source: str | Path | pd.DataFrame, name: str) -> pd.DataFrame:
@@ -612,7 +626,15 @@ def trends(
     for target in (t for t in targets if t.get("kind") == "off_list"):
         for area in sorted(statistics["area_id"].unique()):
             rows.append(_off_list_standing(str(area), target, assessment))
-    return pd.DataFrame(rows)
+    # every documented column, even when no row set it (a table without rates)
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[*_TREND_COLUMNS, *(c for c in frame if c not in _TREND_COLUMNS)])
+
+
+_TREND_COLUMNS = (
+    "area_id", "column", "n_years", "last_year", "last_value", "slope_per_year", "slope_low",
+    "slope_high", "target_id", "target_value", "target_year", "projected", "standing",
+)  # fmt: skip
 
 
 def _standing(row: Mapping[str, Any], target: Mapping[str, Any], horizon: int) -> dict[str, Any]:
@@ -793,6 +815,84 @@ def physical_series(
     return pd.DataFrame(rows)
 
 
+def incident_series(
+    district: District, *, area_id: str, residents: float | None = None
+) -> pd.DataFrame:
+    """Incidents by year from a district's ``incidents`` layer, as statistics rows.
+
+    Parameters
+    ----------
+    district
+        With an ``incidents`` layer (dated points or aggregates with ``count``).
+    area_id
+        The statistics' area the district is (its ``area_id``).
+    residents
+        Residents for the rate when the statistics do not give them; default: the
+        district's dwellings × residents per dwelling (``standards/safety.yaml``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_id``, ``year``, ``incidents`` (sum of ``count`` over the dated incidents
+        of that year), ``incidents_per_1000_residents``, ``source`` and
+        ``illustrative`` (True when the layer is the illustrative one).
+    """
+    from vollsmose_gis.safety.audit import incidents_by_year
+    from vollsmose_gis.safety.audit import residents as estimated_residents
+    from vollsmose_gis.safety.evidence import is_illustrative
+
+    population = estimated_residents(district, residents)
+    table = incidents_by_year(district, population)
+    return pd.DataFrame(
+        {
+            "area_id": pd.array([str(area_id)] * len(table), dtype="string"),
+            "year": table["year"].astype(int).to_numpy(),
+            "incidents": table["incidents"].astype(float).to_numpy(),
+            "incidents_per_1000_residents": table["per_1000_residents"].astype(float).to_numpy(),
+            "source": f"incidents layer of {district.name}",
+            "illustrative": is_illustrative(district),
+        }
+    )
+
+
+def merge_incidents(statistics: pd.DataFrame, incidents: pd.DataFrame) -> pd.DataFrame:
+    """Fill the statistics' incident columns from :func:`incident_series` rows.
+
+    Only the (area, year) rows the statistics already have are filled, and only where
+    they leave ``incidents`` empty: a count the statistics give is never overwritten
+    (nor mixed with the layer's: the rate then comes from the statistics' own count).
+    The rate uses the statistics' ``residents`` of that year when given (the official
+    count beats the dwelling estimate).  A row filled from an illustrative layer makes
+    the row illustrative.
+    """
+    out = statistics.copy()
+    for column in ("incidents", "incidents_per_1000_residents"):
+        if column not in out.columns:
+            out[column] = math.nan
+    if incidents.empty:
+        return out
+    keyed = incidents.set_index(["area_id", "year"])
+    for i, row in out.iterrows():
+        key = (str(row["area_id"]), int(row["year"]))
+        if key not in keyed.index or not pd.isna(row["incidents"]):
+            continue
+        found = keyed.loc[key]
+        count = float(found["incidents"])
+        out.at[i, "incidents"] = count
+        if pd.isna(row["incidents_per_1000_residents"]):
+            people = row.get("residents")
+            known = people is not None and not pd.isna(people) and float(people) > 0
+            out.at[i, "incidents_per_1000_residents"] = (
+                count / float(people) * 1000.0
+                if known
+                else float(found["incidents_per_1000_residents"])
+            )
+        if bool(found["illustrative"]):
+            out.at[i, "illustrative"] = True
+    _derive_incident_rate(out)
+    return out
+
+
 # --------------------------------------------------------------------------- monitor
 
 
@@ -870,6 +970,7 @@ def monitor(
     targets: Sequence[Mapping[str, Any]] | None = None,
     effects: Sequence[Mapping[str, Any]] = (),
     sets: Sequence[str] | None = None,
+    incidents: pd.DataFrame | None = None,
 ) -> MonitorResult:
     """Follow an area's statistics year by year: criteria, lists, trends, targets, effects.
 
@@ -885,12 +986,18 @@ def monitor(
         Effect questions, each ``{area, column, year, comparison?}``.
     sets
         Criteria sets to apply to every year (default: the set in force each year).
+    incidents
+        :func:`incident_series` rows: fill the statistics' incident columns where they
+        are empty (:func:`merge_incidents`), so incidents per 1,000 residents get a
+        trend like every other rate.
     """
     stats = (
         statistics
         if isinstance(statistics, pd.DataFrame) and "income_ratio" in statistics
         else read_statistics(statistics)
     )
+    if incidents is not None:
+        stats = merge_incidents(stats, incidents)
     goals = list(targets if targets is not None else _config()["default_targets"])
     assessment = assess(stats, sets=sets)
     return MonitorResult(
