@@ -35,6 +35,7 @@ from vollsmose_gis import (
 )
 from vollsmose_gis.analysis import Plan
 from vollsmose_gis.cli import app
+from vollsmose_gis.io import Raster
 
 CRS = "EPSG:25832"
 X0, Y0 = 590_000.0, 6_141_000.0
@@ -594,6 +595,104 @@ def test_generated_candidates_face_away_from_facades():
         assert ahead.distance(block) > p.distance(block)
     with pytest.raises(InputError, match="unknown camera parameter"):
         cctv.camera_candidates(d, camera={"zoom": 3})
+
+
+def test_weighted_greedy_on_a_hand_computed_case():
+    from vollsmose_gis.cctv.placement import _greedy
+
+    # six cells; set 0 is the largest (4 cells) but weighs 4, set 2 weighs 5 + 0.5
+    weight = np.array([5.0, 1.0, 1.0, 1.0, 1.0, 0.5])
+    sets = [np.array([1, 2, 3, 4]), np.array([0]), np.array([0, 5]), np.array([3, 4, 5])]
+    assert _greedy(sets, 6, 1) == ([0], [4.0])  # by area
+    assert _greedy(sets, 6, 2) == ([0, 2], [4.0, 2.0])
+    assert _greedy(sets, 6, 1, weight) == ([2], [5.5])  # by weight
+    # then set 0 adds 4, sets 1 and 3 add 0 and 2 - 0.5 = 2; all 6 cells: 9.5
+    assert _greedy(sets, 6, 2, weight) == ([2, 0], [5.5, 4.0])
+    assert _greedy(sets, 6, 3, weight) == ([2, 0], [5.5, 4.0])  # nothing left to gain
+    # a weight of 1 per cell is the area objective
+    assert _greedy(sets, 6, 3, np.ones(6)) == _greedy(sets, 6, 3)
+
+
+def test_weighted_greedy_and_exhaustive_against_brute_force():
+    from vollsmose_gis.cctv.placement import _exhaustive, _greedy
+
+    rng = np.random.default_rng(19)
+    size, n = 14, 7
+    optimal = 0
+    for _ in range(25):
+        weight = rng.integers(0, 6, size).astype(float)  # whole numbers: exact sums
+        sets = [np.flatnonzero(rng.random(size) < 0.3) for _ in range(n)]
+        for k in (1, 2, 3):
+            # every k-subset, its union's weight computed with Python sets
+            brute = max(sum(weight[c] for c in set().union(*(sets[i].tolist() for i in combo)))
+                        for combo in itertools.combinations(range(n), k))  # fmt: skip
+            chosen, gains = _exhaustive(sets, size, k, 10_000, weight)
+            assert sum(gains) == brute
+            best = set().union(*(sets[i].tolist() for i in chosen))
+            assert sum(weight[c] for c in best) == brute
+            greedy, greedy_gains = _greedy(sets, size, k, weight)
+            union = set().union(*(sets[i].tolist() for i in greedy))
+            assert sum(greedy_gains) == sum(weight[c] for c in union)
+            assert all(a >= b for a, b in itertools.pairwise(greedy_gains))
+            assert sum(greedy_gains) >= (1 - 1 / math.e) * brute
+            optimal += sum(greedy_gains) == brute
+    assert optimal == 73  # of 75 cases greedy is optimal here; the bound holds in all
+
+
+def uniform_priority(d: District, value: float = 1.0) -> Raster:
+    """``value`` per m² on 1 m cells over the boundary grown by 200 m (whole metres)."""
+    from affine import Affine
+
+    minx, miny, maxx, maxy = (round(v) for v in d.boundary.bounds)
+    shape = (maxy - miny + 400, maxx - minx + 400)
+    transform = Affine(1.0, 0.0, minx - 200, 0.0, -1.0, maxy + 200)
+    return Raster(np.full(shape, value), transform, CRS, name="priority", unit="weight/m²")
+
+
+def test_plan_with_uniform_priority_is_the_area_plan():
+    d, cands = tiny_case()
+    area = cctv.plan_cameras(d, level="observation", candidates=cands, k=3)
+    weighted = cctv.plan_cameras(
+        d, level="observation", candidates=cands, k=3, priority=uniform_priority(d)
+    )
+    assert weighted["candidate_id"].tolist() == area["candidate_id"].tolist()
+    np.testing.assert_allclose(weighted["marginal_weight"], area["marginal_gain_m2"])
+    np.testing.assert_allclose(weighted["marginal_gain_m2"], area["marginal_gain_m2"])
+    np.testing.assert_allclose(weighted["priority_share"], area["covered_share"])
+    assert weighted.summary["objective"] == "priority"
+    assert weighted.summary["priority_weight"] == pytest.approx(area.summary["target_area_m2"])
+    assert "objective" not in area.summary  # without priority: the summary of before
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_plan_with_priority_maximises_weight_not_area(k):
+    d, cands = tiny_case()
+    # weight 1 per m² only west of the crossing (the ew footway's west arm, x < 96)
+    surface = uniform_priority(d)
+    cols = np.arange(surface.array.shape[1])
+    surface.array[:, surface.transform.c + cols + 0.5 >= X0 + 96] = 0.0
+    plan = cctv.plan_cameras(d, level="observation", candidates=cands, k=k, priority=surface)
+    best = cctv.plan_cameras(
+        d, level="observation", candidates=cands, k=k, priority=surface, method="exhaustive"
+    )
+
+    def weight_seen(subset: gpd.GeoDataFrame) -> float:
+        taken = cctv.plan_cameras(
+            d, level="observation", candidates=subset, k=len(subset), priority=surface
+        )
+        return float(taken["cumulative_weight"].iloc[-1]) if len(taken) else 0.0
+
+    optimum = max(weight_seen(cands.iloc[list(s)])
+                  for s in itertools.combinations(range(len(cands)), k))  # fmt: skip
+    assert best["cumulative_weight"].iloc[-1] == pytest.approx(optimum)
+    assert plan["cumulative_weight"].iloc[-1] == pytest.approx(optimum)
+    # the area planner's first camera (122 m², the most area) sees 22 m² of the west
+    # arm; the weighted one takes cand-8 (west of the crossing, facing east): 58 m²
+    area = cctv.plan_cameras(d, level="observation", candidates=cands, k=1)
+    assert area["candidate_id"].tolist() == ["cand-4"]
+    assert weight_seen(cands.iloc[[3]]) == pytest.approx(22.0)
+    assert plan["candidate_id"].iloc[0] == "cand-8"
+    assert plan["marginal_weight"].iloc[0] == pytest.approx(58.0)
 
 
 def test_plan_bad_input():

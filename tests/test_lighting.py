@@ -431,6 +431,72 @@ def test_planner_limits_and_impossible_class() -> None:
             lt.plan_lights(d, max_new=bad)  # type: ignore[arg-type]
 
 
+def two_dark_paths() -> District:
+    """A long footway (120 m, y = 150; 5 planner lamps) and a short one (40 m, y = 40;
+    2 planner lamps), both P4 and unlit."""
+    return district([], [street("long", [(X0 + 20, Y0 + 150), (X0 + 140, Y0 + 150)]),
+                         street("short", [(X0 + 20, Y0 + 40), (X0 + 60, Y0 + 40)])])  # fmt: skip
+
+
+def test_planner_with_priority_lights_the_weighted_paths_first() -> None:
+    d = two_dark_paths()
+    # two places by the short path, one by the long path, one 50 m from any path
+    places = gpd.GeoDataFrame(
+        {"weight": [1.0, 1.0, 1.0, 1.0]},
+        geometry=[Point(X0 + 30, Y0 + 41), Point(X0 + 50, Y0 + 45),
+                  Point(X0 + 80, Y0 + 152), Point(X0 + 100, Y0 + 100)],
+        crs=CRS,
+    )  # fmt: skip
+    full = lt.plan_lights(d)
+    assert sorted(full.added.geometry.y.round() - Y0) == [42.0] * 2 + [152.0] * 5
+    geometric = lt.plan_lights(d, max_new=5)  # longest first: the long path takes all 5
+    assert (geometric.added.geometry.y > Y0 + 100).all() and geometric.unmet == ["short"]
+    aimed = lt.plan_lights(d, max_new=5, priority=places)
+    # weight 2 first (2 lamps); the long path needs 5, only 3 are left
+    assert len(aimed.added) == 2 and (aimed.added.geometry.y < Y0 + 50).all()
+    assert aimed.unmet == ["long"]
+    assert aimed.summary["priority_weight"] == 4.0
+    assert aimed.summary["priority_weight_near_paths"] == 3.0  # the far place: no path
+    assert aimed.summary["priority_treated_share_before"] == 0.0
+    assert aimed.summary["priority_treated_share_after"] == 0.5
+    assert aimed.summary["segments_without_priority"] == 0
+    both = lt.plan_lights(d, priority=places)
+    assert len(both.added) == 7 and both.summary["priority_treated_share_after"] == 0.75
+    # only the short path weighs: the long one is not planned at all
+    short_only = lt.plan_lights(d, priority=places.iloc[[0, 1]])
+    assert len(short_only.added) == 2 and short_only.unmet == []
+    assert short_only.summary["segments_without_priority"] == 1
+    assert short_only.summary["priority_treated_share_after"] == 1.0
+    # a place 5 m from its path counts within 15 m (default), not within 4 m
+    assert (
+        lt.plan_lights(d, priority=places.iloc[[1]], priority_radius_m=4.0).summary[
+            "segments_without_priority"
+        ]
+        == 2
+    )
+    with pytest.raises(InputError, match="priority_radius_m must be > 0"):
+        lt.plan_lights(d, priority=places, priority_radius_m=0.0)
+
+
+def test_planner_with_a_priority_raster() -> None:
+    from affine import Affine
+
+    from vollsmose_gis.io import Raster
+
+    d = two_dark_paths()
+    # 1 m cells over the district; weight 3 per m² in the one cell at (40, 40.5)
+    values = np.zeros((200, 200))
+    values[200 - 41, 40] = 3.0
+    raster = Raster(values, Affine(1.0, 0.0, X0, 0.0, -1.0, Y0 + 200), CRS)
+    xy, weight = lt.priority_points(raster, d)
+    np.testing.assert_allclose(xy, [[X0 + 40.5, Y0 + 40.5]])
+    np.testing.assert_allclose(weight, [3.0])
+    plan = lt.plan_lights(d, max_new=5, priority=raster)
+    assert len(plan.added) == 2 and (plan.added.geometry.y < Y0 + 50).all()
+    assert plan.summary["priority_weight"] == 3.0
+    assert plan.summary["priority_treated_share_after"] == 1.0
+
+
 def test_planner_avoids_buildings() -> None:
     path = [(X0 + 10, Y0 + 60), (X0 + 130, Y0 + 60)]
     blocks = frame([dict(building_id=f"b{k}", use="residential", floors=2, height_m=6.0,
