@@ -623,6 +623,142 @@ def test_priority_camera_planner_sees_the_marked_places_not_the_largest_square()
     assert aimed.added["camera_id"].tolist() == ["new-K-001"]
 
 
+def marks_on_one_side() -> District:
+    """Four unlit footways; five of six safety-walk marks on the two short east paths.
+
+    Lamps the planner needs: north (160 m) 6, west (120 m) 5, east (60 m) 3, corner
+    (50 m) 2.  Marks: three on east, two on corner, one on west.
+    """
+    import warnings
+
+    from vollsmose_gis.validation import validate_district
+
+    rows = [
+        street("north", [(X0, Y0 + 180), (X0 + 160, Y0 + 180)]),
+        street("west", [(X0 + 20, Y0 + 20), (X0 + 20, Y0 + 140)]),
+        street("east", [(X0 + 200, Y0 + 30), (X0 + 260, Y0 + 30)]),
+        street("corner", [(X0 + 280, Y0 + 50), (X0 + 280, Y0 + 100)]),
+    ]
+    at = [(220, 30), (230, 30), (240, 30), (280, 65), (280, 85), (20, 80)]
+    marks = frame(
+        [
+            {"mark_id": f"m{k}", "reason": "dark", "geometry": Point(X0 + x, Y0 + y)}
+            for k, (x, y) in enumerate(at)
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return validate_district(
+            District.create(
+                "one side", box(X0, Y0, X0 + 300, Y0 + 200),
+                streets=frame(rows), safety_walk=marks,
+            ),
+            strict=False,
+        )  # fmt: skip
+
+
+def test_priority_lamps_treat_more_marks_than_the_geometric_lamps_with_the_same_budget():
+    from vollsmose_gis.lighting import plan_lights
+    from vollsmose_gis.safety.priority import plan_lights_for_evidence, treated_share
+
+    d = marks_on_one_side()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        geometric = plan_lights(d, max_new=6)  # longest first: all six lamps on north
+        aimed = plan_lights_for_evidence(d, max_new=6)
+    assert len(geometric.added) == 6 and (geometric.added.geometry.y > Y0 + 170).all()
+    assert treated_share(geometric.district, by="lights") * 6 == pytest.approx(0)
+    # east (3 marks, 3 lamps), corner (2 marks, 2 lamps); west (1 mark) needs 5
+    assert len(aimed.added) == 5 and aimed.unmet == ["west"]
+    assert treated_share(aimed.district, by="lights") * 6 == pytest.approx(5)
+    assert aimed.summary["treated_share_before"] == 0.0
+    assert aimed.summary["treated_share_after"] * 6 == pytest.approx(5)
+    assert aimed.summary["priority_treated_share_after"] * 6 == pytest.approx(5)
+    assert aimed.summary["segments_without_priority"] == 1  # north: no mark
+
+
+def test_priority_cameras_treat_more_marks_than_the_geometric_cameras_with_the_same_budget():
+    from vollsmose_gis.cctv import plan_cameras
+    from vollsmose_gis.safety.priority import (
+        plan_cameras_for_evidence,
+        priority_places,
+        priority_surface,
+        treated_share,
+    )
+
+    d = marks_on_one_side()
+    # a pole by each path (4 headings each): north middle, west, east end, corner end
+    cands = gpd.GeoDataFrame(
+        {"height_m": [4.0] * 4},
+        geometry=[Point(X0 + 80, Y0 + 182), Point(X0 + 22, Y0 + 60),
+                  Point(X0 + 205, Y0 + 32), Point(X0 + 282, Y0 + 50)],
+        crs=CRS,
+    )  # fmt: skip
+    geometric = plan_cameras(d, candidates=cands, k=2, level="detection")
+    # the most path area: the north pole looking east and west
+    assert geometric.added["candidate_id"].tolist() == ["cand-2", "cand-4"]
+    assert treated_share(geometric.district, by="cameras", level="detection") == 0.0
+    aimed = plan_cameras_for_evidence(d, candidates=cands, k=2, level="detection")
+    # the east pole looking east (3 marks within 38 m), the corner pole looking north (2)
+    assert aimed.added["candidate_id"].tolist() == ["cand-10", "cand-13"]
+    assert aimed.added["heading_deg"].tolist() == [90.0, 0.0]
+    assert aimed.summary["treated_share_after"] * 6 == pytest.approx(5)
+    assert treated_share(aimed.district, by="cameras", level="detection") * 6 == pytest.approx(5)
+    # the wrapper is the native planner with the evidence's surface as priority
+    surface = priority_surface(d, priority_places(d), bandwidth_m=15.0)
+    native = plan_cameras(d, candidates=cands, k=2, level="detection", priority=surface)
+    assert native.added["candidate_id"].tolist() == ["cand-10", "cand-13"]
+    np.testing.assert_allclose(native.added["marginal_weight"], aimed.added["marginal_weight"])
+    assert native.added["priority_share"].is_monotonic_increasing
+
+
+def test_invalid_priority_is_refused_by_both_planners():
+    from affine import Affine
+
+    from vollsmose_gis.cctv import plan_cameras
+    from vollsmose_gis.io import Raster
+    from vollsmose_gis.lighting import plan_lights
+    from vollsmose_gis.safety.priority import priority_places, priority_surface
+
+    d = marks_on_one_side()
+    places = priority_places(d)
+    surface = priority_surface(d, places)
+    cands = gpd.GeoDataFrame({"height_m": [4.0]}, geometry=[Point(X0 + 205, Y0 + 32)], crs=CRS)
+
+    def refused(priority: object, match: str) -> None:
+        with pytest.raises(InputError, match=match):
+            plan_lights(d, priority=priority)  # type: ignore[arg-type]
+        with pytest.raises(InputError, match=match):
+            plan_cameras(d, candidates=cands, k=1, priority=priority)  # type: ignore[arg-type]
+
+    refused(
+        places.assign(weight=[1.0, -2.0, 1.0, 1.0, 1.0, 1.0]),
+        r"1 negative weight\(s\) \(lowest -2\)",
+    )
+    negative = surface.array.copy()
+    negative[0, 0] = -0.5
+    refused(Raster(negative, surface.transform, CRS), "negative weight")
+    refused(places.assign(weight=np.inf), "infinite weights")
+    refused(places.to_crs("EPSG:4326"), "CRS .*reproject")
+    refused(Raster(surface.array, surface.transform, "EPSG:25833"), "CRS .*reproject the raster")
+    far = Affine(1.0, 0.0, X0 + 10_000, 0.0, -1.0, Y0 + 10_000)
+    refused(Raster(surface.array, far, CRS), "does not overlap the boundary")
+    refused(Raster(np.zeros_like(surface.array), surface.transform, CRS), "no weight > 0 inside")
+    refused(places.assign(weight=0.0), "no weight > 0 inside")
+    refused(places.drop(columns="weight"), "'weight' column")
+    refused({"weight": 1.0}, "priority must be a Raster")
+    # weight only where no path is: nothing the cameras could cover
+    off_path = priority_places(d).iloc[[0]].assign(geometry=[Point(X0 + 150, Y0 + 100)])
+    with pytest.raises(InputError, match="no weight on the walkable public space"):
+        plan_cameras(d, candidates=cands, k=1, priority=off_path)
+    # the lamp planner has no path to give it to: nothing planned, said in the summary
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idle = plan_lights(d, priority=off_path)
+    assert len(idle.added) == 0 and idle.summary["segments_without_priority"] == 4
+    assert idle.summary["priority_weight_near_paths"] == 0.0
+
+
 def test_priority_surface_spreads_each_weight_once():
     from vollsmose_gis.safety.priority import priority_places, priority_surface
 

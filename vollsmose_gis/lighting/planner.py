@@ -230,8 +230,9 @@ def priority_points(
         if priority.crs is None or not pyproj.CRS.from_user_input(priority.crs).equals(
             district_crs
         ):
+            crs = None if priority.crs is None else priority.crs.to_string()
             raise InputError(
-                f"{what} are in CRS {priority.crs!r}, the district {district.name!r} in "
+                f"{what} are in CRS {crs!r}, the district {district.name!r} in "
                 f"{district.crs!r}; reproject them (GeoDataFrame.to_crs)"
             )
         if "weight" not in priority.columns:
