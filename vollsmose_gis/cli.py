@@ -1578,10 +1578,12 @@ def map_(
 def _register_commands() -> None:
     """Commands defined beside this module (each module imports its work lazily)."""
     from vollsmose_gis.cli_batch import batch
+    from vollsmose_gis.cli_dk import import_dk as import_dk_command
     from vollsmose_gis.cli_safety import safety
 
     app.command("safety")(handle_errors(safety))
     app.command("batch")(handle_errors(batch))
+    app.command("import-dk")(handle_errors(import_dk_command))
 
 
 _register_commands()
