@@ -918,6 +918,12 @@ def score(
             "model against them.",
         ),
     ] = None,
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf", help="Also print the report to report.pdf (A4; needs headless Chromium)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Score district-plan scenarios: the main job.
@@ -976,6 +982,7 @@ def score(
             overwrite=overwrite,
             lang=lang,
             tiles=tiles,
+            pdf=pdf,
             progress=lambda fraction, message: bar.update(
                 task, completed=fraction, description=message
             ),
@@ -1579,11 +1586,13 @@ def _register_commands() -> None:
     """Commands defined beside this module (each module imports its work lazily)."""
     from vollsmose_gis.cli_batch import batch
     from vollsmose_gis.cli_dk import import_dk as import_dk_command
+    from vollsmose_gis.cli_report import report
     from vollsmose_gis.cli_safety import safety
 
     app.command("safety")(handle_errors(safety))
     app.command("batch")(handle_errors(batch))
     app.command("import-dk")(handle_errors(import_dk_command))
+    app.command("report")(handle_errors(report))
 
 
 _register_commands()

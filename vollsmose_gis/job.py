@@ -98,6 +98,7 @@ def run_job(
     module_params: Mapping[str, Mapping[str, Any]] | None = None,
     maps: bool = True,
     report: bool = True,
+    pdf: bool = False,
     ensemble: int = 0,
     ensemble_seed: int = 0,
     scheduler: str | None = None,
@@ -132,6 +133,9 @@ def run_job(
         the report then shows the model against them).
     maps, report
         Write the maps and the report.
+    pdf
+        Also print the report to ``report.pdf`` (headless Chromium; checked before any
+        work: :func:`vollsmose_gis.report.find_chromium`).
     ensemble, ensemble_seed, scheduler
         Score every scenario under ``ensemble`` seeded draws of the models' uncertain
         parameters (on Dask: a local cluster, or the scheduler at that address); the
@@ -157,6 +161,12 @@ def run_job(
     if district_path is not None:
         inputs.append(district_path)
     check_output_folder(out, overwrite=overwrite, inputs=inputs)
+    if pdf:  # no Chromium, no PDF: said before the scoring, not after it
+        from vollsmose_gis.report import find_chromium
+
+        if not report:
+            raise InputError("a PDF is printed from the report: pdf=True needs report=True")
+        find_chromium()
 
     def step(start: float, span: float) -> Progress | None:
         if progress is None:
@@ -206,6 +216,10 @@ def run_job(
                     progress=step(0.9, 0.1),
                 )
             )
+            if pdf:
+                from vollsmose_gis.report import print_pdf
+
+                written.append(print_pdf(staging / "report.html", staging / "report.pdf"))
         final = _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

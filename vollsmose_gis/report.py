@@ -48,9 +48,11 @@ if TYPE_CHECKING:
 __all__ = [
     "THEME_MAPS",
     "cost_chart",
+    "find_chromium",
     "format_value",
     "pareto_front",
     "place_labels",
+    "print_pdf",
     "report_html",
     "srcdoc_attribute",
     "write_report",
@@ -1089,4 +1091,158 @@ def write_report(
     page = report_html(result, lang=lang, tiles=tiles, progress=progress)
     with atomic_path(target, overwrite=overwrite) as tmp:
         tmp.write_text(page, encoding="utf-8")
+    return target
+
+
+# --------------------------------------------------------------------------- PDF
+
+CHROMIUM_ENV = "VOLLSMOSE_GIS_CHROMIUM"
+"""Environment variable naming the Chromium (or Chrome) binary that prints PDFs."""
+
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium(binary: str | Path | None = None) -> Path:
+    """The headless Chromium that prints the report to PDF.
+
+    Parameters
+    ----------
+    binary
+        A path to the browser; default: ``$VOLLSMOSE_GIS_CHROMIUM``, else the first of
+        ``chromium``, ``chromium-browser``, ``google-chrome`` on the ``PATH``.
+
+    Raises
+    ------
+    InputError
+        No such browser: the message says what to install or set.
+    """
+    import os
+    import shutil
+
+    from vollsmose_gis._errors import InputError
+
+    given = binary if binary is not None else os.environ.get(CHROMIUM_ENV) or None
+    if given is not None:
+        path = Path(given)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        source = "" if binary is not None else f" (from ${CHROMIUM_ENV})"
+        raise InputError(
+            f"Chromium not found at {path}{source}: printing the report to PDF needs "
+            "headless Chromium; install it (Debian/Ubuntu: sudo apt install chromium) "
+            f"or point {CHROMIUM_ENV} at a chromium or google-chrome binary"
+        )
+    for name in _CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    raise InputError(
+        "printing the report to PDF needs headless Chromium, and none was found on the "
+        f"PATH (looked for {', '.join(_CHROMIUM_NAMES)}); install it (Debian/Ubuntu: "
+        f"sudo apt install chromium) or set {CHROMIUM_ENV} to its path"
+    )
+
+
+def print_pdf(
+    html_path: str | Path,
+    pdf_path: str | Path,
+    *,
+    overwrite: bool = False,
+    chromium: str | Path | None = None,
+    timeout_s: float = 180.0,
+) -> Path:
+    """Print a report (any local HTML page) to PDF with headless Chromium, atomically.
+
+    The page's print stylesheet sets A4 and the margins; the maps (Leaflet in
+    ``<iframe srcdoc>``) are printed as Chromium draws them, vector layers as vectors.
+    Chromium prints into a temporary file beside ``pdf_path``, which replaces
+    ``pdf_path`` only when it is a complete PDF.
+
+    Parameters
+    ----------
+    html_path
+        The page to print (``report.html``).
+    pdf_path
+        The PDF to write.
+    overwrite
+        Replace an existing ``pdf_path``.
+    chromium
+        The browser binary (default: :func:`find_chromium`).
+    timeout_s
+        Seconds Chromium may take (s); a run past it is stopped and nothing is written.
+
+    Returns
+    -------
+    Path
+        ``pdf_path``.
+
+    Raises
+    ------
+    InputError
+        No Chromium, no such page, an output folder that does not exist or cannot be
+        written, or Chromium failing or timing out.
+    FileExistsError
+        ``pdf_path`` exists and ``overwrite`` is False (checked before any work).
+    """
+    import os
+    import subprocess
+    import tempfile
+
+    from vollsmose_gis._errors import InputError
+
+    page = Path(html_path)
+    target = Path(pdf_path)
+    if not page.is_file():
+        raise InputError(f"cannot print {page}: no such file; give the report.html to print")
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write {target}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise InputError(
+            f"cannot write {target}: no write permission in {folder}; choose another output"
+        )
+    browser = find_chromium(chromium)
+    with (
+        tempfile.TemporaryDirectory(prefix="vg-chromium-") as profile,
+        atomic_path(target, overwrite=overwrite) as tmp,
+    ):
+        command = [
+            str(browser),
+            "--headless",
+            "--no-sandbox",  # containers and CI run as root, where the sandbox cannot start
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--no-pdf-header-footer",
+            # lay the page out at the width of A4 between the margins (182 mm), so the
+            # maps are drawn at the size they are printed
+            "--window-size=688,1000",
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={tmp}",
+            page.resolve().as_uri(),
+        ]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout_s, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise InputError(
+                f"Chromium did not finish printing {page} within {timeout_s:g} s; nothing "
+                "was written (a larger report may need a longer --timeout)"
+            ) from None
+        except OSError as exc:
+            raise InputError(f"cannot run Chromium {browser}: {exc.strerror or exc}") from None
+        ok = tmp.is_file() and tmp.read_bytes()[:5] == b"%PDF-"
+        if done.returncode != 0 or not ok:
+            tail = " ".join((done.stderr or "").strip().splitlines()[-2:])
+            raise InputError(
+                f"Chromium could not print {page} to PDF (exit {done.returncode}); nothing "
+                f"was written. {tail}".strip()
+            )
+    log.info("printed %s to %s", page, target)
     return target
