@@ -66,7 +66,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # run_job: score -> save -> maps -> report (used by the CLI and the plugin).
     # run_batch: many areas on Dask (imports, analyses, scoring, outputs per area).
     ("job", ("job", "batch")),
-    ("cli", ("cli", "cli_batch", "cli_dk", "cli_safety", "qgis_install", "")),
+    ("cli", ("cli", "cli_batch", "cli_dk", "cli_report", "cli_safety", "qgis_install", "")),
 ]
 
 # Module-level imports of a higher layer that exist today: (importer, imported).
