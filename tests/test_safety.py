@@ -869,6 +869,26 @@ def test_cli_safety_json_with_illustrative_evidence(tmp_path):
     assert back.incidents["illustrative"].all()
 
 
+def test_cli_safety_plans_lamps_at_the_marks(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    path = tmp_path / "one-side.gpkg"
+    save_district(marks_on_one_side(), path)
+    out = tmp_path / "planned.gpkg"
+    result = CliRunner().invoke(
+        safety_cli(), ["safety", str(path), "--plan-lights", "6", "--json", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["plans"]["lights"]
+    # as the library: east and corner lit (5 lamps), west left (needs 5 more)
+    assert plan["added"] == 5 and plan["unmet"] == ["west"]
+    assert plan["treated_share_before"] == 0.0
+    assert plan["treated_share_after"] * 6 == pytest.approx(5)
+    assert len(pyogrio.read_dataframe(out, layer="safety_plan_lights")) == 5
+
+
 def test_cli_safety_refuses_bad_evidence_with_exit_2_and_writes_nothing(tmp_path):
     from typer.testing import CliRunner
 

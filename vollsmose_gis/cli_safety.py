@@ -102,7 +102,8 @@ def safety(
         int | None,
         typer.Option(
             "--plan-lights",
-            help="Plan up to N lamps on the failing paths near marks and incidents.",
+            help="Plan up to N lamps on the failing paths that treat the most marks and "
+            "incidents (weighted), heaviest first.",
             show_default=False,
         ),
     ] = None,
