@@ -30,7 +30,6 @@ import datetime as dt
 import io
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from vollsmose_gis.i18n import check_lang, has, number, t
+from vollsmose_gis.i18n import category, check_lang, has, indicator_label, number, t, unit
 from vollsmose_gis.io import atomic_path
 from vollsmose_gis.maps import before_after_map, changes_map, to_html
 
@@ -87,8 +86,10 @@ def format_value(value: Any, unit: str, lang: str = "en") -> str:
     """An indicator value in words for a council: ``0.14, "share"`` -> ``"14 %"``.
 
     Shares become per cent, metres above 1 km become km, areas get m², yes/no units
-    become words; other values keep their unit.  NaN gives ``"–"`` (a yes/no flag:
-    "not applicable").
+    become words; other values keep their unit, in the language's own words where it
+    has them (``"km/h"`` -> ``"km/t"``, ``"per km2"`` -> ``"pr. km²"``, a ratio stands
+    alone in Danish; ``unit.*`` in ``templates/text.yaml``).  NaN gives ``"–"`` (a
+    yes/no flag: "not applicable").
     """
     try:
         x = float(value)
@@ -106,12 +107,22 @@ def format_value(value: Any, unit: str, lang: str = "en") -> str:
         return f"{number(x, 0, lang)} m²"
     if unit == "lx":
         return f"{number(x, 1, lang)} lx"
-    if unit in ("kWh/year", "cameras") or abs(x) >= 100:
-        return f"{number(x, 0, lang)} {unit}".strip()
-    return f"{number(x, 2, lang)} {unit}".strip()
+    decimals = 0 if unit in ("kWh/year", "cameras", "hot spots") or abs(x) >= 100 else 2
+    words = _unit_words(unit, x, lang)
+    return f"{number(x, decimals, lang)} {words}".strip()
+
+
+def _unit_words(name: str, value: float, lang: str) -> str:
+    """A unit in ``lang``; "one|other" forms agree with the value (1 kamera, 6 kameraer)."""
+    words = unit(name, lang)
+    one, bar, other = words.partition("|")
+    return (one if value == 1 else other) if bar else words
 
 
 def _money(dkk: float, lang: str) -> str:
+    """Money for people: "8.0 M DKK" / "8,0 mio. kr." (a sentence's stop after the
+    abbreviation is dropped by :func:`vollsmose_gis.i18n.t`, not here).
+    """
     if not math.isfinite(dkk) or dkk == 0:
         return "0 DKK" if lang == "en" else "0 kr."
     millions = dkk / 1e6
@@ -119,13 +130,40 @@ def _money(dkk: float, lang: str) -> str:
     return f"{text} M DKK" if lang == "en" else f"{text} mio. kr."
 
 
-def _one_stop(text: str) -> str:
-    """One full stop where an abbreviation ends a sentence ("8,0 mio. kr.." -> "… kr.")."""
-    return re.sub(r"\.\.(?=\s|$)", ".", text)
-
-
 def _percent(share: float, lang: str) -> str:
     return f"{number(share * 100, 0 if share >= 0.1 or share == 0 else 1, lang)} %"
+
+
+def _district_name(district: Any, lang: str) -> str:
+    """The district's name, its "(schematic model)" mark in the report's language."""
+    mark = t("report.schematic_suffix", "en")
+    name = str(district.name)
+    if lang != "en" and name.endswith(mark):
+        return name[: -len(mark)] + t("report.schematic_suffix", lang)
+    return name
+
+
+def _provenance(district: Any, lang: str) -> str:
+    """The provenance statement with its framing in ``lang``; the source's own words as
+    given (they are data: titles, licences, notes by whoever made the district).
+    """
+    prov = district.provenance
+    if lang == "en":
+        return str(prov.statement())
+    kind = prov.kind if prov.kind in ("schematic", "openstreetmap") else "surveyed"
+    parts = [
+        t(f"report.provenance.{kind}", lang),
+        t(
+            "report.provenance.fields",
+            lang,
+            source=prov.source,
+            licence=prov.licence,
+            date=prov.date,
+        ),
+    ]
+    if prov.attribution:
+        parts.append(str(prov.attribution))
+    return "; ".join(parts) + ". " + t("report.provenance.quoted", lang)
 
 
 def _theme_label(result: ScoreResult, theme: str, lang: str) -> str:
@@ -492,7 +530,7 @@ def _indicator_table(result: ScoreResult, theme: str, lang: str) -> list[dict[st
         rows.append(
             {
                 "indicator": indicator,
-                "label": first["label"],
+                "label": indicator_label(str(indicator), str(first["label"]), lang),
                 "unit": first["unit"],
                 "weight_value": float(first["weight"]),
                 "weight": number(first["weight"], 2, lang) if first["weight"] > 0 else "–",
@@ -563,6 +601,217 @@ def _theme_sections(
             )
         sections.append(section)
     return sections
+
+
+# The layers natural surveillance reads (facades, paths, squares, lit streets): a plan
+# that leaves them as they are has today's surveillance, which costs seconds to compute.
+_SURVEILLANCE_READS = ("streets", "buildings", "landuse", "lights")
+
+
+def _module(plan: Any, name: str) -> Any:
+    """A module result of a plan: the scorer's, else :func:`analysis.run` (cached)."""
+    from vollsmose_gis import analysis
+
+    return plan.modules.get(name) or analysis.run(name, plan.district)
+
+
+def _plan_audit(plan: Any, today: Any) -> tuple[Any, Any]:
+    """A plan's safety-walk audit and natural surveillance.
+
+    The audit is :func:`vollsmose_gis.safety.safety_audit` on the plan's light, cameras,
+    speeds and surveillance; surveillance is today's when the plan leaves the layers it
+    reads unchanged, else the safety analysis runs on the plan (cached by content).
+    """
+    from vollsmose_gis.network import NoStreetsError
+    from vollsmose_gis.safety import safety_audit
+
+    base = today.district
+    if plan.district.fingerprint(*_SURVEILLANCE_READS) != base.fingerprint(*_SURVEILLANCE_READS):
+        from vollsmose_gis import analysis
+
+        ran = analysis.run("safety", plan.district)
+        return ran.layers.get("safety_audit"), ran.extras["surveillance"]
+    surveillance = today.safety.extras["surveillance"]
+    if not len(plan.district.safety_walk):
+        return None, surveillance
+    try:
+        speeds = _module(plan, "calming").layers.get("calming_speeds")
+    except NoStreetsError:  # no street with motor traffic: no speeds at the marks
+        speeds = None
+    audit = safety_audit(
+        plan.district,
+        illuminance=_module(plan, "lighting").rasters["illuminance"],
+        cctv=_module(plan, "cctv").extras["cctv"],
+        surveillance=surveillance,
+        speeds=speeds,
+    )
+    return audit, surveillance
+
+
+class _Today:
+    """Today's district with its safety analysis (for :func:`_plan_audit`)."""
+
+    def __init__(self, district: Any, safety: Any) -> None:
+        self.district = district
+        self.safety = safety
+
+
+_AUDIT_COLUMNS = ("lux", "camera_level", "overlooked_day", "overlooked_night", "v85_kmh")
+
+
+def _audit_cell(column: str, value: Any, lang: str) -> str:
+    """One audit value in words: lux, a DORI level, yes/no, km/h."""
+    if column == "lux":
+        return f"{number(value, 1, lang)} lx"
+    if column == "v85_kmh":
+        text = number(value, 0, lang)
+        return text if text == "–" else f"{text} km/h"
+    if column.startswith("overlooked"):
+        return t("report.yes" if bool(value) else "report.no", lang)
+    return str(value)
+
+
+def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
+    """The Safety section: evidence of today and what each plan changes at the marks.
+
+    Drawn when the base district has evidence (``incidents`` or ``safety_walk``): the
+    safety analysis's indicators, incidents per year and per 1,000 residents, the
+    safety-walk audit (per mark: lux, camera level, overlooked by day / at night, V85),
+    and per plan the marks it changes (:func:`vollsmose_gis.safety.compare_audits`),
+    the share of marks it treats with light and with cameras
+    (:func:`vollsmose_gis.safety.treated_share`) and its paths overlooked at night.
+    Illustrative evidence is labelled so.  None without evidence.
+    """
+    from vollsmose_gis.safety import (
+        ILLUSTRATIVE,
+        compare_audits,
+        incidents_table,
+        treated_share,
+    )
+
+    base = result.baseline.district
+    if not (len(base.incidents) or len(base.safety_walk)):
+        return None
+    today = _Today(base, _module(result.baseline, "safety"))
+    safety = today.safety
+    indicators = [
+        {
+            "label": indicator.label,
+            "value": format_value(indicator.value, indicator.unit, lang),
+            "reason": indicator.reason,
+        }
+        for indicator in safety.indicators.values()
+    ]
+    years = [
+        [
+            str(int(row.year)),
+            number(row.incidents, 0, lang),
+            number(row.per_1000_residents, 2, lang),
+        ]
+        for row in incidents_table(safety).itertuples()
+    ]
+    audit = safety.layers.get("safety_audit")
+    marks = []
+    if audit is not None:
+        for row in audit.to_dict("records"):
+            marks.append(
+                [str(row["mark_id"]), str(row["reason"])]
+                + [_audit_cell(c, row[c], lang) for c in _AUDIT_COLUMNS]
+            )
+    n_marks = len(base.safety_walk)
+
+    def treated(plan: Any) -> list[str]:
+        lights = treated_share(plan.district, by="lights")
+        cameras = treated_share(
+            plan.district,
+            by="cameras",
+            level="recognition",
+            cctv=_module(plan, "cctv").extras["cctv"],
+        )
+        return [format_value(lights, "share", lang), format_value(cameras, "share", lang)]
+
+    surveillance = safety.extras["surveillance"]
+    plans = [
+        {
+            "name": t("map.today", lang),
+            "changed": "–",
+            "cells": (treated(result.baseline) if n_marks else ["–", "–"])
+            + [format_value(surveillance.share_night, "share", lang)],
+            "marks": [],
+        }
+    ]
+    for name in result.scores["scenario"]:
+        plan = result.results[str(name)]
+        plan_audit, plan_surveillance = _plan_audit(plan, today)
+        changes: list[list[str]] = []
+        if audit is not None and plan_audit is not None and n_marks:
+            compared = compare_audits(audit, plan_audit)
+            for row in compared[compared["changed"]].to_dict("records"):
+                cells = [str(row["mark_id"]), str(row["reason"])]
+                for column in _AUDIT_COLUMNS:
+                    now = _audit_cell(column, row[f"{column}_now"], lang)
+                    then = _audit_cell(column, row[f"{column}_plan"], lang)
+                    cells.append(now if now == then else f"{now} → {then}")
+                changes.append(cells)
+        plans.append(
+            {
+                "name": str(name),
+                "changed": f"{len(changes)} / {n_marks}" if n_marks else "–",
+                "cells": (treated(plan) if n_marks else ["–", "–"])
+                + [format_value(plan_surveillance.share_night, "share", lang)],
+                "marks": changes,
+            }
+        )
+    words = {
+        key.replace(".", "_"): t(f"report.safety.{key}", lang)
+        for key in (
+            "h",
+            "intro",
+            "indicators",
+            "years",
+            "year",
+            "incidents",
+            "per_1000",
+            "audit",
+            "mark",
+            "reason",
+            "lux",
+            "camera",
+            "day",
+            "night",
+            "v85",
+            "plans",
+            "changed",
+            "treated_lights",
+            "treated_cameras",
+            "overlooked_night",
+            "treated_note",
+            "no_marks",
+        )
+    }
+    return {
+        "illustrative": bool(safety.extras.get("illustrative")),
+        "illustrative_text": t("report.safety.illustrative", lang, label=ILLUSTRATIVE),
+        "indicators": indicators,
+        "years": years,
+        "marks": marks,
+        "plans": plans,
+        "t": words,
+        "plan_changes": [
+            {
+                "heading": t(
+                    "report.safety.plan_changes",
+                    lang,
+                    plan=p["name"],
+                    n=len(p["marks"]),
+                    total=n_marks,
+                ),
+                "rows": p["marks"],
+            }
+            for p in plans[1:]
+            if p["marks"]
+        ],
+    }
 
 
 def _by_source(result: ScoreResult, lang: str) -> dict[str, Any] | None:
@@ -672,15 +921,15 @@ def _context(
     scenarios = []
     for name in scores["scenario"]:
         r = result.results[name]
-        changes = [str(e["summary"]) for e in _entries(r.change_log)]
+        changes = r.change_log.summaries(lang)
         scenarios.append(
             {
                 "name": name,
-                "description": (r.scenario.description or "").strip(),
+                "description": r.scenario.description_in(lang),
                 "year": t("report.scenario.year", lang, year=r.scenario.year)
                 if r.scenario.year
                 else "",
-                "cost": _one_stop(t("report.scenario.cost", lang, cost=_money(r.cost_dkk, lang))),
+                "cost": t("report.scenario.cost", lang, cost=_money(r.cost_dkk, lang)),
                 "changes": changes,
             }
         )
@@ -695,9 +944,12 @@ def _context(
             "html": to_html(changes_map(result.baseline, leader_result, tiles=tiles, lang=lang)),
         }
     modules = sorted({m for r in result.results.values() for m in r.modules})
+    if progress is not None:
+        progress(0.95, "report: safety")
+    safety = _safety_section(result, lang)
     return {
         "lang": lang,
-        "title": t("report.title", lang, district=district.name),
+        "title": t("report.title", lang, district=_district_name(district, lang)),
         "subtitle": t(
             "report.subtitle",
             lang,
@@ -711,24 +963,22 @@ def _context(
         "question": t(
             "report.question",
             lang,
-            district=district.name,
+            district=_district_name(district, lang),
             themes="; ".join(theme_labels),
             weights=", ".join(
                 f"{label} {_percent(result.profile.themes[theme] / total, lang)}"
                 for theme, label in zip(themes, theme_labels, strict=True)
             ),
         ),
-        "answer": _one_stop(
-            t(
-                "report.answer",
-                lang,
-                leader=leader["scenario"],
-                overall=number(leader["overall"], 1, lang),
-                delta=number(leader["overall_delta"], 1, lang),
-                cost=_money(float(leader["cost_dkk"]), lang),
-                p_first=_percent(float(leader["p_first"]), lang),
-                samples=number(samples, 0, lang),
-            )
+        "answer": t(
+            "report.answer",
+            lang,
+            leader=leader["scenario"],
+            overall=number(leader["overall"], 1, lang),
+            delta=number(leader["overall_delta"], 1, lang),
+            cost=_money(float(leader["cost_dkk"]), lang),
+            p_first=_percent(float(leader["p_first"]), lang),
+            samples=number(samples, 0, lang),
         ),
         "today_score": t(
             "report.today_score", lang, overall=number(result.baseline.overall, 1, lang)
@@ -740,7 +990,7 @@ def _context(
         "ranking_header": header,
         "ranking": ranking,
         "live": live,
-        "ranking_notes": [str(n) for n in getattr(result, "notes", None) or []],
+        "ranking_notes": result.notes_in(lang),
         "ranking_legend": _ranking_legend(header, lang) + _rule_readings(result, lang),
         "pareto": _pareto_sentence(result.scores, lang),
         "warnings": _warning_rows(result, lang),
@@ -763,6 +1013,7 @@ def _context(
             "sources": _by_source(result, lang),
         },
         "changes": changes_section,
+        "safety": safety,
         "method": {
             "scoring": t("report.method.scoring", lang, profile=result.profile.source),
             "weights": [
@@ -775,10 +1026,14 @@ def _context(
                 else "report.method.models.generic",
                 lang,
             ),
-            "modules": t("report.modules", lang, modules=", ".join(modules)),
+            "modules": t(
+                "report.modules",
+                lang,
+                modules=", ".join(category("module", m, lang) for m in modules),
+            ),
             "labels": t("report.method.labels", lang),
         },
-        "provenance": {"statement": prov.statement(), "notes": prov.notes},
+        "provenance": {"statement": _provenance(district, lang), "notes": prov.notes},
         "footer": t("report.footer", lang, version=__version__),
     }
 
@@ -801,7 +1056,11 @@ def _rule_readings(result: ScoreResult, lang: str) -> list[str]:
         low, high = int(account.demolition_need_min), int(account.demolition_need_max)
         if high <= 0:
             continue
-        need = f"{low:,}" if low == high else f"{low:,}–{high:,}"
+        need = (
+            number(low, 0, lang)
+            if low == high
+            else f"{number(low, 0, lang)}–{number(high, 0, lang)}"
+        )
         lines.append(t("report.rule_readings", lang, plan=_display_name(name, lang), need=need))
     return lines
 
@@ -985,8 +1244,11 @@ def _warning_rows(result: ScoreResult, lang: str) -> list[dict[str, str]]:
     for module, message, names, every in result.warning_groups():
         rows.append(
             {
-                "module": module,
+                "module": category("module", module, lang),
+                # the analyses write their notes in English (technical notes; the
+                # section says so in Danish): marked so, for readers and screen readers
                 "message": message,
+                "message_lang": "en",
                 "plans": t("report.warnings.all", lang)
                 if every
                 else ", ".join(_display_name(n, lang) for n in names),

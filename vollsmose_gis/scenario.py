@@ -47,12 +47,20 @@ import pandas as pd
 import pyogrio
 import shapely
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import InputError
 from vollsmose_gis._util import largest_remainder, slug
 from vollsmose_gis.district import District
+from vollsmose_gis.i18n import LANGUAGES, Message, in_language
 from vollsmose_gis.layers import column_range, conform_layer, new_street, out_of_range, range_text
 from vollsmose_gis.standards import categories
 from vollsmose_gis.validation import implausible_buildings, streets_crossing_buildings
@@ -108,6 +116,27 @@ MAX_SUGGESTED_LINKS = 100
 class _Model(BaseModel):
     # NaN and infinity are refused in every number field (YAML spells them .nan, .inf)
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _known_languages(value: str | dict[str, str]) -> str | dict[str, str]:
+    """A text per language must use the report's languages, and at least one."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(LANGUAGES))
+        if unknown or not value:
+            raise ValueError(
+                f"languages must be among {list(LANGUAGES)}, got {sorted(value)!r}; write "
+                "the text once (a plain string) or per language, e.g. {en: …, da: …}"
+            )
+    return value
+
+
+# A planner's text: one string, or one per language ({en: …, da: …})
+_Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
+_Reason = Annotated[str, Field(min_length=1, max_length=500)]
+DescriptionText = Annotated[
+    _Description | dict[str, _Description], AfterValidator(_known_languages)
+]
+ReasonText = Annotated[_Reason | dict[str, _Reason], AfterValidator(_known_languages)]
 
 
 class Select(_Model):
@@ -280,7 +309,7 @@ class ExtendRuleArea(_Model):
 
     type: Literal["extend_rule_area"]
     geometry: GeometrySpec
-    reason: str = Field(min_length=1, max_length=500)
+    reason: ReasonText
 
 
 class SuggestedLinks(_Model):
@@ -329,7 +358,7 @@ class ScenarioFile(_Model):
     """The YAML document of a scenario, as written by a planner."""
 
     name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
-    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+    description: DescriptionText = ""
     base: str | None = None
     extends: str | list[str] | None = None
     year: int | None = Field(default=None, ge=1900, le=2200)
@@ -343,8 +372,11 @@ class Scenario:
 
     Attributes
     ----------
-    name, description, year
+    name, year
         From the file.
+    description
+        From the file: one text, or one per language (``{"en": …, "da": …}``); see
+        :meth:`description_in`.
     interventions
         The parent scenarios' interventions first, then this file's, each paired with
         the file it came from (for error messages and relative geometry paths).
@@ -357,13 +389,17 @@ class Scenario:
     """
 
     name: str
-    description: str = ""
+    description: str | dict[str, str] = ""
     year: int | None = None
     interventions: tuple[tuple[Any, Path | None], ...] = ()
     base: Path | None = None
     weights: dict[str, float] | None = None
     path: Path | None = None
     parents: tuple[str, ...] = ()
+
+    def description_in(self, lang: str) -> str:
+        """The description in ``lang``; in the other language when only that one is given."""
+        return in_language(self.description, lang).strip()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
@@ -671,16 +707,36 @@ class ChangeLog:
     ``buildings_built``, ``dwellings_built``, ``commercial_m2_built``,
     ``dwellings_converted``, ``landuse_changed``, ``lights_added``, ``cameras_added``,
     ``calming_added`` (by kind as ``calming_<kind>``), ``pois_added``.
+
+    Each entry's ``summary`` is English (the CLI, ``changes.csv``); ``messages`` holds
+    the same summary as a :class:`~vollsmose_gis.i18n.Message`, one per entry, which
+    :meth:`summaries` renders in either language for the report.
     """
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
+    messages: list[Message] = field(default_factory=list)
 
-    def add(self, index: int, kind: str, summary: str, **counts: float) -> None:
-        """Record one intervention's summary and add its counts to the totals."""
-        self.entries.append({"index": index, "type": kind, "summary": summary, **counts})
+    def add(self, index: int, kind: str, message: Message, **counts: float) -> None:
+        """Record one intervention's summary and add its counts to the totals.
+
+        Parameters
+        ----------
+        index, kind
+            The intervention's position in the scenario and its type.
+        message
+            Its summary (a key of ``templates/text.yaml`` and the values to fill in).
+        **counts
+            Counts and amounts (``dwellings_built``, ``cost_dkk`` …), added to the totals.
+        """
+        self.entries.append({"index": index, "type": kind, "summary": message.text("en"), **counts})
+        self.messages.append(message)
         for key, value in counts.items():
             self.totals[key] = self.totals.get(key, 0) + value
+
+    def summaries(self, lang: str = "en") -> list[str]:
+        """The entries' summaries in ``lang`` (``"en"`` or ``"da"``), in order."""
+        return [message.text(lang) for message in self.messages]
 
     def to_frame(self) -> pd.DataFrame:
         """Return the entries as a table (one row per intervention)."""
@@ -1068,7 +1124,7 @@ class _Applier:
         lines: list[BaseGeometry],
         ids: list[str],
         highway: str,
-        summary: str,
+        key: str,
         **overrides: Any,
     ) -> None:
         """Append new streets of an OSM class (defaults from ``highways.yaml``) and log them."""
@@ -1081,7 +1137,7 @@ class _Applier:
         self.log.add(
             index,
             kind,
-            summary.format(n=len(rows), m=length),
+            Message(key, {"n": len(rows), "m": length, "highway": highway}, {"highway": "highway"}),
             streets_added=len(rows),
             street_m_added=length,
             cost_dkk=street_cost_dkk(highway, length),
@@ -1116,7 +1172,7 @@ class _Applier:
             lines,
             ids,
             item.highway,
-            f"added {{n}} {item.highway} street(s), {{m:.0f}} m",
+            "change.streets_added",
             name=item.name,
             car=item.car,
             walk=item.walk,
@@ -1151,7 +1207,7 @@ class _Applier:
             lines,
             ids,
             item.highway,
-            "added the optimiser's top {n} link(s), {m:.0f} m",
+            "change.links_added",
             name="Suggested link",
         )
 
@@ -1162,7 +1218,10 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"removed {int(mask.sum())} street segment(s), {streets[mask].length.sum():.0f} m",
+            Message(
+                "change.streets_removed",
+                {"n": int(mask.sum()), "m": float(streets[mask].length.sum())},
+            ),
             streets_removed=int(mask.sum()),
             street_m_removed=float(streets[mask].length.sum()),
             cost_dkk=float(streets[mask].length.sum()) * _costs()["street_removal_m"],
@@ -1177,11 +1236,13 @@ class _Applier:
         if item.width_m is not None:
             streets.loc[mask, "width_m"] = item.width_m
         self.layers["streets"] = streets
-        extra = f", {item.lanes} lane(s)" if item.lanes else ""
         self.log.add(
             index,
             item.type,
-            f"{int(mask.sum())} street segment(s) set to {item.maxspeed_kmh:g} km/h{extra}",
+            Message(
+                "change.speed_limit_lanes" if item.lanes else "change.speed_limit",
+                {"n": int(mask.sum()), "kmh": item.maxspeed_kmh, "lanes": item.lanes},
+            ),
             streets_changed=int(mask.sum()),
             street_m_changed=float(streets[mask].length.sum()),
             cost_dkk=float(mask.sum()) * _costs()["speed_limit_change_per_segment"],
@@ -1200,8 +1261,9 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"demolished {len(gone)} building(s) with {dwellings} dwelling(s) "
-            f"({social} social family)",
+            Message(
+                "change.demolished", {"n": len(gone), "dwellings": dwellings, "social": social}
+            ),
             buildings_demolished=len(gone),
             dwellings_demolished=dwellings,
             social_family_dwellings_demolished=social,
@@ -1295,8 +1357,17 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"built {len(rows)} building(s): {built} dwelling(s) ({item.tenure or 'none'}), "
-            f"{item.commercial_m2:.0f} m² commercial, {item.jobs} jobs",
+            Message(
+                "change.built" if built else "change.built_no_homes",
+                {
+                    "n": len(rows),
+                    "dwellings": built,
+                    "tenure": item.tenure,
+                    "m2": item.commercial_m2,
+                    "jobs": item.jobs,
+                },
+                {"tenure": "tenure"} if built else {},
+            ),
             buildings_built=len(rows),
             dwellings_built=built,
             commercial_m2_built=float(sum(r["commercial_m2"] for r in rows)),
@@ -1315,7 +1386,11 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"{converted} dwelling(s) in {int(homes.sum())} building(s) converted to {item.to}",
+            Message(
+                "change.converted",
+                {"converted": converted, "n": int(homes.sum()), "tenure": item.to},
+                {"tenure": "tenure"},
+            ),
             dwellings_converted=converted,
             cost_dkk=float(converted) * _costs()["tenure_conversion_per_dwelling"],
         )
@@ -1331,7 +1406,11 @@ class _Applier:
             self.log.add(
                 index,
                 item.type,
-                f"{int(mask.sum())} area(s) changed to {item.use}",
+                Message(
+                    "change.landuse_changed",
+                    {"n": int(mask.sum()), "use": item.use},
+                    {"use": "use"},
+                ),
                 landuse_changed=int(mask.sum()),
             )
             return
@@ -1346,7 +1425,11 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"{len(rows)} new {item.use} area(s), {sum(p.area for p in polygons):.0f} m²",
+            Message(
+                "change.landuse_added",
+                {"n": len(rows), "use": item.use, "m2": sum(p.area for p in polygons)},
+                {"use": "use"},
+            ),
             landuse_changed=len(rows),
         )
 
@@ -1399,7 +1482,10 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"added {len(rows)} lamp(s) ({item.lumens:.0f} lm at {item.height_m:g} m)",
+            Message(
+                "change.lights_added",
+                {"n": len(rows), "lumens": item.lumens, "height": item.height_m},
+            ),
             lights_added=len(rows),
             cost_dkk=float(len(rows)) * _costs()["lamp"],
         )
@@ -1436,7 +1522,7 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"added {len(rows)} camera(s)",
+            Message("change.cameras_added", {"n": len(rows)}),
             cameras_added=len(rows),
             cost_dkk=float(len(rows)) * _costs()["camera"],
         )
@@ -1512,8 +1598,10 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"added {len(rows)} calming device(s)"
-            + (f" (planner, target {item.target_kmh:g} km/h)" if item.auto else ""),
+            Message(
+                "change.calming_planned" if item.auto else "change.calming_added",
+                {"n": len(rows), "kmh": item.target_kmh},
+            ),
             calming_added=len(rows),
             cost_dkk=float(sum(_costs()["calming"][r["kind"]] for r in rows)),
             **{f"calming_{k}": float(v) for k, v in by_kind.items()},
@@ -1529,7 +1617,7 @@ class _Applier:
         self.log.add(
             index,
             item.type,
-            f"rule area extended by {after.area - before.area:,.0f} m² ({item.reason})",
+            Message("change.rule_area", {"m2": after.area - before.area, "reason": item.reason}),
         )
 
     def do_add_poi(self, index: int, item: AddPoi, source: Path | None) -> None:
@@ -1549,7 +1637,10 @@ class _Applier:
         ]
         self.layers["pois"] = _append(pois, rows, "pois")
         self.log.add(
-            index, item.type, f"added {len(rows)} {item.kind} POI(s)", pois_added=len(rows)
+            index,
+            item.type,
+            Message("change.pois_added", {"n": len(rows), "kind": item.kind}, {"kind": "poi"}),
+            pois_added=len(rows),
         )
 
 

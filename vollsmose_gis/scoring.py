@@ -30,6 +30,7 @@ from vollsmose_gis._errors import InputError
 from vollsmose_gis._util import slug
 from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
+from vollsmose_gis.i18n import Message
 from vollsmose_gis.indicators import THEMES
 from vollsmose_gis.scenario import ChangeLog, Scenario, apply_scenario
 from vollsmose_gis.standards import load
@@ -303,9 +304,21 @@ class ScoreResult:
     robustness: dict[str, Any]
     profile: Profile
     notes: list[str] = field(default_factory=list)
-    """Dominance by construction, themes not measurable: read beside the ranking."""
+    """Dominance by construction, themes not measurable: read beside the ranking
+    (English, for the CLI; :meth:`notes_in` gives them in another language)."""
     base_path: Path | None = None
     """The base district's file (None: the district given in code or the embedded one)."""
+    messages: list[Message] = field(default_factory=list)
+    """The notes as message-table entries, to render them in the report's language."""
+
+    def notes_in(self, lang: str) -> list[str]:
+        """The notes beside the ranking in ``lang`` (``"en"`` or ``"da"``).
+
+        A note that is one of :attr:`messages` (by its English text) is rendered in
+        ``lang``; a note added otherwise is shown as it is.
+        """
+        by_english = {message.text("en"): message for message in self.messages}
+        return [by_english[n].text(lang) if n in by_english else n for n in self.notes]
 
     def warning_groups(self) -> list[tuple[str, str, list[str], bool]]:
         """Every module warning of the run once: (module, message, plans, all plans?).
@@ -643,11 +656,13 @@ def _includes(big: Scenario, small: Scenario) -> bool:
     return theirs < mine
 
 
-def scoring_notes(result_scores: pd.DataFrame, results: dict[str, ScenarioResult]) -> list[str]:
+def scoring_notes(result_scores: pd.DataFrame, results: dict[str, ScenarioResult]) -> list[Message]:
     """Plain-language notes a council should read beside the ranking.
 
     Scenarios that include others rank above them by construction; themes that could
-    not be measured for some scenarios are left out of their overall score.
+    not be measured for some scenarios are left out of their overall score.  Each note
+    is a message-table entry (``note.*`` in ``templates/text.yaml``), rendered in
+    English for the CLI and in the report's language for the report.
     """
     notes = []
     for name, r in results.items():
@@ -655,23 +670,18 @@ def scoring_notes(result_scores: pd.DataFrame, results: dict[str, ScenarioResult
             o for o, q in results.items() if o != name and _includes(r.scenario, q.scenario)
         ]
         if included:
-            notes.append(
-                f"{name} includes {_and(included)}: it combines their interventions, "
-                "so it scores at least as well by construction; compare it on cost."
-            )
+            notes.append(Message("note.includes", {"name": name, "included": included}))
     for theme in [c for c in result_scores.columns if c in THEMES]:
         missing = result_scores.loc[result_scores[theme].isna(), "scenario"].tolist()
         if missing:
             notes.append(
-                f"'{theme}' could not be measured for {', '.join(map(str, missing))} "
-                "(its indicators are NaN: data missing or rules not applicable); the "
-                "overall score there rests on the other themes."
+                Message(
+                    "note.not_measured",
+                    {"theme": theme, "names": [str(m) for m in missing]},
+                    {"theme": "theme"},
+                )
             )
     return notes
-
-
-def _and(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _pareto(cost: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -850,15 +860,16 @@ def score_scenarios(
     ]
     if progress:
         progress(1.0, "scored")
-    notes = scoring_notes(scores, results)
+    messages = scoring_notes(scores, results)
     # indicators resting on sparse data: said beside the ranking, once per module
-    notes += [
-        f"{module}: {message}"
+    messages += [
+        Message("note.sparse_data", {"module": module, "message": message})
         for module, m in baseline.modules.items()
         for message in m.warnings
         if message.startswith("data completeness")
     ]
-    return ScoreResult(scores, long, results, baseline, robust, profile, notes, base_path)
+    notes = [message.text("en") for message in messages]
+    return ScoreResult(scores, long, results, baseline, robust, profile, notes, base_path, messages)
 
 
 def _flag(indicators: pd.DataFrame, key: str) -> str:
