@@ -225,7 +225,8 @@ class CameraPlan(Plan):
     placement columns), ``district`` the district with them added, ``cost_dkk`` their
     installed cost, ``unmet`` why fewer than ``k`` were placed (if so), and ``summary``
     the figures of the placement (``target_area_m2``, ``existing_covered_m2``,
-    ``level``, ``method``, ``candidates``, ``candidates_out_of_reach``, ``k``).
+    ``level``, ``method``, ``candidates``, ``candidates_out_of_reach``, ``k``; with a
+    ``priority`` also ``objective``, ``priority_weight``, ``existing_priority_covered``).
 
     The old return value was the GeoDataFrame of the chosen cameras with those figures
     in ``.attrs``; that use still works (``plan["covered_share"]``, ``plan.attrs``,
