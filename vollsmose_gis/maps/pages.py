@@ -29,6 +29,7 @@ from vollsmose_gis.maps.themes import (
     _context,
     _speeds,
     _themed,
+    same_districts,
 )
 
 if TYPE_CHECKING:
@@ -318,10 +319,11 @@ def write_maps(
         )
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for k, (path, build) in enumerate(plan):
-        if progress is not None:
-            progress(k / len(plan), f"map {path.name}")
-        written.append(save_map(build(), path, overwrite=True))
+    with same_districts():
+        for k, (path, build) in enumerate(plan):
+            if progress is not None:
+                progress(k / len(plan), f"map {path.name}")
+            written.append(save_map(build(), path, overwrite=True))
     if progress is not None:
         progress(1.0, "maps written")
     return written

@@ -604,11 +604,9 @@ def _rgba(hex_colour: str | None, alpha: int) -> tuple[int, int, int, int]:
     return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha)
 
 
-def _png_data_url(rgba: np.ndarray) -> str:
-    from PIL import Image
-
+def _png_data_url(image: Any) -> str:
     buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG", compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -625,9 +623,21 @@ def _classified_overlay(
 
 
 def _class_png(classes: np.ndarray, palette: Sequence[tuple[int, int, int, int]]) -> str:
-    """Class indices (-1 = transparent) coloured by an RGBA palette, as a PNG data URL."""
+    """Class indices (-1 = transparent) coloured by an RGBA palette, as a PNG data URL.
+
+    An indexed-colour PNG (the palette, its alphas as the ``tRNS`` chunk): a browser
+    shows the same pixels as from an RGBA image, which took ~20 times longer to
+    compress and was twice the size.
+    """
+    from PIL import Image
+
+    if len(palette) > 255:
+        raise ValueError(f"an indexed PNG holds at most 255 classes, got {len(palette)}")
     table = np.array([*palette, (0, 0, 0, 0)], dtype=np.uint8)
-    return _png_data_url(table[np.where(classes < 0, len(palette), classes)])
+    image = Image.fromarray(np.where(classes < 0, len(palette), classes).astype(np.uint8), "P")
+    image.putpalette(table[:, :3].tobytes(), rawmode="RGB")
+    image.info["transparency"] = table[:, 3].tobytes()
+    return _png_data_url(image)
 
 
 def _image_overlay(

@@ -10,9 +10,10 @@ module reads (``analysis.get(name).reads``), so each is computed once per conten
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,34 @@ def _resolve(source: Any) -> tuple[District, Mapping[str, ModuleResult], str]:
 
 _CACHE: dict[tuple[str, str], Any] = {}
 _CACHE_SIZE = 64
+_KEYS: dict[tuple[int, str], tuple[District, str]] | None = None
+
+
+@contextlib.contextmanager
+def same_districts() -> Iterator[None]:
+    """Within the block, hash each district's content once per module, by identity.
+
+    For a run of pages over the same district objects (:func:`write_maps`): hashing
+    the layers a module reads (its cache key) is a noticeable part of a page, and the
+    districts of a scoring result do not change while its pages are drawn.
+    """
+    global _KEYS
+    outer = _KEYS
+    _KEYS = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _KEYS = outer
+
+
+def _cache_key(district: District, module: str) -> str:
+    if _KEYS is None:
+        return analysis.get(module).cache_key(district)
+    known = _KEYS.get((id(district), module))
+    if known is None or known[0] is not district:
+        known = (district, analysis.get(module).cache_key(district))
+        _KEYS[(id(district), module)] = known
+    return known[1]
 
 
 def _cached(kind: str, district: District, module: str, compute: Callable[[], Any]) -> Any:
@@ -113,7 +142,7 @@ def _cached(kind: str, district: District, module: str, compute: Callable[[], An
     (:attr:`~vollsmose_gis.analysis.AnalysisSpec.reads`) is their cache key too: one
     declaration of the layers, in the module.
     """
-    key = (kind, analysis.get(module).cache_key(district))
+    key = (kind, _cache_key(district, module))
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
