@@ -84,6 +84,10 @@ def test_bbr_codes_become_use_tenure_dwellings_and_floor_areas(imported) -> None
     # footprints are GeoDanmark's polygons: F1 is 50 m × 12 m
     assert b.loc[bid(1)].geometry.area == pytest.approx(600.0)
     assert b.loc[bid(1), "year_built"] == 1968
+    # names from DAR: the Husnummer's vejnavn + husnummertekst, where DAR has one
+    assert b.loc[bid(3), "name"] == "Vollsmose Allé 12"
+    assert b.loc[bid(6), "name"] == "Vollsmose Allé 14A"
+    assert pd.isna(b.loc[bid(1), "name"])
 
 
 def test_each_join_route_is_used_and_the_shed_without_footprint_is_counted(imported) -> None:
@@ -99,6 +103,10 @@ def test_each_join_route_is_used_and_the_shed_without_footprint_is_counted(impor
         "buildings: BBR building without dwellings or footprint (shed, carport…)": 1
     }
     assert not report.unknown_codes
+    assert (
+        f"1 BBR building(s) hold dwellings of several tenures; each takes the tenure of most "
+        f"of its dwellings: {bid(6)} {{'almen_family': 4, 'almen_elderly': 2}}." in report.notes
+    )
 
 
 def test_vejmidte_become_streets_with_class_and_modes(imported) -> None:

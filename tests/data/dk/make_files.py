@@ -150,14 +150,15 @@ def main() -> None:
     )
     roads.to_file(HERE / "geodanmark_vejmidte.gpkg", driver="GPKG", layer="Vejmidte")
     addresses = [
-        # Husnummer id, husnummertekst, adgangTilBygning, status, Adressepunkt position
-        (H[3], "12", B[3], "3", f"POINT ({X0 + 106} {Y0 + 5})"),
-        (H[6], "14A", "", "3", f"POINT ({X0 + 215} {Y0 + 47})"),
+        # Husnummer id, husnummertekst, adgangTilBygning, status, Adressepunkt position,
+        # NavngivenVej vejnavn
+        (H[3], "12", B[3], "3", f"POINT ({X0 + 106} {Y0 + 5})", "Vollsmose Allé"),
+        (H[6], "14A", "", "3", f"POINT ({X0 + 215} {Y0 + 47})", "Vollsmose Allé"),
     ]
     with (HERE / "dar_husnummer.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id_lokalId", "husnummertekst", "adgangTilBygning", "status",
-                         "position", "registreringFra"])  # fmt: skip
+                         "position", "vejnavn", "registreringFra"])  # fmt: skip
         writer.writerows([*row, REGISTERED] for row in addresses)
 
 

@@ -20,7 +20,12 @@ from shapely.geometry.base import BaseGeometry
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.district import District, Provenance, Settings
 from vollsmose_gis.layers import layer_schemas
-from vollsmose_gis.sources.dk.mapping import bbr_buildings, join_footprints, streets
+from vollsmose_gis.sources.dk.mapping import (
+    address_names,
+    bbr_buildings,
+    join_footprints,
+    streets,
+)
 from vollsmose_gis.sources.dk.read import DkReport, PathLike, code, read_table, register_date
 from vollsmose_gis.standards import load
 from vollsmose_gis.validation import validate_district
@@ -117,8 +122,10 @@ def _aggregate(group: pd.DataFrame) -> dict[str, Any]:
     else:
         use = group.loc[group["floor_area_m2"].fillna(0).idxmax(), "use"]
     main = group.loc[group["dwellings"].idxmax()]
+    names = [n for n in group["name"] if isinstance(n, str)]
     return {
         "bbr_id": ",".join(group["bbr_id"]),
+        "name": "; ".join(dict.fromkeys(names)) or None,
         "use": use,
         "dwellings": dwellings,
         "dwellings_estimated": bool(group["dwellings_estimated"].any()),
@@ -252,7 +259,7 @@ def import_dk_with_report(
     bbr_frame = read_table(
         bbr, "BBR buildings", required=spec["required"],
         optional=[c for c in optional if c != spec["columns"]["point"]] + ["registreringFra"],
-        point_column=spec["columns"]["point"], crs=target, report=report,
+        point_column=spec["columns"]["point"], crs=target, report=report, layer="Bygning",
     )  # fmt: skip
     dates = {"BBR": register_date(bbr_frame, bbr)}
     unit_frame = None
@@ -262,13 +269,13 @@ def import_dk_with_report(
             units, "BBR units", required=uspec["required"],
             optional=[c for c in uspec["columns"].values() if c not in uspec["required"]]
             + ["registreringFra"],
-            point_column=None, crs=target, report=report,
+            point_column=None, crs=target, report=report, layer="Enhed",
         )  # fmt: skip
     geo = mapping["geodanmark"]
     footprints = read_table(
         buildings, "GeoDanmark buildings", required=[],
         optional=[geo["buildings"]["id"], geo["buildings"]["bbr_id"], "registreringFra"],
-        point_column=None, crs=target, report=report, case_insensitive=True, geometry=True,
+        point_column=None, crs=target, report=report, layer="Bygning", geometry=True,
     )  # fmt: skip
     assert isinstance(footprints, gpd.GeoDataFrame)
     footprints = _polygons(footprints, Path(buildings), report)
@@ -279,7 +286,7 @@ def import_dk_with_report(
         road_frame = read_table(
             roads, "GeoDanmark Vejmidte", required=rspec["required"],
             optional=[rspec["id"], "trafikart", "vejmyndighed", "status", "registreringFra"],
-            point_column=None, crs=target, report=report, case_insensitive=True, geometry=True,
+            point_column=None, crs=target, report=report, layer="Vejmidte", geometry=True,
         )  # fmt: skip
         assert isinstance(road_frame, gpd.GeoDataFrame)
         dates["GeoDanmark Vejmidte"] = register_date(road_frame, roads)
@@ -291,7 +298,7 @@ def import_dk_with_report(
             optional=[c for c in aspec["columns"].values()
                       if c not in aspec["required"] and c != aspec["columns"]["point"]]
             + ["registreringFra"],
-            point_column=aspec["columns"]["point"], crs=target, report=report,
+            point_column=aspec["columns"]["point"], crs=target, report=report, layer="Husnummer",
         )  # fmt: skip
         if not isinstance(address_frame, gpd.GeoDataFrame):
             raise InputError(
@@ -311,6 +318,7 @@ def import_dk_with_report(
     records = bbr_buildings(bbr_frame, unit_frame, bbr_rules, report)
     if records.empty:
         raise InputError(f"BBR buildings file {bbr}: no current buildings (see the status column)")
+    records["name"] = address_names(records, address_frame)
     matched = join_footprints(records, footprints, address_frame, report)
     building_layer = _buildings(
         records, footprints, matched, target, report, allow_missing_footprints, Path(buildings)

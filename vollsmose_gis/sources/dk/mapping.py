@@ -22,7 +22,7 @@ from vollsmose_gis.layers import layer_schemas
 from vollsmose_gis.sources.dk.read import DkReport, code
 from vollsmose_gis.standards import highway_defaults
 
-__all__ = ["bbr_buildings", "join_footprints", "streets"]
+__all__ = ["address_names", "bbr_buildings", "join_footprints", "streets"]
 
 RESIDENTIAL = "residential"
 
@@ -124,6 +124,7 @@ def bbr_buildings(
     by_building = _units_by_building(units, ids, rules, report) if units is not None else {}
     uses = rules["building_use"]
     records = []
+    several: list[str] = []  # buildings whose dwellings have several tenures
     points = bbr.geometry.to_numpy() if isinstance(bbr, gpd.GeoDataFrame) else [None] * len(bbr)
     for bbr_id, row, point in zip(ids, bbr.to_dict("records"), points, strict=True):
         use_code = code(row["byg021BygningensAnvendelse"])
@@ -155,10 +156,7 @@ def bbr_buildings(
         known = {t: n for t, n in tenures.items() if t != "unknown"}
         tenure = max(known, key=lambda t: known[t]) if known and dwellings else None
         if len(known) > 1:
-            report.notes.append(
-                f"BBR building {bbr_id}: dwellings of several tenures {dict(tenures)}; "
-                f"the building's tenure is the most common, {tenure}."
-            )
+            several.append(f"{bbr_id} {dict(known)}")
         types = [kind for kind, codes in rules["dwelling_type"].items() if use_code in codes]
         dwelling_type = (types[0] if types else "other") if dwellings else None
         floors = _number(row.get("byg054AntalEtager"))
@@ -180,7 +178,38 @@ def bbr_buildings(
                 "point": point if point is not None and not shapely.is_empty(point) else None,
             }
         )
+    if several:
+        report.notes.append(
+            f"{len(several)} BBR building(s) hold dwellings of several tenures; each takes "
+            f"the tenure of most of its dwellings: {'; '.join(several[:5])}"
+            f"{' …' if len(several) > 5 else ''}."
+        )
     return pd.DataFrame.from_records(records)
+
+
+def address_names(records: pd.DataFrame, addresses: gpd.GeoDataFrame | None) -> list[str | None]:
+    """Each BBR building's address as a name, ``"<vejnavn> <husnummertekst>"``, or None.
+
+    The DAR Husnummer whose ``adgangTilBygning`` is the building, else the building's
+    ``husnummer``; None without a joined ``vejnavn`` (a bare house number names nothing).
+    """
+    if addresses is None or "vejnavn" not in addresses.columns:
+        return [None] * len(records)
+    by_id: dict[str, str] = {}
+    by_building: dict[str, str] = {}
+    for row in addresses.to_dict("records"):
+        street, number = row.get("vejnavn"), row.get("husnummertekst")
+        if street is None or pd.isna(street) or number is None or pd.isna(number):
+            continue
+        text = f"{str(street).strip()} {str(number).strip()}"
+        by_id[code(row["id_lokalId"]) or ""] = text
+        building = code(row.get("adgangTilBygning"))
+        if building is not None:
+            by_building.setdefault(building, text)
+    return [
+        by_building.get(b) or (by_id.get(h) if h else None)
+        for b, h in zip(records["bbr_id"], records["husnummer"], strict=True)
+    ]
 
 
 def _dwellings_from_units(

@@ -18,6 +18,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import shapely
 
@@ -147,18 +148,49 @@ def _read_csv(file: Path, role: str) -> pd.DataFrame:
     return frame
 
 
-def _resolve_columns(
-    frame: pd.DataFrame, names: list[str], *, case_insensitive: bool
-) -> dict[str, str]:
-    """Specification name -> the frame's column of that name (None-free: only found ones)."""
+_TRANSLITERATION = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"})
+
+
+def _column_key(name: str) -> str:
+    """Lower case, æ/ø/å transliterated: ``byg026Opførelsesår`` -> ``byg026opfoerelsesaar``.
+
+    Exports write the specification's names in either case, and some transliterate
+    æ/ø/å (``enh046OffentligStoette``); both spellings name the same field.
+    """
+    return name.lower().translate(_TRANSLITERATION)
+
+
+def _resolve_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, str]:
+    """Specification name -> the frame's column of that name (only the ones found)."""
     found: dict[str, str] = {}
-    lower = {str(c).lower(): str(c) for c in frame.columns}
+    keys = {_column_key(str(c)): str(c) for c in frame.columns}
     for name in names:
         if name in frame.columns:
             found[name] = name
-        elif case_insensitive and name.lower() in lower:
-            found[name] = lower[name.lower()]
+        elif _column_key(name) in keys:
+            found[name] = keys[_column_key(name)]
     return found
+
+
+def _read_vector(file: Path, role: str, layer: str | None) -> pd.DataFrame:
+    """The layer of a vector file: the only one, else the one named like the object."""
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(file)]
+    except Exception as exc:  # GDAL raises several types for "not a dataset"
+        raise InputError(f"{role} file {file}: not a readable vector file ({exc})") from None
+    chosen = layers[0] if len(layers) == 1 else None
+    if chosen is None and layer is not None:
+        named = [name for name in layers if name.lower().endswith(layer.lower())]
+        chosen = named[0] if len(named) == 1 else None
+    if chosen is None:
+        raise InputError(
+            f"{role} file {file}: holds the layers {layers}; none (or more than one) is "
+            f"named {layer!r}: give a file with the one layer"
+        )
+    try:
+        return gpd.read_file(file, layer=chosen)
+    except Exception as exc:  # GDAL raises several types for "not a dataset"
+        raise InputError(f"{role} file {file}: layer {chosen!r} not readable ({exc})") from None
 
 
 def read_table(
@@ -170,7 +202,7 @@ def read_table(
     point_column: str | None,
     crs: pyproj.CRS,
     report: DkReport,
-    case_insensitive: bool = False,
+    layer: str | None = None,
     geometry: bool = False,
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read one register file and return its rows with the specification's column names.
@@ -183,15 +215,17 @@ def read_table(
     role
         What the file is, for messages (``"BBR buildings"``).
     required, optional
-        Specification field names; a missing required one is an error naming the file.
+        Specification field names, matched regardless of case and of æ/ø/å written as
+        ae/oe/aa; a missing required one is an error naming the file.
     point_column
         The CSV column holding a WKT point (``byg404Koordinat``, ``position``), or None.
     crs
         The district CRS (projected, metres): geometry is checked against it.
     report
         Receives the file name and notes.
-    case_insensitive
-        Match column names regardless of case (GeoDanmark downloads write them either way).
+    layer
+        The object's name (``"Bygning"``): the layer read from a vector file holding
+        several (a GeoDanmark download with every object type).
     geometry
         The file must carry geometry (GeoDanmark layers).
 
@@ -211,16 +245,13 @@ def read_table(
     report.sources[role] = file.name
     vector = file.suffix.lower() in _VECTOR_SUFFIXES
     if vector:
-        try:
-            frame: pd.DataFrame = gpd.read_file(file)
-        except Exception as exc:  # GDAL raises several types for "not a dataset"
-            raise InputError(f"{role} file {file}: not a readable vector file ({exc})") from None
+        frame: pd.DataFrame = _read_vector(file, role, layer)
     else:
         frame = _read_csv(file, role)
     if len(frame) == 0:
         raise InputError(f"{role} file {file}: holds no rows; export the register again")
     names = [*required, *optional] + ([point_column] if point_column else [])
-    columns = _resolve_columns(frame, names, case_insensitive=case_insensitive)
+    columns = _resolve_columns(frame, names)
     missing = [name for name in required if name not in columns]
     if missing:
         have = ", ".join(str(c) for c in frame.columns if c != "geometry")
@@ -323,7 +354,7 @@ def register_date(frame: pd.DataFrame, path: PathLike) -> tuple[str, str]:
     (date, how)
         ISO date and ``"registreringFra"`` or ``"file date"``.
     """
-    columns = _resolve_columns(frame, ["registreringFra"], case_insensitive=True)
+    columns = _resolve_columns(frame, ["registreringFra"])
     if columns:
         text = frame[columns["registreringFra"]].astype("string").str.strip()
         valid = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601").notna()
