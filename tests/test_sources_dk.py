@@ -299,3 +299,63 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path) -> None:
     assert result.exit_code == 2
     assert "byg021BygningensAnvendelse" in result.output
     assert not out.exists() and list(tmp_path.iterdir()) == [bbr]
+
+
+def test_transliterated_lower_case_fields_and_one_multi_layer_geodanmark_file(tmp_path) -> None:
+    """Exports that write ø/æ/å as oe/ae/aa, in any case, and one GeoPackage of all objects."""
+    units = pd.read_csv(UNITS, dtype=str, keep_default_na=False)
+    units = units.rename(columns={"enh046OffentligStøtte": "enh046offentligstoette",
+                                  "enh023Boligtype": "ENH023BOLIGTYPE"})  # fmt: skip
+    units.to_csv(tmp_path / "enhed.csv", index=False, sep=";")
+    geodanmark = tmp_path / "geodanmark.gpkg"
+    gpd.read_file(FOOTPRINTS).to_file(geodanmark, layer="Bygning")
+    gpd.read_file(ROADS).to_file(geodanmark, layer="Vejmidte")
+    result = full(units=tmp_path / "enhed.csv", buildings=geodanmark, roads=geodanmark)
+    b = result.district.buildings.set_index("building_id")
+    assert b.loc[bid(4), "tenure"] == "almen_youth"  # read from enh046 (støtte 25)
+    assert b["dwellings"].sum() == 51
+    assert len(result.district.streets) == 3
+    gpd.read_file(ROADS).to_file(geodanmark, layer="gammel_Vejmidte")
+    with pytest.raises(InputError, match=r"holds the layers .*none \(or more than one\) is "
+                       "named 'Vejmidte'"):  # fmt: skip
+        full(buildings=geodanmark, roads=geodanmark)
+
+
+def test_vejmidte_status_and_unknown_values(tmp_path) -> None:
+    roads = gpd.read_file(ROADS)
+    roads.loc[0, "status"] = "Projekteret"
+    roads.loc[1, "vejkategori"] = "Privat fællesvej"
+    roads.loc[2, "trafikart"] = "Ridning"
+    roads.to_file(tmp_path / "vej.gpkg")
+    with pytest.warns(DkCodeWarning, match=r"trafikart 'Ridning' ×1; vejkategori 'Privat "
+                      r"fællesvej' ×1"):  # fmt: skip
+        result = full(roads=tmp_path / "vej.gpkg")
+    s = result.district.streets.set_index("vejkategori")
+    assert len(s) == 2  # the projected road is dropped
+    assert result.report.dropped["streets: Vejmidte with status 'Projekteret' (not current)"] == 1
+    assert s.loc["Privat fællesvej", "highway"] == "road"  # the documented fallback
+    # an unknown trafikart keeps the class defaults of a path: walk and bike
+    assert (s.loc["Hovedsti", "walk"], s.loc["Hovedsti", "bike"]) == (True, True)
+
+
+def test_the_mapping_names_only_district_categories() -> None:
+    """Every use, tenure and highway class the mapping produces exists in the schema."""
+    import yaml
+
+    import vollsmose_gis.standards as standards
+
+    folder = Path(standards.__file__).parent
+    mapping = yaml.safe_load((folder / "dk_mapping.yaml").read_text(encoding="utf-8"))
+    categories = yaml.safe_load((folder / "categories.yaml").read_text(encoding="utf-8"))
+    highways = yaml.safe_load((folder / "highways.yaml").read_text(encoding="utf-8"))["classes"]
+    bbr = mapping["bbr"]
+    assert set(bbr["building_use"].values()) <= set(categories["uses"])
+    tenures = {t for kinds in bbr["tenure"].values() for t in kinds.values()}
+    tenures |= set(bbr["tenure_by_subsidy"].values()) | set(bbr["almen_by_use"].values())
+    assert tenures <= set(categories["tenures"])
+    assert set(bbr["dwelling_type"]) <= set(categories["dwelling_types"])
+    assert set(mapping["geodanmark"]["roads"]["highway"].values()) <= set(highways)
+    # a code in two dwelling types, or a single-family code that is not residential
+    codes = [c for kind in bbr["dwelling_type"].values() for c in kind]
+    assert len(codes) == len(set(codes))
+    assert {bbr["building_use"][c] for c in bbr["single_family"]} == {"residential"}
