@@ -318,7 +318,7 @@ def test_uncertain_parameters_are_read_from_the_standards_files() -> None:
     assert params[("mix", "rule_168a.whole_units")].wired == "parameter:whole_units"
     assert params[("mix", "rule_168a.whole_units")].values == (True, False)
     maintenance = params[("lighting", "planner.lamp.maintenance_factor")]
-    assert maintenance.wired == "" and "takes no override" in maintenance.reason
+    assert (maintenance.wired, maintenance.file, maintenance.reason) == ("standards", "en13201", "")
     draws = ensemble.draw_parameters(50, seed=3, modules=["calming", "mix"])
     a = [d["calming"]["params"]["acceleration_mps2"] for d in draws]
     hump = [d["calming"]["params"]["default_design_speed_kmh"]["hump"] for d in draws]
@@ -364,7 +364,7 @@ def test_ensemble_is_seeded_and_distributed_equals_sequential(scenarios, client)
         assert s["p_first"] == pytest.approx(ranks.count(1) / 3)
         assert min(ranks) <= s["rank_low"] <= s["rank_high"] <= max(ranks)
     assert {w["module"] for w in first["wired"]} == {"calming"}
-    assert any(w["parameter"] == "planner.lamp.maintenance_factor" for w in first["not_wired"])
+    assert [w["parameter"] for w in first["not_wired"]] == ["mean_dwelling_size_m2"]
     distributed_run = ensemble.score_ensemble(
         scenarios, 3, seed=11, modules=["calming"], client=client
     )

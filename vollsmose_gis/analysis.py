@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vollsmose_gis import standards
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.indicators import Indicator, catalogue
 
@@ -228,6 +229,11 @@ class AnalysisSpec:
         resolved = self.resolve(params or {})
         if not all(_same(resolved[k], v) for k, v in self.parameters.items()):
             key += "|" + "|".join(f"{k}={_param_key(v)}" for k, v in sorted(resolved.items()))
+        # standards overrides in force (an ensemble draw): every one, not only the files
+        # this module reads, since a module may read another's results (safety: calming)
+        overrides = standards.override_key()
+        if overrides:
+            key += "|standards:" + overrides
         return key
 
     def run(self, district: District, **params: Any) -> ModuleResult:
@@ -256,6 +262,8 @@ class AnalysisSpec:
         ]
         result.name = self.name
         result.parameters = resolved
+        if standards.override_key():  # provenance: the standards values it ran with
+            result.parameters = {**resolved, "standards": standards.active_overrides()}
         result.warnings = list(dict.fromkeys([*result.warnings, *messages]))
         result.provenance = result.provenance or district.provenance.statement()
         result.indicators = {
@@ -327,6 +335,8 @@ def specs() -> dict[str, AnalysisSpec]:
     return {name: get(name) for name in module_names()}
 
 
+_standards_overridden = standards.overridden  # ``run``'s parameter shadows the module
+
 _CACHE: dict[tuple[str, str], ModuleResult] = {}
 _CACHE_SIZE = 256
 module_runs: Counter[str] = Counter()
@@ -339,7 +349,13 @@ def clear_cache() -> None:
     module_runs.clear()
 
 
-def run(name: str, district: District, **params: Any) -> ModuleResult:
+def run(
+    name: str,
+    district: District,
+    *,
+    standards: Mapping[str, Mapping[str, Any]] | None = None,
+    **params: Any,
+) -> ModuleResult:
     """Run one module on a district, or return the cached result for the same content.
 
     Parameters
@@ -348,6 +364,12 @@ def run(name: str, district: District, **params: Any) -> ModuleResult:
         A registered module (:func:`module_names`).
     district
         The district to analyse.
+    standards
+        Other values for standards files, for this run only: file name -> a partial
+        mapping deep-merged onto ``standards/<file>.yaml`` (e.g. ``{"en13201":
+        {"planner": {"lamp": {"maintenance_factor": 0.7}}}}``), as
+        :func:`vollsmose_gis.standards.overridden`, which may also wrap the call.
+        Part of the cache key.
     **params
         The module's parameters (:attr:`AnalysisSpec.parameters`); ``progress`` is
         passed through and not part of the cache key.
@@ -355,9 +377,12 @@ def run(name: str, district: District, **params: Any) -> ModuleResult:
     Returns
     -------
     ModuleResult
-        Shared between callers with the same district content and parameters: treat
-        it as read-only.
+        Shared between callers with the same district content, parameters and
+        standards values: treat it as read-only.
     """
+    if standards:
+        with _standards_overridden(standards):
+            return run(name, district, **params)
     spec = get(name)
     progress = params.pop("progress", None)
     key = (name, spec.cache_key(district, params))

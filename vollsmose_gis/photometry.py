@@ -296,11 +296,11 @@ class CosinePowerPhotometry(Photometry):
         return 1000.0
 
 
-@lru_cache(maxsize=32)
 def generic_photometry(name: str) -> CosinePowerPhotometry:
     """Return the generic curve ``name`` with the parameters of ``standards/en13201.yaml``.
 
-    The object is cached and shared: treat it as read-only.
+    The object is cached (per name and curve parameters, so a standards override
+    gives another object) and shared: treat it as read-only.
 
     Raises
     ------
@@ -314,9 +314,12 @@ def generic_photometry(name: str) -> CosinePowerPhotometry:
             "(or 'photometry_file' with a photometry_file path)"
         )
     spec = curves[name]
-    return CosinePowerPhotometry(
-        exponent=float(spec["exponent"]), cutoff_deg=float(spec["cutoff_deg"]), name=name
-    )
+    return _generic(name, float(spec["exponent"]), float(spec["cutoff_deg"]))
+
+
+@lru_cache(maxsize=64)
+def _generic(name: str, exponent: float, cutoff_deg: float) -> CosinePowerPhotometry:
+    return CosinePowerPhotometry(exponent=exponent, cutoff_deg=cutoff_deg, name=name)
 
 
 # --------------------------------------------------------------------------- tables

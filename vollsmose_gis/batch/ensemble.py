@@ -9,16 +9,30 @@ often each scenario ranks first (P(first)) and the interval of its rank and over
 score under parameter uncertainty.  Weight uncertainty is the scorer's own robustness
 analysis; this is the other half.
 
-Which parameters reach a model run (``wired``) depends on what each module's
-``SPEC.parameters`` can take:
+Every entry with a numeric range, a set of readings or a band of two ranges reaches
+the model runs through one mechanism: a standards override
+(:func:`vollsmose_gis.standards.overridden`), i.e. the drawn values deep-merged onto the
+packaged files while the draw's scenarios are scored.  Every :func:`~vollsmose_gis.
+standards.load` inside sees them, and the module cache keys on them
+(:func:`vollsmose_gis.analysis.run`), so two draws never share a result.  How an entry
+reaches a run (``wired``):
 
-- ``calming`` (``standards/calming.yaml``): every entry, through the module's ``params``
-  override (a partial calming.yaml mapping merged onto the packaged one);
-- ``mix`` (``standards/mix.yaml``): the entries that name their SPEC ``parameter``
+- ``"standards"``: ``en13201.yaml`` (lighting), ``dori.yaml`` (CCTV), ``safety.yaml``
+  (natural surveillance's recognition distances) and the ``mix.yaml`` entries that are
+  keys of the file (access radius, green-space size, catchment access, the
+  jobs-housing band - a low and a high end, each drawn within its own range);
+- ``"params"``: ``calming.yaml``; drawn as calming's ``params`` (a partial calming.yaml)
+  and applied as the same standards override, so the safety module's own calming run
+  sees the draw too;
+- ``"parameter:<name>"``: the ``mix.yaml`` entries that name a SPEC parameter
   (``whole_units``, ``institutions_count``, ``count_demolished``);
-- the other entries of ``mix.yaml``, and those of ``en13201.yaml`` (lighting) and
-  ``dori.yaml`` (CCTV): not wired - the modules take no override for them yet; they are
-  listed in the result's ``not_wired`` with the reason.
+- ``"district:rule_area"``: mix's ``rule_area`` readings - the district's
+  ``Settings.rule_area``, or none (the study boundary);
+- not wired (``not_wired``, with the reason): ``mix.yaml``'s ``mean_dwelling_size_m2``,
+  which no model reads - it fed the making of the district's dwelling counts.
+
+A parameter only changes a run where the data leave it to the standards (a lamp's
+recorded maintenance factor, a building's recorded height win over the defaults).
 """
 
 from __future__ import annotations
@@ -50,8 +64,17 @@ __all__ = [
     "uncertain_parameters",
 ]
 
-STANDARDS_MODULES = {"calming": "calming", "mix": "mix", "en13201": "lighting", "dori": "cctv"}
+STANDARDS_MODULES = {
+    "calming": "calming",
+    "mix": "mix",
+    "en13201": "lighting",
+    "dori": "cctv",
+    "safety": "safety",
+}
 """Standards file (``standards/<name>.yaml``) -> the analysis module it parameterises."""
+
+RULE_AREA_READINGS = ("Settings.rule_area", "the study boundary")
+"""The readings of ``mix.yaml``'s ``rule_area`` entry, in the wiring's terms."""
 
 INTERVAL = 0.9
 """Central share of the draws the rank and score intervals cover (5th-95th percentile)."""
@@ -68,16 +91,24 @@ class UncertainParameter:
     path
         Its dotted path in the standards file (``"planner.lamp.maintenance_factor"``).
     low, high
-        The plausible range (in the parameter's own unit), or NaN for a set of readings.
+        The plausible range (in the parameter's own unit), or NaN for a set of readings
+        or a band.
     values
-        The readings to choose between (e.g. ``(True, False)``), or ``()`` for a range.
+        The readings to choose between (e.g. ``(True, False)``), or ``()``.
     source
         Where the range comes from (as the standards file says).
     wired
-        How a run takes it: ``"params"`` (calming's override mapping), ``"parameter:<name>"``
-        (a SPEC parameter), or ``""`` (not wired).
+        How a run takes it: ``"standards"`` (a standards override of ``file``),
+        ``"params"`` (calming's override mapping, applied the same way),
+        ``"parameter:<name>"`` (a SPEC parameter), ``"district:rule_area"`` (the
+        district's rule area), or ``""`` (not wired).
     reason
         Why it is not wired (``""`` when it is).
+    file
+        The standards file (``"en13201"``).
+    bands
+        For a band (``[low, high]`` whose two ends are each uncertain): the range of
+        each end; ``()`` otherwise.
     """
 
     module: str
@@ -88,12 +119,38 @@ class UncertainParameter:
     source: str
     wired: str
     reason: str = ""
+    file: str = ""
+    bands: tuple[tuple[float, float], ...] = ()
 
     def draw(self, rng: np.random.Generator) -> Any:
-        """One value: uniform within the range, or one of the readings with equal chance."""
+        """One value: uniform in the range (a band: each end in its own), or a reading."""
         if self.values:
             return self.values[int(rng.integers(len(self.values)))]
+        if self.bands:
+            return [float(rng.uniform(low, high)) for low, high in self.bands]
         return float(rng.uniform(self.low, self.high))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _pair(value: Any) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(_number(v) for v in value)
+        and value[0] <= value[1]
+    )
+
+
+def _has_key(data: Mapping[str, Any], path: str) -> bool:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def uncertain_parameters() -> list[UncertainParameter]:
@@ -103,42 +160,45 @@ def uncertain_parameters() -> list[UncertainParameter]:
 
     found: list[UncertainParameter] = []
     for stem, module in STANDARDS_MODULES.items():
-        section = load(stem).get("uncertain") or {}
+        data = load(stem)
+        section = data.get("uncertain") or {}
         spec_params = analysis.get(module).parameters
         for path, entry in section.items():
-            entry = dict(entry or {})
+            path, entry = str(path), dict(entry or {})
             values = tuple(entry.get("values") or ())
             rng = entry.get("range")
-            numeric = (
-                isinstance(rng, (list, tuple))
-                and len(rng) == 2
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng)
+            numeric = _pair(rng)
+            # a band whose two ends are uncertain: [[low_min, low_max], [high_min, high_max]]
+            bands = (
+                (tuple(float(v) for v in rng[0]), tuple(float(v) for v in rng[1]))
+                if isinstance(rng, (list, tuple)) and len(rng) == 2 and all(map(_pair, rng))
+                else ()
             )
             low, high = (float(rng[0]), float(rng[1])) if numeric else (math.nan, math.nan)
+            drawable = numeric or bool(values) or bool(bands)
             wired, reason = "", ""
-            if module == "calming":
-                wired = "params" if numeric or values else ""
-                reason = "" if wired else "no numeric range or readings"
+            if not drawable:
+                reason = "no numeric range, band or readings"
             elif entry.get("parameter") in spec_params:
                 wired = f"parameter:{entry['parameter']}"
+            elif module == "mix" and path == "rule_area" and len(values) == 2:
+                wired = "district:rule_area"
+            elif _has_key(data, path):
+                wired = "params" if module == "calming" else "standards"
             else:
-                reason = f"the {module} module takes no override for it (SPEC parameters: " + (
-                    ", ".join(sorted(spec_params)) + ")"
-                )
-            if wired and not numeric and not values:
-                wired, reason = "", "no numeric range or readings"
-            if not numeric:
-                values = values if values else ()
+                reason = str(entry.get("not_wired") or f"no key {path!r} in standards/{stem}.yaml")
             found.append(
                 UncertainParameter(
                     module,
-                    str(path),
+                    path,
                     low,
                     high,
                     values if not numeric else (),
                     str(entry.get("source", "")),
                     wired,
                     reason,
+                    stem,
+                    bands if not numeric and not values else (),
                 )
             )
     return found
@@ -157,10 +217,17 @@ def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
             into[key] = dict(value) if isinstance(value, Mapping) else value
 
 
+def _wanted(modules: Sequence[str] | None) -> list[str]:
+    """The modules a draw is for: ``modules``, or those plan scoring runs."""
+    from vollsmose_gis import analysis
+
+    return list(modules) if modules is not None else analysis.scored_module_names()
+
+
 def draw_parameters(
     n: int, *, seed: int, modules: Sequence[str] | None = None
 ) -> list[dict[str, dict[str, Any]]]:
-    """N draws of the wired uncertain parameters, as ``module_params`` for the scorer.
+    """N draws of the wired uncertain parameters.
 
     Parameters
     ----------
@@ -169,19 +236,22 @@ def draw_parameters(
     seed
         Seed of the random generator: the same seed gives the same draws.
     modules
-        Only the parameters of these modules (default: all).
+        Only the parameters of these modules (default: the modules plan scoring runs,
+        :func:`vollsmose_gis.analysis.scored_module_names`).
 
     Returns
     -------
     list of dict
-        One ``{module: {parameter: value}}`` per draw (calming's as ``{"params": {...}}``).
+        One mapping per draw: ``{module: {parameter: value}}`` for SPEC parameters
+        (calming's as ``{"calming": {"params": {...}}}``), ``"standards"``: ``{file:
+        partial mapping}`` (a :func:`vollsmose_gis.standards.overridden` argument), and
+        ``"district"``: ``{"rule_area": reading}`` when mix's rule area is drawn.
     """
     if n < 1:
         raise InputError(f"an ensemble needs at least 1 draw, got {n}")
     rng = np.random.default_rng(seed)
-    wanted = [
-        p for p in uncertain_parameters() if p.wired and (modules is None or p.module in modules)
-    ]
+    names = _wanted(modules)
+    wanted = [p for p in uncertain_parameters() if p.wired and p.module in names]
     draws = []
     for _ in range(n):
         params: dict[str, dict[str, Any]] = {}
@@ -190,6 +260,11 @@ def draw_parameters(
             if p.wired == "params":
                 override = params.setdefault(p.module, {}).setdefault("params", {})
                 _merge(override, _nested(p.path, value))
+            elif p.wired == "standards":
+                override = params.setdefault("standards", {}).setdefault(p.file, {})
+                _merge(override, _nested(p.path, value))
+            elif p.wired.startswith("district:"):
+                params.setdefault("district", {})[p.wired.split(":", 1)[1]] = value
             else:
                 params.setdefault(p.module, {})[p.wired.split(":", 1)[1]] = value
         draws.append(params)
@@ -205,14 +280,39 @@ def _score_draw(
 ) -> list[dict[str, Any]]:
     """Score every scenario under one draw (one Dask task): scenario, rank, overall."""
     from vollsmose_gis.scoring import score_scenarios
+    from vollsmose_gis.standards import overridden
 
-    result = score_scenarios(
-        scenarios, district=district, profile=profile, modules=modules, module_params=params
-    )
+    module_params = {k: dict(v) for k, v in params.items() if k not in ("standards", "district")}
+    overrides = {k: dict(v) for k, v in (params.get("standards") or {}).items()}
+    calming = module_params.get("calming", {}).pop("params", None)
+    if calming:  # calming's override the same way as every file's: safety's calming run sees it
+        overrides["calming"] = dict(calming)
+    reading = (params.get("district") or {}).get("rule_area", RULE_AREA_READINGS[0])
+    if reading == RULE_AREA_READINGS[1]:
+        scenarios, district = _without_rule_area(scenarios, district)
+    with overridden(overrides):
+        result = score_scenarios(
+            scenarios, district=district, profile=profile, modules=modules,
+            module_params=module_params,
+        )  # fmt: skip
     return [
         {"scenario": str(r["scenario"]), "rank": int(r["rank"]), "overall": float(r["overall"])}
         for r in result.scores.to_dict(orient="records")
     ]
+
+
+def _without_rule_area(
+    scenarios: Sequence[Scenario], district: District | None
+) -> tuple[list[Scenario], District]:
+    """The scenarios on their common base district with no rule area (the boundary)."""
+    import dataclasses
+
+    from vollsmose_gis.scoring import _common_base
+
+    base, _ = _common_base(scenarios, district)
+    settings = dataclasses.replace(base.settings, rule_area=None)
+    # the base now given directly: scenarios that named a base file use it as well
+    return [dataclasses.replace(s, base=None) for s in scenarios], base.replace(settings=settings)
 
 
 def score_ensemble(
@@ -296,6 +396,7 @@ def score_ensemble(
             "overall_high": float(np.nanpercentile(overall, 100 - tail)),
         }
     everything = uncertain_parameters()
+    names = _wanted(modules)
     return {
         "draws": n,
         "seed": seed,
@@ -306,12 +407,12 @@ def score_ensemble(
                 "module": p.module,
                 "parameter": p.path,
                 "as": p.wired,
-                "range": None if p.values else [p.low, p.high],
+                "range": (None if p.values else [list(b) for b in p.bands] or [p.low, p.high]),
                 "values": list(p.values) or None,
                 "source": p.source,
             }
             for p in everything
-            if p.wired and (modules is None or p.module in modules)
+            if p.wired and p.module in names
         ],
         "not_wired": [
             {"module": p.module, "parameter": p.path, "reason": p.reason}

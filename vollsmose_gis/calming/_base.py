@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +20,7 @@ import pandas as pd
 import yaml
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.standards import load
+from vollsmose_gis.standards import load, override_key
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +44,8 @@ mapping; files and mappings may be partial and are merged onto the packaged valu
 _ACTIVE: ContextVar[dict[str, Any] | None] = ContextVar("calming_params", default=None)
 
 
-@cache
 def _packaged() -> dict[str, Any]:
+    # not memoised here: load() is, per standards override (standards.overridden)
     params: dict[str, Any] = load("calming")
     return params
 
@@ -134,7 +133,7 @@ def _params_key() -> str:
     """A short content hash of the parameters in force (for caches)."""
     active = _ACTIVE.get()
     if active is None:
-        return "packaged"
+        return "packaged" + override_key(("calming",))
     text = json.dumps(active, sort_keys=True, default=str)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 

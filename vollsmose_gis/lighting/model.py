@@ -190,8 +190,8 @@ def _lamp_from_row(
         raise InputError(f"{where}: lumens is {row.get('lumens')!r}; it must be > 0")
     _in_range(lumens, "lumens", where)
     mf = _number(row, "maintenance_factor")
-    if math.isnan(mf):
-        mf = 0.8
+    if math.isnan(mf):  # not in the data: the typical luminaire's (standards/en13201.yaml)
+        mf = float(_params()["planner"]["lamp"]["maintenance_factor"])
     if not 0 < mf <= 1:
         raise InputError(f"{where}: maintenance_factor {mf!r} must be in (0, 1]")
     distribution = row.get("distribution")
