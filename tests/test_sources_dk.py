@@ -165,8 +165,11 @@ def test_without_units_dwellings_are_estimated_and_flagged() -> None:
 def test_geopackage_footprints_give_the_same_buildings_as_gml(tmp_path, imported) -> None:
     gpkg = tmp_path / "bygning.gpkg"
     frame = gpd.read_file(FOOTPRINTS)
+    # Datafordeleren's GeoDanmark names the BBR link BBRUUID; lower-case names, as many
+    # downloads write them
+    frame = frame.rename(columns={"bygning_id": "BBRUUID"})
     frame.columns = [c.lower() if c != "geometry" else c for c in frame.columns]
-    frame.to_file(gpkg, layer="bygning")  # lower-case names, as many downloads write them
+    frame.to_file(gpkg, layer="bygning")
     again = full(buildings=gpkg, rules=("dk_168a",)).district.buildings
     columns = ["building_id", "use", "tenure", "dwellings", "floor_area_m2", "commercial_m2"]
     pd.testing.assert_frame_equal(

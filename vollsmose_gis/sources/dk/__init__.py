@@ -10,7 +10,7 @@ A municipality holds its buildings, dwellings and roads in three national regist
 - **DAR** (Danmarks Adresseregister): ``Husnummer`` with its ``Adressepunkt``.
 
 :func:`import_dk` reads them (CSV as exported, GeoPackage or GML through GDAL), joins
-BBR buildings to their footprints (``bygning_id``, else the BBR point, else the DAR
+BBR buildings to their footprints (``BBRUUID``/``bygning_id``, else the BBR point, else the DAR
 address point inside a footprint) and maps the codes to the District's building
 ``use``, ``tenure``, ``dwellings`` and floor areas, and the road centrelines to
 ``streets``.  The mapping is data (``standards/dk_mapping.yaml``), documented as one

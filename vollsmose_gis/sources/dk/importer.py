@@ -153,8 +153,8 @@ def _buildings(
         )
         raise InputError(
             f"{len(weighty)} BBR building(s) with dwellings or commercial floor space have no "
-            f"GeoDanmark footprint in {path.name} (no bygning_id match, and neither their BBR "
-            f"point nor a DAR address point lies in a footprint): {listing}"
+            f"GeoDanmark footprint in {path.name} (no BBRUUID/bygning_id match, and neither "
+            f"their BBR point nor a DAR address point lies in a footprint): {listing}"
             f"{' …' if len(weighty) > 10 else ''}. Their dwellings would silently leave the "
             "tenure mix: extend the GeoDanmark extract, or pass allow_missing_footprints=True "
             "(CLI --allow-missing-footprints) to drop them (counted in the report)"
@@ -274,10 +274,18 @@ def import_dk_with_report(
     geo = mapping["geodanmark"]
     footprints = read_table(
         buildings, "GeoDanmark buildings", required=[],
-        optional=[geo["buildings"]["id"], geo["buildings"]["bbr_id"], "registreringFra"],
+        optional=[geo["buildings"]["id"], *geo["buildings"]["bbr_id"], "registreringFra"],
         point_column=None, crs=target, report=report, layer="Bygning", geometry=True,
     )  # fmt: skip
     assert isinstance(footprints, gpd.GeoDataFrame)
+    # one link column "bygning_id": the first of the aliases that the file has and fills
+    links = [footprints[c].map(code) for c in geo["buildings"]["bbr_id"] if c in footprints]
+    footprints = footprints.drop(columns=[c for c in geo["buildings"]["bbr_id"] if c in footprints])
+    if links:
+        link = links[0]
+        for other in links[1:]:
+            link = link.where(link.notna(), other)
+        footprints["bygning_id"] = link
     footprints = _polygons(footprints, Path(buildings), report)
     dates["GeoDanmark"] = register_date(footprints, buildings)
     road_frame = None

@@ -1,7 +1,7 @@
 """Register codes -> District columns, by the rules of ``standards/dk_mapping.yaml``.
 
 - :func:`bbr_buildings` - one row per BBR building: use, dwellings, tenure, floor areas;
-- :func:`join_footprints` - BBR buildings onto GeoDanmark footprints (by ``bygning_id``,
+- :func:`join_footprints` - BBR buildings onto GeoDanmark footprints (by ``BBRUUID``,
   else the BBR point, else the DAR address point inside the footprint);
 - :func:`streets` - GeoDanmark Vejmidte as the District's ``streets`` layer.
 """
@@ -252,7 +252,7 @@ def join_footprints(
 ) -> pd.Series:  # fmt: skip
     """The footprint (row position in ``footprints``) of each BBR building, or -1.
 
-    In order: the footprint whose ``bygning_id`` is the building's UUID; the footprint
+    In order: the footprint whose ``bygning_id`` (``BBRUUID``) is the building's UUID; the footprint
     holding the BBR point ``byg404Koordinat``; the footprint holding the point of a DAR
     Husnummer whose ``adgangTilBygning`` is the building, or which is the building's
     ``husnummer``.
