@@ -113,8 +113,8 @@ def test_vejmidte_become_streets_with_class_and_modes(imported) -> None:
     s = imported.district.streets.set_index("vejkategori")
     assert s.loc["Fordelingsrute", "highway"] == "tertiary"
     assert s.loc["Lille vej", "highway"] == "residential"
-    path = s.loc["Hovedsti"]
-    # trafikart "Cykel og gang": walking and cycling, no cars
+    path = s.loc["Hoved sti"]
+    # trafikart "Sti": walking and cycling, no cars
     assert (path["highway"], path["car"], path["walk"], path["bike"]) == ("path", False, True, True)
     # class defaults of highways.yaml: tertiary 50 km/h, 2 lanes, 7 m
     row = s.loc["Fordelingsrute"]
@@ -326,7 +326,7 @@ def test_transliterated_lower_case_fields_and_one_multi_layer_geodanmark_file(tm
 
 def test_vejmidte_status_and_unknown_values(tmp_path) -> None:
     roads = gpd.read_file(ROADS)
-    roads.loc[0, "status"] = "Projekteret"
+    roads.loc[0, "status"] = "Under anlæg"
     roads.loc[1, "vejkategori"] = "Privat fællesvej"
     roads.loc[2, "trafikart"] = "Ridning"
     roads.to_file(tmp_path / "vej.gpkg")
@@ -335,10 +335,10 @@ def test_vejmidte_status_and_unknown_values(tmp_path) -> None:
         result = full(roads=tmp_path / "vej.gpkg")
     s = result.district.streets.set_index("vejkategori")
     assert len(s) == 2  # the projected road is dropped
-    assert result.report.dropped["streets: Vejmidte with status 'Projekteret' (not current)"] == 1
+    assert result.report.dropped["streets: Vejmidte with status 'Under anlæg' (not current)"] == 1
     assert s.loc["Privat fællesvej", "highway"] == "road"  # the documented fallback
     # an unknown trafikart keeps the class defaults of a path: walk and bike
-    assert (s.loc["Hovedsti", "walk"], s.loc["Hovedsti", "bike"]) == (True, True)
+    assert (s.loc["Hoved sti", "walk"], s.loc["Hoved sti", "bike"]) == (True, True)
 
 
 def test_the_mapping_names_only_district_categories() -> None:
@@ -362,3 +362,15 @@ def test_the_mapping_names_only_district_categories() -> None:
     codes = [c for kind in bbr["dwelling_type"].values() for c in kind]
     assert len(codes) == len(set(codes))
     assert {bbr["building_use"][c] for c in bbr["single_family"]} == {"residential"}
+
+
+def test_a_shapefile_with_field_names_cut_to_ten_characters(tmp_path) -> None:
+    """GeoDanmark shapefile downloads write vejkategor, vejmyndigh (DBF's 10 characters)."""
+    roads = gpd.read_file(ROADS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL's own note that it truncates the names
+        roads.to_file(tmp_path / "vejmidte.shp")
+    assert "vejkategor" in gpd.read_file(tmp_path / "vejmidte.shp").columns
+    s = full(roads=tmp_path / "vejmidte.shp").district.streets
+    assert sorted(s["highway"]) == ["path", "residential", "tertiary"]
+    assert set(s["vejmyndighed"]) == {"Odense Kommune"}

@@ -135,8 +135,8 @@ def main() -> None:
     roads = gpd.GeoDataFrame(
         {
             "id_lokalId": [uuid("c", i) for i in (1, 2, 3)],
-            "vejkategori": ["Fordelingsrute", "Lille vej", "Hovedsti"],
-            "trafikart": ["Alle", "", "Cykel og gang"],
+            "vejkategori": ["Fordelingsrute", "Lille vej", "Hoved sti"],
+            "trafikart": ["Al færdsel", "", "Sti"],
             "vejmyndighed": ["Odense Kommune", "Odense Kommune", "Odense Kommune"],
             "status": ["Anlagt", "Anlagt", "Anlagt"],
             "registreringFra": ["2026-06-01T00:00:00+02:00"] * 3,

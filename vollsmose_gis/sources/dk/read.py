@@ -160,15 +160,27 @@ def _column_key(name: str) -> str:
     return name.lower().translate(_TRANSLITERATION)
 
 
+_DBF_NAME_LENGTH = 10  # a shapefile (DBF) truncates field names to 10 characters
+
+
 def _resolve_columns(frame: pd.DataFrame, names: list[str]) -> dict[str, str]:
-    """Specification name -> the frame's column of that name (only the ones found)."""
+    """Specification name -> the frame's column of that name (only the ones found).
+
+    A shapefile's names cut to 10 characters (``vejkategor``) match the one
+    specification name they begin.
+    """
     found: dict[str, str] = {}
     keys = {_column_key(str(c)): str(c) for c in frame.columns}
     for name in names:
+        key = _column_key(name)
         if name in frame.columns:
             found[name] = name
-        elif _column_key(name) in keys:
-            found[name] = keys[_column_key(name)]
+        elif key in keys:
+            found[name] = keys[key]
+        elif len(key) > _DBF_NAME_LENGTH and key[:_DBF_NAME_LENGTH] in keys:
+            cut = key[:_DBF_NAME_LENGTH]
+            if sum(_column_key(n)[:_DBF_NAME_LENGTH] == cut for n in names) == 1:
+                found[name] = keys[cut]
     return found
 
 
