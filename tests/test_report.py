@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from tests.browser import browser, png_colours
@@ -542,3 +543,106 @@ def test_live_weights_rerank_as_the_scorer_does(three, tmp_path):
         back = driver.execute_script(SET_WEIGHTS_JS, [], True)
         assert back["rows"] == server and back["status"] is None
         assert driver.get_log("browser") == []
+
+
+# --------------------------------------------------------------------------- safety
+
+
+@pytest.fixture(scope="module")
+def evidence(result):
+    """The plans of ``result`` on the small district with incidents and two marks.
+
+    Four incidents (one in 2023, three in 2024 — one row stands for two); the district's
+    40 dwellings at 2.3 residents each make 92 residents.  Mark m1 lies by the new path
+    of "Lit path", m2 by the footway p1 that the plan lights.
+    """
+    from shapely.geometry import Point
+
+    from tests.factories import frame
+
+    dated = [("2023-03-01", 1), ("2024-05-01", 2), ("2024-07-01", 1)]
+    incidents = frame(
+        [
+            {"incident_id": f"i{k}", "date": date, "kind": "vandalism", "weight": 1.0,
+             "count": count, "geometry": Point(X0 + 50 + k, Y0 + 100)}
+            for k, (date, count) in enumerate(dated)
+        ]
+    )  # fmt: skip
+    marks = frame(
+        [
+            {"mark_id": "m1", "reason": "dark", "date": "2024-10-01", "note": None,
+             "geometry": Point(X0 + 100, Y0 + 158)},
+            {"mark_id": "m2", "reason": "hidden_corners", "date": "2024-10-01", "note": None,
+             "geometry": Point(X0 + 100, Y0 + 102)},
+        ]
+    )  # fmt: skip
+    district = result.baseline.district.replace(incidents=incidents, safety_walk=marks)
+    plans = [r.scenario for r in result.results.values()]
+    return score_scenarios(plans, district=district, modules=MODULES)
+
+
+def test_safety_section_from_the_evidence(evidence, result):
+    from vollsmose_gis import analysis
+    from vollsmose_gis.safety.audit import raster_at
+
+    page = report.report_html(evidence)
+    assert '<a href="#safety">Safety</a>' in page
+    assert 'id="safety-illustrative"' not in page  # real (test) evidence: no label
+    # incidents by year per 1,000 residents: 1 and 3 incidents over 92 residents
+    assert cells_of(page, "safety-years") == [
+        ["Year", "Incidents", "Per 1,000 residents"],
+        ["2023", "1", "10.87"],
+        ["2024", "3", "32.61"],
+    ]
+    indicators = {row[0]: row[1] for row in cells_of(page, "safety-indicators")[1:]}
+    assert indicators["Incidents per 1,000 residents in 2024"] == "32.61 per 1,000 residents"
+    # today no lamp lights the marks, no camera sees them, the street at m2 has V85 50 km/h
+    audit = cells_of(page, "safety-audit")
+    assert audit[0] == [
+        "Mark", "Reason", "Light", "Cameras (DORI)", "Overlooked by day",
+        "Overlooked at night", "Traffic speed (V85)",
+    ]  # fmt: skip
+    assert audit[1] == ["m1", "dark", "0.0 lx", "not seen", "no", "no", "–"]
+    assert audit[2][:4] == ["m2", "hidden_corners", "0.0 lx", "not seen"]
+    base = evidence.baseline.modules["calming"].layers["calming_speeds"]
+    assert audit[2][-1] == f"{base.set_index('street_id')['v85_max_kmh']['s1']:.0f} km/h"
+    # per plan: the lit path lights both marks (2 of 2 changed, both lit to class); As is
+    # changes nothing
+    plans = {row[0]: row[1:] for row in cells_of(page, "safety-plans")[1:]}
+    assert list(plans) == ["Today (baseline)", "Lit path", "As is"]
+    assert plans["Today (baseline)"][:3] == ["–", "0 %", "0 %"]
+    assert plans["Lit path"][:2] == ["2 / 2", "100 %"]
+    assert plans["As is"][:2] == ["0 / 2", "0 %"]
+    lit = analysis.run("lighting", evidence.results["Lit path"].district)
+    lux = raster_at(
+        lit.rasters["illuminance"], np.array([[X0 + 100, Y0 + 158], [X0 + 100, Y0 + 102]])
+    )
+    assert lux.min() > 0.5
+    assert "Lit path: changes at 2 of 2 marks" in page
+    changes = re.search(r'<table class="safety-changes">(.*?)</table>', page, re.S)[1]
+    rows = cells_of(f'<table id="x">{changes}</table>', "x")
+    assert [row[2] for row in rows[1:]] == [f"0.0 lx → {v:.1f} lx" for v in lux]
+    assert "As is: changes at" not in page
+    # no evidence in the district: no section
+    assert 'id="safety"' not in report.report_html(result)
+
+
+def test_safety_section_of_the_default_district_is_labelled_illustrative():
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    district = default_district()
+    assert len(district.incidents) and len(district.safety_walk)
+    scored = score_scenarios(
+        [Scenario(name="As is")], district=district, modules=["lighting"]
+    )
+    for lang, heading, label in (
+        ("en", "Safety", "ILLUSTRATIVE — generated evidence, not real incident data"),
+        ("da", "Tryghed", "ILLUSTRATIVE data — genererede, ikke virkelige hændelser"),
+    ):
+        page = report.report_html(scored, lang=lang)
+        section = re.search(r'<section id="safety">(.*?)</section>', page, re.S)
+        assert section, lang
+        assert f"<h2>{heading}</h2>" in section[1]
+        warning = re.search(r'<p class="warning" id="safety-illustrative">([^<]*)</p>', section[1])
+        assert warning and label in warning[1], lang
+        assert 'id="safety-audit"' in section[1] and 'id="safety-years"' in section[1]
