@@ -374,3 +374,34 @@ def test_a_shapefile_with_field_names_cut_to_ten_characters(tmp_path) -> None:
     s = full(roads=tmp_path / "vejmidte.shp").district.streets
     assert sorted(s["highway"]) == ["path", "residential", "tertiary"]
     assert set(s["vejmyndighed"]) == {"Odense Kommune"}
+
+
+def test_bbr_as_a_geopackage_of_points_gives_the_same_district(tmp_path, imported) -> None:
+    frame = pd.read_csv(BBR, dtype=str, keep_default_na=False)
+    points = gpd.GeoSeries.from_wkt(frame.pop("byg404Koordinat").replace("", None))
+    gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:25832").to_file(
+        tmp_path / "bbr.gpkg", layer="BBR_Bygning"
+    )
+    again = full(bbr=tmp_path / "bbr.gpkg", rules=("dk_168a",)).district.buildings
+    columns = ["building_id", "use", "tenure", "dwellings", "floors", "floor_area_m2"]
+    pd.testing.assert_frame_equal(
+        again[columns].reset_index(drop=True),
+        imported.district.buildings[columns].reset_index(drop=True),
+    )
+
+
+def test_a_given_boundary_is_the_study_area_and_degrees_are_refused(tmp_path) -> None:
+    wkt = (
+        "POLYGON ((591990 6139990, 592240 6139990, 592240 6140060, 591990 6140060, 591990 6139990))"
+    )
+    d = full(boundary=wkt).district
+    assert d.boundary.area == pytest.approx(250 * 70)
+    gpd.GeoDataFrame(geometry=[shapely.from_wkt(wkt)], crs="EPSG:25832").to_crs(
+        "EPSG:4326"
+    ).to_file(tmp_path / "area.gpkg")
+    # a boundary file in degrees is reprojected to the district CRS
+    assert full(boundary=tmp_path / "area.gpkg").district.boundary.area == pytest.approx(
+        250 * 70, rel=1e-6
+    )
+    with pytest.raises(InputError, match="look like degrees"):
+        full(boundary="POLYGON ((10.4 55.4, 10.5 55.4, 10.5 55.5, 10.4 55.4))")
