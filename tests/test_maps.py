@@ -616,3 +616,186 @@ def test_the_safety_map_shows_evidence_aggregated_and_says_it_is_illustrative():
     cells = analysis.run("safety", default_district()).layers["safety_incidents_aggregated"]
     assert (cells["count"] >= 5).all()  # no cell small enough to point at a person
     assert "safety" not in maps.THEMES  # drawn on request, not in every scenario map
+
+
+# --------------------------------------------------------------------------- shared layers
+
+GEOJSON_COUNTS_JS = """
+var counts = [];
+Object.keys(window).forEach(function (key) {
+    var layer = window[key];
+    if (layer instanceof L.GeoJSON) { counts.push(layer.getLayers().length); }
+});
+return {counts: counts, paths: document.querySelectorAll('.leaflet-overlay-pane path').length};
+"""
+
+
+def test_a_shared_layer_is_the_geojson_geopandas_writes(district):
+    import geopandas as gpd
+    import shapely
+
+    buildings = district.buildings
+    tips = [render._tip(f"{n} <b>", [("Use", u), ("Homes", None)]) for n, u in
+            zip(buildings["building_id"], buildings["use"], strict=True)]  # fmt: skip
+    layer = render._geojson(buildings, [style._fill("#123456")] * len(buildings), tips)
+    assert layer is not None
+    # reference: GeoDataFrame.to_json of the frame in WGS84, coordinates rounded to 6
+    # decimals by Python's round, the tooltip texts escaped by hand
+    wgs84 = buildings.geometry.to_crs(4326).to_numpy()
+    rounded = shapely.transform(
+        wgs84, lambda xy: np.array([[round(x, 6), round(y, 6)] for x, y in xy])
+    )
+    reference = gpd.GeoDataFrame(
+        {
+            "t": [f"{n} &lt;b&gt;" for n in buildings["building_id"]],
+            "f1": [str(u) for u in buildings["use"]],
+            "f2": [""] * len(buildings),
+        },
+        geometry=rounded,
+        crs=4326,
+    ).to_json()
+    assert layer.features.data == reference
+    assert json.loads(layer.features.styles) == {
+        "s": [style._fill("#123456")],
+        "i": [0] * len(buildings),
+    }
+
+
+def test_a_layer_is_serialised_once_for_every_page_that_draws_it(district, changed):
+    render._FEATURES.clear()
+    render.feature_serialisations.clear()
+    first = maps.to_html(maps.mix_map(district))
+    made = render.feature_serialisations["layer"]
+    second = maps.to_html(maps.mix_map(district.replace(name="Same content")))
+    assert render.feature_serialisations["layer"] == made  # nothing serialised again
+    assert render.feature_serialisations["shared"] == made
+    texts = [f.data for f in render._FEATURES.values()]
+    assert texts and all(text in first and text in second for text in texts)
+    # the scenario changes buildings (one demolished): that layer is serialised anew,
+    # the green areas are shared
+    maps.to_html(maps.mix_map(changed))
+    assert made < render.feature_serialisations["layer"] < 2 * made
+
+
+def test_overlays_are_indexed_png_with_the_palette_colours():
+    import base64
+    import io
+
+    from PIL import Image
+
+    classes = np.array([[0, 1, -1], [2, 2, 0]])
+    palette = [(255, 0, 0, 150), (0, 128, 0, 210), (0, 0, 255, 255)]
+    url = render._class_png(classes, palette)
+    image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert image.mode == "P"
+    expected = [
+        [(255, 0, 0, 150), (0, 128, 0, 210), (0, 0, 0, 0)],
+        [(0, 0, 255, 255), (0, 0, 255, 255), (255, 0, 0, 150)],
+    ]
+    assert np.asarray(image.convert("RGBA")).tolist() == [[list(p) for p in r] for r in expected]
+
+
+@pytest.mark.browser
+def test_a_shared_layer_still_draws_its_features_in_chromium(tmp_path, district):
+    render._FEATURES.clear()
+    maps.to_html(maps.mix_map(district))  # first page: the layers are serialised
+    m = maps.mix_map(district.replace(name="Same content"))  # second: all shared
+    groups = [c for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+    layers = [g for group in groups for g in group._children.values()]
+    layers += [c for c in m._children.values() if isinstance(c, render._GeoJson)]  # boundary
+    drawn = [layer.features.count for layer in layers if isinstance(layer, render._GeoJson)]
+    assert render.feature_serialisations["shared"] >= len(drawn)
+    path = maps.save_map(m, tmp_path / "shared.html")
+    with browser() as chrome:
+        page = chrome.open(path, script=GEOJSON_COUNTS_JS)
+    assert page.errors == []
+    assert sorted(page.info["counts"]) == sorted(drawn)
+    assert page.info["paths"] > 5
+
+
+# --------------------------------------------------------------------------- safety: overlooked
+
+
+@pytest.fixture(scope="module")
+def safety_map():
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    return d, analysis.run("safety", d), maps.theme_map(d, "safety")
+
+
+def _layer(m, name):
+    for group in m._children.values():
+        if getattr(group, "layer_name", None) == name:
+            return group, [g for g in group._children.values() if isinstance(g, render._GeoJson)]
+    raise AssertionError(f"no layer {name!r}")
+
+
+def test_the_safety_map_shows_overlooked_paths_by_day_and_by_night(safety_map):
+    import shapely
+
+    district, result, m = safety_map
+    samples = result.layers["safety_overlooked"]
+    length = samples["length_m"].to_numpy()
+    page = maps.to_html(m)
+    for when, column, shown in (
+        ("day", "overlooked_day", True),
+        ("night", "overlooked_night", False),
+    ):
+        group, (layer,) = _layer(m, f"Overlooked paths, {'by ' + when}")
+        assert group.show is shown
+        styles = json.loads(layer.features.styles)
+        colours = [styles["s"][i]["color"] for i in styles["i"]]
+        seen = samples[column].to_numpy(dtype=bool)
+        assert layer.features.count == len(samples)
+        assert colours.count(themes._SEEN) == seen.sum()
+        assert colours.count(themes._UNSEEN) == (~seen).sum()
+        assert [c == themes._SEEN for c in colours] == seen.tolist()  # piece by piece
+        share = f"{100 * length[seen].sum() / length.sum():.0f} % of the path length"
+        assert share in page
+    # each piece is the stretch of its street centred on the sample, as long as it
+    pieces = themes._path_pieces(district, samples)
+    assert (shapely.get_type_id(pieces) == 1).all()
+    middle = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    assert np.abs(shapely.distance(middle, samples.geometry.to_numpy())).max() < 1e-6
+    assert np.abs(shapely.length(pieces) - length).max() < 1e-6
+    assert page.count("ILLUSTRATIVE evidence") >= 6  # in the overlooked legends too
+
+
+def test_the_overlooked_layers_speak_danish():
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    m = maps.theme_map(default_district(), "safety", lang="da")
+    for name in ("Overvågede stier, om dagen", "Overvågede stier, om natten"):
+        _layer(m, name)
+    (controls,) = [c for c in m._children.values() if isinstance(c, render._Controls)]
+    assert "af stiernes længde" in controls.legend_html
+    assert "ikke overvåget" in controls.legend_html
+
+
+@pytest.mark.browser
+def test_overlooked_paths_render_in_chromium(tmp_path, safety_map):
+    _, result, m = safety_map
+    n = len(result.layers["safety_overlooked"])
+    path = maps.save_map(m, tmp_path / "safety.html")
+    toggle_night = """
+    var labels = document.querySelectorAll('.leaflet-control-layers-overlays label');
+    labels.forEach(function (label) {
+        if (label.textContent.trim() === 'Overlooked paths, by night') {
+            label.querySelector('input').click();
+        }
+    });
+    return document.querySelectorAll('.leaflet-overlay-pane path').length;
+    """
+    with browser() as chrome:
+        page = chrome.open(path, script=MAP_STATE_JS)
+        assert page.errors == [] and page.network_requests == []
+        assert "Overlooked paths, by day" in page.info["layers"]
+        assert "Overlooked paths, by night" in page.info["layers"]
+        counts = chrome.driver.execute_script(GEOJSON_COUNTS_JS)
+        assert counts["counts"].count(n) == 2  # both layers hold every piece
+        before = counts["paths"]
+        after = chrome.driver.execute_script(toggle_night)
+        assert after - before == n  # turning on "by night" draws its n pieces
+        legends = chrome.driver.execute_script(MAP_STATE_JS)["legends"]
+        assert any("Overlooked paths, by night" in text for text in legends)

@@ -1067,10 +1067,91 @@ _KDE_COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#cb181d"]
 _KDE_QUANTILES = (0.5, 0.75, 0.9)
 
 
+_SEEN = "#1a9850"
+_UNSEEN = "#d73027"
+
+
+def _path_pieces(district: District, samples: gpd.GeoDataFrame) -> np.ndarray:
+    """The path pieces of the safety module's samples, as lines.
+
+    A sample is a piece of a walkable street (``street_id``) at most ``path_step_m``
+    long, kept as its midpoint and ``length_m``
+    (:func:`vollsmose_gis.safety.surveillance.path_samples`).  A piece lies on one
+    straight stretch of its street, so the street's points ``length_m / 2`` before and
+    after the midpoint (along the street) are its ends.  A sample whose street is not
+    in the district stays a point.
+    """
+    points = samples.geometry.to_numpy()
+    lines_by_id = dict(
+        zip(_text_column(district.streets, "street_id"), district.streets.geometry, strict=True)
+    )
+    lines = np.array([lines_by_id.get(i) for i in _text_column(samples, "street_id")], dtype=object)
+    found = ~shapely.is_missing(lines)
+    pieces = points.copy()
+    if found.any():
+        on = lines[found]
+        middle = shapely.line_locate_point(on, points[found])
+        half = _float_column(samples, "length_m")[found] / 2
+        # clipped to the street: a negative distance would count from its far end
+        start = np.clip(middle - half, 0.0, shapely.length(on))
+        stop = np.clip(middle + half, 0.0, shapely.length(on))
+        ends = np.stack(
+            [
+                shapely.get_coordinates(shapely.line_interpolate_point(on, start)),
+                shapely.get_coordinates(shapely.line_interpolate_point(on, stop)),
+            ],
+            axis=1,
+        )
+        pieces[found] = shapely.linestrings(ends)
+    return pieces
+
+
+def _overlooked_layers(ctx: _Ctx, samples: gpd.GeoDataFrame, note: str | None) -> list[_Layer]:
+    """Overlooked paths by day and by night: every path piece of the safety module,
+    green where windows overlook it, red where none does (by night: overlooked and lit
+    to its class).  Two layers, by day on at first, by night off.
+    """
+    lang = ctx.lang
+    pieces = gpd.GeoDataFrame(
+        geometry=_path_pieces(ctx.district, samples), crs=samples.crs, index=samples.index
+    )
+    names = _street_names(ctx.district, _text_column(samples, "street_id"), lang)
+    total_m = float(np.nansum(_float_column(samples, "length_m")))
+    layers = []
+    for when, column in (("day", "overlooked_day"), ("night", "overlooked_night")):
+        seen = _bool_column(samples, column)
+        words = [_t(f"map.safety.overlooked.{'yes' if v else 'no'}", lang) for v in (0, 1)]
+        title = _t(f"map.safety.overlooked.{when}", lang)
+        group = folium.FeatureGroup(name=html.escape(title), show=when == "day")
+        layer = _geojson(
+            pieces,
+            [_line(_SEEN if v else _UNSEEN, 3.0) for v in seen],
+            [_tip(n, [(title, words[int(v)])]) for n, v in zip(names, seen, strict=True)],
+            point_radius=2.0,
+        )
+        if layer is not None:
+            layer.add_to(group)
+        seen_m = float(np.nansum(_float_column(samples, "length_m")[seen]))
+        share = _number(100 * seen_m / total_m, 0, lang) if total_m > 0 else "–"
+        explained = _t(f"map.safety.overlooked.{when}.legend", lang, share=share)
+        layers.append(
+            _Layer(
+                group,
+                _Legend(
+                    title,
+                    [("thick", _SEEN, words[1]), ("thick", _UNSEEN, words[0])],
+                    f"{note} — {explained}" if note else explained,
+                ),
+            )
+        )
+    return layers
+
+
 def _safety_layers(ctx: _Ctx) -> list[_Layer]:
     """Evidence of safety: incident density along the streets, significant hot spots,
     incidents aggregated to cells (never single incidents), overlooked paths by day and
-    night, and the safety-walk marks.  ILLUSTRATIVE evidence is said in every legend.
+    by night (:func:`_overlooked_layers`), and the safety-walk marks.  ILLUSTRATIVE
+    evidence is said in every legend.
     """
     lang = ctx.lang
     result = ctx.module("safety")
@@ -1136,6 +1217,9 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
                 ),
             )
         )
+    samples = result.layers.get("safety_overlooked")
+    if samples is not None and not samples.empty:
+        layers.extend(_overlooked_layers(ctx, samples, note))
     marks = result.layers.get("safety_audit")
     if marks is not None and not marks.empty:
         group = folium.FeatureGroup(name=html.escape(_t("map.safety.marks", lang)))
