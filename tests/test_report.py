@@ -623,6 +623,12 @@ def test_safety_section_from_the_evidence(evidence, result):
     rows = cells_of(f'<table id="x">{changes}</table>', "x")
     assert [row[2] for row in rows[1:]] == [f"0.0 lx → {v:.1f} lx" for v in lux]
     assert "As is: changes at" not in page
+    # the plan's paths overlooked at night: as the whole safety analysis finds them on
+    # the plan (the report computes only the surveillance part of it)
+    full = analysis.run("safety", evidence.results["Lit path"].district)
+    night = full.indicators["safety_path_overlooked_night_share"].value
+    assert plans["Lit path"][3] == report.format_value(night, "share")
+    assert 0 < night < 1
     # no evidence in the district: no section
     assert 'id="safety"' not in report.report_html(result)
 
@@ -632,9 +638,7 @@ def test_safety_section_of_the_default_district_is_labelled_illustrative():
 
     district = default_district()
     assert len(district.incidents) and len(district.safety_walk)
-    scored = score_scenarios(
-        [Scenario(name="As is")], district=district, modules=["lighting"]
-    )
+    scored = score_scenarios([Scenario(name="As is")], district=district, modules=["lighting"])
     for lang, heading, label in (
         ("en", "Safety", "ILLUSTRATIVE — generated evidence, not real incident data"),
         ("da", "Tryghed", "ILLUSTRATIVE data — genererede, ikke virkelige hændelser"),

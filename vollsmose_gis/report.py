@@ -615,23 +615,35 @@ def _module(plan: Any, name: str) -> Any:
     return plan.modules.get(name) or analysis.run(name, plan.district)
 
 
+_SURVEILLANCE_CACHE: dict[str, Any] = {}
+_SURVEILLANCE_CACHE_SIZE = 16
+
+
 def _plan_audit(plan: Any, today: Any) -> tuple[Any, Any]:
     """A plan's safety-walk audit and natural surveillance.
 
     The audit is :func:`vollsmose_gis.safety.safety_audit` on the plan's light, cameras,
-    speeds and surveillance; surveillance is today's when the plan leaves the layers it
-    reads unchanged, else the safety analysis runs on the plan (cached by content).
+    speeds and surveillance.  Surveillance is today's when the plan leaves the layers it
+    reads unchanged; else it is computed for the plan alone (not the whole safety
+    analysis: its hot spots rest on the incidents, which no plan changes) and kept by
+    the content of those layers, so a report in a second language reuses it.
     """
     from vollsmose_gis.network import NoStreetsError
-    from vollsmose_gis.safety import safety_audit
+    from vollsmose_gis.safety import natural_surveillance, safety_audit
 
-    base = today.district
-    if plan.district.fingerprint(*_SURVEILLANCE_READS) != base.fingerprint(*_SURVEILLANCE_READS):
-        from vollsmose_gis import analysis
-
-        ran = analysis.run("safety", plan.district)
-        return ran.layers.get("safety_audit"), ran.extras["surveillance"]
-    surveillance = today.safety.extras["surveillance"]
+    key = plan.district.fingerprint(*_SURVEILLANCE_READS)
+    if key == today.district.fingerprint(*_SURVEILLANCE_READS):
+        surveillance = today.safety.extras["surveillance"]
+    elif key in _SURVEILLANCE_CACHE:
+        surveillance = _SURVEILLANCE_CACHE[key]
+    else:
+        surveillance = natural_surveillance(
+            plan.district,
+            lighting_segments=_module(plan, "lighting").layers["lighting_segments"],
+        )
+        while len(_SURVEILLANCE_CACHE) >= _SURVEILLANCE_CACHE_SIZE:
+            _SURVEILLANCE_CACHE.pop(next(iter(_SURVEILLANCE_CACHE)))
+        _SURVEILLANCE_CACHE[key] = surveillance
     if not len(plan.district.safety_walk):
         return None, surveillance
     try:
@@ -731,7 +743,7 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
         return [format_value(lights, "share", lang), format_value(cameras, "share", lang)]
 
     surveillance = safety.extras["surveillance"]
-    plans = [
+    plans: list[dict[str, Any]] = [
         {
             "name": t("map.today", lang),
             "changed": "–",
