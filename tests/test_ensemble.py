@@ -6,10 +6,13 @@ uncertain parameter and checks the output moves the way the model says it must.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from shapely.geometry import Point, box
 
-from tests.factories import small_district
+from tests.factories import X0, Y0, frame, small_district
 from vollsmose_gis import analysis, standards
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.batch import ensemble
@@ -145,3 +148,116 @@ def test_lighting_planner_lamp_takes_the_override() -> None:
     assert (spec.lumens, spec.height_m, spec.maintenance_factor, spacing) == (
         1500.0, 4.0, 0.7, 8.0)  # fmt: skip
     assert LampSpec.default().lumens != 1500.0
+
+
+# --------------------------------------------------------------------------- CCTV
+
+
+@pytest.fixture(scope="module")
+def behind_a_block() -> District:
+    """A 12 m high camera looking north (30° lens) over a block without a height at the
+    street 40 m away; the block's far edge is 20 m from the camera."""
+    district = small_district()
+    camera = dict(camera_id="C1", height_m=12.0, heading_deg=0.0, heading_estimated=False,
+                  hfov_deg=30.0, vfov_deg=np.nan, resolution_px=1920, tilt_deg=-10.0,
+                  geometry=Point(X0 + 60, Y0 + 60))  # fmt: skip
+    block = {**district.buildings.drop(columns="geometry").iloc[0].to_dict(), "building_id": "b3"}
+    rows = [
+        *district.buildings.to_dict("records"),
+        {**block, "geometry": box(X0 + 50, Y0 + 70, X0 + 70, Y0 + 80)},
+    ]
+    buildings = frame(rows)
+    buildings["height_m"] = np.nan
+    buildings["floors"] = buildings["floors"].astype(float)
+    buildings.loc[buildings["building_id"] == "b3", "floors"] = np.nan
+    return district.replace(cameras=frame([camera]), buildings=buildings)  # fmt: skip
+
+
+def test_cctv_default_height_storey_and_target_height_change_occlusion(
+    behind_a_block: District,
+) -> None:
+    seen = "path_share_observed"
+    # 1920 px over 2·40·tan 15° = 21.4 m at 40 m: 90 px/m ≥ 62.5 (observation); of the
+    # 300 m of walkable path, the street across the camera's field
+    field = 2 * 40 * math.tan(math.radians(15)) / 300
+    low = values("cctv", behind_a_block, "dori", "occlusion.default_building_height_m", 3.0)
+    high = values("cctv", behind_a_block, "dori", "occlusion.default_building_height_m", 15.0)
+    # the sight line to a 1.6 m face at 40 m passes the block's far edge at 6.8 m
+    assert low[seen] == pytest.approx(field, abs=2 / 300) and high[seen] == 0.0
+    storeys = behind_a_block.buildings.copy()
+    storeys.loc[storeys["building_id"] == "b3", "floors"] = 2.0
+    two = behind_a_block.replace(buildings=storeys)
+    # 2 storeys of 2.8 m (5.6 m) let the line pass, of 3.5 m (7.0 m) block it
+    assert values("cctv", two, "dori", "occlusion.storey_height_m", 2.8)[seen] > 0.05
+    assert values("cctv", two, "dori", "occlusion.storey_height_m", 3.5)[seen] == 0.0
+    # 2 × 3.4 m = 6.8 m: the line to a 1.5 m target passes at 6.75 m (blocked), to a
+    # 1.8 m target at 6.9 m (seen)
+    target = {"dori": {"occlusion": {"storey_height_m": 3.4}, "target_height_m": 1.5}}
+    short = analysis.run("cctv", two, standards=target).indicators[seen].value
+    target["dori"]["target_height_m"] = 1.8
+    tall = analysis.run("cctv", two, standards=target).indicators[seen].value
+    assert short == 0.0 and tall > 0.05
+
+
+def test_cctv_planner_camera_takes_the_override() -> None:
+    from vollsmose_gis.cctv.placement import camera_candidates
+
+    district = small_district()
+    camera = {"hfov_deg": 42.0, "tilt_deg": -20.0, "facade_height_m": 3.3}
+    with standards.overridden({"dori": {"default_camera": camera}}):
+        drawn = camera_candidates(district, facades=True, lamp_posts=False)
+    packaged = camera_candidates(district, facades=True, lamp_posts=False)
+    assert len(drawn) == len(packaged) > 0
+    assert set(drawn["hfov_deg"]) == {42.0} and set(drawn["tilt_deg"]) == {-20.0}
+    assert set(drawn["height_m"]) == {3.3} and 42.0 not in set(packaged["hfov_deg"])
+
+
+# --------------------------------------------------------------------------- mix, safety
+
+
+@pytest.fixture(scope="module")
+def vollsmose() -> District:
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    return default_district()
+
+
+def test_mix_radius_band_green_space_and_rule_area(vollsmose: District) -> None:
+    share = "dwellings_with_daily_needs_800m_share"
+    near = values("mix", vollsmose, "mix", "access.daily_needs.radius_m", 400.0)
+    far = values("mix", vollsmose, "mix", "access.daily_needs.radius_m", 1000.0)
+    assert near[share] < far[share]
+    band = analysis.run("mix", vollsmose, standards=over("mix", "jobs_housing.balanced_band",
+                                                         [0.6, 1.7]))  # fmt: skip
+    # the band is shown, not scored: it reaches the run's label only
+    assert band.indicators["jobs_per_dwelling"].label.endswith("(balanced band 0.6–1.7)")
+    # the small district's green land use is 60 m × 60 m = 3,600 m²: a green space
+    # destination at a 2,000 m² minimum, none at 10,000 m²
+    small = small_district()
+    green = {a: analysis.run("mix", small, standards=over("mix", "access.green_space.min_area_m2",
+                                                          a)) for a in (2000.0, 10000.0)}  # fmt: skip
+    reach = {a: r.layers["mix_homes"]["dist_green_space_m"] for a, r in green.items()}
+    assert reach[2000.0].notna().all() and not np.isfinite(reach[10000.0]).any()
+    # rule_area "the study boundary": the almene family share over the whole boundary
+    from vollsmose_gis.scenario import Scenario
+
+    _, boundary = ensemble._without_rule_area([Scenario(name="plan")], vollsmose)
+    assert boundary.settings.rule_area is None and vollsmose.settings.rule_area is not None
+    inside = analysis.run("mix", vollsmose).indicators["almen_family_share"].value
+    whole = analysis.run("mix", boundary).indicators["almen_family_share"].value
+    assert inside == 1.0 and 0.85 < whole < 0.95
+
+
+def test_safety_recognition_distance_widens_what_is_overlooked(vollsmose: District) -> None:
+    def shares(day: float) -> list[float]:
+        surveillance = {"surveillance": {"recognition_distance_day_m": day}}
+        result = analysis.run("safety", vollsmose, standards={"safety": surveillance})
+        return [
+            float(result.indicators[f"safety_path_overlooked_{t}_share"].value)
+            for t in ("day", "night")
+        ]
+
+    short, long = shares(15.0), shares(35.0)
+    # at night the lit part of what is overlooked by day: both grow with the distance
+    assert short[0] < long[0] and short[1] < long[1]
+    assert short[1] <= short[0] and long[1] <= long[0]
