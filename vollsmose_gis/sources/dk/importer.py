@@ -68,8 +68,8 @@ def _boundary(boundary: BaseGeometry | str | PathLike | None, crs: pyproj.CRS,
               frames: list[gpd.GeoDataFrame], report: DkReport) -> BaseGeometry:  # fmt: skip
     """The study boundary in ``crs``: given (geometry, WKT, vector file) or the data's hull."""
     if boundary is None:
-        geoms = [g for frame in frames for g in frame.geometry.to_numpy() if g is not None]
-        hull = shapely.union_all(np.array(geoms, dtype=object)).convex_hull
+        coords = np.concatenate([shapely.get_coordinates(f.geometry.to_numpy()) for f in frames])
+        hull = shapely.MultiPoint(coords).convex_hull  # a union of every footprint is slow
         report.notes.append("Boundary: the convex hull of the imported buildings and streets.")
         return hull if hull.geom_type == "Polygon" else hull.buffer(50.0)
     if isinstance(boundary, BaseGeometry):
@@ -106,8 +106,6 @@ def _boundary(boundary: BaseGeometry | str | PathLike | None, crs: pyproj.CRS,
 
 def _aggregate(group: pd.DataFrame) -> dict[str, Any]:
     """District building columns of the BBR buildings sharing one footprint."""
-    if len(group) == 1:
-        return group.iloc[0].to_dict()
     tenures: Counter[str] = Counter()
     for counts in group["tenures"]:
         tenures.update(counts)
@@ -172,19 +170,28 @@ def _buildings(
         report.dropped[reason] += len(missing) - len(weighty)
     columns = layer_schemas()["buildings"]["columns"]
     footprint_ids = (
-        footprints["id_lokalId"].map(code)
+        footprints["id_lokalId"].map(code).tolist()
         if "id_lokalId" in footprints.columns
-        else pd.Series([None] * len(footprints))
+        else [None] * len(footprints)
     )
     rows: list[dict[str, Any]] = []
-    joined = records.assign(_footprint=matched.to_numpy())
-    groups = dict(list(joined[joined["_footprint"] >= 0].groupby("_footprint")))
+    # footprint -> its BBR buildings (record rows); plain lists: a groupby making one
+    # DataFrame per footprint costs seconds on a municipality
+    plain = records.to_dict("records")
+    members: dict[int, list[int]] = {}
+    for record, footprint in enumerate(matched.to_numpy().tolist()):
+        if footprint >= 0:
+            members.setdefault(footprint, []).append(record)
     lonely = 0
     for i in range(len(footprints)):
-        footprint_id = footprint_ids.iloc[i] or f"geodanmark-{i + 1}"
+        footprint_id = footprint_ids[i] or f"geodanmark-{i + 1}"
         values: dict[str, Any] = {name: spec.get("default") for name, spec in columns.items()}
-        if i in groups:
-            found = _aggregate(groups[i].drop(columns=["_footprint"]))
+        if i in members:
+            found = (
+                plain[members[i][0]]
+                if len(members[i]) == 1
+                else _aggregate(records.iloc[members[i]])
+            )
             values.update({k: v for k, v in found.items() if k in columns})
             values["building_id"] = (
                 found["bbr_id"] if "," not in found["bbr_id"] else f"geodanmark:{footprint_id}"
@@ -195,13 +202,13 @@ def _buildings(
             lonely += 1
             values.update(building_id=f"geodanmark:{footprint_id}", use="other", bbr_id=None,
                           year_built=np.nan)  # fmt: skip
-        values["geodanmark_id"] = footprint_ids.iloc[i]
+        values["geodanmark_id"] = footprint_ids[i]
         rows.append(values)
     if lonely:
         report.notes.append(
             f"{lonely} GeoDanmark footprint(s) have no BBR building: use 'other', no dwellings."
         )
-    many = sum(1 for g in groups.values() if len(g) > 1)
+    many = sum(1 for g in members.values() if len(g) > 1)
     if many:
         report.notes.append(f"{many} footprint(s) hold several BBR buildings (summed).")
     names = [*columns, "bbr_id", "geodanmark_id", "year_built"]
