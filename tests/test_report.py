@@ -650,3 +650,24 @@ def test_safety_section_of_the_default_district_is_labelled_illustrative():
         warning = re.search(r'<p class="warning" id="safety-illustrative">([^<]*)</p>', section[1])
         assert warning and label in warning[1], lang
         assert 'id="safety-audit"' in section[1] and 'id="safety-years"' in section[1]
+
+
+def test_live_weights_data_cannot_end_its_script(result):
+    import copy
+    import json
+
+    renamed = copy.copy(result)
+    evil = f"Lit path </script>{XSS}<!--"
+    renamed.results = {
+        (evil if name == "Lit path" else name): r for name, r in result.results.items()
+    }
+    renamed.scores = result.scores.replace({"scenario": {"Lit path": evil}})
+    page = report.report_html(renamed)
+    block = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S
+    )
+    assert block and "<" not in block[1] and ">" not in block[1] and "&" not in block[1]
+    data = json.loads(block[1])
+    assert [plan["name"] for plan in data["plans"]] == [evil, "As is"]
+    assert data["weights"] == [0.25] * 4
+    assert XSS not in page
