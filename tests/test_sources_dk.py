@@ -405,3 +405,19 @@ def test_a_given_boundary_is_the_study_area_and_degrees_are_refused(tmp_path) ->
     )
     with pytest.raises(InputError, match="look like degrees"):
         full(boundary="POLYGON ((10.4 55.4, 10.5 55.4, 10.5 55.5, 10.4 55.4))")
+
+
+def test_several_bbr_buildings_on_one_footprint_are_summed(tmp_path) -> None:
+    # B2's BBR point moved into F1, which is B1's footprint (by bygning_id)
+    bbr = _edit_csv(BBR, tmp_path / "bbr.csv", byg404Koordinat=(1, "POINT (592025 6140006)"))
+    result = full(bbr=bbr)
+    b = result.district.buildings.set_index("geodanmark_id")
+    both = b.loc["f0000000-0000-4000-8000-000000000001"]
+    assert both["building_id"] == "geodanmark:f0000000-0000-4000-8000-000000000001"
+    assert both["bbr_id"] == f"{bid(1)},{bid(2)}"
+    # 24 social family + 12 cooperative dwellings: the tenure of most, summed areas
+    assert (both["dwellings"], both["tenure"], both["use"]) == (36, "almen_family", "residential")
+    assert (both["floor_area_m2"], both["floors"]) == (2400.0 + 1440.0, 4)
+    assert "1 footprint(s) hold several BBR buildings (summed)." in result.report.notes
+    # F2 is left without a BBR building
+    assert b.loc["f0000000-0000-4000-8000-000000000002", "use"] == "other"
