@@ -28,6 +28,7 @@ from vollsmose_gis.maps.render import (
     _finish,
     _float_column,
     _geojson,
+    _Group,
     _Layer,
     _Legend,
     _new_map,
@@ -133,7 +134,7 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
         if np.nanmax(np.abs(delta.array), initial=0.0) >= 1.0:
             palette = [_rgba(c, 210) for c in _DELTA_LUX_COLOURS]
             name = html.escape(_t("map.changes.illuminance", lang))
-            group = folium.FeatureGroup(name=name)
+            group = _Group(name=name)
             _raster_overlay(
                 delta,
                 _delta_lux_classes,
@@ -180,7 +181,7 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
     if changed.any():
         part = speeds_b.loc[changed]
         classes = np.searchsorted(_DELTA_SPEED_EDGES, change[changed], side="right")
-        group = folium.FeatureGroup(name=html.escape(_t("map.changes.speed", lang)))
+        group = _Group(name=html.escape(_t("map.changes.speed", lang)))
         layer = _geojson(
             part,
             [_line(_DELTA_SPEED_COLOURS[c] or "#999999", 4.5) for c in classes],
@@ -236,7 +237,7 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
         gained = _mask_polygons((b >= observed) & (a < observed), transform, crs)
         lost = _mask_polygons((a >= observed) & (b < observed), transform, crs)
         if len(gained) or len(lost):
-            group = folium.FeatureGroup(name=html.escape(_t("map.changes.cctv", lang)))
+            group = _Group(name=html.escape(_t("map.changes.cctv", lang)))
             for frame, colour, key in (
                 (gained, "#2171b5", "map.changes.cctv.gained"),
                 (lost, _REMOVED, "map.changes.cctv.lost"),
@@ -287,7 +288,7 @@ def _change_layers(before: _Ctx, after: _Ctx) -> list[_Layer]:
         removed = frame_a.loc[[i not in ids_b for i in _text_column(frame_a, id_column)]]
         if added.empty and removed.empty:
             continue
-        group = folium.FeatureGroup(name=html.escape(_t(key, lang)))
+        group = _Group(name=html.escape(_t(key, lang)))
         line = layer_name == "streets"
         for frame, colour, label in ((removed, _REMOVED, removed_key), (added, _NEW, added_key)):
             style = (

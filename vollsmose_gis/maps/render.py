@@ -60,7 +60,7 @@ from vollsmose_gis.maps.style import (
 if TYPE_CHECKING:
     from vollsmose_gis.maps.themes import _Ctx
 
-__all__ = ["overlay_encodings", "raster_digest", "save_map", "to_html"]
+__all__ = ["feature_serialisations", "overlay_encodings", "raster_digest", "save_map", "to_html"]
 
 log = logging.getLogger("vollsmose_gis.maps")
 
@@ -221,6 +221,43 @@ class _Raw(Element):
 
     def render(self, **kwargs: Any) -> str:
         return self._text
+
+
+class _Direct:
+    """Mixin for a folium element: its rendered parts go into the page as they are.
+
+    The same as :meth:`branca.element.MacroElement.render` (and, for a layer, the
+    ``addTo`` line :meth:`folium.map.Layer.render` adds after its children), without
+    compiling each rendered part as a template (:class:`_Raw`).  Elements with
+    JavaScript includes keep folium's own rendering.
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        element: Any = self
+        if getattr(element, "includes", None):
+            return str(super().render(**kwargs) or "")  # type: ignore[misc]
+        figure = element.get_root()
+        name = element.get_name()
+        macros = element._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_Raw(macro(element, kwargs)), name=name)
+        for child in list(element._children.values()):
+            child.render(**kwargs)
+        if isinstance(element, folium.map.Layer) and element.show:
+            parent = element._parent
+            assert parent is not None, "a layer is rendered inside a map or a group"
+            figure.script.add_child(_Raw(f"{name}.addTo({parent.get_name()});"), name=name + "_add")
+        return ""
+
+
+class _Group(_Direct, folium.FeatureGroup):
+    """A :class:`folium.FeatureGroup` rendered without template compilation (:class:`_Direct`)."""
+
+
+class _ImageOverlay(_Direct, folium.raster_layers.ImageOverlay):
+    """An image overlay whose script (a PNG data URL of ~100 kB) is not compiled as a template."""
 
 
 class _GeoJson(folium.map.Layer):
@@ -398,7 +435,7 @@ def _legend_html(legend: _Legend, block_id: str) -> str:
     )
 
 
-class _Controls(MacroElement):
+class _Controls(_Direct, MacroElement):
     """Title, legends (each shown while its layer is on) and attribution of one map."""
 
     _template = Template(
@@ -617,7 +654,7 @@ def _classified_overlay(
     *,
     name: str,
     pixelated: bool,
-) -> folium.raster_layers.ImageOverlay:
+) -> _ImageOverlay:
     """An image overlay from class indices (-1 = transparent) and an RGBA palette."""
     return _image_overlay(_class_png(classes, palette), bounds, name=name, pixelated=pixelated)
 
@@ -642,8 +679,8 @@ def _class_png(classes: np.ndarray, palette: Sequence[tuple[int, int, int, int]]
 
 def _image_overlay(
     image: str, bounds: list[list[float]], *, name: str, pixelated: bool
-) -> folium.raster_layers.ImageOverlay:
-    return folium.raster_layers.ImageOverlay(
+) -> _ImageOverlay:
+    return _ImageOverlay(
         image=image,
         bounds=bounds,
         name=name,
@@ -684,7 +721,7 @@ def _raster_overlay(
     categorical: bool,
     name: str,
     pixelated: bool,
-) -> folium.raster_layers.ImageOverlay:
+) -> _ImageOverlay:
     """A classified raster as an image overlay, warped and PNG-encoded once per content.
 
     The same raster is drawn on many pages (the scenario map, both sides of its

@@ -37,6 +37,7 @@ from vollsmose_gis.maps.render import (
     _finish,
     _float_column,
     _geojson,
+    _Group,
     _Layer,
     _Legend,
     _raster_overlay,
@@ -188,7 +189,7 @@ def _label(name: str, lang: str) -> str:
 def _base_layers(ctx: _Ctx, *, legend: bool = True) -> list[_Layer]:
     """Green areas, buildings and streets: what makes the map readable without tiles."""
     d, lang = ctx.district, ctx.lang
-    group = folium.FeatureGroup(name=html.escape(_t("map.base", lang)), show=True)
+    group = _Group(name=html.escape(_t("map.base", lang)), show=True)
     landuse = ctx.view(d.landuse)
     uses = _text_column(landuse, "use")
     natural = np.array([u in ("green", "wetland", "water") for u in uses], dtype=bool)
@@ -320,9 +321,7 @@ def _integration_layer(ctx: _Ctx, segments: gpd.GeoDataFrame | None) -> _Layer |
     values = _float_column(segments, "nain_2000")
     classes = _quantile_classes(values, _INTEGRATION_QUANTILES)
     order = np.argsort(classes, kind="stable")  # most integrated drawn last, on top
-    group = folium.FeatureGroup(
-        name=html.escape(_t("map.connectivity.integration", lang)), show=False
-    )
+    group = _Group(name=html.escape(_t("map.connectivity.integration", lang)), show=False)
     labels = [_t(f"map.connectivity.integration.q{k}", lang) for k in range(5)]
     layer = _geojson(
         segments.iloc[order],
@@ -363,7 +362,7 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
         order = np.argsort(classes, kind="stable")  # busiest drawn last, on top
         ordered = edges.iloc[order]
         names = _street_names(ctx.district, _text_column(ordered, "street_id"), lang)
-        group = folium.FeatureGroup(name=html.escape(_t("map.connectivity.movement", lang)))
+        group = _Group(name=html.escape(_t("map.connectivity.movement", lang)))
         labels = [_t(f"map.connectivity.movement.q{k}", lang) for k in range(4)]
         layer = _geojson(
             ordered,
@@ -396,7 +395,7 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
             ctx.district.boundary, nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()
         )
         dead = nodes.loc[(_float_column(nodes, "degree") == 1) & inside]
-        group = folium.FeatureGroup(name=html.escape(_t("map.connectivity.dead_ends", lang)))
+        group = _Group(name=html.escape(_t("map.connectivity.dead_ends", lang)))
         layer = _geojson(
             dead,
             [_dot("#7b3294", 4.5, edge="#ffffff", weight=1.5)] * len(dead),
@@ -419,7 +418,7 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
         layers.append(integration)
     new = _new_streets(ctx)
     if new is not None and not new.empty:
-        group = folium.FeatureGroup(name=html.escape(_t("map.connectivity.new_streets", lang)))
+        group = _Group(name=html.escape(_t("map.connectivity.new_streets", lang)))
         names = _text_column(new, "name")
         layer = _geojson(
             new,
@@ -442,7 +441,7 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
         )
     if ctx.links > 0:
         links = _suggested_links(ctx)
-        group = folium.FeatureGroup(name=html.escape(_t("map.connectivity.links", lang)))
+        group = _Group(name=html.escape(_t("map.connectivity.links", lang)))
         ranks = _float_column(links, "rank")
         lengths = _float_column(links, "length_m")
         gains = _float_column(links, "gain")
@@ -476,9 +475,7 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
     if homes is not None and not homes.empty:
         values = _float_column(homes, "route_directness")
         classes = np.searchsorted(_DIRECTNESS_EDGES, values, side="right")
-        group = folium.FeatureGroup(
-            name=html.escape(_t("map.connectivity.homes", lang)), show=False
-        )
+        group = _Group(name=html.escape(_t("map.connectivity.homes", lang)), show=False)
         ids = _text_column(homes, "building_id")
         names = _building_names(ctx.district, ids)
         centre = _float_column(homes, "distance_to_centre_m")
@@ -560,7 +557,7 @@ def _calming_layers(ctx: _Ctx) -> list[_Layer]:
     values = _float_column(speeds, column or "maxspeed_kmh")
     classes = np.searchsorted(_SPEED_EDGES, values, side="right")
     key = "map.calming.speeds_posted" if posted else "map.calming.speeds"
-    group = folium.FeatureGroup(name=html.escape(_t(key, lang)))
+    group = _Group(name=html.escape(_t(key, lang)))
     names = _text_column(speeds, "name")
     limits = _float_column(speeds, "maxspeed_kmh")
     devices = _float_column(speeds, "devices")
@@ -598,7 +595,7 @@ def _calming_layers(ctx: _Ctx) -> list[_Layer]:
         )
     ]
     devices_frame = ctx.view(ctx.district.calming)
-    group = folium.FeatureGroup(name=html.escape(_t("map.calming.devices", lang)))
+    group = _Group(name=html.escape(_t("map.calming.devices", lang)))
     kinds = _text_column(devices_frame, "kind")
     layer = _geojson(
         devices_frame,
@@ -646,7 +643,7 @@ def _lighting_layers(ctx: _Ctx) -> list[_Layer]:
     if raster is not None:
         palette = [_rgba(c, a) for c, a in zip(_LUX_COLOURS, _LUX_ALPHA, strict=True)]
         name = html.escape(_t("map.lighting.illuminance", lang))
-        group = folium.FeatureGroup(name=name)
+        group = _Group(name=name)
         _raster_overlay(
             raster,
             _lux_classes,
@@ -675,7 +672,7 @@ def _lighting_layers(ctx: _Ctx) -> list[_Layer]:
         order = np.argsort(~ok, kind="stable")  # failing drawn on top
         shown = shown.iloc[order]
         ok = ok[order]
-        group = folium.FeatureGroup(name=html.escape(_t("map.lighting.check", lang)))
+        group = _Group(name=html.escape(_t("map.lighting.check", lang)))
         names = _text_column(shown, "name")
         cls = _text_column(shown, "lighting_class")
         e_avg = _float_column(shown, "E_avg_lx")
@@ -720,7 +717,7 @@ def _lighting_layers(ctx: _Ctx) -> list[_Layer]:
         )
     dark = result.layers.get("lighting_dark_spots")
     if dark is not None:
-        group = folium.FeatureGroup(name=html.escape(_t("map.lighting.dark_spots", lang)))
+        group = _Group(name=html.escape(_t("map.lighting.dark_spots", lang)))
         areas = _float_column(dark, "area_m2")
         means = _float_column(dark, "mean_lx")
         layer = _geojson(
@@ -749,7 +746,7 @@ def _lighting_layers(ctx: _Ctx) -> list[_Layer]:
             )
         )
     lights = ctx.view(ctx.district.lights)
-    group = folium.FeatureGroup(name=html.escape(_t("map.lighting.lamps", lang)), show=False)
+    group = _Group(name=html.escape(_t("map.lighting.lamps", lang)), show=False)
     ids = _text_column(lights, "light_id")
     lumens = _float_column(lights, "lumens")
     heights = _float_column(lights, "height_m")
@@ -852,7 +849,7 @@ def _cctv_layers(ctx: _Ctx) -> list[_Layer]:
         names = _dori_names(raster)
         palette = [_rgba(c, 200) for c in _DORI_COLOURS]
         name = html.escape(_t("map.cctv.levels", lang))
-        group = folium.FeatureGroup(name=name)
+        group = _Group(name=name)
         _raster_overlay(
             raster,
             _dori_classes,
@@ -880,7 +877,7 @@ def _cctv_layers(ctx: _Ctx) -> list[_Layer]:
             )
         )
     sectors = _camera_sectors(ctx.district)
-    group = folium.FeatureGroup(name=html.escape(_t("map.cctv.cameras", lang)))
+    group = _Group(name=html.escape(_t("map.cctv.cameras", lang)))
     if not sectors.empty:
         tips = [
             _tip(
@@ -950,9 +947,7 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
     dwellings = _float_column(buildings, "dwellings")
     homes = buildings.loc[dwellings > 0]
     tenures = [t or "unknown" for t in _text_column(homes, "tenure")]
-    group = folium.FeatureGroup(
-        name=html.escape(_t("map.mix.tenure", lang)), show=ctx.focus != "use"
-    )
+    group = _Group(name=html.escape(_t("map.mix.tenure", lang)), show=ctx.focus != "use")
     names = _text_column(homes, "name")
     ids = _text_column(homes, "building_id")
     estates = _text_column(homes, "estate")
@@ -997,9 +992,7 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
     others = buildings.loc[~(dwellings > 0)]
     land_uses = _text_column(landuse, "use")
     building_uses = _text_column(others, "use")
-    group = folium.FeatureGroup(
-        name=html.escape(_t("map.mix.landuse", lang)), show=ctx.focus == "use"
-    )
+    group = _Group(name=html.escape(_t("map.mix.landuse", lang)), show=ctx.focus == "use")
     for frame, uses, weight in ((landuse, land_uses, 0.0), (others, building_uses, 0.6)):
         layer = _geojson(
             frame,
@@ -1025,7 +1018,7 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
         )
     )
     catchments = ctx.view(_catchments(d))
-    group = folium.FeatureGroup(name=html.escape(_t("map.mix.catchment", lang)), show=False)
+    group = _Group(name=html.escape(_t("map.mix.catchment", lang)), show=False)
     entropy = _float_column(catchments, "landuse_entropy_800m")
     jobs = _float_column(catchments, "jobs_per_dwelling_800m")
     classes = np.searchsorted(_ENTROPY_EDGES, entropy, side="right")
@@ -1122,7 +1115,7 @@ def _overlooked_layers(ctx: _Ctx, samples: gpd.GeoDataFrame, note: str | None) -
         seen = _bool_column(samples, column)
         words = [_t(f"map.safety.overlooked.{'yes' if v else 'no'}", lang) for v in (0, 1)]
         title = _t(f"map.safety.overlooked.{when}", lang)
-        group = folium.FeatureGroup(name=html.escape(title), show=when == "day")
+        group = _Group(name=html.escape(title), show=when == "day")
         layer = _geojson(
             pieces,
             [_line(_SEEN if v else _UNSEEN, 3.0) for v in seen],
@@ -1163,7 +1156,7 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
         values = _float_column(kde, "density_per_km")
         classes = _quantile_classes(values, _KDE_QUANTILES, reference=values > 0)
         order = np.argsort(classes, kind="stable")
-        group = folium.FeatureGroup(name=html.escape(_t("map.safety.kde", lang)))
+        group = _Group(name=html.escape(_t("map.safety.kde", lang)))
         layer = _geojson(
             kde.iloc[order],
             [_line(_KDE_COLOURS[c], 2.0 + c) for c in classes[order]],
@@ -1192,7 +1185,7 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
         frame = result.layers.get(key)
         if frame is None or frame.empty:
             continue
-        group = folium.FeatureGroup(name=html.escape(_t(f"map.safety.{style}", lang)))
+        group = _Group(name=html.escape(_t(f"map.safety.{style}", lang)))
         counts = _float_column(frame, "count")
         layer = _geojson(
             frame,
@@ -1222,7 +1215,7 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
         layers.extend(_overlooked_layers(ctx, samples, note))
     marks = result.layers.get("safety_audit")
     if marks is not None and not marks.empty:
-        group = folium.FeatureGroup(name=html.escape(_t("map.safety.marks", lang)))
+        group = _Group(name=html.escape(_t("map.safety.marks", lang)))
         night = _bool_column(marks, "overlooked_night")
         layer = _geojson(
             marks,
