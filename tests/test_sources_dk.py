@@ -421,3 +421,20 @@ def test_several_bbr_buildings_on_one_footprint_are_summed(tmp_path) -> None:
     assert "1 footprint(s) hold several BBR buildings (summed)." in result.report.notes
     # F2 is left without a BBR building
     assert b.loc["f0000000-0000-4000-8000-000000000002", "use"] == "other"
+
+
+def test_a_units_own_use_code_decides_youth_or_elderly_housing(tmp_path) -> None:
+    units = pd.read_csv(UNITS, dtype=str, keep_default_na=False)
+    of_b4 = units["bygning"] == bid(4)
+    # B4 is a kollegium (byg021 150); without subsidy codes its units would be youth
+    # housing by the building's use, but they are registered as 160 (bolig i
+    # døgninstitution): elderly housing
+    units.loc[of_b4, "enh046OffentligStøtte"] = ""
+    units.loc[of_b4, "enh020EnhedensAnvendelse"] = "160"
+    units.to_csv(tmp_path / "enhed.csv", index=False)
+    b = full(units=tmp_path / "enhed.csv").district.buildings.set_index("building_id")
+    assert b.loc[bid(4), "tenure"] == "almen_elderly"
+    units.loc[of_b4, "enh020EnhedensAnvendelse"] = "150"
+    units.to_csv(tmp_path / "enhed.csv", index=False)
+    b = full(units=tmp_path / "enhed.csv").district.buildings.set_index("building_id")
+    assert b.loc[bid(4), "tenure"] == "almen_youth"

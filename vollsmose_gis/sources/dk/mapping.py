@@ -216,21 +216,30 @@ def _dwellings_from_units(
     units: list[dict[str, Any]], ownership: str | None, use_code: str | None,
     rules: dict[str, Any], report: DkReport,
 ) -> tuple[int, Counter[str], float]:  # fmt: skip
-    """Dwellings, dwellings by tenure and commercial m² (enh028) of one building's units."""
+    """Dwellings, dwellings by tenure and commercial m² (enh028) of one building's units.
+
+    A unit's own use (``enh020EnhedensAnvendelse``: a kollegiebolig 150, a row-house
+    unit 131 in a building of another use) decides house/flat and youth/elderly housing
+    before the building's use code.
+    """
     known_kinds, dwelling_kinds = set(rules["known_dwelling_kinds"]), set(rules["dwelling_kinds"])
     dwellings, tenures, commercial_m2 = 0, Counter[str](), 0.0
     for unit in units:
         kind = code(unit["enh023Boligtype"])
         subsidy = code(unit.get("enh046OffentligStøtte"))
+        unit_use = code(unit.get("enh020EnhedensAnvendelse"))
         if kind not in known_kinds:
             report.unknown_codes[f"enh023Boligtype {kind!r}"] += 1
+        if unit_use is not None and unit_use not in rules["building_use"]:
+            report.unknown_codes[f"enh020EnhedensAnvendelse {unit_use!r}"] += 1
         if subsidy is not None and subsidy not in rules["known_subsidy_codes"]:
             report.unknown_codes[f"enh046OffentligStøtte {subsidy!r}"] += 1
         commercial = _number(unit.get("enh028ArealTilErhverv"))
         commercial_m2 += 0.0 if np.isnan(commercial) else commercial
         if kind in dwelling_kinds:
             dwellings += 1
-            tenures[_unit_tenure(subsidy, ownership, use_code, rules) or "unknown"] += 1
+            use = unit_use if unit_use in rules["building_use"] else use_code
+            tenures[_unit_tenure(subsidy, ownership, use, rules) or "unknown"] += 1
     return dwellings, tenures, commercial_m2
 
 
