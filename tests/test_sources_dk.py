@@ -438,3 +438,24 @@ def test_a_units_own_use_code_decides_youth_or_elderly_housing(tmp_path) -> None
     units.to_csv(tmp_path / "enhed.csv", index=False)
     b = full(units=tmp_path / "enhed.csv").district.buildings.set_index("building_id")
     assert b.loc[bid(4), "tenure"] == "almen_youth"
+
+
+def test_dar_husnummer_and_adressepunkt_as_two_files(tmp_path, imported) -> None:
+    """Datafordeleren delivers one file per entity: Husnummer -> adgangspunkt -> Adressepunkt."""
+    husnummer = pd.read_csv(ADDRESSES, dtype=str, keep_default_na=False)
+    husnummer["adgangspunkt"] = [f"d0000000-0000-4000-8000-00000000000{i}" for i in (3, 6)]
+    points = {"id_lokalId": husnummer["adgangspunkt"], "position": husnummer["position"]}
+    pd.DataFrame(points).to_csv(tmp_path / "adressepunkt.csv", index=False)
+    husnummer.drop(columns=["position"]).to_csv(tmp_path / "husnummer.csv", index=False)
+    result = full(
+        addresses=tmp_path / "husnummer.csv", address_points=tmp_path / "adressepunkt.csv"
+    )
+    join = next(n for n in result.report.notes if n.startswith("Join BBR"))
+    assert join.endswith("2 by the point of its DAR address inside a footprint.")
+    b = result.district.buildings.set_index("building_id")
+    assert b.loc[bid(3), "tenure"] == "owner_occupied" and b.loc[bid(3), "name"] == (
+        "Vollsmose Allé 12"
+    )
+    with pytest.raises(InputError, match=r"husnummer\.csv: no position; give the DAR "
+                       "Adressepunkt file"):  # fmt: skip
+        full(addresses=tmp_path / "husnummer.csv")

@@ -62,6 +62,14 @@ def import_dk(
             show_default=False,
         ),
     ] = None,
+    address_points: Annotated[
+        Path | None,
+        typer.Option(
+            "--address-points",
+            help="DAR Adressepunkt (id_lokalId, position), joined through adgangspunkt.",
+            show_default=False,
+        ),
+    ] = None,
     boundary: Annotated[
         str | None,
         typer.Option(help="Study area: a vector file or a WKT polygon in --crs."),
@@ -111,13 +119,14 @@ def import_dk(
         raise InputError("give --bbr (BBR buildings) and --buildings (GeoDanmark footprints)")
     if unknown_codes not in ("warn", "error"):
         raise InputError(f"--unknown-codes must be warn or error, got {unknown_codes!r}")
-    inputs = (bbr, buildings, units, roads, addresses)
+    inputs = (bbr, buildings, units, roads, addresses, address_points)
     refuse_existing(output, overwrite=overwrite, inputs=inputs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", dk.DkCodeWarning)
         result = dk.import_dk_with_report(
             bbr=bbr, buildings=buildings, units=units, roads=roads, addresses=addresses,
-            boundary=boundary, crs=crs, name=name, rules=tuple(rule or ()),
+            address_points=address_points, boundary=boundary, crs=crs, name=name,
+            rules=tuple(rule or ()),
             unknown_codes="error" if unknown_codes == "error" else "warn",
             allow_missing_footprints=allow_missing_footprints,
         )  # fmt: skip

@@ -242,6 +242,7 @@ def import_dk_with_report(
     units: PathLike | None = None,
     roads: PathLike | None = None,
     addresses: PathLike | None = None,
+    address_points: PathLike | None = None,
     boundary: BaseGeometry | str | PathLike | None = None,
     crs: str = "EPSG:25832",
     name: str | None = None,
@@ -307,28 +308,10 @@ def import_dk_with_report(
         dates["GeoDanmark Vejmidte"] = register_date(road_frame, roads)
     address_frame = None
     if addresses is not None:
-        aspec = mapping["dar"]["addresses"]
-        address_frame = read_table(
-            addresses, "DAR addresses", required=aspec["required"],
-            optional=[c for c in aspec["columns"].values()
-                      if c not in aspec["required"] and c != aspec["columns"]["point"]]
-            + ["registreringFra"],
-            point_column=aspec["columns"]["point"], crs=target, report=report, layer="Husnummer",
-        )  # fmt: skip
-        if not isinstance(address_frame, gpd.GeoDataFrame):
-            raise InputError(
-                f"DAR addresses file {addresses}: no position column; join each Husnummer's "
-                "Adressepunkt position (WKT) as 'position', or give a GeoPackage of points"
-            )
+        address_frame = _read_addresses(addresses, address_points, mapping["dar"], target, report)
         dates["DAR"] = register_date(address_frame, addresses)
-        if "status" in address_frame.columns:
-            status = address_frame["status"].map(code)
-            current = status.isin(mapping["dar"]["current_status"]) | status.isna()
-            if (~current).any():
-                report.dropped["addresses: DAR Husnummer not current (status)"] += int(
-                    (~current).sum()
-                )
-            address_frame = address_frame[current.to_numpy()]
+    elif address_points is not None:
+        raise InputError("address_points (DAR Adressepunkt) need addresses (DAR Husnummer)")
 
     records = bbr_buildings(bbr_frame, unit_frame, bbr_rules, report)
     if records.empty:
@@ -369,6 +352,69 @@ def import_dk_with_report(
     district = validate_district(district, strict=True, source=str(bbr))
     logger.info("%s", report.summary())
     return DkImport(district, report)
+
+
+def _read_addresses(
+    addresses: PathLike, address_points: PathLike | None, rules: dict[str, Any],
+    target: pyproj.CRS, report: DkReport,
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """Current DAR Husnummer rows with their Adressepunkt position as geometry.
+
+    The position is a ``position`` column (WKT) or the points of a vector file, else it
+    comes from ``address_points`` (DAR Adressepunkt: ``id_lokalId``, ``position``) through
+    the Husnummer's ``adgangspunkt``.
+    """
+    aspec = rules["addresses"]
+    columns = aspec["columns"]
+    frame = read_table(
+        addresses, "DAR addresses", required=aspec["required"],
+        optional=[c for c in columns.values()
+                  if c not in aspec["required"] and c != columns["point"]] + ["registreringFra"],
+        point_column=columns["point"], crs=target, report=report, layer="Husnummer",
+    )  # fmt: skip
+    if address_points is not None:
+        pspec = rules["points"]
+        points = read_table(
+            address_points, "DAR Adressepunkt", required=pspec["required"],
+            optional=["registreringFra"], point_column=pspec["point"], crs=target,
+            report=report, layer="Adressepunkt",
+        )  # fmt: skip
+        if not isinstance(points, gpd.GeoDataFrame):
+            raise InputError(
+                f"DAR Adressepunkt file {address_points}: no 'position' column (WKT) and no "
+                "point geometry"
+            )
+        if columns["access_point"] not in frame.columns:
+            raise InputError(
+                f"DAR addresses file {addresses}: required column(s) {columns['access_point']} "
+                "missing: it links each Husnummer to its Adressepunkt"
+            )
+        where = dict(zip(points["id_lokalId"].map(code), points.geometry, strict=True))
+        joined = [where.get(c) for c in frame[columns["access_point"]].map(code)]
+        if isinstance(frame, gpd.GeoDataFrame):  # a position column as well: it wins
+            joined = [
+                g if g is not None else j for g, j in zip(frame.geometry, joined, strict=True)
+            ]
+            frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        missing = sum(g is None for g in joined)
+        if missing:
+            report.dropped["addresses: DAR Husnummer whose Adressepunkt is not in the file"] += (
+                missing
+            )
+        frame = gpd.GeoDataFrame(frame, geometry=joined, crs=target)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputError(
+            f"DAR addresses file {addresses}: no position; give the DAR Adressepunkt file "
+            "(address_points=, CLI --address-points), or join each Husnummer's Adressepunkt "
+            "position (WKT) as 'position', or give a GeoPackage of points"
+        )
+    if "status" in frame.columns:
+        status = frame["status"].map(code)
+        current = status.isin(rules["current_status"]) | status.isna()
+        if (~current).any():
+            report.dropped["addresses: DAR Husnummer not current (status)"] += int((~current).sum())
+        frame = frame[current.to_numpy()]
+    return frame
 
 
 def _polygons(frame: gpd.GeoDataFrame, path: Path, report: DkReport) -> gpd.GeoDataFrame:
@@ -430,6 +476,7 @@ def import_dk(
     units: PathLike | None = None,
     roads: PathLike | None = None,
     addresses: PathLike | None = None,
+    address_points: PathLike | None = None,
     boundary: BaseGeometry | str | PathLike | None = None,
     crs: str = "EPSG:25832",
     name: str | None = None,
@@ -455,8 +502,13 @@ def import_dk(
     roads
         GeoDanmark ``Vejmidte`` (GeoPackage or GML): the ``streets`` layer.
     addresses
-        DAR ``Husnummer`` rows with their ``Adressepunkt`` ``position`` (CSV with WKT, or
-        points in a GeoPackage): used to place BBR buildings without a footprint link.
+        DAR ``Husnummer`` rows (CSV, GeoPackage): used to place BBR buildings without a
+        footprint link, and to name buildings (``vejnavn`` + ``husnummertekst``).  Their
+        position: a ``position`` column (WKT of the Adressepunkt), point geometry, or
+        ``address_points``.
+    address_points
+        DAR ``Adressepunkt`` (``id_lokalId``, ``position``) CSV or GeoPackage, joined to
+        the Husnummer rows through their ``adgangspunkt``.
     boundary
         Study area: a polygon (in ``crs``), WKT, or a vector file; default the convex
         hull of the data.
@@ -497,6 +549,7 @@ def import_dk(
     """
     return import_dk_with_report(
         bbr=bbr, buildings=buildings, units=units, roads=roads, addresses=addresses,
-        boundary=boundary, crs=crs, name=name, rules=rules, unknown_codes=unknown_codes,
-        allow_missing_footprints=allow_missing_footprints, licence=licence,
+        address_points=address_points, boundary=boundary, crs=crs, name=name, rules=rules,
+        unknown_codes=unknown_codes, allow_missing_footprints=allow_missing_footprints,
+        licence=licence,
     ).district  # fmt: skip
