@@ -733,7 +733,8 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
     n_marks = len(base.safety_walk)
 
     def treated(plan: Any) -> list[str]:
-        lights = treated_share(plan.district, by="lights")
+        segments = _module(plan, "lighting").layers["lighting_segments"]
+        lights = treated_share(plan.district, by="lights", segments=segments)
         cameras = treated_share(
             plan.district,
             by="cameras",

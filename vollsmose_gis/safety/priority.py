@@ -176,6 +176,7 @@ def treated_share(
     level: str = "recognition",
     radius_m: float = 15.0,
     cctv: Any = None,
+    segments: gpd.GeoDataFrame | None = None,
 ) -> float:
     """Weighted share of priority places a district treats.
 
@@ -195,6 +196,9 @@ def treated_share(
         Search radius for the nearest street, m.
     cctv
         Viewsheds of the district (computed when None).
+    segments
+        Lighting compliance of the district (the lighting analysis's
+        ``lighting_segments``; computed when None) for ``by="lights"``.
 
     Returns
     -------
@@ -209,7 +213,7 @@ def treated_share(
     xy = shapely.get_coordinates(places.geometry.to_numpy())
     weights = places["weight"].to_numpy(dtype=float)
     if by == "lights":
-        lit = lit_streets(district)
+        lit = lit_streets(district, segments)
         walk = district.streets[district.streets["walk"].fillna(False).astype(bool)]
         ok = np.zeros(len(xy), dtype=bool)
         if len(walk):
