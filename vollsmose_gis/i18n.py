@@ -237,8 +237,10 @@ def unit(name: str, lang: str) -> str:
     The table's ``unit.<name>`` entries hold the units that have words of their own in
     a language; an empty translation means the number stands alone (a ratio).
     """
-    key = f"unit.{name}"
-    return t(key, lang) if key in texts() else name
+    entry = texts().get(f"unit.{name}")
+    if entry is None:
+        return name
+    return str(entry[lang] if lang in entry else entry["en"])
 
 
 def indicator_label(key: str, label: str, lang: str) -> str:
@@ -259,8 +261,11 @@ def indicator_label(key: str, label: str, lang: str) -> str:
     str
         ``label`` itself in English or for an id not in the catalogue.  Otherwise the
         catalogue's label in ``lang``, with the run's numbers put in place of the
-        catalogue's when the two English labels differ only in their numbers.  A label
-        that differs in words (a module's own wording) stays as given.
+        catalogue's when the two English labels differ only in their numbers; the
+        catalogue's label alone when the module only added a detail in parentheses
+        ("… (4,096 burning hours a year at 55.4°N)": the English tables keep it).  A
+        label that differs in other words (a module's own wording, such as "plain
+        count; § 168 a does not apply") stays as given.
     """
     from vollsmose_gis.indicators import catalogue
 
@@ -269,7 +274,7 @@ def indicator_label(key: str, label: str, lang: str) -> str:
         return label
     labels = entry["label"]
     catalogue_en, translated = str(labels["en"]), str(labels.get(lang) or labels["en"])
-    if label == catalogue_en:
+    if label == catalogue_en or label.startswith(catalogue_en + " ("):
         return translated
     run_numbers = _NUMBER.findall(label)
     default_numbers = _NUMBER.findall(catalogue_en)

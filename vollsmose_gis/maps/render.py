@@ -489,13 +489,13 @@ class _Controls(_Direct, MacroElement):
         self.attribution = attribution
 
 
-def _attribution(district: District) -> str:
+def _attribution(district: District, lang: str = "en") -> str:
     """The credit line: the data provenance, escaped (Leaflet shows it as HTML)."""
     prov = district.provenance
     if prov.attribution:
         text = prov.attribution
     elif prov.kind == "schematic":
-        text = f"Schematic model of {district.name}, not surveyed data"
+        text = _t("map.schematic_attribution", lang, name=district.name)
     elif prov.kind == "openstreetmap":
         text = "© OpenStreetMap contributors"
     else:
@@ -585,7 +585,7 @@ def _finish(
         f'<div class="vg-s">{html.escape(subtitle)}</div>' if subtitle else ""
     )
     legend_html = "".join(blocks) if legend else ""
-    m.add_child(_Controls(title_html, legend_html, links, _attribution(ctx.district)))
+    m.add_child(_Controls(title_html, legend_html, links, _attribution(ctx.district, ctx.lang)))
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
 
 

@@ -574,7 +574,7 @@ def _housing_indicators(
     boundary_counts: dict[str, int],
 ) -> dict[str, Indicator]:
     nan = float("nan")
-    rule = f"§ 168 a (social family dwellings ≤ {tenure.threshold:.0%})"
+    rule = f"the § 168 a rule (social family dwellings ≤ {tenure.threshold:.0%})"
     if applies:
         share_reason = _unknown_reason(tenure.unknown_dwellings, tenure.total_dwellings)
         share = indicator(
