@@ -358,6 +358,7 @@ def test_the_mapping_names_only_district_categories() -> None:
     assert tenures <= set(categories["tenures"])
     assert set(bbr["dwelling_type"]) <= set(categories["dwelling_types"])
     assert set(mapping["geodanmark"]["roads"]["highway"].values()) <= set(highways)
+    assert set(bbr["poi_kind"].values()) <= set(categories["poi_kinds"])
     # a code in two dwelling types, or a single-family code that is not residential
     codes = [c for kind in bbr["dwelling_type"].values() for c in kind]
     assert len(codes) == len(set(codes))
@@ -459,3 +460,15 @@ def test_dar_husnummer_and_adressepunkt_as_two_files(tmp_path, imported) -> None
     with pytest.raises(InputError, match=r"husnummer\.csv: no position; give the DAR "
                        "Adressepunkt file"):  # fmt: skip
         full(addresses=tmp_path / "husnummer.csv")
+
+
+def test_service_buildings_are_also_pois_inside_their_footprint(tmp_path, imported) -> None:
+    p = imported.district.pois
+    # only B5 (321 kontor) has a service use in the fixture
+    assert p[["poi_id", "kind"]].values.tolist() == [[f"bbr:{bid(5)}", "workplace"]]
+    b = imported.district.buildings.set_index("building_id")
+    assert b.loc[bid(5)].geometry.contains(p.geometry.iloc[0])
+    bbr = _edit_csv(BBR, tmp_path / "bbr.csv", byg021BygningensAnvendelse=(4, "441"))
+    d = full(bbr=bbr).district
+    assert d.buildings.set_index("building_id").loc[bid(5), "use"] == "daycare"
+    assert d.pois["kind"].tolist() == ["daycare"]

@@ -24,6 +24,7 @@ from vollsmose_gis.sources.dk.mapping import (
     address_names,
     bbr_buildings,
     join_footprints,
+    pois,
     streets,
 )
 from vollsmose_gis.sources.dk.read import DkReport, PathLike, code, read_table, register_date
@@ -321,7 +322,10 @@ def import_dk_with_report(
     building_layer = _buildings(
         records, footprints, matched, target, report, allow_missing_footprints, Path(buildings)
     )
-    layers: dict[str, gpd.GeoDataFrame] = {"buildings": building_layer}
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "buildings": building_layer,
+        "pois": pois(records, matched, footprints, bbr_rules, target),
+    }
     if road_frame is not None:
         layers["streets"] = streets(road_frame, geo["roads"], report, target)
     _check_unknown(report, unknown_codes)

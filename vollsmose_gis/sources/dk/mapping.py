@@ -22,7 +22,7 @@ from vollsmose_gis.layers import layer_schemas
 from vollsmose_gis.sources.dk.read import DkReport, code
 from vollsmose_gis.standards import highway_defaults
 
-__all__ = ["address_names", "bbr_buildings", "join_footprints", "streets"]
+__all__ = ["address_names", "bbr_buildings", "join_footprints", "pois", "streets"]
 
 RESIDENTIAL = "residential"
 
@@ -165,6 +165,7 @@ def bbr_buildings(
             {
                 "bbr_id": bbr_id,
                 "use": use,
+                "use_code": use_code,
                 "dwellings": dwellings,
                 "dwellings_estimated": estimated,
                 "dwelling_type": dwelling_type,
@@ -368,4 +369,31 @@ def streets(
             rows.append({**values, "street_id": base if len(lines) == 1 else f"{base}-{k + 1}"})
             geoms.append(line)
     data = {name: [r.get(name) for r in rows] for name in [*columns, "vejmyndighed", "vejkategori"]}
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=crs)
+
+
+def pois(
+    records: pd.DataFrame, matched: pd.Series, footprints: gpd.GeoDataFrame,
+    rules: dict[str, Any], crs: pyproj.CRS,
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """The ``pois`` layer: one point per BBR building of a service use (``poi_kind``).
+
+    A school, day-care, health house, library, shop... is a destination as well as a
+    building (as the OSM import makes a school building a POI too); the point lies
+    inside the building's footprint.  Buildings without a footprint give none.
+    """
+    kinds = rules["poi_kind"]
+    columns = layer_schemas()["pois"]["columns"]
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    footprint_geoms = footprints.geometry.to_numpy()
+    for record, footprint in zip(records.to_dict("records"), matched.tolist(), strict=True):
+        kind = kinds.get(record["use_code"])
+        if kind is None or footprint < 0:
+            continue
+        name = record.get("name")
+        rows.append({"poi_id": f"bbr:{record['bbr_id']}", "kind": kind,
+                     "name": name if isinstance(name, str) else None})  # fmt: skip
+        geoms.append(shapely.point_on_surface(footprint_geoms[footprint]))
+    data = {name: [r.get(name) for r in rows] for name in columns}
     return gpd.GeoDataFrame(data, geometry=geoms, crs=crs)
