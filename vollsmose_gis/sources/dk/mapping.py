@@ -3,7 +3,9 @@
 - :func:`bbr_buildings` - one row per BBR building: use, dwellings, tenure, floor areas;
 - :func:`join_footprints` - BBR buildings onto GeoDanmark footprints (by ``BBRUUID``,
   else the BBR point, else the DAR address point inside the footprint);
-- :func:`streets` - GeoDanmark Vejmidte as the District's ``streets`` layer.
+- :func:`streets` - GeoDanmark Vejmidte as the District's ``streets`` layer;
+- :func:`pois` - buildings of a service use as destinations;
+- :func:`address_names` - building names from DAR.
 """
 
 from __future__ import annotations
@@ -262,10 +264,10 @@ def join_footprints(
 ) -> pd.Series:  # fmt: skip
     """The footprint (row position in ``footprints``) of each BBR building, or -1.
 
-    In order: the footprint whose ``bygning_id`` (``BBRUUID``) is the building's UUID; the footprint
-    holding the BBR point ``byg404Koordinat``; the footprint holding the point of a DAR
-    Husnummer whose ``adgangTilBygning`` is the building, or which is the building's
-    ``husnummer``.
+    In order: the footprint whose ``bygning_id`` (``BBRUUID``) is the building's UUID;
+    the footprint holding the BBR point ``byg404Koordinat``; the footprint holding the
+    point of a DAR Husnummer whose ``adgangTilBygning`` is the building, or which is the
+    building's ``husnummer``.
     """
     matched = pd.Series(-1, index=records.index, dtype=int)
     if "bygning_id" in footprints.columns:
@@ -276,7 +278,7 @@ def join_footprints(
         matched = records["bbr_id"].map(lambda b: by_id.get(b, -1)).astype(int)
     report.notes.append(
         f"Join BBR -> GeoDanmark: {int((matched >= 0).sum())} by bygning_id"
-        + _by_points(records, footprints, matched, records["point"], "byg404Koordinat")
+        + _by_points(footprints, matched, records["point"].tolist(), "byg404Koordinat")
         + (_by_addresses(records, footprints, matched, addresses) if addresses is not None else "")
         + "."
     )
@@ -298,8 +300,9 @@ def _containing(footprints: gpd.GeoDataFrame, points: list[Any]) -> np.ndarray:
     return out
 
 
-def _by_points(records: pd.DataFrame, footprints: gpd.GeoDataFrame, matched: pd.Series,
-               points: pd.Series, label: str) -> str:  # fmt: skip
+def _by_points(footprints: gpd.GeoDataFrame, matched: pd.Series, points: list[Any],
+               label: str) -> str:  # fmt: skip
+    """Match the still unmatched buildings whose point lies in a footprint (in place)."""
     open_ = matched < 0
     found = _containing(footprints, [p if o else None for p, o in zip(points, open_, strict=True)])
     hit = found >= 0
@@ -319,10 +322,10 @@ def _by_addresses(records: pd.DataFrame, footprints: gpd.GeoDataFrame, matched: 
         if building is not None:
             by_building.setdefault(building, geom)
     candidates = [
-        by_building.get(b) or (points.get(h) if h else None)
+        by_building[b] if b in by_building else points.get(h) if h else None
         for b, h in zip(records["bbr_id"], records["husnummer"], strict=True)
     ]
-    return _by_points(records, footprints, matched, pd.Series(candidates), "of its DAR address")
+    return _by_points(footprints, matched, candidates, "of its DAR address")
 
 
 def streets(
