@@ -535,9 +535,11 @@ def import_dk(
     Returns
     -------
     District
-        Valid under ``validate_district(strict=True)``; provenance kind ``"surveyed"``
-        naming the registers, their dates and licences, the import report as notes;
-        settings country ``"DK"``.
+        Layers ``buildings`` (GeoDanmark footprints with their BBR columns), ``pois``
+        (buildings of a service use) and ``streets`` (Vejmidte); valid under
+        ``validate_district(strict=True)``; provenance kind ``"surveyed"`` naming the
+        registers, their dates and licences, the import report as notes; settings
+        country ``"DK"``.
 
     Raises
     ------
