@@ -472,3 +472,32 @@ def test_service_buildings_are_also_pois_inside_their_footprint(tmp_path, import
     d = full(bbr=bbr).district
     assert d.buildings.set_index("building_id").loc[bid(5), "use"] == "daycare"
     assert d.pois["kind"].tolist() == ["daycare"]
+
+
+def test_only_current_registrations_are_read_and_history_is_refused(tmp_path) -> None:
+    # B2 demolished (status 10, not 6/7): dropped and counted; its footprint stays
+    bbr = _edit_csv(BBR, tmp_path / "bbr.csv", status=(1, "10"))
+    result = full(bbr=bbr)
+    assert result.report.dropped["buildings: BBR building with status '10' (not current)"] == 1
+    b = result.district.buildings.set_index("geodanmark_id")
+    assert b.loc["f0000000-0000-4000-8000-000000000002", "use"] == "other"
+    # its 12 units are not of a building in the file any more
+    assert result.report.dropped["buildings: BBR unit of a building not in the BBR file"] == 12
+    assert result.district.buildings["dwellings"].sum() == 51 - 12
+    # two registrations of one building: the history, not the current state
+    rows = BBR.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "twice.csv").write_text("\n".join([*rows, rows[1]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"id_lokalId \['{bid(1)}'\] occur more than once"):
+        full(bbr=tmp_path / "twice.csv")
+
+
+def test_cli_unknown_codes_error_exits_2(tmp_path) -> None:
+    bbr = _edit_csv(BBR, tmp_path / "bbr.csv", byg066Ejerforhold=(0, "99"))
+    out = tmp_path / "district.gpkg"
+    argv = ["import-dk", "--bbr", str(bbr), "--units", str(UNITS), "--buildings",
+            str(FOOTPRINTS), "--addresses", str(ADDRESSES), "--unknown-codes", "error",
+            "-o", str(out)]  # fmt: skip
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2
+    assert "byg066Ejerforhold '99' ×1" in result.output
+    assert not out.exists()
