@@ -167,3 +167,25 @@ def test_the_report_shows_both_rule_readings_and_the_model_against_counts(tmp_pa
     assert f"{low:,}–{high:,} social family dwellings must go" in page
     rmse = job.result.baseline.modules["calming"].extras["speed_counts_rmse_kmh"]
     assert f"RMSE {rmse:.1f} km/h" in page
+
+
+def test_a_run_closes_its_drawing_session_even_when_it_fails(
+    gpkg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages drawn for the maps and the report are kept only while the run lasts."""
+    from vollsmose_gis import report
+    from vollsmose_gis.maps import pages, themes
+
+    seen = []
+
+    def broken(*args: object, **kwargs: object) -> Path:  # a fault after the maps
+        seen.append(pages._PAGES is not None and themes._KEYS is not None)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_job([_scenario("a", gpkg)], out, modules=["mix"])
+    assert seen == [True]  # the report ran inside the maps' session
+    assert pages._PAGES is None and themes._KEYS is None
+    assert not out.exists()

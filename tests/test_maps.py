@@ -457,8 +457,11 @@ OLD_HELPERS = [
 def test_old_import_paths_still_work():
     for name in OLD_PUBLIC:
         assert callable(getattr(maps, name)) or name in ("LANGUAGES", "THEMES"), name
-    # every old public name kept; the one added since: the on-request themes
-    assert sorted(maps.__all__) == sorted([*OLD_PUBLIC, "MAP_ONLY_THEMES"])
+    # every old public name kept; added since: the on-request themes, the drawing
+    # session and its pages
+    assert sorted(maps.__all__) == sorted(
+        [*OLD_PUBLIC, "MAP_ONLY_THEMES", "drawing_session", "page_html"]
+    )
     for name in OLD_HELPERS:
         assert getattr(maps, name) is not None, name
     from vollsmose_gis.maps import _t, _warp_to_mercator
@@ -799,3 +802,21 @@ def test_overlooked_paths_render_in_chromium(tmp_path, safety_map):
         assert after - before == n  # turning on "by night" draws its n pieces
         legends = chrome.driver.execute_script(MAP_STATE_JS)["legends"]
         assert any("Overlooked paths, by night" in text for text in legends)
+
+
+def test_a_page_is_drawn_once_per_drawing_session(district, changed, tmp_path):
+    from vollsmose_gis.maps import pages
+
+    # element ids are random: two drawings of one page differ in them
+    outside = [maps.page_html("changes", district, changed) for _ in range(2)]
+    assert outside[0] != outside[1]
+    with maps.drawing_session():
+        first = maps.page_html("changes", district, changed)
+        assert maps.page_html("changes", district, changed) is first
+        # other options or other objects: another page
+        assert maps.page_html("changes", district, changed, lang="da") is not first
+        assert maps.page_html("changes", district, changed.replace(name="X")) is not first
+        assert maps.page_html("before_after", district, changed, theme="mix") is not first
+        with pytest.raises(InputError, match="unknown map page 'atlas'"):
+            maps.page_html("atlas", district)
+    assert pages._PAGES is None  # nothing kept after the session

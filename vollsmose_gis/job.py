@@ -13,6 +13,7 @@ disk — removes the staging folder and leaves ``out`` exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -190,8 +191,14 @@ def run_job(
         )  # fmt: skip
         add_to_robustness(result.robustness, draws)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.resolve().parent))
+    # one drawing session for the maps and the report: a page both show is drawn once
+    drawing = contextlib.ExitStack()
     try:
         written = save_score_outputs(result, staging, overwrite=True, district_path=district_path)
+        if maps or report:
+            from vollsmose_gis.maps import drawing_session
+
+            drawing.enter_context(drawing_session())
         if maps:
             from vollsmose_gis.maps import write_maps
 
@@ -220,8 +227,10 @@ def run_job(
                 from vollsmose_gis.report import print_pdf
 
                 written.append(print_pdf(staging / "report.html", staging / "report.pdf"))
+        drawing.close()
         final = _swap_in(staging, out)
     finally:
+        drawing.close()
         shutil.rmtree(staging, ignore_errors=True)
     return JobResult(result, out, final, job_warnings(result))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +18,12 @@ from vollsmose_gis._errors import InputError
 from vollsmose_gis.district import District
 from vollsmose_gis.i18n import check_lang as _check_lang
 from vollsmose_gis.i18n import t as _t
+from vollsmose_gis.io import atomic_path
 from vollsmose_gis.maps.changes import changes_map
 from vollsmose_gis.maps.render import (
     _new_map,
     _start_map,
-    save_map,
+    to_html,
 )
 from vollsmose_gis.maps.themes import (
     THEMES,
@@ -262,6 +265,84 @@ def _dual(
     return dual
 
 
+_Page = tuple[tuple["weakref.ref[Any]", ...], str]
+_PAGES: dict[tuple[Any, ...], _Page] | None = None
+_BUILDERS: dict[str, Callable[..., folium.Map | DualMap]] = {}
+
+
+@contextlib.contextmanager
+def drawing_session() -> Iterator[None]:
+    """Within the block, draw each page once and hash each district once per module.
+
+    The main job opens one around the maps and the report: the report embeds pages
+    the maps already drew (the leader's changes map), and every page reads the same
+    district objects, unchanged while the job draws them.  Pages are kept (by their
+    sources' identity and the options) only while the block runs.
+    """
+    global _PAGES
+    outer = _PAGES
+    if outer is None:
+        _PAGES = {}
+    try:
+        with same_districts():
+            yield
+    finally:
+        _PAGES = outer
+
+
+def page_html(kind: str, *sources: Any, **options: Any) -> str:
+    """The self-contained HTML (:func:`to_html`) of a map page, drawn once per session.
+
+    Parameters
+    ----------
+    kind
+        ``"scenario"`` (:func:`scenario_map`), ``"theme"`` (:func:`theme_map`),
+        ``"before_after"`` (:func:`before_after_map`) or ``"changes"``
+        (:func:`changes_map`).
+    *sources, **options
+        The builder's arguments, e.g. ``page_html("changes", result.baseline,
+        result.results[name], tiles=None, lang="en")``.
+
+    Returns
+    -------
+    str
+        The page.  Inside :func:`drawing_session` the same sources (the same objects)
+        and options give the same string without drawing again; outside, the page is
+        drawn on every call.
+
+    Raises
+    ------
+    InputError
+        Unknown ``kind``, or what the builder raises.
+    """
+    if not _BUILDERS:
+        _BUILDERS.update(
+            scenario=scenario_map,
+            theme=theme_map,
+            before_after=before_after_map,
+            changes=changes_map,
+        )
+    if kind not in _BUILDERS:
+        raise InputError(f"unknown map page {kind!r}; pages are {sorted(_BUILDERS)}")
+    if _PAGES is None:
+        return to_html(_BUILDERS[kind](*sources, **options))
+    # districts and results (also as options: ``baseline=``) count by identity
+    plain = (str, int, float, bool, type(None))
+    objects = [*sources, *(v for v in options.values() if not isinstance(v, plain))]
+    key = (
+        kind,
+        tuple(id(o) for o in objects),
+        tuple((k, v if isinstance(v, plain) else None) for k, v in sorted(options.items())),
+    )
+    known = _PAGES.get(key)
+    if known is not None and all(r() is o for r, o in zip(known[0], objects, strict=True)):
+        return known[1]
+    page = to_html(_BUILDERS[kind](*sources, **options))
+    # weak references: the session keeps the pages, not the results they were drawn from
+    _PAGES[key] = (tuple(weakref.ref(o) for o in objects), page)
+    return page
+
+
 def write_maps(
     result: ScoreResult,
     out_dir: str | Path,
@@ -288,8 +369,9 @@ def write_maps(
 
     _check_lang(lang)
     out = Path(out_dir)
-    plan: list[tuple[Path, Callable[[], folium.Map | DualMap]]] = [
-        (out / "baseline.html", lambda: scenario_map(result.baseline, tiles=tiles, lang=lang))
+    common = {"tiles": tiles, "lang": lang}
+    plan: list[tuple[Path, Callable[[], str]]] = [
+        (out / "baseline.html", functools.partial(page_html, "scenario", result.baseline, **common))
     ]
     for name, scenario in result.results.items():
         stem = slug(name)
@@ -297,18 +379,16 @@ def write_maps(
             (
                 out / f"{stem}.html",
                 functools.partial(
-                    scenario_map, scenario, tiles=tiles, lang=lang, baseline=result.baseline
+                    page_html, "scenario", scenario, baseline=result.baseline, **common
                 ),
             ),
             (
                 out / f"{stem}_before-after.html",
-                functools.partial(
-                    before_after_map, result.baseline, scenario, tiles=tiles, lang=lang
-                ),
+                functools.partial(page_html, "before_after", result.baseline, scenario, **common),
             ),
             (
                 out / f"{stem}_changes.html",
-                functools.partial(changes_map, result.baseline, scenario, tiles=tiles, lang=lang),
+                functools.partial(page_html, "changes", result.baseline, scenario, **common),
             ),
         ]
     existing = [str(path) for path, _ in plan if path.exists()]
@@ -319,11 +399,13 @@ def write_maps(
         )
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with same_districts():
-        for k, (path, build) in enumerate(plan):
+    with drawing_session():
+        for k, (path, page) in enumerate(plan):
             if progress is not None:
                 progress(k / len(plan), f"map {path.name}")
-            written.append(save_map(build(), path, overwrite=True))
+            with atomic_path(path, overwrite=True) as tmp:
+                tmp.write_text(page(), encoding="utf-8")
+            written.append(path)
     if progress is not None:
         progress(1.0, "maps written")
     return written
