@@ -11,6 +11,8 @@
   boundary layer or the layers' extent, empty/missing layers allowed, repairs reported.
 - :func:`frame_fields` / :func:`frame_features` turn a GeoDataFrame back into QGIS
   fields and features for a sink, keeping attributes, feature ids and CRS.
+- :func:`raster_layer_to_raster` reads a single-band QGIS raster layer into the
+  library's :class:`vollsmose_gis.io.Raster` (a planner's priority surface).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from qgis.core import (
     QgsFields,
     QgsGeometry,
     QgsProviderRegistry,
+    QgsRasterLayer,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -47,6 +50,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis.district import DEFAULT_CRS, LAYER_NAMES, District, Provenance, Settings
+from vollsmose_gis.io import Raster
 from vollsmose_gis.schema import RepairWarning, validate_district
 from vollsmose_gis.standards import layer_schemas
 
@@ -62,6 +66,7 @@ __all__ = [
     "map_fields",
     "provenance_of",
     "qgs_crs",
+    "raster_layer_to_raster",
     "source_to_frame",
     "wkb_type",
 ]
@@ -542,3 +547,80 @@ def frame_features(
                 geometry.convertToMultiType()
             feature.setGeometry(geometry)
         yield feature
+
+
+# --------------------------------------------------------------------------- raster layer
+
+# Qgis.DataType codes (QGIS 3.x; also Qgis::DataType in QGIS 4) -> NumPy dtypes.
+_RASTER_DTYPES = {
+    1: np.uint8,
+    2: np.uint16,
+    3: np.int16,
+    4: np.uint32,
+    5: np.int32,
+    6: np.float32,
+    7: np.float64,
+}
+
+
+def raster_layer_to_raster(layer: QgsRasterLayer, *, what: str = "raster") -> Raster:
+    """Read band 1 of a single-band QGIS raster layer into a library Raster.
+
+    Parameters
+    ----------
+    layer
+        A valid raster layer with one band of numbers, north-up (any provider QGIS
+        reads: a GeoTIFF, a temporary output of another algorithm ...).
+    what
+        Name of the input for messages.
+
+    Returns
+    -------
+    Raster
+        ``array`` float64 with the layer's no-data cells as NaN (``nodata`` None),
+        the transform from the layer's extent and cell size, the layer's CRS.
+
+    Raises
+    ------
+    QgsProcessingException
+        A layer with several bands, no CRS, or a cell type that is not a number.
+    """
+    name = layer.name() or what
+    if layer.bandCount() != 1:
+        raise QgsProcessingException(
+            f"{what} {name!r} has {layer.bandCount()} bands; give a single-band raster "
+            "(one weight per cell)."
+        )
+    crs = crs_string(layer.crs())
+    if crs is None:
+        raise QgsProcessingException(f"{what} {name!r} has no CRS; set the layer's CRS.")
+    provider = layer.dataProvider()
+    if provider is None:  # a null pointer for SIP; never so for a valid layer
+        raise QgsProcessingException(f"{what} {name!r}: the layer cannot be read.")
+    code = int(getattr(provider.dataType(1), "value", provider.dataType(1)))
+    dtype = _RASTER_DTYPES.get(code)
+    if dtype is None:
+        raise QgsProcessingException(
+            f"{what} {name!r} holds cells of QGIS data type {code}, not plain numbers; "
+            "convert it to a Float32 GeoTIFF."
+        )
+    extent = layer.extent()
+    cols, rows = layer.width(), layer.height()
+    block = provider.block(1, extent, cols, rows)
+    if block is None or not block.isValid():
+        raise QgsProcessingException(f"{what} {name!r}: the cells cannot be read.")
+    array = np.frombuffer(bytes(block.data()), dtype=dtype).reshape(rows, cols)
+    values = array.astype(np.float64)
+    if block.hasNoDataValue():
+        values[array == block.noDataValue()] = np.nan
+    from affine import Affine
+
+    transform = Affine(
+        layer.rasterUnitsPerPixelX(),
+        0.0,
+        extent.xMinimum(),
+        0.0,
+        -layer.rasterUnitsPerPixelY(),
+        extent.yMaximum(),
+    )
+    return Raster(values, transform, crs, name=name)

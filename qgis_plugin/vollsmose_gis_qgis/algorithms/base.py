@@ -60,6 +60,8 @@ LAYER_LABELS: dict[str, str] = {
     "cameras": "CCTV cameras [points]",
     "calming": "Traffic-calming devices [points]",
     "pois": "Points of interest: shops, schools, stops… [points]",
+    "incidents": "Incidents [points]",
+    "safety_walk": "Safety-walk marks [points or lines]",
 }
 
 LAYER_GEOMETRY: dict[str, SourceType] = {
@@ -70,6 +72,8 @@ LAYER_GEOMETRY: dict[str, SourceType] = {
     "cameras": QgsProcessing.TypeVectorPoint,
     "calming": QgsProcessing.TypeVectorPoint,
     "pois": QgsProcessing.TypeVectorPoint,
+    "incidents": QgsProcessing.TypeVectorPoint,
+    "safety_walk": QgsProcessing.TypeVectorAnyGeometry,
 }
 
 COLUMN_LABELS: dict[tuple[str, str], str] = {
@@ -97,6 +101,13 @@ COLUMN_LABELS: dict[tuple[str, str], str] = {
     ("calming", "kind"): "Calming device kind field",
     ("pois", "poi_id"): "Point of interest id field",
     ("pois", "kind"): "Point of interest kind field",
+    ("incidents", "incident_id"): "Incident id field",
+    ("incidents", "kind"): "Incident kind field (burglary, vandalism, violence …)",
+    ("incidents", "date"): "Incident date field (YYYY-MM-DD)",
+    ("incidents", "weight"): "Incident weight field",
+    ("incidents", "count"): "Incident count field (aggregates)",
+    ("safety_walk", "mark_id"): "Safety-walk mark id field",
+    ("safety_walk", "reason"): "Safety-walk reason field (dark, no_one_around …)",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from qgis.core import (
@@ -17,11 +18,13 @@ from qgis.core import (
 )
 
 from vollsmose_gis import cctv
+from vollsmose_gis.safety import priority
 from vollsmose_gis.standards import load
 
 from .. import conversion
 from .._compat import QgsProcessingException
-from ..feedback import library_call, progress_callback
+from ..feedback import check_cancelled, library_call, progress_callback
+from . import evidence
 from .base import LayerInput, VollsmoseAlgorithm
 from .cctv_coverage import CAMERA_INPUT, dori_level_names, level_options
 
@@ -49,7 +52,13 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
         "possible coverage and is usually much closer; 'exhaustive' tries every "
         "combination (small problems only).\n\n"
         "Output: the new cameras in order of choice with their marginal and cumulative "
-        "gain (m²), the covered share and the cost (DKK)."
+        "gain (m²), the covered share and the cost (DKK).\n\n"
+        "Aimed at the evidence: give safety-walk marks and/or incidents (each with a "
+        "weight; spread over the priority bandwidth onto the paths beside them), or a "
+        "priority raster (weight per m²), and the cameras see the most weight instead of "
+        "the most area (columns marginal_weight, priority_share). The log and the "
+        "outputs then give the weighted share of the marked places seen at the chosen "
+        "DORI level before and after."
     )
     INPUTS = (
         CAMERA_INPUT,
@@ -69,6 +78,8 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
             fields=("light_id", "height_m"),
             help="Lamp posts: candidate positions at their mounting height.",
         ),
+        evidence.MARKS_INPUT,
+        evidence.INCIDENTS_INPUT,
     )
     NUMBER = "NUMBER"
     LEVEL = "LEVEL"
@@ -77,6 +88,7 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
     HFOV_DEG = "HFOV_DEG"
     RESOLUTION_PX = "RESOLUTION_PX"
     CANDIDATES = "CANDIDATES"
+    PRIORITY_BANDWIDTH_M = "PRIORITY_BANDWIDTH_M"
     NEW_CAMERAS = "NEW_CAMERAS"
     COVERED_SHARE = "COVERED_SHARE"
 
@@ -152,12 +164,23 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
             )
         )
         self.advanced(candidates)
+        evidence.add_aim_parameters(self)
+        self.advanced(
+            QgsProcessingParameterNumber(
+                self.PRIORITY_BANDWIDTH_M,
+                self.tr("Evidence: radius each mark or incident weighs around it (m)"),
+                QgsProcessingParameterNumber.Double,
+                defaultValue=15.0,
+                minValue=0.1,
+            )
+        )
         self.add_sink(self.NEW_CAMERAS, "New cameras", QgsProcessing.TypeVectorPoint)
         self.addOutput(
             QgsProcessingOutputNumber(
                 self.COVERED_SHARE, self.tr("Share of public space covered afterwards")
             )
         )
+        evidence.add_share_outputs(self)
         self.addOutput(QgsProcessingOutputString(self.PROVENANCE, self.tr("Provenance")))
 
     def processAlgorithm(
@@ -177,21 +200,57 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
             if candidates.crs is None:
                 raise QgsProcessingException("Candidate positions: the layer has no CRS.")
             candidates = candidates.to_crs(district.crs)
+        level = dori_level_names()[self.parameterAsEnum(parameters, self.LEVEL, context)]
+        resolution_m = self.parameterAsDouble(parameters, self.RESOLUTION_M, context)
+        before = after = math.nan
         with library_call(feedback):
+            aim = evidence.read_aim(self, parameters, context, district)
+            surface = None
+            if aim is not None:
+                # marks and incidents spread onto the paths beside them, as
+                # safety.plan_cameras_for_evidence does; a given raster is used as it is
+                surface = (
+                    aim.raster
+                    if aim.raster is not None
+                    else priority.priority_surface(
+                        district,
+                        aim.places,
+                        resolution_m=resolution_m,
+                        bandwidth_m=self.parameterAsDouble(
+                            parameters, self.PRIORITY_BANDWIDTH_M, context
+                        ),
+                    )
+                )
             chosen = cctv.plan_cameras(
                 district,
-                level=dori_level_names()[self.parameterAsEnum(parameters, self.LEVEL, context)],
+                level=level,
                 candidates=candidates,
                 k=self.parameterAsInt(parameters, self.NUMBER, context),
                 method=METHODS[self.parameterAsEnum(parameters, self.METHOD, context)],
-                resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION_M, context),
+                resolution_m=resolution_m,
                 include_existing=self.parameterAsBool(parameters, self.INCLUDE_EXISTING, context),
                 camera={
                     "hfov_deg": self.parameterAsDouble(parameters, self.HFOV_DEG, context),
                     "resolution_px": self.parameterAsInt(parameters, self.RESOLUTION_PX, context),
                 },
-                progress=progress_callback(feedback, 5, 95),
+                priority=surface,
+                progress=progress_callback(feedback, 5, 90),
             )
+            check_cancelled(feedback)
+            if aim is not None and len(aim.places):
+                before, after = (
+                    priority.treated_share(d, aim.places, by="cameras", level=level)
+                    for d in (district, chosen.district)
+                )
+        if aim is not None:
+            evidence.report_shares(feedback, f"seen at {level}", before, after, len(aim.places))
+            if len(chosen.added) and "priority_share" in chosen.added:
+                summary = chosen.summary
+                seen = summary["existing_priority_covered"] / summary["priority_weight"]
+                feedback.pushInfo(
+                    f"Priority weight on public space seen: {seen:.0%} before, "
+                    f"{float(chosen.added['priority_share'].iloc[-1]):.0%} after."
+                )
         added = chosen.added
         share = float(added["covered_share"].iloc[-1]) if len(added) else float("nan")
         feedback.pushInfo(
@@ -210,5 +269,7 @@ class CameraPlacementAlgorithm(VollsmoseAlgorithm):
                 style="new_cameras",
             ),
             self.COVERED_SHARE: share,
+            evidence.TREATED_SHARE_BEFORE: before,
+            evidence.TREATED_SHARE_AFTER: after,
             self.PROVENANCE: self._provenance,
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from qgis.core import (
     QgsProcessing,
@@ -17,9 +17,11 @@ from qgis.core import (
 )
 
 from vollsmose_gis import lighting
+from vollsmose_gis.safety import priority
 from vollsmose_gis.standards import categories, load
 
-from ..feedback import library_call, progress_callback
+from ..feedback import check_cancelled, library_call, progress_callback
+from . import evidence
 from .base import LayerInput, VollsmoseAlgorithm
 from .lighting import (
     LAMP_INPUT,
@@ -48,7 +50,13 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
         "another lamp. Lamps added for one segment also light the next ones.\n\n"
         "Outputs: the new lamps (a layer in the District's lamp format, ready to merge "
         "into your lamp register), the compliance of every segment after the plan, the "
-        "installed cost (DKK) and the segments that cannot be made to pass."
+        "installed cost (DKK) and the segments that cannot be made to pass.\n\n"
+        "Aimed at the evidence: give safety-walk marks and/or incidents (each with a "
+        "weight), or a priority raster (weight per m²), and only the failing paths that "
+        "carry weight — each place counts for its nearest walkable path within the "
+        "priority radius — are planned, the heaviest first, so a limited number of lamps "
+        "goes where people feel unsafe. The log and the outputs then give the weighted "
+        "share of the marked places lit to their path's class before and after."
     )
     INPUTS = (
         LayerInput(
@@ -63,6 +71,8 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
             fields=("building_id",),
             help="New lamps are never placed inside a building.",
         ),
+        evidence.MARKS_INPUT,
+        evidence.INCIDENTS_INPUT,
     )
     TARGET_CLASS = "TARGET_CLASS"
     MAX_NEW = "MAX_NEW"
@@ -74,6 +84,7 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
     LAMP_WATTS = "LAMP_WATTS"
     LAMP_COST_DKK = "LAMP_COST_DKK"
     PHOTOMETRY_DIR = "PHOTOMETRY_DIR"
+    PRIORITY_RADIUS_M = "PRIORITY_RADIUS_M"
     NEW_LIGHTS = "NEW_LIGHTS"
     COMPLIANCE_AFTER = "COMPLIANCE_AFTER"
     COST_DKK = "COST_DKK"
@@ -161,6 +172,15 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
             )
         )
         self.advanced(photometry_parameter(self.PHOTOMETRY_DIR, self.tr))
+        evidence.add_aim_parameters(self)
+        radius = QgsProcessingParameterNumber(
+            self.PRIORITY_RADIUS_M,
+            self.tr("Evidence: a place is treated by lighting its nearest path within (m)"),
+            QgsProcessingParameterNumber.Double,
+            defaultValue=15.0,
+            minValue=0.1,
+        )
+        self.advanced(radius)
         self.add_sink(self.NEW_LIGHTS, "New lamps", QgsProcessing.TypeVectorPoint)
         self.add_sink(
             self.COMPLIANCE_AFTER,
@@ -171,6 +191,7 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
         self.addOutput(
             QgsProcessingOutputString(self.UNRESOLVED, self.tr("Segments still failing"))
         )
+        evidence.add_share_outputs(self)
         self.addOutput(QgsProcessingOutputString(self.PROVENANCE, self.tr("Provenance")))
 
     def processAlgorithm(
@@ -196,19 +217,54 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
             "watts": self.parameterAsDouble(parameters, self.LAMP_WATTS, context),
             "unit_cost_dkk": self.parameterAsDouble(parameters, self.LAMP_COST_DKK, context),
         }
+        options: dict[str, Any] = {
+            "target_class": chosen_class(
+                self.parameterAsEnum(parameters, self.TARGET_CLASS, context)
+            ),
+            "lamp": lamp,
+            "max_new": max_new,
+            "min_spacing_m": self.parameterAsDouble(parameters, self.MIN_SPACING_M, context),
+            "only_walkable": self.parameterAsBool(parameters, self.ONLY_WALKABLE, context),
+            "photometry_dir": folder,
+            "progress": progress_callback(feedback, 5, 90),
+        }
+        radius = self.parameterAsDouble(parameters, self.PRIORITY_RADIUS_M, context)
+        before = after = math.nan
         with library_call(feedback):
-            plan = lighting.plan_lights(
-                district,
-                target_class=chosen_class(
-                    self.parameterAsEnum(parameters, self.TARGET_CLASS, context)
-                ),
-                lamp=lamp,
-                max_new=max_new,
-                min_spacing_m=self.parameterAsDouble(parameters, self.MIN_SPACING_M, context),
-                only_walkable=self.parameterAsBool(parameters, self.ONLY_WALKABLE, context),
-                photometry_dir=folder,
-                progress=progress_callback(feedback, 5, 95),
-            )
+            aim = evidence.read_aim(self, parameters, context, district)
+            if aim is None:
+                plan = lighting.plan_lights(district, **options)
+            elif aim.raster is None:
+                # the marks and incidents steer the plan: the library's own wrapper
+                # it returns the lamp planner's own LightingPlan, its summary extended
+                plan = cast(
+                    lighting.LightingPlan,
+                    priority.plan_lights_for_evidence(
+                        district, aim.places, radius_m=radius, **options
+                    ),
+                )
+                before = plan.summary["treated_share_before"]
+                after = plan.summary["treated_share_after"]
+            else:
+                plan = lighting.plan_lights(
+                    district, priority=aim.raster, priority_radius_m=radius, **options
+                )
+                check_cancelled(feedback)
+                if len(aim.places):
+                    before, after = (
+                        priority.treated_share(d, aim.places, by="lights", radius_m=radius)
+                        for d in (district, plan.district)
+                    )
+        if aim is not None:
+            evidence.report_shares(feedback, "lit to class", before, after, len(aim.places))
+            if "priority_treated_share_after" in plan.summary:
+                feedback.pushInfo(
+                    "Priority weight near a path lit to class: "
+                    f"{plan.summary['priority_treated_share_before']:.0%} before, "
+                    f"{plan.summary['priority_treated_share_after']:.0%} after; "
+                    f"{plan.summary['segments_without_priority']} failing segment(s) "
+                    "left out because no marked place or priority lies by them."
+                )
         cost = float(plan.cost_dkk)
         summary = f"{len(plan.new_lights)} new lamp(s)"
         if math.isfinite(cost):
@@ -234,5 +290,7 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
             ),
             self.COST_DKK: cost,
             self.UNRESOLVED: ", ".join(plan.unresolved),
+            evidence.TREATED_SHARE_BEFORE: before,
+            evidence.TREATED_SHARE_AFTER: after,
             self.PROVENANCE: self._provenance,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import geopandas as gpd
@@ -10,6 +11,7 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
@@ -18,31 +20,13 @@ from qgis.core import (
 
 from vollsmose_gis import analysis
 from vollsmose_gis.safety import evidence as ev
+from vollsmose_gis.safety import priority
 from vollsmose_gis.standards import load
 
-from ..feedback import check_cancelled, library_call
-from . import base
+from ..feedback import check_cancelled, library_call, progress_callback
 from .base import LayerInput, VollsmoseAlgorithm, indicators_frame
 
 __all__ = ["SafetyAlgorithm"]
-
-# The evidence layers' labels, geometry and field labels.  They belong in base.py's
-# tables (LAYER_LABELS, LAYER_GEOMETRY, COLUMN_LABELS); until base.py carries them they
-# are added here, without replacing anything base.py defines.
-base.LAYER_LABELS.setdefault("incidents", "Incidents [points]")
-base.LAYER_LABELS.setdefault("safety_walk", "Safety-walk marks [points or lines]")
-base.LAYER_GEOMETRY.setdefault("incidents", QgsProcessing.TypeVectorPoint)
-base.LAYER_GEOMETRY.setdefault("safety_walk", QgsProcessing.TypeVectorAnyGeometry)
-for _key, _label in {
-    ("incidents", "incident_id"): "Incident id field",
-    ("incidents", "kind"): "Incident kind field (burglary, vandalism, violence …)",
-    ("incidents", "date"): "Incident date field (YYYY-MM-DD)",
-    ("incidents", "weight"): "Incident weight field",
-    ("incidents", "count"): "Incident count field (aggregates)",
-    ("safety_walk", "mark_id"): "Safety-walk mark id field",
-    ("safety_walk", "reason"): "Safety-walk reason field (dark, no_one_around …)",
-}.items():
-    base.COLUMN_LABELS.setdefault(_key, _label)
 
 UNITS = ("grid", "segment")
 
@@ -69,6 +53,11 @@ class SafetyAlgorithm(VollsmoseAlgorithm):
         "• Evidence: share of incidents in dark spots, in camera coverage, on overlooked "
         "paths; incidents per 1,000 residents by year; for each safety-walk mark the "
         "light, camera level, eyes and traffic speed there.\n\n"
+        "• Plans aimed at the evidence (optional): up to N new lamps on the failing "
+        "paths by the most marks and incidents, heaviest first, and K new cameras that "
+        "see the most of them (recognition level; placed after the lamps, on lamp posts "
+        "too); the weighted share of the marks and incidents each plan treats, before "
+        "and after.\n\n"
         "Privacy: incident maps show counts per 100 m cell and hide cells with fewer "
         "than 5 incidents. With 'illustrative evidence', generated incidents and marks "
         "(ILLUSTRATIVE, not real data) stand in for missing layers."
@@ -110,6 +99,14 @@ class SafetyAlgorithm(VollsmoseAlgorithm):
     BY_YEAR = "BY_YEAR"
     DENSITY = "DENSITY"
     INDICATORS = "INDICATORS"
+    PLAN_LIGHTS = "PLAN_LIGHTS"
+    PLAN_CAMERAS = "PLAN_CAMERAS"
+    PLANNED_LIGHTS = "PLANNED_LIGHTS"
+    PLANNED_CAMERAS = "PLANNED_CAMERAS"
+    LIGHTS_TREATED_BEFORE = "LIGHTS_TREATED_BEFORE"
+    LIGHTS_TREATED_AFTER = "LIGHTS_TREATED_AFTER"
+    CAMERAS_TREATED_BEFORE = "CAMERAS_TREATED_BEFORE"
+    CAMERAS_TREATED_AFTER = "CAMERAS_TREATED_AFTER"
 
     def initAlgorithm(self, configuration: Any = None) -> None:
         params = load("safety")
@@ -156,6 +153,25 @@ class SafetyAlgorithm(VollsmoseAlgorithm):
                 minValue=0.0,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.PLAN_LIGHTS,
+                self.tr("Plan up to N new lamps at the marks and incidents (0: no plan)"),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.PLAN_CAMERAS,
+                self.tr("Place K new cameras that see the marks and incidents (0: none)"),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
+                maxValue=int(load("dori")["placement"]["max_new_cameras"]),
+            )
+        )
         self.add_sink(
             self.OVERLOOKED, "Path pieces overlooked by day/night", QgsProcessing.TypeVectorPoint
         )
@@ -177,6 +193,28 @@ class SafetyAlgorithm(VollsmoseAlgorithm):
         self.add_sink(self.BY_YEAR, "Incidents by year (table)", QgsProcessing.TypeVector)
         self.add_sink(self.INDICATORS, "Safety indicators (table)", QgsProcessing.TypeVector)
         self.add_raster(self.DENSITY, "Incident density (incidents/km²)", optional=True)
+        self.add_sink(
+            self.PLANNED_LIGHTS,
+            "Planned lamps at the evidence",
+            QgsProcessing.TypeVectorPoint,
+            optional=True,
+        )
+        self.add_sink(
+            self.PLANNED_CAMERAS,
+            "Planned cameras at the evidence",
+            QgsProcessing.TypeVectorPoint,
+            optional=True,
+        )
+        for name, label in (
+            (self.LIGHTS_TREATED_BEFORE, "Marks and incidents lit to class before (0–1)"),
+            (self.LIGHTS_TREATED_AFTER, "Marks and incidents lit to class with the lamps (0–1)"),
+            (self.CAMERAS_TREATED_BEFORE, "Marks and incidents seen by a camera before (0–1)"),
+            (
+                self.CAMERAS_TREATED_AFTER,
+                "Marks and incidents seen by a camera with the plan (0–1)",
+            ),
+        ):
+            self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
         self.addOutput(QgsProcessingOutputString(self.PROVENANCE, self.tr("Provenance")))
 
     def processAlgorithm(
@@ -250,4 +288,73 @@ class SafetyAlgorithm(VollsmoseAlgorithm):
             )
         for key, item in run_result.indicators.items():
             feedback.pushInfo(f"{item.label}: {item.value:.4g} {item.unit} ({key})")
+        outputs.update(self.plan_at_evidence(district, parameters, context, feedback))
+        return outputs
+
+    def plan_at_evidence(
+        self,
+        district: Any,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> dict[str, Any]:
+        """Plan lamps, then cameras, aimed at the evidence.
+
+        As ``vollsmose-gis safety --plan-lights N --plan-cameras K``: the cameras are
+        placed in the district with the new lamps.
+        """
+        n_lights = self.parameterAsInt(parameters, self.PLAN_LIGHTS, context)
+        n_cameras = self.parameterAsInt(parameters, self.PLAN_CAMERAS, context)
+        shares = (
+            self.LIGHTS_TREATED_BEFORE,
+            self.LIGHTS_TREATED_AFTER,
+            self.CAMERAS_TREATED_BEFORE,
+            self.CAMERAS_TREATED_AFTER,
+        )
+        outputs: dict[str, Any] = dict.fromkeys(shares, math.nan)
+        base_district = district
+        for kind, count, sink, before, after, style in (
+            (
+                "lights",
+                n_lights,
+                self.PLANNED_LIGHTS,
+                self.LIGHTS_TREATED_BEFORE,
+                self.LIGHTS_TREATED_AFTER,
+                "new_lights",
+            ),
+            (
+                "cameras",
+                n_cameras,
+                self.PLANNED_CAMERAS,
+                self.CAMERAS_TREATED_BEFORE,
+                self.CAMERAS_TREATED_AFTER,
+                "new_cameras",
+            ),
+        ):
+            if count < 1:
+                continue
+            feedback.setProgressText(f"planning {kind} at the evidence")
+            with library_call(feedback):
+                if kind == "lights":
+                    plan = priority.plan_lights_for_evidence(
+                        base_district,
+                        max_new=count,
+                        progress=progress_callback(feedback, 50, 75),
+                    )
+                else:
+                    plan = priority.plan_cameras_for_evidence(base_district, k=count)
+                check_cancelled(feedback)
+            outputs[before] = float(plan.summary["treated_share_before"])
+            outputs[after] = float(plan.summary["treated_share_after"])
+            feedback.pushInfo(
+                f"{kind} plan: {len(plan.added)} added, {plan.cost_dkk:,.0f} "
+                f"{district.settings.currency}; marks and incidents treated (weighted) "
+                f"{outputs[before]:.0%} -> {outputs[after]:.0%}"
+            )
+            for line in plan.unmet:
+                feedback.pushWarning(f"{kind} plan: {line}")
+            outputs[sink] = self.write_frame(
+                plan.added, parameters, sink, context, crs=district.crs, style=style
+            )
+            base_district = plan.district
         return outputs
