@@ -671,3 +671,47 @@ def test_live_weights_data_cannot_end_its_script(result):
     assert [plan["name"] for plan in data["plans"]] == [evil, "As is"]
     assert data["weights"] == [0.25] * 4
     assert XSS not in page
+
+
+@pytest.mark.browser
+def test_live_weights_leave_out_goals_that_were_not_measured(three, tmp_path):
+    """A goal not measured for a plan is left out of its overall score (the other weights
+    count in full), a plan with no measured goal ranks last with no score — as
+    :func:`vollsmose_gis.scoring._overall` and the scorer's stable sort do.
+    """
+    import dataclasses
+    import math
+
+    from vollsmose_gis.scoring import _overall
+
+    results = dict(three.results)
+    owner = results["Owner flats"]
+    results["Owner flats"] = dataclasses.replace(
+        owner, theme_scores={**owner.theme_scores, "safety and security": math.nan}
+    )
+    results["As is"] = dataclasses.replace(
+        results["As is"], theme_scores=dict.fromkeys(three.profile.themes, math.nan)
+    )
+    gap = dataclasses.replace(three, results=results)
+    path = report.write_report(gap, tmp_path / "report.html")
+    themes = list(three.profile.themes)
+    with browser(1280, 1600) as chrome:
+        chrome.open(path, settle_s=0.3)
+        for weights in ([0.25] * 4, [1.0, 0.5, 1.0, 3.0], [0.0, 0.0, 0.0, 1.0]):
+            shown = chrome.driver.execute_script(SET_WEIGHTS_JS, weights, False)["rows"]
+            w = dict(zip(themes, weights, strict=True))
+            overall = {name: _overall(r.theme_scores, w) for name, r in results.items()}
+            order = sorted(
+                results, key=lambda n: -overall[n] if math.isfinite(overall[n]) else math.inf
+            )  # stable: ties and NaN keep the scorer's order
+            assert [row[1] for row in shown] == order
+            for row in shown:
+                value = overall[row[1]]
+                assert row[2] == (f"{value:.1f}" if math.isfinite(value) else "–")
+        # only safety weighted: Owner flats has no safety score, so nothing is left; the
+        # two plans without a score come last, in the scorer's order
+        assert [row[:3] for row in shown] == [
+            ["1", "Lit path", f"{overall['Lit path']:.1f}"],
+            ["2", "As is", "–"],
+            ["3", "Owner flats", "–"],
+        ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -130,6 +131,10 @@ def test_missing_chromium_is_named_and_nothing_is_written(page, tmp_path, monkey
     with pytest.raises(InputError, match="Chromium not found"):
         run_job([Scenario(name="As is")], tmp_path / "out", pdf=True)
     assert not (tmp_path / "out").exists()  # refused before any work
+    scenario = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
+    out = runner.invoke(app, ["score", str(scenario), "-o", str(tmp_path / "out"), "--pdf"])
+    assert out.exit_code == 2 and "Chromium not found" in " ".join(out.output.split())
+    assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == []
 
 
