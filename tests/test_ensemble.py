@@ -7,8 +7,10 @@ uncertain parameter and checks the output moves the way the model says it must.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
@@ -17,6 +19,8 @@ from vollsmose_gis import analysis, standards
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.batch import ensemble
 from vollsmose_gis.district import District
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def over(file: str, path: str, value: object) -> dict[str, dict[str, object]]:
@@ -80,6 +84,27 @@ def test_module_cache_keys_on_the_overrides() -> None:
     # the small district's lamp has its wattage in the data: efficacy cannot change it
     energy = "lighting_energy_kwh_per_year"
     assert low.indicators[energy].value == high.indicators[energy].value
+
+
+def test_module_cache_keys_on_the_files_a_run_read() -> None:
+    district = small_district()
+    analysis.clear_cache()
+    lamp = over("en13201", "planner.lamp.maintenance_factor", 0.7)
+    plain = analysis.run("connectivity", district)
+    # connectivity reads no en13201.yaml: an override of it reuses the result
+    assert analysis.run("connectivity", district, standards=lamp) is plain
+    assert analysis.module_runs["connectivity"] == 1
+    # safety reads en13201.yaml through its own lighting run: the override reaches the
+    # nested run and is part of safety's key, whether the nested run is cached or not
+    safety = analysis.run("safety", district)
+    analysis.run("lighting", district, standards=lamp)
+    lit = analysis.run("safety", district, standards=lamp)
+    assert lit is not safety and analysis.module_runs["safety"] == 2
+    assert lit.parameters["standards"] == {"en13201": lamp["en13201"]}
+    # mix.yaml is read by neither safety nor the modules it runs: the result is reused
+    both = {**lamp, **over("mix", "catchments.max_access_m", 300.0)}
+    assert analysis.run("safety", district, standards=both) is lit
+    assert "standards" not in safety.parameters
 
 
 # --------------------------------------------------------------------------- lighting
@@ -261,3 +286,57 @@ def test_safety_recognition_distance_widens_what_is_overlooked(vollsmose: Distri
     # at night the lit part of what is overlooked by day: both grow with the distance
     assert short[0] < long[0] and short[1] < long[1]
     assert short[1] <= short[0] and long[1] <= long[0]
+
+
+# --------------------------------------------------------------------------- ensemble
+
+
+def test_draws_are_seeded_within_their_ranges_and_everything_drawable_is_wired() -> None:
+    params = ensemble.uncertain_parameters()
+    assert [(p.module, p.path, p.reason[:16]) for p in params if not p.wired] == [
+        ("mix", "mean_dwelling_size_m2", "no model reads i")
+    ]
+    by_path = {p.path: p for p in params}
+    assert by_path["jobs_housing.balanced_band"].bands == ((0.5, 1.0), (1.0, 2.0))
+    assert by_path["rule_area"].wired == "district:rule_area"
+    assert by_path["surveillance.recognition_distance_day_m"].module == "safety"
+    modules = ["calming", "lighting", "cctv", "mix", "safety"]
+    draws = ensemble.draw_parameters(20, seed=2, modules=modules)
+    assert ensemble.draw_parameters(20, seed=2, modules=modules) == draws
+    assert ensemble.draw_parameters(20, seed=3, modules=modules) != draws
+    for p in params:
+        if p.wired != "standards":
+            continue
+        drawn = []
+        for d in draws:
+            node = d["standards"][p.file]
+            for part in p.path.split("."):
+                node = node[part]
+            drawn.append(node)
+        if p.bands:
+            ends = [v for pair in drawn for v in zip(pair, p.bands, strict=True)]
+            assert all(lo <= v <= hi for v, (lo, hi) in ends)
+        else:
+            assert p.low <= min(drawn) < max(drawn) <= p.high, p.path
+    assert {d["district"]["rule_area"] for d in draws} == set(ensemble.RULE_AREA_READINGS)
+    # by default the modules plan scoring runs: safety is not one of them
+    assert "safety" not in ensemble.draw_parameters(1, seed=2)[0]["standards"]
+
+
+def test_ensemble_of_the_example_scenarios_under_lighting_and_mix_draws() -> None:
+    from vollsmose_gis.scenario import load_scenarios
+
+    cheap = {"Baseline", "Open up", "Development plan 2030"}  # no planner steps: ~3 s a draw
+    scenarios = [s for s in load_scenarios([REPO / "scenarios"]) if s.name in cheap]
+    assert len(scenarios) == 3
+    summary = ensemble.score_ensemble(scenarios, 2, seed=4, modules=["lighting", "mix"])
+    assert summary["draws"] == 2 and len(summary["table"]) == 2 * len(scenarios)
+    assert sum(s["p_first"] for s in summary["scenarios"].values()) == pytest.approx(1.0)
+    assert {w["module"] for w in summary["wired"]} == {"lighting", "mix"}
+    table = pd.DataFrame(summary["table"])
+    # the draws reach the scores: some plan's overall differs between the two draws
+    spread = table.groupby("scenario")["overall"].agg(lambda v: v.max() - v.min())
+    assert spread.max() > 0.01
+    for name, s in summary["scenarios"].items():
+        ranks = table.loc[table["scenario"] == name, "rank"].tolist()
+        assert s["p_first"] == ranks.count(1) / 2

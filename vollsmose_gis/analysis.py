@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vollsmose_gis import standards
+from vollsmose_gis import standards as _std
 from vollsmose_gis._errors import InputError
 from vollsmose_gis.indicators import Indicator, catalogue
 
@@ -220,7 +220,17 @@ class AnalysisSpec:
         return {**self.parameters, **params}
 
     def cache_key(self, district: District, params: Mapping[str, Any] | None = None) -> str:
-        """Content hash of exactly what the module reads, plus its parameters."""
+        """Content hash of exactly what the module reads, plus its parameters.
+
+        The standards overrides in force (:func:`vollsmose_gis.standards.overridden`)
+        are part of it - all of them; :func:`run` narrows them to the files a run
+        actually read.
+        """
+        key = self._content_key(district, params)
+        overrides = _std.override_key()
+        return key + "|standards:" + overrides if overrides else key
+
+    def _content_key(self, district: District, params: Mapping[str, Any] | None) -> str:
         if self.poi_kinds is not None and "pois" in self.reads:
             pois = district.pois
             district = district.replace(pois=pois[pois["kind"].astype(str).isin(self.poi_kinds)])
@@ -229,11 +239,6 @@ class AnalysisSpec:
         resolved = self.resolve(params or {})
         if not all(_same(resolved[k], v) for k, v in self.parameters.items()):
             key += "|" + "|".join(f"{k}={_param_key(v)}" for k, v in sorted(resolved.items()))
-        # standards overrides in force (an ensemble draw): every one, not only the files
-        # this module reads, since a module may read another's results (safety: calming)
-        overrides = standards.override_key()
-        if overrides:
-            key += "|standards:" + overrides
         return key
 
     def run(self, district: District, **params: Any) -> ModuleResult:
@@ -262,8 +267,8 @@ class AnalysisSpec:
         ]
         result.name = self.name
         result.parameters = resolved
-        if standards.override_key():  # provenance: the standards values it ran with
-            result.parameters = {**resolved, "standards": standards.active_overrides()}
+        if _std.override_key():  # provenance: the standards values it ran with
+            result.parameters = {**resolved, "standards": _std.active_overrides()}
         result.warnings = list(dict.fromkeys([*result.warnings, *messages]))
         result.provenance = result.provenance or district.provenance.statement()
         result.indicators = {
@@ -335,10 +340,10 @@ def specs() -> dict[str, AnalysisSpec]:
     return {name: get(name) for name in module_names()}
 
 
-_standards_overridden = standards.overridden  # ``run``'s parameter shadows the module
-
 _CACHE: dict[tuple[str, str], ModuleResult] = {}
 _CACHE_SIZE = 256
+_READS: dict[tuple[str, str], frozenset[str]] = {}
+"""(module, content key) -> the standards files its runs read (:func:`run`)."""
 module_runs: Counter[str] = Counter()
 """How many times each module actually ran in this process (cache misses)."""
 
@@ -346,6 +351,7 @@ module_runs: Counter[str] = Counter()
 def clear_cache() -> None:
     """Forget cached module results (and reset :data:`module_runs`)."""
     _CACHE.clear()
+    _READS.clear()
     module_runs.clear()
 
 
@@ -381,19 +387,33 @@ def run(
         standards values: treat it as read-only.
     """
     if standards:
-        with _standards_overridden(standards):
+        with _std.overridden(standards):
             return run(name, district, **params)
     spec = get(name)
     progress = params.pop("progress", None)
-    key = (name, spec.cache_key(district, params))
-    if key not in _CACHE:
-        module_runs[name] += 1
-        if "progress" in spec.parameters:
-            params["progress"] = progress
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = spec.run(district, **params)
-    return _CACHE[key]
+    content = (name, spec._content_key(district, params))
+    # the standards files runs of this content read (a union, never shrinking: a cached
+    # result is reused only when the overrides agree on every file its run read)
+    read = _READS.get(content, frozenset())
+    key = (content[0], content[1] + "|standards:" + _std.override_key(tuple(sorted(read))))
+    if key in _CACHE:
+        _std.note_reads(read)  # an outer run depends on them too (safety: calming)
+        return _CACHE[key]
+    module_runs[name] += 1
+    if "progress" in spec.parameters:
+        params["progress"] = progress
+    with _std.recording() as reading:
+        result = spec.run(district, **params)
+    read = _READS[content] = read | frozenset(reading)
+    mine = {k: v for k, v in _std.active_overrides().items() if k in read}
+    result.parameters.pop("standards", None)
+    if mine:  # provenance: the standards values the run read
+        result.parameters["standards"] = mine
+    key = (content[0], content[1] + "|standards:" + _std.override_key(tuple(sorted(read))))
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = result
+    return result
 
 
 # --------------------------------------------------------------------------- plans

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, lru_cache
@@ -33,12 +33,17 @@ __all__ = [
     "highway_defaults",
     "layer_schemas",
     "load",
+    "note_reads",
     "overridden",
     "override_key",
+    "recording",
 ]
 
 _OVERRIDES: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("standards_overrides", default=())
 """The overrides in force: (file name, canonical JSON of the partial mapping), sorted."""
+
+_READS: ContextVar[set[str] | None] = ContextVar("standards_reads", default=None)
+"""The files :func:`load` read inside the innermost :func:`recording` block."""
 
 
 def load(name: str) -> dict[str, Any]:
@@ -56,6 +61,9 @@ def load(name: str) -> dict[str, Any]:
     dict
         The parsed YAML mapping (cached per file and override; do not mutate it).
     """
+    reads = _READS.get()
+    if reads is not None:
+        reads.add(name)
     for stem, text in _OVERRIDES.get():
         if stem == name:
             return _merged(name, text)
@@ -164,8 +172,11 @@ def override_key(names: tuple[str, ...] | None = None) -> str:
     Parameters
     ----------
     names
-        Only the overrides of these files (default: all).
+        Only the overrides of these files (default: all); a cache that keys on them
+        depends on those files, so they count as read (:func:`recording`).
     """
+    if names is not None:
+        note_reads(names)
     parts = [f"{n}={t}" for n, t in _OVERRIDES.get() if names is None or n in names]
     return ";".join(parts)
 
@@ -198,3 +209,31 @@ def layer_schemas() -> dict[str, dict[str, Any]]:
     """Return the layer schemas of ``layers.yaml`` keyed by layer name."""
     layers: dict[str, dict[str, Any]] = load("layers")["layers"]
     return layers
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """Record which standards files :func:`load` reads inside a ``with`` block.
+
+    Yields the set of file names, filled as the block runs; a block nested in another
+    adds its files to the outer one as well.  :func:`vollsmose_gis.analysis.run` keys
+    its cache on the overrides of exactly these files.
+    """
+    outer = _READS.get()
+    mine: set[str] = set()
+    token = _READS.set(mine)
+    try:
+        yield mine
+    finally:
+        _READS.reset(token)
+        if outer is not None:
+            outer.update(mine)
+
+
+def note_reads(names: Iterable[str]) -> None:
+    """Count ``names`` as read in the current :func:`recording` block (a cached value
+    derived from them was used instead of calling :func:`load`).
+    """
+    reads = _READS.get()
+    if reads is not None:
+        reads.update(names)
