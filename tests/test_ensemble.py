@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 
 from tests.factories import X0, Y0, frame, small_district
 from vollsmose_gis import analysis, standards
@@ -271,6 +271,18 @@ def test_mix_radius_band_green_space_and_rule_area(vollsmose: District) -> None:
     inside = analysis.run("mix", vollsmose).indicators["almen_family_share"].value
     whole = analysis.run("mix", boundary).indicators["almen_family_share"].value
     assert inside == 1.0 and 0.85 < whole < 0.95
+
+
+def test_mix_access_limit_decides_which_homes_are_on_the_network() -> None:
+    district = small_district()
+    street = district.streets[district.streets["street_id"] == "s1"].copy()
+    street["geometry"] = [LineString([(X0, Y0 + 190), (X0 + 200, Y0 + 190)])]
+    far = district.replace(streets=street)  # the one home, y 20-40, is 150-170 m away
+    entropy = "landuse_entropy_800m"
+    off = values("mix", far, "mix", "catchments.max_access_m", 100.0)
+    on = analysis.run("mix", far, standards=over("mix", "catchments.max_access_m", 400.0))
+    assert math.isnan(off[entropy]) and on.indicators[entropy].value > 0.2
+    assert on.layers["mix_homes"]["access_m"].tolist() == [160.0]  # from (50, 30) to y = 190
 
 
 def test_safety_recognition_distance_widens_what_is_overlooked(vollsmose: District) -> None:
