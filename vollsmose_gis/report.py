@@ -708,7 +708,7 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
     safety = today.safety
     indicators = [
         {
-            "label": indicator.label,
+            "label": indicator_label(indicator.id, indicator.label, lang),
             "value": format_value(indicator.value, indicator.unit, lang),
             "reason": indicator.reason,
         }
