@@ -138,8 +138,31 @@ def test_missing_chromium_is_named_and_nothing_is_written(page, tmp_path, monkey
     assert list(tmp_path.iterdir()) == []
 
 
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process may not write to: read-only by mode, or for root (who
+    writes through modes) one the kernel refuses (``/proc/sys``)."""
+    import os
+
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o500)
+        return folder
+    return Path("/proc/sys")
+
+
 def test_unwritable_or_missing_output_is_refused(page, tmp_path):
     need_chromium()
+    import os
+
+    folder = unwritable_folder(tmp_path)
+    assert not os.access(folder, os.W_OK)
+    with pytest.raises(InputError, match="no write permission"):
+        report.print_pdf(page, folder / "report.pdf")
+    assert not (folder / "report.pdf").exists()
+    if folder.is_relative_to(tmp_path):
+        folder.chmod(0o700)
+        folder.rmdir()
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     with pytest.raises(InputError, match="does not exist"):

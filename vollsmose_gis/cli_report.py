@@ -42,7 +42,7 @@ def report(
 ) -> None:
     """Print a council report to PDF: A4, a page per section, the maps as drawn.
 
-    Needs headless Chromium (Debian/Ubuntu: ``apt install chromium``; or set
+    Needs headless Chromium (Debian/Ubuntu: apt install chromium; or set
     VOLLSMOSE_GIS_CHROMIUM to a chromium or google-chrome binary). The PDF is written
     only when complete.
 
