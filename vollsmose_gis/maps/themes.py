@@ -1102,7 +1102,8 @@ def _path_pieces(district: District, samples: gpd.GeoDataFrame) -> np.ndarray:
 def _overlooked_layers(ctx: _Ctx, samples: gpd.GeoDataFrame, note: str | None) -> list[_Layer]:
     """Overlooked paths by day and by night: every path piece of the safety module,
     green where windows overlook it, red where none does (by night: overlooked and lit
-    to its class).  Two layers, by day on at first, by night off.
+    to its class).  Two layers, both off at first: drawn on, they would hide the
+    incident density along the same paths.
     """
     lang = ctx.lang
     pieces = gpd.GeoDataFrame(
@@ -1115,7 +1116,7 @@ def _overlooked_layers(ctx: _Ctx, samples: gpd.GeoDataFrame, note: str | None) -
         seen = _bool_column(samples, column)
         words = [_t(f"map.safety.overlooked.{'yes' if v else 'no'}", lang) for v in (0, 1)]
         title = _t(f"map.safety.overlooked.{when}", lang)
-        group = _Group(name=html.escape(title), show=when == "day")
+        group = _Group(name=html.escape(title), show=False)
         layer = _geojson(
             pieces,
             [_line(_SEEN if v else _UNSEEN, 3.0) for v in seen],
