@@ -19,8 +19,11 @@ srcdoc>``, so their styles and scripts cannot clash, and the page needs no netwo
 The page is rendered by a Jinja2 template (``templates/report.html.j2``) with
 autoescaping on, so scenario names, descriptions and warnings appear as text whatever
 they contain.  English (default) or Danish (``lang="da"``) wording comes from the
-message table shared with the maps (:mod:`vollsmose_gis.i18n`); indicator labels stay
-as the modules give them.
+message table shared with the maps (:mod:`vollsmose_gis.i18n`): change logs and the
+scorer's notes are rendered in the report's language, indicator labels come from the
+catalogue in that language, units and money are written as the language writes them.
+The analyses' own warnings are shown as they are written, in English, marked
+``lang="en"`` (the Danish section says so); the district's provenance is quoted.
 """
 
 from __future__ import annotations
