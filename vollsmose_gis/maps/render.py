@@ -1,10 +1,19 @@
 """Folium plumbing shared by every map: GeoJSON with escaped tooltips, legends, the map
 frame (bounds, CSS, title, attribution, LayerControl), raster overlays and offline HTML.
 
-Escaping: folium's ``GeoJsonTooltip`` puts property values into ``innerHTML``
-unescaped, and Leaflet does the same with layer names and attributions.  Every text
-that reaches a page is therefore passed through :func:`html.escape` here first
-(``_geojson``, ``_legend_html``, titles, attribution).
+Escaping: the layers' tooltips (like folium's ``GeoJsonTooltip``) put property values
+into ``innerHTML`` unescaped, and Leaflet does the same with layer names and
+attributions.  Every text that reaches a page is therefore passed through
+:func:`html.escape` here first (``_geojson``, ``_legend_html``, titles, attribution).
+
+Shared serialisation: the same layers are drawn on many pages of a run (the baseline's
+buildings on every scenario map, both sides of a before/after map, the report's maps).
+:func:`_geojson` serialises a layer's features once per content (geometry, styles,
+tooltips; :func:`_features`) and every page embeds the same string; the layer's
+script is assembled around it in Python (:class:`_GeoJson`), and groups, overlays and
+controls are rendered without compiling their output as a Jinja template
+(:class:`_Direct`), which branca does for every element and which cost more than the
+rest of a page for large layers.
 
 Raster overlays (illuminance, DORI levels, their differences) are warped from the
 district CRS to Web Mercator (EPSG:3857) before they become PNG images: a Leaflet
