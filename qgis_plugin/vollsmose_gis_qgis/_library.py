@@ -3,16 +3,27 @@
 The plugin is a thin adapter: every computation is done by the ``vollsmose_gis``
 package, which must be installed in QGIS's own Python.  This module checks that without
 importing anything from QGIS, so the check and its message can be tested anywhere.
+
+It also imports shapely so that shapely uses its own GEOS (:func:`import_shapely`):
+inside QGIS on Linux the system GEOS is loaded first, and a shapely wheel bundling a
+newer GEOS would otherwise mix the two libraries and crash QGIS.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REQUIRED_VERSION", "LibraryStatus", "install_command", "library_status"]
+__all__ = [
+    "REQUIRED_VERSION",
+    "LibraryStatus",
+    "import_shapely",
+    "install_command",
+    "library_status",
+]
 
 REQUIRED_VERSION = (0, 1)
 """Oldest ``vollsmose_gis.__version__`` (major, minor) this plugin works with."""
@@ -63,6 +74,37 @@ def install_command(
     return f'{python} -m pip install --user --break-system-packages {PACKAGE} "numpy<2"'
 
 
+def import_shapely() -> bool:
+    """Import shapely bound to its own GEOS library (Linux); True if done here.
+
+    QGIS links the system GEOS (3.11 on Debian 12) and loads it first, with global
+    symbol scope.  A shapely wheel bundles its own, newer GEOS; imported normally, its
+    calls bind to the system library for every function that library has and to the
+    bundled one only for the newer functions (GEOS >= 3.12, e.g.
+    ``GEOSPreparedContainsXY_r`` behind ``shapely.contains_xy``), so objects made by
+    one GEOS reach the other and QGIS crashes (segmentation fault).  Importing shapely
+    with ``RTLD_DEEPBIND`` makes its extension modules resolve GEOS in their own
+    dependencies first.  Nothing changes when shapely is already imported, uses the
+    system GEOS itself (Debian's python3-shapely), or on other platforms.
+    """
+    deepbind = getattr(os, "RTLD_DEEPBIND", None)
+    if deepbind is None or not sys.platform.startswith("linux") or "shapely" in sys.modules:
+        return False
+    try:
+        importlib.import_module("numpy")  # NumPy and its BLAS keep the usual binding
+    except ImportError:
+        return False  # reported by the library import
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(flags | deepbind)
+    try:
+        importlib.import_module("shapely")
+    except ImportError:
+        return False  # reported by the library import
+    finally:
+        sys.setdlopenflags(flags)
+    return True
+
+
 @dataclass(frozen=True)
 class LibraryStatus:
     """Outcome of :func:`library_status`: ``ok`` and, if not, the message to show."""
@@ -83,6 +125,7 @@ def library_status() -> LibraryStatus:
         breaks the system GDAL bindings) or the version is too old.
     """
     command = install_command()
+    import_shapely()
     try:
         library = importlib.import_module("vollsmose_gis")
     except ImportError as exc:

@@ -333,8 +333,11 @@ def test_safety_without_plans_has_no_planned_layers(scene: Scene) -> None:
 # --------------------------------------------------------------------------- qgis_process
 
 
-def qgis_process_lamps(scene: Scene, tmp_path: Path, *, preload_shapely_geos: bool) -> Any:
-    """Run the lamp planner at the marks through ``qgis_process``; the finished process."""
+def test_lamp_planner_at_the_marks_through_qgis_process(scene: Scene, tmp_path: Path) -> None:
+    """Through ``qgis_process``, where QGIS loads the system GEOS before the plugin
+    imports shapely: the priority planner calls ``shapely.contains_xy`` (a GEOS 3.12
+    function), which crashed there until the plugin imported shapely bound to its own
+    GEOS (``_library.import_shapely``)."""
     binary = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
     if binary is None:
         skip_or_fail("qgis_process is not installed")
@@ -350,13 +353,6 @@ def qgis_process_lamps(scene: Scene, tmp_path: Path, *, preload_shapely_geos: bo
         "QGIS_CUSTOM_CONFIG_PATH": str(config),
         "PYTHONPATH": os.pathsep.join([str(REPO), *site_packages]),
     }
-    if preload_shapely_geos:
-        import shapely
-
-        bundled = sorted(Path(shapely.__file__).parent.parent.glob("shapely.libs/libgeos_c*"))
-        if not bundled:
-            pytest.skip("shapely uses the system GEOS here (no bundled libgeos_c)")
-        env["LD_PRELOAD"] = str(bundled[0])
     output = tmp_path / "lamps.gpkg"
     process = subprocess.run(
         [
@@ -370,12 +366,6 @@ def qgis_process_lamps(scene: Scene, tmp_path: Path, *, preload_shapely_geos: bo
         ],
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
-    return process, output
-
-
-def test_lamp_planner_at_the_marks_through_qgis_process(scene: Scene, tmp_path: Path) -> None:
-    """In ``qgis_process`` with shapely's own GEOS loaded first (see the next test)."""
-    process, output = qgis_process_lamps(scene, tmp_path, preload_shapely_geos=True)
     # qgis_process 3.22 may crash on exit after printing its results (as in test_plugin)
     assert output.is_file(), process.stdout[-2000:] + process.stderr[-2000:]
     assert "TREATED_SHARE_BEFORE:\t0\n" in process.stdout, process.stdout[-2000:]
@@ -390,18 +380,38 @@ def test_lamp_planner_at_the_marks_through_qgis_process(scene: Scene, tmp_path: 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QGIS loads the system GEOS (3.11 on Debian 12) before the plugin imports "
-    "shapely, whose wheel bundles a newer GEOS: shapely's GEOS calls bind to the system "
-    "library except those new in GEOS 3.12 (GEOSPreparedContainsXY_r), so "
-    "shapely.contains_xy mixes two GEOS libraries and crashes QGIS. The library's "
-    "priority_points (lighting/planner.py) calls shapely.contains_xy; "
-    "shapely.contains(geom, shapely.points(x, y)) would not. Remove this marker when "
-    "the library no longer calls contains_xy on the plugin's paths.",
-)
-def test_qgis_process_with_qgis_geos_first_runs_the_priority_planner(
-    scene: Scene, tmp_path: Path
-) -> None:
-    process, output = qgis_process_lamps(scene, tmp_path, preload_shapely_geos=False)
-    assert output.is_file(), f"qgis_process exit code {process.returncode}"
+@pytest.mark.parametrize("own_geos", [False, True])
+def test_shapely_imported_by_the_plugin_uses_its_own_geos(own_geos: bool) -> None:
+    """With the system GEOS loaded first (as QGIS does), ``shapely.contains_xy`` crashes
+    the process unless shapely was imported by ``_library.import_shapely``."""
+    import ctypes.util
+
+    import shapely
+
+    system = ctypes.util.find_library("geos_c")
+    bundled = list(Path(shapely.__file__).parent.parent.glob("shapely.libs/libgeos_c*"))
+    if system is None or not bundled:
+        pytest.skip("needs a system GEOS and a shapely wheel with its own GEOS")
+    geos = ctypes.CDLL(system)  # local scope: shapely in this process is unaffected
+    geos.GEOSversion.restype = ctypes.c_char_p
+    system_version = tuple(int(p) for p in geos.GEOSversion().decode().split(".")[:2])
+    if not own_geos and system_version >= (3, 12):
+        pytest.skip(f"the system GEOS {system_version} has contains_xy: nothing to mix")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from vollsmose_gis_qgis._library import import_shapely\n"
+        f"assert import_shapely() if {own_geos} else True\n"
+        "import shapely\n"
+        "from shapely.geometry import box\n"
+        "print(shapely.contains_xy(box(0, 0, 2, 2), [1.0, 3.0], [1.0, 1.0]).tolist())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "qgis_plugin")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "LD_PRELOAD": system},
+    )  # fmt: skip
+    if own_geos:
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "[True, False]"
+    else:  # the crash the plugin avoids (SIGSEGV)
+        assert done.returncode == -11, (done.returncode, done.stdout, done.stderr[-2000:])
