@@ -15,9 +15,11 @@ import dataclasses
 import html
 import re
 import textwrap
+import types
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -27,7 +29,8 @@ from tests.test_report import result  # noqa: F401  (the scored fixture, reused)
 from vollsmose_gis import report
 from vollsmose_gis.i18n import Message, indicator_label, t
 from vollsmose_gis.indicators import label_of
-from vollsmose_gis.scenario import ScenarioError, apply_scenario, load_scenario
+from vollsmose_gis.scenario import Scenario, ScenarioError, apply_scenario, load_scenario
+from vollsmose_gis.scoring import scoring_notes
 
 # English phrases of the Danish report before the fix (change log, notes, labels, units)
 ENGLISH = [
@@ -292,6 +295,35 @@ def test_indicator_labels_from_the_catalogue():
     plain = "Social family dwellings, share of all dwellings (plain count; § 168 a does not apply)"
     assert indicator_label("almen_family_share", plain, "da") == plain
     assert indicator_label("meets_40pct_rule", "anything", "en") == "anything"
+
+
+def test_scoring_notes_in_english_and_danish():
+    lamp = {"type": "add_cameras", "geometry": f"POINT ({X0 + 5} {Y0 + 5})"}
+    poi = {"type": "add_poi", "geometry": f"POINT ({X0 + 9} {Y0 + 9})", "kind": "shop"}
+    plans = {
+        "Both": Scenario.from_dict({"name": "Both", "interventions": [lamp, poi]}),
+        "Camera": Scenario.from_dict({"name": "Camera", "interventions": [lamp]}),
+        "Shop": Scenario.from_dict({"name": "Shop", "interventions": [poi]}),
+    }
+    results = {name: types.SimpleNamespace(scenario=s) for name, s in plans.items()}
+    scores = pd.DataFrame(
+        {"scenario": list(plans), "mixed housing": [50.0, float("nan"), float("nan")]}
+    )
+    notes = scoring_notes(scores, results)
+    assert [n.text("en") for n in notes] == [
+        "Both includes Camera and Shop: it combines their interventions, so it scores at "
+        "least as well by construction; compare it on cost.",
+        "The goal “mixed housing and residents” could not be measured for Camera and Shop "
+        "(its indicators are NaN: data missing or rules not applicable); the overall score "
+        "there rests on the other goals.",
+    ]
+    assert [n.text("da") for n in notes] == [
+        "Both omfatter Camera og Shop: planen samler deres tiltag og scorer derfor pr. "
+        "konstruktion mindst lige så godt; sammenlign den på prisen.",
+        "Målet “blandede boliger og beboere” kunne ikke måles for Camera og Shop "
+        "(indikatorerne mangler værdier: data mangler, eller reglerne gælder ikke); den "
+        "samlede score bygger dér på de øvrige mål.",
+    ]
 
 
 # --------------------------------------------------------------------------- descriptions
