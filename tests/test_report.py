@@ -475,7 +475,10 @@ return {
     lead: document.querySelector('#ranking tbody tr.lead td:nth-child(2)').textContent,
     status: document.getElementById('weights-status').hidden
         ? null : document.getElementById('weights-status').textContent,
-    controls: document.getElementById('live-weights').offsetHeight
+    controls: document.getElementById('live-weights').offsetHeight,
+    markers: Array.from(document.querySelectorAll('#live-chart circle')).map(function (c) {
+        return {plan: c.getAttribute('data-plan'), front: c.getAttribute('class') === 'front',
+                cy: parseFloat(c.getAttribute('cy')), label: c.textContent}; })
 };
 """
 
@@ -535,6 +538,15 @@ def test_live_weights_rerank_as_the_scorer_does(three, tmp_path):
                 per_m = want["delta_per_mdkk"]
                 assert row[-2] == (f"{per_m:,.1f}" if per_m == per_m else "–")
             assert shown["lead"] == scored.scores["scenario"].iloc[0]
+            # the cost-score chart at these weights: the scorer's Pareto front filled, each
+            # plan at its overall score (y 250 px = 0, 30 px = 100), labelled with its rank
+            markers = {m["plan"]: m for m in shown["markers"]}
+            assert sorted(markers) == sorted(scored.scores["scenario"])
+            for want in scored.scores.to_dict("records"):
+                marker = markers[want["scenario"]]
+                assert marker["front"] == bool(want["pareto"]), want["scenario"]
+                assert marker["cy"] == pytest.approx(250 - want["overall"] / 100 * 220)
+                assert marker["label"].startswith(f"{want['rank']}. {want['scenario']}: ")
             assert shown["status"].startswith("Ranked at weights other than the profile's:")
         # all weights zero: refused as the library refuses it, the table stays as it was
         zero = driver.execute_script(SET_WEIGHTS_JS, [0, 0, 0, 0], False)

@@ -1217,6 +1217,10 @@ def _live_weights(
         "text": {
             "status": t("report.live.status", lang),
             "zero": t("report.live.zero", lang),
+            "chart": t("report.live.chart", lang),
+            "chart_x": t("report.chart.cost.x", lang),
+            "chart_y": t("report.chart.cost.y", lang),
+            "today": t("map.today", lang),
         },
     }
     text = json.dumps(data, ensure_ascii=False, allow_nan=False)
@@ -1231,7 +1235,10 @@ def _live_weights(
         ],
         "max": 4 * top,
         "step": top / 20,
-        "text": {key: t(f"report.live.{key}", lang) for key in ("h", "intro", "reset", "p_first")},
+        "text": {
+            key: t(f"report.live.{key}", lang)
+            for key in ("h", "intro", "reset", "p_first", "chart")
+        },
     }
 
 
