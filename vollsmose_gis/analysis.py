@@ -375,7 +375,8 @@ def run(
         mapping deep-merged onto ``standards/<file>.yaml`` (e.g. ``{"en13201":
         {"planner": {"lamp": {"maintenance_factor": 0.7}}}}``), as
         :func:`vollsmose_gis.standards.overridden`, which may also wrap the call.
-        Part of the cache key.
+        The overrides of the files the run read (its own and those of the modules it
+        runs) are part of the cache key.
     **params
         The module's parameters (:attr:`AnalysisSpec.parameters`); ``progress`` is
         passed through and not part of the cache key.

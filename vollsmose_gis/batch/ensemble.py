@@ -12,18 +12,19 @@ analysis; this is the other half.
 Every entry with a numeric range, a set of readings or a band of two ranges reaches
 the model runs through one mechanism: a standards override
 (:func:`vollsmose_gis.standards.overridden`), i.e. the drawn values deep-merged onto the
-packaged files while the draw's scenarios are scored.  Every :func:`~vollsmose_gis.
-standards.load` inside sees them, and the module cache keys on them
-(:func:`vollsmose_gis.analysis.run`), so two draws never share a result.  How an entry
-reaches a run (``wired``):
+packaged files while the draw's scenarios are scored.  Every
+:func:`~vollsmose_gis.standards.load` inside sees them, and the module cache keys on
+the overrides of the files a run read (:func:`vollsmose_gis.analysis.run`), so two
+draws never share a result and connectivity, which reads none of them, runs once.  How
+an entry reaches a run (``wired``):
 
 - ``"standards"``: ``en13201.yaml`` (lighting), ``dori.yaml`` (CCTV), ``safety.yaml``
-  (natural surveillance's recognition distances) and the ``mix.yaml`` entries that are
+  (natural surveillance's recognition distance) and the ``mix.yaml`` entries that are
   keys of the file (access radius, green-space size, catchment access, the
   jobs-housing band - a low and a high end, each drawn within its own range);
 - ``"params"``: ``calming.yaml``; drawn as calming's ``params`` (a partial calming.yaml)
-  and applied as the same standards override, so the safety module's own calming run
-  sees the draw too;
+  and applied as the same standards override, so a calming run nested in another
+  module's sees the draw too;
 - ``"parameter:<name>"``: the ``mix.yaml`` entries that name a SPEC parameter
   (``whole_units``, ``institutions_count``, ``count_demolished``);
 - ``"district:rule_area"``: mix's ``rule_area`` readings - the district's
