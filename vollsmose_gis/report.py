@@ -13,6 +13,13 @@ key figures in words and a before/after map (today against the scenario best on 
 theme), a map of what the leading scenario changes, the analyses' warnings (once
 each, with the plans they concern), and the method and data provenance.
 
+Sliders under the ranking re-rank the plans in the browser at other theme weights with
+the scorer's arithmetic (:func:`_live_weights` embeds the data as JSON) and redraw a
+cost–score chart; a Safety section shows the evidence of today and what each plan
+changes at the safety-walk marks when the district has evidence
+(:func:`_safety_section`).  A print stylesheet lays the page out on A4, and
+:func:`print_pdf` prints it to PDF with headless Chromium.
+
 Everything is in the one file: the maps are complete pages of their own
 (:func:`vollsmose_gis.maps.to_html`, Leaflet inlined) embedded as ``<iframe
 srcdoc>``, so their styles and scripts cannot clash, and the page needs no network.
