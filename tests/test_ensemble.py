@@ -7,6 +7,7 @@ uncertain parameter and checks the output moves the way the model says it must.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -163,16 +164,27 @@ def test_lighting_efficacy_sun_altitude_threshold_and_curve(unknown_lamp: Distri
     assert flat["mean_illuminance_lx"] != batwing["mean_illuminance_lx"]
 
 
-def test_lighting_planner_lamp_takes_the_override() -> None:
-    from vollsmose_gis.lighting.planner import LampSpec
+def test_lighting_planner_lamp_and_spacing_take_the_override() -> None:
+    from vollsmose_gis.lighting.planner import LampSpec, plan_lights
 
+    district = small_district()
     lamp = {"lumens": 1500.0, "height_m": 4.0, "maintenance_factor": 0.7}
-    with standards.overridden({"en13201": {"planner": {"lamp": lamp, "min_spacing_m": 8.0}}}):
-        spec = LampSpec.default()
-        spacing = standards.load("en13201")["planner"]["min_spacing_m"]
-    assert (spec.lumens, spec.height_m, spec.maintenance_factor, spacing) == (
-        1500.0, 4.0, 0.7, 8.0)  # fmt: skip
+    plans = {}
+    for spacing in (8.0, 20.0):
+        drawn = {"en13201": {"planner": {"lamp": lamp, "min_spacing_m": spacing}}}
+        with standards.overridden(drawn), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unresolved segments, as data in the plan
+            spec = LampSpec.default()
+            plans[spacing] = plan_lights(district)
+    assert (spec.lumens, spec.height_m, spec.maintenance_factor) == (1500.0, 4.0, 0.7)
     assert LampSpec.default().lumens != 1500.0
+    close = plans[8.0].added
+    assert len(close) > 10 and set(close["lumens"]) == {1500.0} and set(close["height_m"]) == {4.0}
+    xy = np.c_[close.geometry.x, close.geometry.y]
+    gaps = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    assert gaps[~np.eye(len(xy), dtype=bool)].min() >= 8.0
+    # 1,500 lm lamps 20 m apart cannot make a path pass: the planner adds none
+    assert plans[20.0].summary["min_spacing_m"] == 20.0 and len(plans[20.0].added) == 0
 
 
 # --------------------------------------------------------------------------- CCTV
@@ -235,6 +247,24 @@ def test_cctv_planner_camera_takes_the_override() -> None:
     assert len(drawn) == len(packaged) > 0
     assert set(drawn["hfov_deg"]) == {42.0} and set(drawn["tilt_deg"]) == {-20.0}
     assert set(drawn["height_m"]) == {3.3} and 42.0 not in set(packaged["hfov_deg"])
+
+
+def test_cctv_heading_search_radius_reaches_the_camera_setup() -> None:
+    from vollsmose_gis.cctv.setup import camera_setup
+
+    camera = dict(camera_id="C9", height_m=4.0, heading_deg=np.nan, heading_estimated=True,
+                  hfov_deg=60.0, vfov_deg=np.nan, resolution_px=1920, tilt_deg=0.0,
+                  geometry=Point(X0 + 40, Y0 + 160))  # fmt: skip
+    district = small_district().replace(cameras=frame([camera]))
+    headings = {}
+    for radius in (20.0, 100.0):
+        with (
+            standards.overridden(over("dori", "missing_heading.search_radius_m", radius)),
+            pytest.warns(UserWarning, match="have no heading"),
+        ):
+            headings[radius] = camera_setup(district)["heading_deg"].tolist()
+    # the street 60 m south is beyond 20 m (the fallback, north) and within 100 m
+    assert headings == {20.0: [0.0], 100.0: [180.0]}
 
 
 # --------------------------------------------------------------------------- mix, safety
