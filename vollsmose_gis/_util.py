@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["json_value", "largest_remainder", "slug"]
+__all__ = ["contains_points", "json_value", "largest_remainder", "slug"]
 
 
 def slug(name: str, default: str = "scenario") -> str:
@@ -18,6 +18,20 @@ def slug(name: str, default: str = "scenario") -> str:
     """
     keep = "".join(c.lower() if c.isalnum() else "-" for c in name)
     return "-".join(part for part in keep.split("-") if part) or default
+
+
+def contains_points(geometry: Any, x: Any, y: Any) -> np.ndarray:
+    """Whether each point (x, y) lies inside ``geometry`` (boolean array).
+
+    ``shapely.contains_xy`` would do this, but it is a GEOS 3.12 function: inside QGIS
+    on Debian bookworm, QGIS has already loaded the system GEOS 3.11, shapely's call
+    can resolve to it and crash the process.  ``contains`` on points (with the
+    geometry prepared) is as fast and exists in every GEOS.
+    """
+    import shapely
+
+    shapely.prepare(geometry)
+    return np.asarray(shapely.contains(geometry, shapely.points(np.asarray(x), np.asarray(y))))
 
 
 def json_value(value: Any) -> Any:

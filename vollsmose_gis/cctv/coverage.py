@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
+from vollsmose_gis._util import contains_points
 from vollsmose_gis.cctv.dori import _standard
 from vollsmose_gis.cctv.setup import _walkable
 from vollsmose_gis.cctv.visibility import CctvResult, _Grid, _landuse_of, _mask, viewsheds
@@ -122,7 +123,7 @@ def coverage(
         ex, ey = shapely.get_x(points), shapely.get_y(points)
         ecol, erow = grid.to_cell(ex, ey)
         inside = (ecol >= 0) & (ecol < cols) & (erow >= 0) & (erow < rows)
-        inside &= shapely.contains_xy(district.boundary, ex, ey)
+        inside &= contains_points(district.boundary, ex, ey)
         er = np.floor(erow[inside]).astype(np.int64)
         ec = np.floor(ecol[inside]).astype(np.int64)
         dist, (near_r, near_c) = ndimage.distance_transform_edt(

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis._util import contains_points
 from vollsmose_gis.analysis import Plan, new_ids
 from vollsmose_gis.cctv.dori import _check_fov_resolution, _level_code, _standard, dori_levels
 from vollsmose_gis.cctv.setup import _walkable, camera_setup
@@ -157,7 +158,7 @@ def camera_candidates(
             nx, ny = ty / norm, -tx / norm  # right-hand normal
             px, py = shapely.get_x(p), shapely.get_y(p)
             polygon = shapely.Polygon(ring)
-            probe = shapely.contains_xy(polygon, px + nx * 0.1, py + ny * 0.1)
+            probe = contains_points(polygon, px + nx * 0.1, py + ny * 0.1)
             nx, ny = np.where(probe, -nx, nx), np.where(probe, -ny, ny)  # point outward
             offset = float(place["facade_offset_m"])
             block(

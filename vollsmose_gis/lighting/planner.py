@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis._util import contains_points
 from vollsmose_gis.analysis import Plan, new_ids
 from vollsmose_gis.district import District
 from vollsmose_gis.io import Raster
@@ -257,7 +258,7 @@ def priority_points(
             f"{what} has {int((weight < 0).sum())} negative weight(s) (lowest "
             f"{float(weight.min()):g}); weights must be >= 0"
         )
-    inside = shapely.contains_xy(district.boundary, xy[:, 0], xy[:, 1]) & (weight > 0)
+    inside = contains_points(district.boundary, xy[:, 0], xy[:, 1]) & (weight > 0)
     if not inside.any():
         raise InputError(
             f"{what} has no weight > 0 inside the boundary of district {district.name!r}; "

@@ -54,6 +54,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis._util import contains_points
 from vollsmose_gis.cctv.setup import _walkable, building_heights
 from vollsmose_gis.cctv.visibility import _grid_for, _line_of_sight, _occluders
 from vollsmose_gis.district import District
@@ -104,7 +105,7 @@ def square_samples(district: District, p: dict[str, Any]) -> gpd.GeoDataFrame:
         ys = np.arange(math.floor(miny / step) * step + step / 2, maxy, step)
         gx, gy = np.meshgrid(xs, ys)
         pts = shapely.points(gx.ravel(), gy.ravel())
-        inside = shapely.contains_xy(geom, gx.ravel(), gy.ravel())
+        inside = contains_points(geom, gx.ravel(), gy.ravel())
         parts_xy.append(pts[inside])
         parts_id.append(np.full(int(inside.sum()), ident, dtype=object))
     points = np.concatenate(parts_xy) if parts_xy else np.empty(0, dtype=object)
