@@ -57,6 +57,10 @@ def test_overridden_merges_nests_and_refuses_unknown_keys() -> None:
         assert standards.load("en13201")["planner"]["lamp"]["lumens"] != 2000.0
         assert "en13201" in standards.override_key() and standards.override_key(("dori",)) == ""
     assert standards.load("en13201") is packaged
+    # the memoised category lists key on their files' overrides
+    with standards.overridden({"categories": {"tenures": ["almen_family", "cooperative"]}}):
+        assert standards.categories("tenures") == ("almen_family", "cooperative")
+    assert len(standards.categories("tenures")) == 6
     assert standards.load("en13201")["planner"]["lamp"]["maintenance_factor"] == 0.8
     with (
         pytest.raises(InputError, match=r"no key 'planner\.lamp\.maintenance' in the packaged"),

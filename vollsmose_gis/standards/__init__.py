@@ -181,7 +181,6 @@ def override_key(names: tuple[str, ...] | None = None) -> str:
     return ";".join(parts)
 
 
-@cache
 def categories(kind: str) -> tuple[str, ...]:
     """Return the allowed values of one category list, in file order.
 
@@ -191,6 +190,12 @@ def categories(kind: str) -> tuple[str, ...]:
         A list in ``categories.yaml`` (``"tenures"``, ``"uses"``, ``"poi_kinds"``...),
         or ``"highway_classes"`` for the OSM classes of ``highways.yaml``.
     """
+    return _categories(kind, override_key(("categories", "highways")))
+
+
+@cache
+def _categories(kind: str, overrides: str) -> tuple[str, ...]:
+    """:func:`categories`, memoised per list and per override of the two files."""
     if kind == "highway_classes":
         return tuple(load("highways")["classes"])
     lists = load("categories")
