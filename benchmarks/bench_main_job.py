@@ -69,6 +69,7 @@ def child(out: str, paths: list[str]) -> None:
     phases["cpu"] = time.process_time()  # the whole process, imports included
     report_path = Path(out) / "report.html"
     phases["report_bytes"] = report_path.stat().st_size if report_path.exists() else 0
+    phases["maps_bytes"] = sum(p.stat().st_size for p in (Path(out) / "maps").glob("*.html"))
     print(json.dumps(phases))
 
 
@@ -106,7 +107,8 @@ def end_to_end(repeats: int) -> None:
                     f"maps + report {100 * share:.0f} %); CPU {phases['cpu']:.1f} s "
                     f"(scoring {phases['score_cpu']:.1f}, maps {phases['maps_cpu']:.1f}, "
                     f"report {phases['report_cpu']:.1f}; maps + report {100 * cpu_share:.0f} %); "
-                    f"report {phases['report_bytes'] / 1e6:.1f} MB",
+                    f"report {phases['report_bytes'] / 1e6:.1f} MB, "
+                    f"maps {phases['maps_bytes'] / 1e6:.1f} MB",
                     flush=True,
                 )
     print(f"load average after: {os.getloadavg()}")
