@@ -379,6 +379,7 @@ def test_ensemble_of_the_example_scenarios_under_lighting_and_mix_draws() -> Non
     assert summary["draws"] == 2 and len(summary["table"]) == 2 * len(scenarios)
     assert sum(s["p_first"] for s in summary["scenarios"].values()) == pytest.approx(1.0)
     assert {w["module"] for w in summary["wired"]} == {"lighting", "mix"}
+    assert {w["file"] for w in summary["wired"]} == {"standards/en13201.yaml", "standards/mix.yaml"}
     table = pd.DataFrame(summary["table"])
     # the draws reach the scores: some plan's overall differs between the two draws
     spread = table.groupby("scenario")["overall"].agg(lambda v: v.max() - v.min())

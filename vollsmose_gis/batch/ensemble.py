@@ -406,6 +406,7 @@ def score_ensemble(
         "wired": [
             {
                 "module": p.module,
+                "file": f"standards/{p.file}.yaml",
                 "parameter": p.path,
                 "as": p.wired,
                 "range": (None if p.values else [list(b) for b in p.bands] or [p.low, p.high]),
@@ -416,7 +417,12 @@ def score_ensemble(
             if p.wired and p.module in names
         ],
         "not_wired": [
-            {"module": p.module, "parameter": p.path, "reason": p.reason}
+            {
+                "module": p.module,
+                "file": f"standards/{p.file}.yaml",
+                "parameter": p.path,
+                "reason": p.reason,
+            }
             for p in everything
             if not p.wired
         ],
