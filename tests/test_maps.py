@@ -817,3 +817,26 @@ def test_a_page_is_drawn_once_per_drawing_session(district, changed, tmp_path):
         with pytest.raises(InputError, match="unknown map page 'atlas'"):
             maps.page_html("atlas", district)
     assert pages._PAGES is None  # nothing kept after the session
+
+
+def test_a_scored_plan_lends_its_catchments_to_the_mix_map(district):
+    from vollsmose_gis.scoring import score_scenarios
+
+    result = score_scenarios([Scenario(name="Today")], district=district, modules=["mix"])
+    themes._CACHE.clear()
+    render._FEATURES.clear()
+    scored = maps.mix_map(result.results["Today"])
+    assert not [k for k in themes._CACHE if k[0] == "catchments"]  # nothing computed
+    bare = maps.mix_map(district)  # a bare district computes them
+    assert [k for k in themes._CACHE if k[0] == "catchments"]
+
+    def catchment_data(m):
+        (group,) = [
+            c
+            for c in m._children.values()
+            if getattr(c, "layer_name", "") == "Mix of uses within 800 m walk"
+        ]
+        (layer,) = group._children.values()
+        return layer.features.data
+
+    assert catchment_data(scored) is catchment_data(bare)  # the same features, one string

@@ -926,8 +926,20 @@ def _cctv_layers(ctx: _Ctx) -> list[_Layer]:
     return layers
 
 
-def _catchments(district: District) -> gpd.GeoDataFrame:
+def _catchments(ctx: _Ctx) -> gpd.GeoDataFrame:
+    """The homes with their 800 m walking catchment's mix (``landuse_entropy_800m``…).
+
+    A scenario's scored mix result holds them already (its ``homes``, the same
+    :func:`vollsmose_gis.mix.home_catchments` columns); for a bare district they are
+    computed, once per content of what the mix module reads.
+    """
     from vollsmose_gis import mix
+
+    scored = ctx.modules.get("mix")
+    homes = getattr(scored.extras.get("mix"), "homes", None) if scored is not None else None
+    if isinstance(homes, gpd.GeoDataFrame) and "landuse_entropy_800m" in homes:
+        return homes
+    district = ctx.district
 
     def compute() -> gpd.GeoDataFrame:
         try:
@@ -1017,7 +1029,7 @@ def _mix_layers(ctx: _Ctx) -> list[_Layer]:
             ),
         )
     )
-    catchments = ctx.view(_catchments(d))
+    catchments = ctx.view(_catchments(ctx))
     group = _Group(name=html.escape(_t("map.mix.catchment", lang)), show=False)
     entropy = _float_column(catchments, "landuse_entropy_800m")
     jobs = _float_column(catchments, "jobs_per_dwelling_800m")
