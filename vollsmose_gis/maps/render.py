@@ -141,7 +141,8 @@ class _Features:
 
 
 _FEATURES: OrderedDict[str, _Features] = OrderedDict()
-_FEATURES_BYTES = 256 * 2**20  # the serialised layers kept, at most (a page holds ~1-3 MB)
+# the serialised layers kept, at most: the five example scenarios' maps hold ~4 MB
+_FEATURES_BYTES = 64 * 2**20
 feature_serialisations: Counter[str] = Counter()
 """How many layers were serialised to GeoJSON in this process (``"layer"``), and how
 many were taken from the cache of serialised layers (``"shared"``)."""
@@ -211,7 +212,10 @@ def _features(
         count=len(feats),
     )
     _FEATURES[key] = features
-    while sum(len(f.data) for f in _FEATURES.values()) > _FEATURES_BYTES and len(_FEATURES) > 1:
+    while (
+        sum(len(f.data) + len(f.styles) for f in _FEATURES.values()) > _FEATURES_BYTES
+        and len(_FEATURES) > 1
+    ):
         _FEATURES.popitem(last=False)
     return features
 
