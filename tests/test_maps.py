@@ -840,3 +840,16 @@ def test_a_scored_plan_lends_its_catchments_to_the_mix_map(district):
         return layer.features.data
 
     assert catchment_data(scored) is catchment_data(bare)  # the same features, one string
+
+
+def test_real_evidence_is_not_called_illustrative_on_the_safety_map():
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    incidents, walk = d.incidents.copy(), d.safety_walk.copy()
+    incidents["illustrative"] = False
+    walk["illustrative"] = False
+    m = maps.theme_map(d.replace(incidents=incidents, safety_walk=walk), "safety")
+    (controls,) = [c for c in m._children.values() if isinstance(c, render._Controls)]
+    assert "ILLUSTRATIVE" not in controls.legend_html
+    assert "Overlooked and lit to its EN 13201 class" in controls.legend_html
