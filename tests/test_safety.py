@@ -972,3 +972,49 @@ def test_audit_shows_what_a_plan_changes_at_each_mark():
     assert table["changed"].all()
     assert (table["camera_level_now"] == "not seen").all()
     assert table["camera_level_plan"].tolist() == table["camera_level_now"].tolist()
+
+
+def test_review_computes_each_distinct_surveillance_once():
+    """The plans' safety review (report's Safety section): today's surveillance is
+    reused by a plan that leaves its layers alone, one computation serves plans with the
+    same content, and a plan that adds lamps gets its own night view."""
+    from types import SimpleNamespace
+
+    from vollsmose_gis import analysis
+    from vollsmose_gis.safety.priority import treated_share
+    from vollsmose_gis.safety.review import review_plans
+
+    base = surveillance_scene(False).replace(
+        safety_walk=frame(
+            [{"mark_id": "m1", "reason": "dark", "date": "2024-10-01",
+              "geometry": Point(X0 + 50, Y0)}]
+        )
+    )  # fmt: skip
+
+    def scored(district):
+        return SimpleNamespace(district=district, modules={})
+
+    lamps = frame(
+        [
+            {"light_id": f"l{k}", "lumens": 3000.0, "height_m": 5.0,
+             "geometry": Point(X0 + 5 + 15 * k, Y0 + 2)}
+            for k in range(7)
+        ]
+    )  # fmt: skip
+    lit = base.replace(lights=lamps)
+    review = review_plans(
+        scored(base), {"same": scored(base), "lit": scored(lit), "lit too": scored(lit)}
+    )
+    assert review is not None
+    today = analysis.run("safety", base).extras["surveillance"]
+    assert review.baseline.surveillance is today and review.plans["same"].surveillance is today
+    assert review.plans["lit"].surveillance is review.plans["lit too"].surveillance
+    assert review.plans["lit"].surveillance is not today
+    # no lamp today: nothing overlooked at night; the lamps give the lit plan a night view
+    assert review.baseline.surveillance.share_night == 0.0
+    assert review.plans["lit"].surveillance.share_night > 0.0
+    assert review.plans["lit"].audit["lux"].iloc[0] > review.baseline.audit["lux"].iloc[0] == 0
+    assert review.plans["lit"].treated_lights == treated_share(lit, by="lights")
+    # no evidence: no review
+    bare = base.replace(safety_walk=base.safety_walk.iloc[:0], incidents=base.incidents.iloc[:0])
+    assert review_plans(scored(bare), {}) is None

@@ -190,6 +190,10 @@ def run_job(
             modules=modules, client=scheduler, workers=0 if scheduler is None else 2,
         )  # fmt: skip
         add_to_robustness(result.robustness, draws)
+    if report:
+        # the report's Safety section is analysis (audits, surveillance of each plan):
+        # run with the analyses, before drawing, so the report only renders
+        result.safety_review()
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.resolve().parent))
     # one drawing session for the maps and the report: a page both show is drawn once
     drawing = contextlib.ExitStack()

@@ -613,71 +613,6 @@ def _theme_sections(
     return sections
 
 
-# The layers natural surveillance reads (facades, paths, squares, lit streets): a plan
-# that leaves them as they are has today's surveillance, which costs seconds to compute.
-_SURVEILLANCE_READS = ("streets", "buildings", "landuse", "lights")
-
-
-def _module(plan: Any, name: str) -> Any:
-    """A module result of a plan: the scorer's, else :func:`analysis.run` (cached)."""
-    from vollsmose_gis import analysis
-
-    return plan.modules.get(name) or analysis.run(name, plan.district)
-
-
-_SURVEILLANCE_CACHE: dict[str, Any] = {}
-_SURVEILLANCE_CACHE_SIZE = 16
-
-
-def _plan_audit(plan: Any, today: Any) -> tuple[Any, Any]:
-    """A plan's safety-walk audit and natural surveillance.
-
-    The audit is :func:`vollsmose_gis.safety.safety_audit` on the plan's light, cameras,
-    speeds and surveillance.  Surveillance is today's when the plan leaves the layers it
-    reads unchanged; else it is computed for the plan alone (not the whole safety
-    analysis: its hot spots rest on the incidents, which no plan changes) and kept by
-    the content of those layers, so a report in a second language reuses it.
-    """
-    from vollsmose_gis.network import NoStreetsError
-    from vollsmose_gis.safety import natural_surveillance, safety_audit
-
-    key = plan.district.fingerprint(*_SURVEILLANCE_READS)
-    if key == today.district.fingerprint(*_SURVEILLANCE_READS):
-        surveillance = today.safety.extras["surveillance"]
-    elif key in _SURVEILLANCE_CACHE:
-        surveillance = _SURVEILLANCE_CACHE[key]
-    else:
-        surveillance = natural_surveillance(
-            plan.district,
-            lighting_segments=_module(plan, "lighting").layers["lighting_segments"],
-        )
-        while len(_SURVEILLANCE_CACHE) >= _SURVEILLANCE_CACHE_SIZE:
-            _SURVEILLANCE_CACHE.pop(next(iter(_SURVEILLANCE_CACHE)))
-        _SURVEILLANCE_CACHE[key] = surveillance
-    if not len(plan.district.safety_walk):
-        return None, surveillance
-    try:
-        speeds = _module(plan, "calming").layers.get("calming_speeds")
-    except NoStreetsError:  # no street with motor traffic: no speeds at the marks
-        speeds = None
-    audit = safety_audit(
-        plan.district,
-        illuminance=_module(plan, "lighting").rasters["illuminance"],
-        cctv=_module(plan, "cctv").extras["cctv"],
-        surveillance=surveillance,
-        speeds=speeds,
-    )
-    return audit, surveillance
-
-
-class _Today:
-    """Today's district with its safety analysis (for :func:`_plan_audit`)."""
-
-    def __init__(self, district: Any, safety: Any) -> None:
-        self.district = district
-        self.safety = safety
-
-
 _AUDIT_COLUMNS = ("lux", "camera_level", "overlooked_day", "overlooked_night", "v85_kmh")
 
 
@@ -704,18 +639,13 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
     (:func:`vollsmose_gis.safety.treated_share`) and its paths overlooked at night.
     Illustrative evidence is labelled so.  None without evidence.
     """
-    from vollsmose_gis.safety import (
-        ILLUSTRATIVE,
-        compare_audits,
-        incidents_table,
-        treated_share,
-    )
+    from vollsmose_gis.safety import ILLUSTRATIVE, compare_audits, incidents_table
 
-    base = result.baseline.district
-    if not (len(base.incidents) or len(base.safety_walk)):
+    review = result.safety_review()  # computed with the analyses; rendered here
+    if review is None:
         return None
-    today = _Today(base, _module(result.baseline, "safety"))
-    safety = today.safety
+    base = result.baseline.district
+    safety = review.today
     indicators = [
         {
             "label": indicator_label(indicator.id, indicator.label, lang),
@@ -742,46 +672,37 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
             )
     n_marks = len(base.safety_walk)
 
-    def treated(plan: Any) -> list[str]:
-        segments = _module(plan, "lighting").layers["lighting_segments"]
-        lights = treated_share(plan.district, by="lights", segments=segments)
-        cameras = treated_share(
-            plan.district,
-            by="cameras",
-            level="recognition",
-            cctv=_module(plan, "cctv").extras["cctv"],
+    def cells(plan: Any) -> list[str]:
+        treated = (
+            [
+                format_value(plan.treated_lights, "share", lang),
+                format_value(plan.treated_cameras, "share", lang),
+            ]
+            if n_marks
+            else ["–", "–"]
         )
-        return [format_value(lights, "share", lang), format_value(cameras, "share", lang)]
+        return [*treated, format_value(plan.surveillance.share_night, "share", lang)]
 
-    surveillance = safety.extras["surveillance"]
     plans: list[dict[str, Any]] = [
-        {
-            "name": t("map.today", lang),
-            "changed": "–",
-            "cells": (treated(result.baseline) if n_marks else ["–", "–"])
-            + [format_value(surveillance.share_night, "share", lang)],
-            "marks": [],
-        }
+        {"name": t("map.today", lang), "changed": "–", "cells": cells(review.baseline), "marks": []}
     ]
     for name in result.scores["scenario"]:
-        plan = result.results[str(name)]
-        plan_audit, plan_surveillance = _plan_audit(plan, today)
+        plan = review.plans[str(name)]
         changes: list[list[str]] = []
-        if audit is not None and plan_audit is not None and n_marks:
-            compared = compare_audits(audit, plan_audit)
+        if audit is not None and plan.audit is not None and n_marks:
+            compared = compare_audits(audit, plan.audit)
             for row in compared[compared["changed"]].to_dict("records"):
-                cells = [str(row["mark_id"]), str(row["reason"])]
+                row_cells = [str(row["mark_id"]), str(row["reason"])]
                 for column in _AUDIT_COLUMNS:
                     now = _audit_cell(column, row[f"{column}_now"], lang)
                     then = _audit_cell(column, row[f"{column}_plan"], lang)
-                    cells.append(now if now == then else f"{now} → {then}")
-                changes.append(cells)
+                    row_cells.append(now if now == then else f"{now} → {then}")
+                changes.append(row_cells)
         plans.append(
             {
                 "name": str(name),
                 "changed": f"{len(changes)} / {n_marks}" if n_marks else "–",
-                "cells": (treated(plan) if n_marks else ["–", "–"])
-                + [format_value(plan_surveillance.share_night, "share", lang)],
+                "cells": cells(plan),
                 "marks": changes,
             }
         )

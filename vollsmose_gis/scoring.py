@@ -32,6 +32,7 @@ from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
 from vollsmose_gis.i18n import Message
 from vollsmose_gis.indicators import THEMES
+from vollsmose_gis.safety.review import SafetyReview, review_plans
 from vollsmose_gis.scenario import ChangeLog, Scenario, apply_scenario
 from vollsmose_gis.standards import load
 
@@ -310,6 +311,19 @@ class ScoreResult:
     """The base district's file (None: the district given in code or the embedded one)."""
     messages: list[Message] = field(default_factory=list)
     """The notes as message-table entries, to render them in the report's language."""
+    safety: SafetyReview | None = field(default=None, repr=False)
+    """The safety review of today and the plans (:meth:`safety_review`), once computed."""
+
+    def safety_review(self) -> SafetyReview | None:
+        """What each plan changes at the marked places (:func:`safety.review_plans`).
+
+        Computed on first call and kept (the main job calls it with the analyses, the
+        report renders it); None when the base district has no safety evidence.
+        """
+        # recomputed if the plans changed since (a copy with renamed plans)
+        if self.safety is None or set(self.safety.plans) != set(self.results):
+            self.safety = review_plans(self.baseline, self.results)
+        return self.safety
 
     def notes_in(self, lang: str) -> list[str]:
         """The notes beside the ranking in ``lang`` (``"en"`` or ``"da"``).
