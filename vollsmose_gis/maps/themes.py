@@ -24,6 +24,7 @@ import shapely
 
 from vollsmose_gis import analysis
 from vollsmose_gis._errors import InputError
+from vollsmose_gis._util import contains_points
 from vollsmose_gis.district import District
 from vollsmose_gis.i18n import category as _category
 from vollsmose_gis.i18n import check_lang as _check_lang
@@ -391,7 +392,7 @@ def _connectivity_layers(ctx: _Ctx) -> list[_Layer]:
             )
         )
     if nodes is not None and not nodes.empty and "degree" in nodes:
-        inside = shapely.contains_xy(
+        inside = contains_points(
             ctx.district.boundary, nodes.geometry.x.to_numpy(), nodes.geometry.y.to_numpy()
         )
         dead = nodes.loc[(_float_column(nodes, "degree") == 1) & inside]
