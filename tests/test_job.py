@@ -189,3 +189,26 @@ def test_a_run_closes_its_drawing_session_even_when_it_fails(
     assert seen == [True]  # the report ran inside the maps' session
     assert pages._PAGES is None and themes._KEYS is None
     assert not out.exists()
+
+
+def test_the_report_embeds_the_leaders_changes_page_the_maps_drew(gpkg: Path, tmp_path: Path):
+    """One drawing of the leader's changes map serves its map file and the report."""
+    import html
+    import re
+
+    from vollsmose_gis._util import slug
+
+    from tests.factories import X0, Y0
+
+    shop = {"type": "add_poi", "geometry": f"POINT ({X0 + 60} {Y0 + 60})", "kind": "shop"}
+    plans = [
+        Scenario.from_dict({"name": name, "base": str(gpkg), "interventions": [shop]})
+        for name in ("a", "b")
+    ]
+    out = tmp_path / "out"
+    job = run_job(plans, out, modules=["lighting", "cctv"])  # the changes map needs both
+    leader = str(job.result.scores.iloc[0]["scenario"])
+    page = (out / "report.html").read_text(encoding="utf-8")
+    frames = [html.unescape(m) for m in re.findall(r"srcdoc='([^']*)'", page)]
+    drawn = (out / "maps" / f"{slug(leader)}_changes.html").read_text(encoding="utf-8")
+    assert drawn in frames

@@ -49,7 +49,7 @@ import pandas as pd
 
 from vollsmose_gis.i18n import category, check_lang, has, indicator_label, number, t, unit
 from vollsmose_gis.io import atomic_path
-from vollsmose_gis.maps import before_after_map, changes_map, to_html
+from vollsmose_gis.maps import before_after_map, page_html, to_html
 
 if TYPE_CHECKING:
     from vollsmose_gis.scoring import ScoreResult
@@ -885,7 +885,8 @@ def _context(
         changes_section = {
             "heading": t("report.changes.h", lang, leader=leader["scenario"]),
             "text": t("report.changes.text", lang),
-            "html": to_html(changes_map(result.baseline, leader_result, tiles=tiles, lang=lang)),
+            # the same page as maps/<leader>_changes.html: drawn once in the job's session
+            "html": page_html("changes", result.baseline, leader_result, tiles=tiles, lang=lang),
         }
     modules = sorted({m for r in result.results.values() for m in r.modules})
     if progress is not None:
