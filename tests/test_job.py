@@ -196,9 +196,8 @@ def test_the_report_embeds_the_leaders_changes_page_the_maps_drew(gpkg: Path, tm
     import html
     import re
 
-    from vollsmose_gis._util import slug
-
     from tests.factories import X0, Y0
+    from vollsmose_gis._util import slug
 
     shop = {"type": "add_poi", "geometry": f"POINT ({X0 + 60} {Y0 + 60})", "kind": "shop"}
     plans = [
