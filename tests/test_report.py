@@ -607,7 +607,13 @@ def test_safety_section_from_the_evidence(evidence, result):
         ["2024", "3", "32.61"],
     ]
     indicators = {row[0]: row[1] for row in cells_of(page, "safety-indicators")[1:]}
-    assert indicators["Incidents per 1,000 residents in 2024"] == "32.61 per 1,000 residents"
+    label = "Incidents per 1,000 residents in the latest year with dated incidents (2024)"
+    assert indicators[label] == "32.61 per 1,000 residents"
+    danish = cells_of(report.report_html(evidence, lang="da"), "safety-indicators")
+    assert [
+        "Hændelser pr. 1.000 indbyggere i det seneste år med daterede hændelser",
+        "32,61 pr. 1.000 indbyggere",
+    ] in [row[:2] for row in danish]
     # today no lamp lights the marks, no camera sees them, the street at m2 has V85 50 km/h
     audit = cells_of(page, "safety-audit")
     assert audit[0] == [

@@ -29,7 +29,7 @@ import pandas as pd
 
 from vollsmose_gis.analysis import AnalysisSpec, ModuleResult
 from vollsmose_gis.district import District
-from vollsmose_gis.indicators import Indicator, indicator
+from vollsmose_gis.indicators import Indicator, indicator, label_of
 from vollsmose_gis.safety.audit import (
     compare_audits,
     incident_exposure,
@@ -179,7 +179,10 @@ def _compute(
         values["safety_incidents_per_1000_residents"] = indicator(
             "safety_incidents_per_1000_residents",
             float(last["per_1000_residents"]),
-            label=f"Incidents per 1,000 residents in {int(last['year'])}{note}",
+            # the catalogue's label + details in parentheses: the report's other language
+            # shows the catalogue's translation (i18n.indicator_label)
+            label=f"{label_of('safety_incidents_per_1000_residents')} ({int(last['year'])})"
+            f"{note}",
         )
     else:
         values["safety_incidents_per_1000_residents"] = indicator(
