@@ -976,7 +976,6 @@ def _context(
                 lang,
                 modules=", ".join(category("module", m, lang) for m in modules),
             ),
-            "labels": t("report.method.labels", lang),
         },
         "provenance": {"statement": _provenance(district, lang), "notes": prov.notes},
         "footer": t("report.footer", lang, version=__version__),
