@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.standards import deep_merge
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -210,14 +211,6 @@ def _nested(path: str, value: Any) -> dict[str, Any]:
     return {head: _nested(rest, value) if rest else value}
 
 
-def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = dict(value) if isinstance(value, Mapping) else value
-
-
 def _wanted(modules: Sequence[str] | None) -> list[str]:
     """The modules a draw is for: ``modules``, or those plan scoring runs."""
     from vollsmose_gis import analysis
@@ -259,11 +252,11 @@ def draw_parameters(
         for p in wanted:
             value = p.draw(rng)
             if p.wired == "params":
-                override = params.setdefault(p.module, {}).setdefault("params", {})
-                _merge(override, _nested(p.path, value))
+                section = params.setdefault(p.module, {})
+                section["params"] = deep_merge(section.get("params", {}), _nested(p.path, value))
             elif p.wired == "standards":
-                override = params.setdefault("standards", {}).setdefault(p.file, {})
-                _merge(override, _nested(p.path, value))
+                files = params.setdefault("standards", {})
+                files[p.file] = deep_merge(files.get(p.file, {}), _nested(p.path, value))
             elif p.wired.startswith("district:"):
                 params.setdefault("district", {})[p.wired.split(":", 1)[1]] = value
             else:

@@ -30,6 +30,7 @@ from vollsmose_gis._errors import InputError
 __all__ = [
     "active_overrides",
     "categories",
+    "deep_merge",
     "highway_defaults",
     "layer_schemas",
     "load",
@@ -81,14 +82,19 @@ def _packaged(name: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=256)
 def _merged(name: str, text: str) -> dict[str, Any]:
-    return _merge(_packaged(name), json.loads(text))
+    return deep_merge(_packaged(name), json.loads(text))
 
 
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` merged onto ``base``, mapping by mapping; neither is changed.
+
+    Values of ``extra`` are copied; subtrees of ``base`` that ``extra`` does not touch
+    are shared with it (treat the result as read-only, or deep-copy ``base`` first).
+    """
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -153,7 +159,7 @@ def overridden(overrides: Mapping[str, Mapping[str, Any]] | None) -> Iterator[No
             raise InputError(f"standards override: no file standards/{name}.yaml") from None
         _check(str(name), base, partial, "")
         earlier = json.loads(current[name]) if name in current else {}
-        current[str(name)] = _canonical(_merge(earlier, partial))
+        current[str(name)] = _canonical(deep_merge(earlier, partial))
     token = _OVERRIDES.set(tuple(sorted(current.items())))
     try:
         yield
