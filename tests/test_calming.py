@@ -1174,3 +1174,92 @@ def test_cli_compares_with_counts_and_calibrates(tmp_path):
     )
     bad = runner.invoke(app, ["calming", "--calibrate"])
     assert bad.exit_code == 2 and "--counts" in bad.output
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def test_planner_kernel_is_bitwise_the_numpy_evaluation(vollsmose):
+    """The compiled search kernel against `_evaluate` + the planner's NumPy mask.
+
+    Real samples of the embedded district (every continuous street, with its slowing
+    points), random variants of 0-2 extra devices each (crossing speeds of 15-25 km/h,
+    some with no slowing at all: inf), random (lo, hi] ranges: the boolean masks must be equal element for element, the speeds compared
+    being the exact squared peaks, so a last-bit difference in any operation would show
+    on some of the ~10^6 cells.
+    """
+    from vollsmose_gis.calming._kernel import over_mask
+    from vollsmose_gis.calming._model import _device_points, _model, _points_frame
+    from vollsmose_gis.calming.speeds import _build_samples, _evaluate, _Samples
+
+    model = _model(vollsmose)
+    points = _points_frame([model.points, _device_points(vollsmose, model)[0]])
+    samples = _build_samples(model, points, 5.0)  # the planner's kind of spacing
+    rng = np.random.default_rng(7)
+    a, b = float(A), float(B)  # the parameters `_evaluate` reads
+    free2 = (model.edges["free_speed_kmh"].to_numpy() / 3.6) ** 2
+    checked = 0
+    for first in rng.integers(0, len(samples) - 200, size=12):
+        last = int(first) + int(rng.integers(60, 200))
+        part = slice(int(first), last)
+        window = _Samples(
+            samples.pos[part], samples.X[part], samples.edge[part],
+            samples.cap2[part], samples.grid[part],
+        )  # fmt: skip
+        w = len(window)
+        rows = 64
+        devices = rng.integers(-1, w, size=(rows, 2))
+        device_cap2 = (rng.uniform(15, 25, size=(rows, 2)) / 3.6) ** 2
+        device_cap2[rng.random((rows, 2)) < 0.2] = np.inf
+        caps = np.tile(window.cap2, (rows, 1))
+        for j in range(2):
+            use = devices[:, j] >= 0
+            at = devices[use, j]
+            caps[np.flatnonzero(use), at] = np.minimum(
+                caps[np.flatnonzero(use), at], device_cap2[use, j]
+            )
+        speeds = _evaluate(model, window, caps)
+        right = window.pos[1:]
+        lo = rng.uniform(right.min() - 20, right.max(), size=rows)
+        hi = lo + rng.uniform(0, 400, size=rows)
+        scope = rng.random(w - 1) < 0.9
+        inside = (right[None, :] > lo[:, None] + 1e-6) & (right[None, :] <= hi[:, None] + 1e-6)
+        counted = speeds.valid & scope
+        # limits at the peaks that lie inside an interval (above both its ends, where
+        # acceleration meets braking) and one ulp below them: such a cell is over by
+        # nothing or by one ulp, so a difference in the last bit of its peak, either
+        # way, flips it
+        ends = np.fmax(speeds.v2[:, :-1], speeds.v2[:, 1:])
+        peaks = speeds.peak2[inside & counted[None, :] & (speeds.peak2 > ends + 1e-9)]
+        for peak in np.unique(peaks)[:: max(len(np.unique(peaks)) // 8, 1)]:
+            for limit2 in (float(peak), float(np.nextafter(peak, 0.0))):
+                expected = (
+                    (np.nan_to_num(speeds.peak2, nan=-1.0) > limit2) & inside & counted[None, :]
+                )
+                got = over_mask(
+                    window.X, right, window.cap2, devices, device_cap2,
+                    model.ok_forward[window.edge], model.ok_backward[window.edge],
+                    free2[window.edge[:-1]], counted, lo, hi, 1e-6, 2.0 * a, 2.0 * b, limit2,
+                )  # fmt: skip
+                assert got.shape == expected.shape
+                assert np.array_equal(got, expected)
+                checked += int(expected.sum())
+    assert checked > 1000
+
+
+def test_school_zone_only_near_schools_equals_every_sample(vollsmose):
+    """`_school_zone_at` (coordinates only on edges near a school) equals interpolating
+    every sample and querying the schools (the definition), on the embedded district,
+    whose target streets pass near its schools and day-cares."""
+    from vollsmose_gis.calming._model import _device_points, _model, _points_frame
+    from vollsmose_gis.calming.speeds import _build_samples, _school_zone, _school_zone_at
+
+    model = _model(vollsmose)
+    points = _points_frame([model.points, _device_points(vollsmose, model)[0]])
+    samples = _build_samples(model, points, 1.0)
+    full = _school_zone(vollsmose, model.xy(samples.edge, samples.pos))
+    fast = _school_zone_at(vollsmose, model, samples.edge, samples.pos)
+    assert 0 < full.sum() < len(full)  # both kinds of sample occur
+    assert np.array_equal(fast, full)
+    no_schools = vollsmose.replace(pois=vollsmose.pois.iloc[:0])
+    assert not _school_zone_at(no_schools, model, samples.edge, samples.pos).any()

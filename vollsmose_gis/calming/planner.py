@@ -677,6 +677,9 @@ def _plan_chain(
     free2 = float(np.max(_ms(model.edges["free_speed_kmh"].to_numpy()[edge]) ** 2))
     horizon = free2 / (2.0 * min(a, b)) + 1.0
     scope_interval = in_scope[:-1] & in_scope[1:]
+    a2, b2 = 2.0 * a, 2.0 * b  # as `_evaluate` computes them
+    ok_forward, ok_backward = model.ok_forward, model.ok_backward
+    free2_edge = _ms(model.edges["free_speed_kmh"].to_numpy()) ** 2
 
     def over_target(devices: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Length (m) over target of the intervals ending in (lo[r], hi[r]], with the
@@ -687,22 +690,34 @@ def _plan_chain(
         first = int(np.searchsorted(pos, low - horizon)) if np.isfinite(low) else 0
         last = int(np.searchsorted(pos, top + horizon, side="right")) if np.isfinite(top) else None
         part = slice(first, last)
-        window = _Samples(
-            pos[part], samples.X[part], edge[part], samples.cap2[part], samples.grid[part]
+        window_pos, window_x, window_edge = pos[part], samples.X[part], edge[part]
+        right = window_pos[1:]
+        valid = (window_edge[1:] == window_edge[:-1]) & (np.diff(window_x) > 0)
+        counted = valid & scope_interval[part][: len(right)]
+        # the compiled form of `_evaluate` on every variant (caps with its devices) and
+        # of the mask "peak over the limit, inside (lo, hi], counted": same operations,
+        # same bits, no (variants x samples) temporaries
+        from vollsmose_gis.calming._kernel import over_mask
+
+        devices = np.asarray(devices, dtype=np.int64)
+        bad = over_mask(
+            np.ascontiguousarray(window_x, dtype=float),
+            np.ascontiguousarray(right, dtype=float),
+            np.ascontiguousarray(samples.cap2[part], dtype=float),
+            np.where(devices >= 0, devices - first, -1),
+            vd2[np.maximum(devices, 0)],
+            np.ascontiguousarray(ok_forward[window_edge]),
+            np.ascontiguousarray(ok_backward[window_edge]),
+            np.ascontiguousarray(free2_edge[window_edge[:-1]]),
+            np.ascontiguousarray(counted),
+            np.ascontiguousarray(lo, dtype=float),
+            np.ascontiguousarray(hi, dtype=float),
+            eps,
+            a2,
+            b2,
+            float(limit2),
         )
-        caps = np.tile(samples.cap2[part], (len(devices), 1))
-        rows = np.arange(len(devices))
-        for column in devices.T:
-            use = column >= 0
-            at = column[use] - first
-            caps[rows[use], at] = np.minimum(caps[rows[use], at], vd2[column[use]])
-        speeds = _evaluate(model, window, caps)
-        right = window.pos[1:]
-        inside = (right[None, :] > lo[:, None] + eps) & (right[None, :] <= hi[:, None] + eps)
-        over = np.nan_to_num(speeds.peak2, nan=-1.0) > limit2
-        counted = speeds.valid & scope_interval[part][: len(right)]
-        bad = over & inside & counted[None, :]
-        return np.asarray((bad * np.diff(window.pos)[None, :]).sum(axis=1))
+        return np.asarray((bad * np.diff(window_pos)[None, :]).sum(axis=1))
 
     def add(i: int, kind: str, reason: str, speed2: float) -> None:
         samples.cap2[i] = min(samples.cap2[i], speed2)

@@ -297,20 +297,50 @@ def _target_edges(district: District, model: _Model, streets: Iterable[str] | No
     return np.asarray(model.edges["highway"].isin(classes).to_numpy() & (share >= 0.5))
 
 
-def _school_zone(district: District, xy: np.ndarray) -> np.ndarray:
-    """Boolean per point: within school_zone_radius_m of a school or day-care POI."""
-    planner = _params()["planner"]
+def _school_centres(district: District) -> np.ndarray:
+    """Points (``(n, 2)``, district CRS) of the school and day-care POIs."""
     pois = district.pois
-    if pois.empty or not len(xy):
-        return np.zeros(len(xy), dtype=bool)
-    schools = pois[pois["kind"].astype(str).isin(planner["school_poi_kinds"])]
+    if pois.empty:
+        return np.empty((0, 2))
+    schools = pois[pois["kind"].astype(str).isin(_params()["planner"]["school_poi_kinds"])]
     geoms = schools.geometry.to_numpy()
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if not len(geoms):
+        return np.empty((0, 2))
+    return np.asarray(shapely.get_coordinates(shapely.point_on_surface(geoms)))
+
+
+def _school_zone(district: District, xy: np.ndarray) -> np.ndarray:
+    """Boolean per point: within school_zone_radius_m of a school or day-care POI."""
+    centres = _school_centres(district)
+    if not len(centres) or not len(xy):
         return np.zeros(len(xy), dtype=bool)
-    centres = shapely.get_coordinates(shapely.point_on_surface(geoms))
     dist, _ = cKDTree(centres).query(xy)
-    return np.asarray(dist <= float(planner["school_zone_radius_m"]))
+    return np.asarray(dist <= float(_params()["planner"]["school_zone_radius_m"]))
+
+
+def _school_zone_at(
+    district: District, model: _Model, edge: np.ndarray, pos: np.ndarray
+) -> np.ndarray:
+    """:func:`_school_zone` of the chain positions ``pos`` on ``edge``.
+
+    The same values, but the coordinates are interpolated only on the edges that come
+    within the radius (+ 1 m) of a school: a point on an edge farther away is farther
+    too (interpolation is exact to far below a metre), and interpolating every sample
+    of the district was most of the cost of :func:`operating_speeds`.
+    """
+    centres = _school_centres(district)
+    zone = np.zeros(len(edge), dtype=bool)
+    if not len(centres) or not len(edge):
+        return zone
+    radius = float(_params()["planner"]["school_zone_radius_m"])
+    geoms = model.graph.edges.geometry.to_numpy()
+    near_edge = shapely.dwithin(geoms, shapely.multipoints(centres), radius + 1.0)
+    near = np.asarray(near_edge, dtype=bool)[edge]
+    if near.any():
+        dist, _ = cKDTree(centres).query(model.xy(edge[near], pos[near]))
+        zone[near] = dist <= radius
+    return zone
 
 
 # --------------------------------------------------------------------------- public API
@@ -338,7 +368,7 @@ def _speeds_frame(
     speeds = _evaluate(model, samples)
     zone = None
     if target_kmh is not None:
-        zone = _school_zone(district, model.xy(samples.edge, samples.pos))
+        zone = _school_zone_at(district, model, samples.edge, samples.pos)
     stats = _per_edge(model, samples, speeds, target_kmh=target_kmh, zone=zone)
     edges = model.edges
     counts = np.bincount(

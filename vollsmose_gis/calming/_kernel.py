@@ -1,0 +1,163 @@
+"""The numba kernel of the calming planner's search (:func:`planner._plan_chain`).
+
+Kept apart so that importing :mod:`vollsmose_gis.calming` does not import numba; the
+function is compiled on first use and cached on disk (``cache=True``).
+
+It computes, for a batch of device variants, exactly what the NumPy expression of
+:func:`vollsmose_gis.calming.speeds._evaluate` followed by the planner's "over target"
+mask computes - the same IEEE operations in the same order, NaN propagated as
+``np.minimum``/``np.clip`` and ignored as ``np.fmax`` - but one row at a time, without
+the 2-D temporaries, and the peaks only of the intervals the row counts.  No
+``fastmath``: results are bit for bit those of NumPy (``tests/test_calming.py`` compares
+them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["over_mask"]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _minimum(x: float, y: float) -> float:
+    """``np.minimum``: NaN if either is NaN."""
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    return x if x <= y else y
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _maximum(x: float, y: float) -> float:
+    """``np.maximum``: NaN if either is NaN."""
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    return x if x >= y else y
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fmax(x: float, y: float) -> float:
+    """``np.fmax``: the other value if one is NaN."""
+    if math.isnan(x):
+        return y
+    if math.isnan(y):
+        return x
+    return x if x >= y else y
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _peak(rise: float, fall: float, r1: float, r2: float, d: float, cap_free: float) -> float:
+    """``speeds._evaluate.peak`` for one interval (squared speed, (m/s)²)."""
+    t = _minimum(_maximum((fall + r2 * d - rise) / (r1 + r2), 0.0), d)
+    return _minimum(_minimum(rise + r1 * t, fall + r2 * (d - t)), cap_free)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _envelope(
+    X: np.ndarray, cap2: np.ndarray, rate: float, behind: np.ndarray, ahead: np.ndarray
+) -> None:
+    """``speeds._envelope`` of one row into ``behind`` and ``ahead``.
+
+    As NumPy's ``minimum.accumulate``: the first element, then the minimum with each
+    next one; ``rate · X`` subtracted (added) before and added (subtracted) after.
+    """
+    w = X.shape[0]
+    for k in range(w):
+        value = cap2[k] - rate * X[k]
+        behind[k] = value if k == 0 else _minimum(behind[k - 1], value)
+    for k in range(w):
+        behind[k] = behind[k] + rate * X[k]
+    for k in range(w - 1, -1, -1):
+        value = cap2[k] + rate * X[k]
+        ahead[k] = value if k == w - 1 else _minimum(ahead[k + 1], value)
+    for k in range(w):
+        ahead[k] = ahead[k] - rate * X[k]
+
+
+@njit(cache=True, nogil=True)
+def over_mask(
+    X: np.ndarray,
+    right: np.ndarray,
+    cap2: np.ndarray,
+    devices: np.ndarray,
+    device_cap2: np.ndarray,
+    ok_f: np.ndarray,
+    ok_b: np.ndarray,
+    cap_free: np.ndarray,
+    counted: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    eps: float,
+    a2: float,
+    b2: float,
+    limit2: float,
+) -> np.ndarray:
+    """Per variant and interval: the interval counts and its peak exceeds ``limit2``.
+
+    Parameters
+    ----------
+    X
+        Global sample coordinates of the window, m (``W``).
+    right
+        Chain position of each interval's right end, m (``W - 1``).
+    cap2
+        Squared speed caps of the window's samples without the variants' devices.
+    devices
+        ``(R, k)`` window sample indices of each variant's devices, -1 for none.
+    device_cap2
+        ``(R, k)`` squared crossing speed of those devices.
+    ok_f, ok_b
+        Per sample: travel allowed along / against the chain.
+    cap_free
+        Per interval: the squared free speed of its edge.
+    counted
+        Per interval: valid (one edge, a length) and in the target scope.
+    lo, hi
+        Per variant: the intervals ending in ``(lo, hi]`` are counted.
+    eps
+        Tolerance of those bounds, m.
+    a2, b2
+        Twice the acceleration and the braking, m/s².
+    limit2
+        Squared speed limit, (m/s)².
+
+    Returns
+    -------
+    ndarray
+        ``(R, W - 1)`` booleans.
+    """
+    n_rows = devices.shape[0]
+    w = X.shape[0]
+    out = np.zeros((n_rows, max(w - 1, 0)), dtype=np.bool_)
+    caps = np.empty(w)
+    acc_behind = np.empty(w)
+    brk_behind = np.empty(w)
+    acc_ahead = np.empty(w)
+    brk_ahead = np.empty(w)
+    for r in range(n_rows):
+        for k in range(w):
+            caps[k] = cap2[k]
+        for j in range(devices.shape[1]):
+            at = devices[r, j]
+            if 0 <= at < w:
+                caps[at] = _minimum(caps[at], device_cap2[r, j])
+        _envelope(X, caps, a2, acc_behind, acc_ahead)
+        _envelope(X, caps, b2, brk_behind, brk_ahead)
+        low = lo[r] + eps
+        top = hi[r] + eps
+        for i in range(w - 1):
+            if not counted[i] or not (right[i] > low and right[i] <= top):
+                continue
+            d = X[i + 1] - X[i]
+            pf = math.nan
+            pb = math.nan
+            if ok_f[i]:
+                pf = _peak(acc_behind[i], brk_ahead[i + 1], a2, b2, d, cap_free[i])
+            if ok_b[i]:
+                pb = _peak(brk_behind[i], acc_ahead[i + 1], b2, a2, d, cap_free[i])
+            peak2 = _fmax(pf, pb)
+            out[r, i] = (-1.0 if math.isnan(peak2) else peak2) > limit2
+    return out
