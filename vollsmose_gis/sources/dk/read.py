@@ -23,6 +23,7 @@ import pyproj
 import shapely
 
 from vollsmose_gis._errors import InputError
+from vollsmose_gis.sources._report import ImportCounts, listing
 from vollsmose_gis.standards import load
 from vollsmose_gis.validation import area_of_use_box
 
@@ -34,7 +35,7 @@ _VECTOR_SUFFIXES = (".gpkg", ".gml", ".xml", ".geojson", ".json", ".fgb", ".shp"
 
 
 @dataclass
-class DkReport:
+class DkReport(ImportCounts):
     """What an import of the Danish registers read, kept, dropped and estimated.
 
     Counters are keyed ``"<layer>: <reason>"``.
@@ -65,21 +66,8 @@ class DkReport:
     unknown_codes: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def n_dropped(self) -> int:
-        """Total number of dropped rows."""
-        return sum(self.dropped.values())
-
-    def dropped_in(self, layer: str) -> int:
-        """Number of dropped rows counted against one layer."""
-        return sum(n for reason, n in self.dropped.items() if reason.startswith(f"{layer}: "))
-
     def summary(self) -> str:
         """Return the report as a few sentences (used as provenance notes)."""
-
-        def listing(counter: Counter[str]) -> str:
-            return "; ".join(f"{reason} ×{n}" for reason, n in sorted(counter.items()))
-
         read = ", ".join(f"{register} {path}" for register, path in self.sources.items())
         kept = ", ".join(f"{n} {layer}" for layer, n in self.kept.items())
         parts = [f"Imported from the Danish registers ({read}): kept {kept}."]

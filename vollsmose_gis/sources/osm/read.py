@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from vollsmose_gis._errors import DistrictFileError, InputError
 from vollsmose_gis.district import District
+from vollsmose_gis.sources._report import ImportCounts, listing
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -40,7 +41,7 @@ _FORMATS: dict[str, str] = {
 
 
 @dataclass
-class ImportReport:
+class ImportReport(ImportCounts):
     """What an OSM import read, kept, dropped, repaired and estimated.
 
     Every counter is keyed ``"<layer>: <reason>"`` and counts OSM objects (a street way
@@ -78,21 +79,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     context: bool = True
 
-    @property
-    def n_dropped(self) -> int:
-        """Total number of dropped objects."""
-        return sum(self.dropped.values())
-
-    def dropped_in(self, layer: str) -> int:
-        """Number of dropped objects of one layer."""
-        return sum(n for reason, n in self.dropped.items() if reason.startswith(f"{layer}: "))
-
     def summary(self) -> str:
         """Return the report as a few sentences (used as provenance notes)."""
-
-        def listing(counter: Counter[str]) -> str:
-            return "; ".join(f"{reason} ×{n}" for reason, n in sorted(counter.items()))
-
         kept = ", ".join(f"{n} {layer}" for layer, n in self.kept.items())
         parts = [f"Imported from OpenStreetMap ({self.source}): kept {kept}."]
         if self.dropped:
