@@ -722,3 +722,43 @@ def test_uncertain_parameters_have_ranges_around_their_defaults() -> None:
         low, high = entry["range"]
         assert low <= value <= high, path
         assert entry["source"], path
+
+
+def test_lamps_prepared_once_per_design_equal_lamp_by_lamp(ldt: Path) -> None:
+    """`_lamps` prepares each distinct design once; every lamp must still equal what
+    `_lamp_from_row` gives for its own row (the definition), across designs that differ
+    in one value each, missing values written as None and NaN, a file photometry and the
+    embedded district's 3,000 lamps; and a bad value is reported on its first lamp."""
+    from vollsmose_gis import default_district
+    from vollsmose_gis.lighting.model import _lamp_from_row, _lamps
+
+    rows = [
+        lamp("A1", X0 + 10, Y0 + 10),
+        lamp("A2", X0 + 40, Y0 + 10),  # the same design as A1
+        lamp("B", X0 + 70, Y0 + 10, height_m=6.0),
+        lamp("C", X0 + 10, Y0 + 40, maintenance_factor=None),  # the standard MF
+        lamp("C2", X0 + 40, Y0 + 40, maintenance_factor=float("nan")),
+        lamp("D", X0 + 70, Y0 + 40, watts=None, lumens=4000.0),
+        lamp("E", X0 + 10, Y0 + 70, tilt_deg=10.0, rotation_deg=90.0),
+        lamp("F", X0 + 40, Y0 + 70, distribution="photometry_file", photometry_file=str(ldt)),
+        lamp("F2", X0 + 70, Y0 + 70, distribution="photometry_file", photometry_file=str(ldt),
+             rotation_deg=45.0),
+    ]  # fmt: skip
+    embedded = default_district().lights
+    for lights in (district(rows).lights, embedded):
+        got = _lamps(lights, cutoff_lx=0.1, photometry_dir=None)
+        records = lights.drop(columns=lights.geometry.name).to_dict("records")
+        xy = shapely.get_coordinates(lights.geometry.to_numpy())
+        expected = [
+            _lamp_from_row(r, float(x), float(y), cutoff_lx=0.1, photometry_dir=None)
+            for r, (x, y) in zip(records, xy, strict=True)
+        ]
+        assert got == expected
+    assert len(embedded) > 2000
+    by_id = {p.light_id: p for p in _lamps(district(rows).lights, cutoff_lx=0.1,
+                                           photometry_dir=None)}  # fmt: skip
+    assert by_id["A2"].x == X0 + 40 and by_id["A2"].scale == by_id["A1"].scale
+    assert by_id["B"].radius_m != by_id["A1"].radius_m  # a design of its own
+    bad = [lamp("G1", X0 + 10, Y0 + 10, lumens=-1.0), lamp("G2", X0 + 40, Y0 + 10, lumens=-1.0)]
+    with pytest.raises(InputError, match="'G1': lumens"):
+        _lamps(district([rows[0], *bad]).lights, cutoff_lx=0.1, photometry_dir=None)
