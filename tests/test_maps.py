@@ -816,6 +816,11 @@ def test_a_page_is_drawn_once_per_drawing_session(district, changed, tmp_path):
         assert maps.page_html("before_after", district, changed, theme="mix") is not first
         with pytest.raises(InputError, match="unknown map page 'atlas'"):
             maps.page_html("atlas", district)
+        # a list option (themes=[...]) counts by value, it is not held weakly
+        mine = maps.page_html("scenario", changed, themes=["mix"], baseline=district)
+        assert maps.page_html("scenario", changed, themes=["mix"], baseline=district) is mine
+        assert maps.page_html("scenario", changed, themes=("mix",), baseline=district) is mine
+        assert maps.page_html("scenario", changed, themes=["cctv"], baseline=district) is not mine
     assert pages._PAGES is None  # nothing kept after the session
 
 

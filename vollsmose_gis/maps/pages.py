@@ -326,20 +326,33 @@ def page_html(kind: str, *sources: Any, **options: Any) -> str:
         raise InputError(f"unknown map page {kind!r}; pages are {sorted(_BUILDERS)}")
     if _PAGES is None:
         return to_html(_BUILDERS[kind](*sources, **options))
-    # districts and results (also as options: ``baseline=``) count by identity
+    # Plain values and sequences of them (``themes=[...]``) count by value; districts and
+    # results (also as options: ``baseline=``) by identity, held weakly: the session
+    # keeps the pages, not the results they were drawn from.
     plain = (str, int, float, bool, type(None))
-    objects = [*sources, *(v for v in options.values() if not isinstance(v, plain))]
+
+    def by_value(value: Any) -> Any:
+        if isinstance(value, plain):
+            return value
+        if isinstance(value, (list, tuple)) and all(isinstance(v, plain) for v in value):
+            return ("seq", *value)
+        return None
+
+    objects = [*sources, *(v for v in options.values() if by_value(v) is None)]
+    try:
+        refs = tuple(weakref.ref(o) for o in objects)
+    except TypeError:  # an argument that cannot be held weakly: draw without keeping
+        return to_html(_BUILDERS[kind](*sources, **options))
     key = (
         kind,
         tuple(id(o) for o in objects),
-        tuple((k, v if isinstance(v, plain) else None) for k, v in sorted(options.items())),
+        tuple((k, by_value(v)) for k, v in sorted(options.items())),
     )
     known = _PAGES.get(key)
     if known is not None and all(r() is o for r, o in zip(known[0], objects, strict=True)):
         return known[1]
     page = to_html(_BUILDERS[kind](*sources, **options))
-    # weak references: the session keeps the pages, not the results they were drawn from
-    _PAGES[key] = (tuple(weakref.ref(o) for o in objects), page)
+    _PAGES[key] = (refs, page)
     return page
 
 
