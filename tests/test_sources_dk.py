@@ -501,3 +501,18 @@ def test_cli_unknown_codes_error_exits_2(tmp_path) -> None:
     assert result.exit_code == 2
     assert "byg066Ejerforhold '99' ×1" in result.output
     assert not out.exists()
+
+
+def test_a_point_in_two_overlapping_footprints_takes_the_lower_index() -> None:
+    from vollsmose_gis.sources.dk.mapping import _containing
+
+    # footprint 1 lies west of footprint 0, so the tree holds it first and its
+    # query yields 1 before 0 for a point in both; the first footprint must win
+    footprints = gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 10, 10), shapely.box(-5, 0, 5, 10)], crs="EPSG:25832"
+    )
+    points = [shapely.Point(2, 5), None, shapely.Point(-3, 5), shapely.Point(50, 50)]
+    assert _containing(footprints, points).tolist() == [0, -1, 1, -1]
+    # and the same with the footprints' order swapped
+    swapped = gpd.GeoDataFrame(geometry=footprints.geometry[::-1].to_list(), crs="EPSG:25832")
+    assert _containing(swapped, points).tolist() == [0, -1, 0, -1]

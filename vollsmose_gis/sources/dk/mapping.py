@@ -287,16 +287,20 @@ def join_footprints(
 
 def _containing(footprints: gpd.GeoDataFrame, points: list[Any]) -> np.ndarray:
     """Index of the first footprint that contains each point, or -1."""
-    out = np.full(len(points), -1, dtype=int)
+    n = len(points)
     geoms = np.array(points, dtype=object)
     present = np.array([g is not None for g in points], dtype=bool)
     if not present.any():
-        return out
+        return np.full(n, -1, dtype=int)
     tree = shapely.STRtree(footprints.geometry.to_numpy())
     pairs = tree.query(geoms[present], predicate="within")
     where = np.flatnonzero(present)
-    for point_i, footprint_i in zip(pairs[0][::-1], pairs[1][::-1], strict=True):
-        out[where[point_i]] = footprint_i  # reversed: the first match wins
+    # The query's order within one point follows the tree, not the footprint
+    # index: take the lowest index explicitly, so the first footprint wins.
+    none = len(footprints)
+    out = np.full(n, none, dtype=int)
+    np.minimum.at(out, where[pairs[0]], pairs[1].astype(int))
+    out[out == none] = -1
     return out
 
 
