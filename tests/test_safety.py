@@ -1018,3 +1018,50 @@ def test_review_computes_each_distinct_surveillance_once():
     # no evidence: no review
     bare = base.replace(safety_walk=base.safety_walk.iloc[:0], incidents=base.incidents.iloc[:0])
     assert review_plans(scored(bare), {}) is None
+
+
+def test_review_sees_the_plans_at_todays_recognition_distance():
+    """A safety run at 10 m (module_params) reviews the plans at 10 m too."""
+    from types import SimpleNamespace
+
+    from vollsmose_gis import analysis
+    from vollsmose_gis.safety.review import review_plans
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+
+    base = surveillance_scene(False).replace(
+        safety_walk=frame(
+            [{"mark_id": "m1", "reason": "dark", "date": "2024-10-01",
+              "geometry": Point(X0 + 50, Y0)}]
+        )
+    )  # fmt: skip
+    wider = base.replace(buildings=base.buildings.iloc[:1])  # a plan without the other houses
+    today = analysis.run("safety", base, recognition_distance_m=10.0)
+    review = review_plans(
+        SimpleNamespace(district=base, modules={"safety": today}),
+        {"plan": SimpleNamespace(district=wider, modules={})},
+    )
+    expected = natural_surveillance(wider, recognition_distance_m=10.0).share_day
+    assert review.plans["plan"].surveillance.share_day == expected
+    assert expected < natural_surveillance(wider).share_day  # 10 m sees less than 25 m
+
+
+def test_a_copy_of_a_score_result_with_other_plans_reviews_its_own():
+    import dataclasses
+
+    from vollsmose_gis.scenario import Scenario
+    from vollsmose_gis.scoring import score_scenarios
+
+    base = surveillance_scene(False).replace(
+        safety_walk=frame(
+            [{"mark_id": "m1", "reason": "dark", "date": "2024-10-01",
+              "geometry": Point(X0 + 50, Y0)}]
+        )
+    )  # fmt: skip
+    result = score_scenarios([Scenario(name="As is")], district=base, modules=["lighting"])
+    first = result.safety_review()
+    assert first is not None and result.safety_review() is first  # kept
+    other = dataclasses.replace(result, results={"Other": result.results["As is"]})
+    assert set(other.safety_review().plans) == {"Other"}
+    # same names, another baseline object: computed again, not the stale review
+    rebased = dataclasses.replace(result, baseline=dataclasses.replace(result.baseline))
+    assert rebased.safety_review() is not first

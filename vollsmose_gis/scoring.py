@@ -311,19 +311,22 @@ class ScoreResult:
     """The base district's file (None: the district given in code or the embedded one)."""
     messages: list[Message] = field(default_factory=list)
     """The notes as message-table entries, to render them in the report's language."""
-    safety: SafetyReview | None = field(default=None, repr=False)
-    """The safety review of today and the plans (:meth:`safety_review`), once computed."""
+    _safety: tuple[tuple[int, ...], SafetyReview | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def safety_review(self) -> SafetyReview | None:
         """What each plan changes at the marked places (:func:`safety.review_plans`).
 
         Computed on first call and kept (the main job calls it with the analyses, the
-        report renders it); None when the base district has no safety evidence.
+        report renders it); None when the base district has no safety evidence.  Kept
+        for these very results: a copy with other plans or another baseline
+        (``dataclasses.replace``) computes its own.
         """
-        # recomputed if the plans changed since (a copy with renamed plans)
-        if self.safety is None or set(self.safety.plans) != set(self.results):
-            self.safety = review_plans(self.baseline, self.results)
-        return self.safety
+        key = (id(self.baseline), *(id(r) for r in self.results.values()), *map(hash, self.results))
+        if self._safety is None or self._safety[0] != key:
+            self._safety = (key, review_plans(self.baseline, self.results))
+        return self._safety[1]
 
     def notes_in(self, lang: str) -> list[str]:
         """The notes beside the ranking in ``lang`` (``"en"`` or ``"da"``).

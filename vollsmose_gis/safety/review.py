@@ -139,6 +139,8 @@ def review_plans(baseline: ScoredPlan, plans: Mapping[str, ScoredPlan]) -> Safet
         if key not in seen:
             seen[key] = natural_surveillance(
                 plan.district,
+                # the plans are seen as today was: at today's run's recognition distance
+                recognition_distance_m=today.parameters.get("recognition_distance_m"),
                 lighting_segments=plan_module(plan, "lighting").layers["lighting_segments"],
             )
         review.plans[str(name)] = _plan_safety(
