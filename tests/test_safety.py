@@ -533,14 +533,19 @@ def test_overlooked_share_matches_an_independent_shapely_computation():
 def test_night_counts_only_paths_lit_to_their_class():
     from vollsmose_gis.safety.surveillance import natural_surveillance
 
-    lit = pd.DataFrame(
-        {"street_id": ["s1"], "E_avg_lx": [8.0], "E_min_lx": [2.0],
-         "required_avg_lx": [5.0], "required_min_lx": [1.0]}
-    )  # fmt: skip
+    from vollsmose_gis.lighting.compliance import passing_streets
+
+    # "lit to its class" is the lighting analysis's verdict (status), street by street
+    lit = pd.DataFrame({"street_id": ["s1"], "status": ["pass"]})
     result = natural_surveillance(surveillance_scene(False), lighting_segments=lit)
     assert result.share_night == pytest.approx(result.share_day)
-    dim = lit.assign(E_min_lx=[0.5])  # average met, minimum not
-    assert natural_surveillance(surveillance_scene(False), lighting_segments=dim).share_night == 0.0
+    for status in ("fail", "not_assessed"):  # a C class is never "lit to its class"
+        dim = lit.assign(status=[status])
+        night = natural_surveillance(surveillance_scene(False), lighting_segments=dim)
+        assert night.share_night == 0.0
+    # one failing segment fails its street
+    two = pd.DataFrame({"street_id": ["s1", "s1", "s2"], "status": ["pass", "fail", "pass"]})
+    assert passing_streets(two) == {"s2"}
     with pytest.raises(InputError, match="recognition_distance_m must be > 0"):
         natural_surveillance(surveillance_scene(False), recognition_distance_m=0)
 

@@ -66,6 +66,7 @@ __all__ = [
     "clear_graph_cache",
     "drive_graph",
     "graph_from_streets",
+    "nearest_walkable_street",
     "sidewalk_mask",
     "street_graph",
     "walk_graph",
@@ -1032,6 +1033,36 @@ def sidewalk_mask(streets: gpd.GeoDataFrame) -> np.ndarray:
         return np.zeros(len(streets), dtype=bool)
     values = set(_params()["sidewalk_footway"])
     return np.asarray(streets["footway"].astype(object).isin(values).to_numpy(dtype=bool))
+
+
+def nearest_walkable_street(
+    streets: gpd.GeoDataFrame, xy: np.ndarray, max_distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest walkable street of each point, within ``max_distance_m``.
+
+    Parameters
+    ----------
+    streets
+        A streets layer (``street_id``, ``walk``).
+    xy
+        Points, (n, 2), in the streets' CRS.
+    max_distance_m
+        Reach, m; points farther from every walkable street get none.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The indices of the points that have one, and its ``street_id`` (as text).
+    """
+    walk = streets.loc[_bool_column(streets, "walk")] if len(streets) else streets
+    if not len(walk) or not len(xy):
+        return np.array([], dtype=np.int64), np.array([], dtype=object)
+    points, nearest = shapely.STRtree(walk.geometry.to_numpy()).query_nearest(
+        shapely.points(np.asarray(xy, dtype=float)),
+        max_distance=max_distance_m,
+        all_matches=False,
+    )
+    return points, walk["street_id"].astype(str).to_numpy()[nearest]
 
 
 def street_graph(district: District, *, snap_tolerance_m: float | None = None) -> StreetGraph:

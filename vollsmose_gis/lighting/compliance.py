@@ -457,6 +457,27 @@ def compliance(
 # --------------------------------------------------------------------------- dark spots
 
 
+def passing_streets(segments: gpd.GeoDataFrame) -> set[str]:
+    """Streets lit to their EN 13201 class: every segment of the street passes.
+
+    The one definition of "lit to its class" (the lamp planner's treated share, the
+    night view of natural surveillance, the safety audit): the compliance ``status``
+    — a street on a C class is "not_assessed", never lit to it; one failing segment
+    fails the street.
+
+    Parameters
+    ----------
+    segments
+        :func:`compliance` (``street_id``, ``status``).
+    """
+    if not len(segments):
+        return set()
+    passes = (
+        (segments["status"].astype(str) == "pass").groupby(segments["street_id"].astype(str)).all()
+    )
+    return set(passes.index[passes.to_numpy(dtype=bool)])
+
+
 def _walkable(district: District) -> gpd.GeoSeries:
     streets = district.streets
     walk = streets["walk"].fillna(False).astype(bool) if "walk" in streets else None

@@ -27,6 +27,7 @@ from vollsmose_gis.lighting.compliance import (
     _prepare_segments,
     _requirements_columns,
     _segment_points,
+    passing_streets,
 )
 from vollsmose_gis.lighting.model import (
     _cutoff,
@@ -37,6 +38,7 @@ from vollsmose_gis.lighting.model import (
     _params,
     _photometry_dir,
 )
+from vollsmose_gis.network import nearest_walkable_street
 from vollsmose_gis.standards import load
 
 log = logging.getLogger(__name__)
@@ -599,21 +601,16 @@ def _street_weights(
     if not (math.isfinite(radius_m) and radius_m > 0):
         raise InputError(f"priority_radius_m must be > 0 m, got {radius_m!r}")
     xy, weight = priority_points(priority, district)
-    streets = district.streets
-    walk = streets.loc[streets["walk"].fillna(False).astype(bool)] if len(streets) else streets
     by_street: dict[str, float] = {}
-    if len(walk):
-        places, nearest = shapely.STRtree(walk.geometry.to_numpy()).query_nearest(
-            shapely.points(xy), max_distance=radius_m, all_matches=False
-        )
-        ids = walk["street_id"].astype(str).to_numpy()[nearest]
+    places, ids = nearest_walkable_street(district.streets, xy, radius_m)
+    if len(places):
         by_street = pd.Series(weight[places]).groupby(ids).sum().to_dict()
     return {"total": float(weight.sum()), "by_street": by_street}
 
 
 def _treated(frame: gpd.GeoDataFrame, treats: dict[str, Any]) -> float:
     """Share of the priority weight whose street passes its class (0–1)."""
-    passing = set(frame.loc[frame["status"] == "pass", "street_id"].astype(str))
+    passing = passing_streets(frame)
     done = sum(w for street, w in treats["by_street"].items() if street in passing)
     return float(done / treats["total"])
 

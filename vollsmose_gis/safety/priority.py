@@ -34,6 +34,7 @@ from vollsmose_gis._errors import InputError
 from vollsmose_gis.analysis import Plan
 from vollsmose_gis.district import District
 from vollsmose_gis.io import Raster
+from vollsmose_gis.network import nearest_walkable_street
 from vollsmose_gis.safety.audit import _points, camera_levels_at
 from vollsmose_gis.safety.evidence import incident_weights
 from vollsmose_gis.safety.hotspots import quartic_2d
@@ -214,14 +215,9 @@ def treated_share(
     weights = places["weight"].to_numpy(dtype=float)
     if by == "lights":
         lit = lit_streets(district, segments)
-        walk = district.streets[district.streets["walk"].fillna(False).astype(bool)]
         ok = np.zeros(len(xy), dtype=bool)
-        if len(walk):
-            pairs = shapely.STRtree(walk.geometry.to_numpy()).query_nearest(
-                shapely.points(xy), max_distance=radius_m, all_matches=False
-            )
-            ids = walk["street_id"].astype(str).to_numpy()[pairs[1]]
-            ok[pairs[0]] = [lit.get(s, False) for s in ids]
+        near, ids = nearest_walkable_street(district.streets, xy, radius_m)
+        ok[near] = [lit.get(s, False) for s in ids]
     elif by == "cameras":
         if cctv is None:
             from vollsmose_gis.cctv import viewsheds

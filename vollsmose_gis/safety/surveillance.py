@@ -411,7 +411,10 @@ class SurveillanceResult:
 
 
 def lit_streets(district: District, segments: gpd.GeoDataFrame | None = None) -> dict[str, bool]:
-    """Whether each street is lit to its EN 13201 class (average, and minimum if any).
+    """Whether each street is lit to its EN 13201 class.
+
+    As the lighting analysis judges it (:func:`vollsmose_gis.lighting.compliance.
+    passing_streets`): every segment passes; a C class (not assessed) is not lit to it.
 
     Parameters
     ----------
@@ -420,6 +423,8 @@ def lit_streets(district: District, segments: gpd.GeoDataFrame | None = None) ->
     segments
         :func:`vollsmose_gis.lighting.compliance` of the district (computed when None).
     """
+    from vollsmose_gis.lighting.compliance import passing_streets
+
     if segments is None:
         import warnings
 
@@ -428,14 +433,8 @@ def lit_streets(district: District, segments: gpd.GeoDataFrame | None = None) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # C classes not assessed: reported by lighting
             segments = compliance(district)
-    avg_ok = segments["E_avg_lx"].to_numpy(dtype=float) >= segments["required_avg_lx"].to_numpy(
-        dtype=float
-    )
-    need_min = segments["required_min_lx"].to_numpy(dtype=float)
-    min_ok = np.where(
-        np.isfinite(need_min), segments["E_min_lx"].to_numpy(dtype=float) >= need_min, True
-    )
-    return dict(zip(segments["street_id"].astype(str), (avg_ok & min_ok).tolist(), strict=True))
+    passing = passing_streets(segments)
+    return {street: street in passing for street in segments["street_id"].astype(str)}
 
 
 def natural_surveillance(
