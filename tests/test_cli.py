@@ -89,6 +89,24 @@ def test_validate_bad_json(bad_gpkg):
     }
 
 
+def test_names_and_paths_with_brackets_are_printed_verbatim(tmp_path):
+    import dataclasses
+
+    # rich markup would raise on "[/x]" and swallow "[x]"
+    d = dataclasses.replace(small_district(), name="Estate [/x] [x]")
+    path = save_district(d, tmp_path / "d.gpkg")
+    result = runner.invoke(app, ["info", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Estate [/x] [x]" in result.stdout
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Estate [/x] [x]" in result.stdout
+    # an error naming a path with brackets: exit 2 and the path as given
+    result = runner.invoke(app, ["info", str(tmp_path / "[/x][y].gpkg")])
+    assert result.exit_code == 2, result.output
+    assert "[/x][y].gpkg" in result.stderr
+
+
 def test_missing_file_and_not_a_district(tmp_path):
     result = runner.invoke(app, ["info", str(tmp_path / "nope.gpkg")])
     assert result.exit_code == 2

@@ -288,6 +288,21 @@ def test_cli_writes_a_district_that_validate_accepts(tmp_path) -> None:
     assert shapely.covers(d.boundary, d.buildings.geometry.to_numpy()).all()
 
 
+def test_cli_prints_a_name_and_path_with_brackets_verbatim(tmp_path) -> None:
+    # rich markup would raise on "[/b]" after the GeoPackage is written, and drop "[x]"
+    out = tmp_path / "[x]" / "d.gpkg"
+    out.parent.mkdir()
+    argv = ["import-dk", "--bbr", str(BBR), "--units", str(UNITS), "--buildings",
+            str(FOOTPRINTS), "--addresses", str(ADDRESSES), "--name", "Estate [/b] [x]",
+            "-o", str(out)]  # fmt: skip
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("Estate [/b] [x] -> "), first
+    assert load_district(out).name == "Estate [/b] [x]"
+    assert f"{out}" in "".join(result.stdout.splitlines()[:3])
+
+
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path) -> None:
     bbr = tmp_path / "bbr.csv"
     shutil.copy(BBR, bbr)

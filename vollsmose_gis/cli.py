@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vollsmose_gis._errors import DistrictValidationError, InputError
@@ -60,7 +61,9 @@ OverwriteOpt = Annotated[
 
 
 def _fail(reason: str, detail: str | None = None) -> None:
-    err_console.print(f"[bold red]error:[/] {reason}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {escape(reason)}", highlight=False, markup=True, soft_wrap=True
+    )
     if detail:
         err_console.print(detail, highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -89,7 +92,7 @@ def handle_errors(func: F) -> F:
             if _state["debug"]:
                 raise
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                 "This is a bug in vollsmose-gis; rerun with --debug and report the traceback.",
                 markup=True,
                 highlight=False,
@@ -239,7 +242,9 @@ def info(district: DistrictArg = None, as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(f"[bold]{d.name}[/]  ({d.crs}, boundary {summary['boundary_area_ha']} ha)")
+    console.print(
+        f"[bold]{escape(d.name)}[/]  ({d.crs}, boundary {summary['boundary_area_ha']} ha)"
+    )
     minx, miny, maxx, maxy = summary["boundary_bounds"]
     console.print(f"boundary bounds: E {minx:.0f}–{maxx:.0f}, N {miny:.0f}–{maxy:.0f}")
     table = Table("layer", "features", title=None)
@@ -286,7 +291,7 @@ def validate(
     if as_json:
         print(json.dumps({"valid": True, "problems": []}))
     else:
-        console.print(f"[green]valid[/]: {d!r}", highlight=False)
+        console.print(f"[green]valid[/]: {escape(repr(d))}", highlight=False)
 
 
 @app.command("import-osm")
@@ -371,7 +376,7 @@ def import_osm(
                           "report": report}, indent=2, ensure_ascii=False))  # fmt: skip
         return
     d = result.district
-    console.print(f"[bold]{d.name}[/] -> {output}  ({d.crs})", highlight=False)
+    console.print(f"[bold]{escape(d.name)}[/] -> {escape(str(output))}  ({d.crs})", highlight=False)
     table = Table("layer", "kept", "dropped")
     for layer, count in result.report.kept.items():
         table.add_row(layer, str(count), str(result.report.dropped_in(layer)))
@@ -464,7 +469,7 @@ def lighting(
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return
     console.print(
-        f"[bold]{d.name}[/]: EN 13201 compliance of {len(frame)} segments", highlight=False
+        f"[bold]{escape(d.name)}[/]: EN 13201 compliance of {len(frame)} segments", highlight=False
     )
     table = Table("class", "segments", "passing", "length km", "passing share", "mean Ē lx")
     for r in summary.itertuples():
@@ -536,10 +541,12 @@ def connectivity(
             "output": output and str(output),
         }, indent=2, ensure_ascii=False))  # fmt: skip
         return
-    console.print(f"[bold]{d.name}[/]: connectivity inside the boundary", highlight=False)
+    console.print(f"[bold]{escape(d.name)}[/]: connectivity inside the boundary", highlight=False)
     print_indicators(values)
     if output is not None:
-        console.print(f"nodes and edges with centralities -> {output}", highlight=False)
+        console.print(
+            f"nodes and edges with centralities -> {output}", highlight=False, markup=False
+        )
     print_footer(run)
 
 
@@ -612,7 +619,8 @@ def suggest_links(
             "links": rows.to_dict("records"), "output": output and str(output),
         }, indent=2, ensure_ascii=False, default=str))  # fmt: skip
         return
-    console.print(f"[bold]{d.name}[/]: {summary['objective']} {summary['objective_before']:.4f}; "
+    console.print(f"[bold]{escape(d.name)}[/]: "
+                  f"{summary['objective']} {summary['objective_before']:.4f}; "
                   f"{summary['candidates_evaluated']} candidate links evaluated",
                   highlight=False)  # fmt: skip
     table = Table("rank", "length m", "from", "to", "crosses boundary", "gain", "after")
@@ -624,7 +632,9 @@ def suggest_links(
     console.print(table)
     for line in plan.unmet:  # why fewer than k links came back
         console.print(f"note: {line}", highlight=False, markup=False, soft_wrap=True)
-    console.print(f"cost: {plan.cost_dkk:,.0f} {d.settings.currency}", highlight=False)
+    console.print(
+        f"cost: {plan.cost_dkk:,.0f} {d.settings.currency}", highlight=False, markup=False
+    )
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
 
@@ -678,7 +688,8 @@ def mix(
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
     t = result.tenure
-    console.print(f"[bold]{d.name}[/]: {t.total_dwellings:,} dwellings inside the rule area",
+    console.print(f"[bold]{escape(d.name)}[/]: "
+                  f"{t.total_dwellings:,} dwellings inside the rule area",
                   highlight=False)  # fmt: skip
     table = Table("tenure", "dwellings")
     for name, count in t.dwellings_by_tenure.items():
@@ -814,8 +825,8 @@ def cctv(
         return
     ok = int((result.cameras["status"] == "ok").sum())
     console.print(
-        f"[bold]{d.name}[/]: {ok} of {len(result.cameras)} cameras analysed "
-        f"({result.level_set_title}, {resolution:g} m cells)",
+        f"[bold]{escape(d.name)}[/]: {ok} of {len(result.cameras)} cameras analysed "
+        f"({escape(result.level_set_title)}, {resolution:g} m cells)",
         highlight=False,
     )
     grid = Table("target", "total", f"seen at {level} or better", "share")
@@ -841,6 +852,7 @@ def cctv(
         console.print(
             f"plan cost: {planned.cost_dkk:,.0f} {d.settings.currency} (unit cost unconfirmed)",
             highlight=False,
+            markup=False,
         )
     console.print(f"provenance: {d.provenance.statement()}", highlight=False, markup=False)
 
@@ -1046,6 +1058,7 @@ def score(
     console.print(
         "leader changes when one theme's weight is swept: " + ("; ".join(flips) or "never"),
         highlight=False,
+        markup=False,
     )
     p_all = result.robustness["by_source"]["p_first"]["all"]
     console.print(
@@ -1061,7 +1074,7 @@ def score(
     for message in job.warnings:
         err_console.print(f"warning: {message}", highlight=False, markup=False)
     console.print(f"provenance: {base.provenance.statement()}", highlight=False, markup=False)
-    console.print(f"wrote {len(written)} files to {out}/", highlight=False)
+    console.print(f"wrote {len(written)} files to {out}/", highlight=False, markup=False)
 
 
 qgis_app = typer.Typer(help="Install the QGIS plugin into a QGIS profile.", no_args_is_help=True)
@@ -1155,7 +1168,7 @@ def build_plugin(
     ):
         for path in files:
             archive.write(path, Path(source.name) / path.relative_to(source))
-    console.print(f"wrote {target} ({len(files)} files)", highlight=False)
+    console.print(f"wrote {target} ({len(files)} files)", highlight=False, markup=False)
 
 
 @app.command()
@@ -1282,7 +1295,7 @@ def calming(  # noqa: C901 - waiver: a CLI command: options to library calls, co
             }
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         return
-    console.print(f"[bold]{d.name}[/]: modelled V85 on {len(speeds)} street segments "
+    console.print(f"[bold]{escape(d.name)}[/]: modelled V85 on {len(speeds)} street segments "
                   f"(target {target_kmh:g} km/h)", highlight=False)  # fmt: skip
     print_indicators(values, after)
     if fit is not None:
@@ -1445,7 +1458,7 @@ def monitor(
         if "did" in item:
             line += f", DiD {item['did']:.3g} [{item['did_low']:.3g}, {item['did_high']:.3g}]"
         console.print(line + " (an association, not proof)", highlight=False, markup=False)
-    console.print(f"wrote {len(written)} files to {out}/", highlight=False)
+    console.print(f"wrote {len(written)} files to {out}/", highlight=False, markup=False)
 
 
 def _effect_option(text: str) -> dict[str, Any]:

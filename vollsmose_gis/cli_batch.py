@@ -171,7 +171,7 @@ def batch(
 
         def progress(done: int, total: int, message: str) -> None:
             if message.startswith("Dask dashboard") and not as_json:
-                err.print(message, highlight=False)
+                err.print(message, highlight=False, markup=False)
             bar.update(task, completed=done, total=total, description=message)
 
         result = run_batch(
@@ -226,4 +226,5 @@ def batch(
         f"{len(result.computed)} computed, {len(result.cached)} unchanged (skipped), "
         f"{len(result.failed)} failed; written to {result.out}",
         highlight=False,
+        markup=False,
     )

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vollsmose_gis._errors import InputError
@@ -139,7 +140,7 @@ def import_dk(
         summary = {"output": str(output), "district": d.summary(), "report": report}
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(f"[bold]{d.name}[/] -> {output}  ({d.crs})", highlight=False)
+    console.print(f"[bold]{escape(d.name)}[/] -> {escape(str(output))}  ({d.crs})", highlight=False)
     table = Table("layer", "kept", "dropped")
     for layer, count in result.report.kept.items():
         table.add_row(layer, str(count), str(result.report.dropped_in(layer)))

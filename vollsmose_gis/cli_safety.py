@@ -272,6 +272,7 @@ def _plans(d: Any, plan_lights: int | None, plan_cameras: int | None) -> dict[st
 
 def _print_text(d: Any, result: Any, planned: dict[str, Any]) -> None:
     """The text report: indicators, incidents by year, the audit table, the plans."""
+    from rich.markup import escape
     from rich.table import Table
 
     from vollsmose_gis.cli import console, print_indicators
@@ -281,7 +282,7 @@ def _print_text(d: Any, result: Any, planned: dict[str, Any]) -> None:
     if result.extras.get("illustrative"):
         console.print(f"[bold yellow]{ev.ILLUSTRATIVE}[/]", highlight=False)
     console.print(
-        f"[bold]{d.name}[/]: {len(d.incidents)} incident rows, {len(d.safety_walk)} "
+        f"[bold]{escape(d.name)}[/]: {len(d.incidents)} incident rows, {len(d.safety_walk)} "
         "safety-walk marks",
         highlight=False,
     )
@@ -308,4 +309,5 @@ def _print_text(d: Any, result: Any, planned: dict[str, Any]) -> None:
             f"{d.settings.currency}; marks and incidents treated (weighted) "
             f"{before:.0%} -> {after:.0%}",
             highlight=False,
+            markup=False,
         )
