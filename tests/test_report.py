@@ -620,8 +620,10 @@ def test_safety_section_from_the_evidence(evidence, result):
         "Mark", "Reason", "Light", "Cameras (DORI)", "Overlooked by day",
         "Overlooked at night", "Traffic speed (V85)",
     ]  # fmt: skip
-    assert audit[1] == ["m1", "dark", "0.0 lx", "not seen", "no", "no", "–"]
-    assert audit[2][:4] == ["m2", "hidden_corners", "0.0 lx", "not seen"]
+    assert audit[1] == ["m1", "Dark, poorly lit", "0.0 lx", "not seen", "no", "no", "–"]
+    assert audit[2][:4] == ["m2", "Hidden corners, no view ahead", "0.0 lx", "not seen"]
+    danish_audit = cells_of(report.report_html(evidence, lang="da"), "safety-audit")
+    assert danish_audit[1][:4] == ["m1", "Mørkt, dårligt oplyst", "0,0 lx", "ikke set"]
     base = evidence.baseline.modules["calming"].layers["calming_speeds"]
     assert audit[2][-1] == f"{base.set_index('street_id')['v85_max_kmh']['s1']:.0f} km/h"
     # per plan: the lit path lights both marks (2 of 2 changed, both lit to class); As is

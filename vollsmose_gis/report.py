@@ -625,6 +625,8 @@ def _audit_cell(column: str, value: Any, lang: str) -> str:
         return text if text == "–" else f"{text} km/h"
     if column.startswith("overlooked"):
         return t("report.yes" if bool(value) else "report.no", lang)
+    if column == "camera_level":
+        return category("dori", value, lang)
     return str(value)
 
 
@@ -667,7 +669,7 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
     if audit is not None:
         for row in audit.to_dict("records"):
             marks.append(
-                [str(row["mark_id"]), str(row["reason"])]
+                [str(row["mark_id"]), category("safety_walk", row["reason"], lang)]
                 + [_audit_cell(c, row[c], lang) for c in _AUDIT_COLUMNS]
             )
     n_marks = len(base.safety_walk)
@@ -692,7 +694,7 @@ def _safety_section(result: ScoreResult, lang: str) -> dict[str, Any] | None:
         if audit is not None and plan.audit is not None and n_marks:
             compared = compare_audits(audit, plan.audit)
             for row in compared[compared["changed"]].to_dict("records"):
-                row_cells = [str(row["mark_id"]), str(row["reason"])]
+                row_cells = [str(row["mark_id"]), category("safety_walk", row["reason"], lang)]
                 for column in _AUDIT_COLUMNS:
                     now = _audit_cell(column, row[f"{column}_now"], lang)
                     then = _audit_cell(column, row[f"{column}_plan"], lang)
@@ -1139,7 +1141,7 @@ def _live_weights(
         "today": [finite(result.baseline.theme_scores.get(theme, math.nan)) for theme in themes],
         "plans": plans,
         # positions in a row's cells (after rank and name): overall first, points per M
-        # DKK third from the end (cost, points per M DKK, P(first))
+        # DKK second from the end (cost, points per M DKK, P(first))
         "overall_cell": 0,
         "per_mdkk_cell": len(header) - 2 - 2,
         "text": {

@@ -1236,7 +1236,7 @@ def _safety_layers(ctx: _Ctx) -> list[_Layer]:
             [_dot("#1a9850" if n else "#d73027", 5.0, edge="#ffffff", weight=1.5) for n in night],
             [
                 _tip(
-                    str(r),
+                    _category("safety_walk", r, lang),
                     [
                         (
                             _t("map.safety.overlooked_night", lang),
