@@ -531,9 +531,8 @@ def test_overlooked_share_matches_an_independent_shapely_computation():
 
 
 def test_night_counts_only_paths_lit_to_their_class():
-    from vollsmose_gis.safety.surveillance import natural_surveillance
-
     from vollsmose_gis.lighting.compliance import passing_streets
+    from vollsmose_gis.safety.surveillance import natural_surveillance
 
     # "lit to its class" is the lighting analysis's verdict (status), street by street
     lit = pd.DataFrame({"street_id": ["s1"], "status": ["pass"]})
@@ -1070,3 +1069,25 @@ def test_a_copy_of_a_score_result_with_other_plans_reviews_its_own():
     # same names, another baseline object: computed again, not the stale review
     rebased = dataclasses.replace(result, baseline=dataclasses.replace(result.baseline))
     assert rebased.safety_review() is not first
+
+
+def test_a_coarse_priority_raster_is_spread_over_its_cells_not_put_on_their_centres():
+    """A 20 m density cell weighs on the whole 20 m square it covers (review finding)."""
+    from affine import Affine
+
+    from vollsmose_gis.io import Raster
+    from vollsmose_gis.lighting import priority_points
+
+    d = surveillance_scene(False)
+    # one 20 m cell of 0.01 / m² over x 40..60, y -10..10 around the path (y = Y0)
+    raster = Raster(
+        np.array([[0.01]]), Affine(20.0, 0, X0 + 40, 0, -20.0, Y0 + 10), CRS, name="density"
+    )
+    xy, weight = priority_points(raster, d)
+    assert len(xy) == 400  # 1 m points: 20 x 20
+    assert weight.sum() == pytest.approx(0.01 * 400)  # value x cell area, kept whole
+    assert xy[:, 0].min() == pytest.approx(X0 + 40.5) and xy[:, 0].max() == pytest.approx(X0 + 59.5)
+    assert xy[:, 1].min() == pytest.approx(Y0 - 9.5) and xy[:, 1].max() == pytest.approx(Y0 + 9.5)
+    # at the camera planner's 2 m cells: 10 x 10 points, the same weight
+    coarse_xy, coarse_w = priority_points(raster, d, step_m=2.0)
+    assert len(coarse_xy) == 100 and coarse_w.sum() == pytest.approx(4.0)

@@ -509,7 +509,7 @@ def _cell_weights(
     Each weighted point of :func:`~vollsmose_gis.lighting.priority_points` goes to the
     cell holding it (a raster at the planning grid maps cell to cell).
     """
-    xy, w = priority_points(priority, district)
+    xy, w = priority_points(priority, district, step_m=grid.res)
     rows, cols = grid.shape
     col = np.floor((xy[:, 0] - grid.xmin) / grid.res).astype(np.int64)
     row = np.floor((grid.ymax - xy[:, 1]) / grid.res).astype(np.int64)

@@ -165,8 +165,31 @@ def check_spacing(spacing_m: Any, what: str = "min_spacing_m") -> float:
     return value
 
 
+_MAX_PRIORITY_POINTS = 4_000_000
+"""Most points a priority raster is spread into (its cells' sub-points are fewer then)."""
+
+
+def _spread_cells(values: np.ndarray, t: Any, step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero cells of a north-up raster as weighted points (weight = value × area).
+
+    A cell coarser than ``step_m`` (a 10-25 m density raster) is spread evenly over
+    k × k points inside it: its weight is not all put on one spot, which the planners
+    would then find on a roof or far from every path.
+    """
+    rows, cols = np.nonzero(values)
+    k = max(1, math.ceil(max(t.a, -t.e) / step_m))
+    while len(rows) * k * k > _MAX_PRIORITY_POINTS and k > 1:
+        k -= 1
+    offsets = (np.arange(k) + 0.5) / k  # sub-point centres, in cells
+    ox, oy = (a.ravel() for a in np.meshgrid(offsets, offsets))
+    x = (t.c + (cols[:, None] + ox[None, :]) * t.a).ravel()
+    y = (t.f + (rows[:, None] + oy[None, :]) * t.e).ravel()
+    weight = np.repeat(values[rows, cols] * abs(t.a * t.e) / (k * k), k * k)
+    return np.column_stack([x, y]), weight
+
+
 def priority_points(
-    priority: Raster | gpd.GeoDataFrame, district: District
+    priority: Raster | gpd.GeoDataFrame, district: District, *, step_m: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return a priority as weighted points (x, y in the District CRS; weight > 0).
 
@@ -177,11 +200,14 @@ def priority_points(
     ----------
     priority
         A :class:`~vollsmose_gis.io.Raster` of weight per m² (north-up; cells equal to
-        its ``nodata`` or NaN count as 0): each cell becomes a point at its centre
-        weighing value × cell area; or a GeoDataFrame of points with a numeric
-        ``weight`` column (≥ 0).  Same CRS as the District.
+        its ``nodata`` or NaN count as 0): each cell's weight (value × cell area) is
+        spread evenly over points at most ``step_m`` apart inside it; or a GeoDataFrame
+        of points with a numeric ``weight`` column (≥ 0).  Same CRS as the District.
     district
         The District: its CRS and boundary.
+    step_m
+        Spacing of the points a raster cell is spread over, m (the planners' cell
+        size; a cell of at most ``step_m`` is one point at its centre).
 
     Returns
     -------
@@ -223,11 +249,7 @@ def priority_points(
                 f"not overlap the boundary of district {district.name!r} "
                 f"{tuple(round(v) for v in district.boundary.bounds)}; wrong area or CRS?"
             )
-        rows, cols = np.nonzero(values)
-        x = t.c + (cols + 0.5) * t.a
-        y = t.f + (rows + 0.5) * t.e
-        weight = values[rows, cols] * abs(t.a * t.e)
-        xy = np.column_stack([x, y])
+        xy, weight = _spread_cells(values, t, step_m)
     elif isinstance(priority, gpd.GeoDataFrame):
         what = "priority places"
         if priority.crs is None or not pyproj.CRS.from_user_input(priority.crs).equals(
