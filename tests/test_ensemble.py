@@ -380,6 +380,12 @@ def test_ensemble_of_the_example_scenarios_under_lighting_and_mix_draws() -> Non
     assert sum(s["p_first"] for s in summary["scenarios"].values()) == pytest.approx(1.0)
     assert {w["module"] for w in summary["wired"]} == {"lighting", "mix"}
     assert {w["file"] for w in summary["wired"]} == {"standards/en13201.yaml", "standards/mix.yaml"}
+    # what was not drawn says why: a parameter of a module this ensemble did not run too
+    skipped = {(w["module"], w["parameter"]): w["reason"] for w in summary["not_wired"]}
+    assert skipped[("safety", "surveillance.recognition_distance_day_m")] == (
+        "the safety module is not run in this ensemble"
+    )
+    assert ("mix", "mean_dwelling_size_m2") in skipped
     table = pd.DataFrame(summary["table"])
     # the draws reach the scores: some plan's overall differs between the two draws
     spread = table.groupby("scenario")["overall"].agg(lambda v: v.max() - v.min())

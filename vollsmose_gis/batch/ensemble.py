@@ -414,10 +414,11 @@ def score_ensemble(
                 "module": p.module,
                 "file": f"standards/{p.file}.yaml",
                 "parameter": p.path,
-                "reason": p.reason,
+                # wired, but its module is not among this run's (safety is not scored)
+                "reason": p.reason or f"the {p.module} module is not run in this ensemble",
             }
             for p in everything
-            if not p.wired
+            if not p.wired or p.module not in names
         ],
         "scenarios": dict(sorted(summary.items(), key=lambda kv: (-kv[1]["p_first"], kv[0]))),
         "table": table.to_dict(orient="records"),
