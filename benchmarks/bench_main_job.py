@@ -10,10 +10,11 @@ with every output: tables, GeoPackages, GeoTIFFs, maps, report), alternating
 (b) the five example scenarios of ``scenarios/``,
 
 ``--repeats`` times each.  Printed per run: the wall time of the process (imports
-included), and inside it the time in scoring, in writing the maps and in writing the
-report.  Summary: the ratio b / a of the medians (goal ≤ 2, issue 22) and the share of
-maps + report in (b) (goal ≤ 25 %), with the load average before and after, since the
-machine may be shared.
+included), and inside it the time in scoring, in the safety review the job runs after
+it, in saving the tables and layers, in writing the maps and in writing the report.
+Summary: the ratio b / a of the medians (goal ≤ 2, issue 22), of scoring alone, and the
+share of maps + report in (b) (goal ≤ 25 %), with the load average before and after,
+since the machine may be shared.
 
 ``--scoring-only`` keeps the older in-process measurement: scoring five against one
 with cold caches, same process (goal ≤ 2.5, issue 10).
@@ -39,7 +40,7 @@ ONE = "development-plan-2030.yaml"
 def child(out: str, paths: list[str]) -> None:
     """Run the main job in this (fresh) process; print its phase times as JSON."""
     start = time.perf_counter()
-    from vollsmose_gis import job, maps, report
+    from vollsmose_gis import job, maps, report, scoring
     from vollsmose_gis.scenario import load_scenarios
 
     phases: dict[str, float] = {}
@@ -58,6 +59,12 @@ def child(out: str, paths: list[str]) -> None:
 
     # run_job imports write_maps / write_report from their modules when it calls them
     job.score_scenarios = timed("score", job.score_scenarios)  # type: ignore[method-assign]
+    job.save_score_outputs = timed("save", job.save_score_outputs)  # type: ignore[method-assign]
+    # the report's safety review, run by the job after scoring (absent in older trees)
+    if hasattr(scoring.ScoreResult, "safety_review"):
+        scoring.ScoreResult.safety_review = timed(  # type: ignore[method-assign]
+            "review", scoring.ScoreResult.safety_review
+        )
     maps.write_maps = timed("maps", maps.write_maps)  # type: ignore[method-assign]
     report.write_report = timed("report", report.write_report)  # type: ignore[method-assign]
     imported = time.perf_counter() - start
@@ -103,6 +110,7 @@ def end_to_end(repeats: int) -> None:
                 print(
                     f"{label:>4} run {k + 1}: {phases['wall']:.1f} s wall "
                     f"(imports {phases['imports']:.1f}, scoring {phases['score']:.1f}, "
+                    f"review {phases.get('review', 0.0):.1f}, save {phases.get('save', 0.0):.1f}, "
                     f"maps {phases['maps']:.1f}, report {phases['report']:.1f}; "
                     f"maps + report {100 * share:.0f} %); CPU {phases['cpu']:.1f} s "
                     f"(scoring {phases['score_cpu']:.1f}, maps {phases['maps_cpu']:.1f}, "
@@ -123,6 +131,12 @@ def end_to_end(repeats: int) -> None:
     print(
         f"median CPU: one {one_cpu:.1f} s, five {five_cpu:.1f} s, ratio {five_cpu / one_cpu:.2f}; "
         f"maps + report {100 * statistics.median(cpu_shares):.0f} % of the five-scenario CPU"
+    )
+    one_score = statistics.median(r["score"] for r in runs["one"])
+    five_score = statistics.median(r["score"] for r in runs["five"])
+    print(
+        f"median scoring: one {one_score:.1f} s, five {five_score:.1f} s, "
+        f"ratio {five_score / one_score:.2f}"
     )
     print(
         f"ratio five / one: {five / one:.2f} (per pair {', '.join(f'{r:.2f}' for r in ratios)}; "

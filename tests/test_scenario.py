@@ -759,3 +759,34 @@ def test_demolish_when_the_estate_record_is_empty():
     assert (
         after.buildings.set_index("building_id").loc["b3", "demolished_dwellings_since_2010"] == 40
     )
+
+
+def test_applying_goes_on_from_the_checking_pass_with_the_same_result():
+    """apply_scenario starts its applying pass from the checking pass's work (before the
+    first planner-driven step): the district and change log must be those of applying
+    every intervention from the start, for the five example scenarios - none with a
+    planner step (Open up, Development plan 2030), one starting with the calming
+    planner (Safety package), one with it after 40 other steps (Combined)."""
+    import pandas as pd
+
+    from vollsmose_gis import default_district
+    from vollsmose_gis.scenario import _Applier, _planned
+
+    base = default_district()
+    scenarios = load_scenarios([Path(__file__).parents[1] / "scenarios"])
+    firsts = {}
+    for scenario in scenarios:
+        items = [item for item, _ in scenario.interventions]
+        firsts[scenario.name] = next((k for k, i in enumerate(items) if _planned(i)), None)
+        got, log = apply_scenario(base, scenario)
+        scratch = _Applier(base, check_only=False)
+        for index, (item, source) in enumerate(scenario.interventions):
+            scratch.apply(index, item, source)
+        expected = validate_district(scratch.district(), check_crossings=False)
+        assert got.settings == expected.settings
+        for name, frame in expected.layers.items():
+            pd.testing.assert_frame_equal(got.layers[name], frame, check_exact=True, obj=name)
+        assert log.entries == scratch.log.entries and log.totals == scratch.log.totals
+        assert [m.text("da") for m in log.messages] == [m.text("da") for m in scratch.log.messages]
+    assert firsts["Open up"] is None and firsts["Development plan 2030"] is None
+    assert firsts["Safety package"] == 0 and firsts["Combined"] > 10

@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import fnmatch
 import logging
@@ -910,6 +911,21 @@ def _lamp_count(lengths: Iterable[float], spacing_m: float) -> int:
     return sum(int(np.ceil((length - half) / spacing_m)) for length in lengths if length > half)
 
 
+def _planned(item: Any) -> bool:
+    """An intervention the checking pass only checks: a planner decides what it adds."""
+    return isinstance(item, SuggestedLinks) or (isinstance(item, AddCalming) and item.auto)
+
+
+@dataclass(frozen=True)
+class _State:
+    """What an :class:`_Applier` has built before intervention ``start``."""
+
+    start: int
+    layers: dict[str, gpd.GeoDataFrame]
+    settings: Any
+    log: ChangeLog
+
+
 class _Applier:
     """Applies interventions one by one to a working copy of the layers."""
 
@@ -921,6 +937,23 @@ class _Applier:
         self.check_only = check_only
         self.problems = _Problems()
         self.log = ChangeLog()
+        self.start = 0  # the first intervention still to apply (see `restore`)
+
+    def state(self, start: int) -> _State:
+        """A copy of the work so far, to go on from intervention ``start``."""
+        return _State(
+            start,
+            {name: frame.copy() for name, frame in self.layers.items()},
+            self.settings,
+            copy.deepcopy(self.log),
+        )
+
+    def restore(self, state: _State) -> None:
+        """Go on from a state (of an applier of the same district)."""
+        self.layers = {name: frame.copy() for name, frame in state.layers.items()}
+        self.settings = state.settings
+        self.log = copy.deepcopy(state.log)
+        self.start = state.start
 
     # -- helpers
     def district(self) -> District:
@@ -1677,16 +1710,26 @@ def apply_scenario(
         resolved list) and type, and the offending ids or values.
     """
     checker = _Applier(district, check_only=True)
+    resume: _State | None = None
     for index, (item, source) in enumerate(scenario.interventions):
+        if resume is None and _planned(item):
+            resume = checker.state(index)
         checker.apply(index, item, source)
     if checker.problems.items:
         raise ScenarioError(
             f"scenario {scenario.name!r} cannot be applied to {district.name!r}:\n"
             + "\n".join(f"  - {p}" for p in checker.problems.items)
         )
+    # The checking pass applies every intervention as the applying pass does, except
+    # the planner-driven ones (it only checks those): the applying pass starts from the
+    # checker's state before the first of them (all of it when there is none) instead
+    # of doing the same work again.
     applier = _Applier(district, check_only=False)
+    applier.restore(resume if resume is not None else checker.state(len(scenario.interventions)))
     n = max(1, len(scenario.interventions))
     for index, (item, source) in enumerate(scenario.interventions):
+        if index < applier.start:
+            continue
         if progress:
             progress(index / n, f"{scenario.name}: {item.type}")
         applier.apply(index, item, source)
