@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zlib
 from pathlib import Path
@@ -151,6 +152,55 @@ def unwritable_folder(tmp_path: Path) -> Path:
     return Path("/proc/sys")
 
 
+def chromium_processes(marker: str) -> list[int]:
+    """The processes whose command line names ``marker`` (read from ``/proc``)."""
+    import os
+
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:  # gone meanwhile
+            pass
+    return found
+
+
+def stopped_with_every_child(folder: Path) -> None:
+    """A timeout stops Chromium's whole process tree: its zygote, renderers and GPU
+    process, and Chromium itself when a launcher script started it without ``exec``."""
+    import os
+    import signal
+    import tempfile
+    import time
+
+    folder.mkdir()
+    page = folder / "hang.html"  # never finishes loading, so never prints
+    page.write_text("<p>busy</p><script>while (true) {}</script>", encoding="utf-8")
+    launcher = folder / "chromium-launcher"
+    launcher.write_text(f'#!/bin/sh\n"{CHROMIUM}" "$@"\n', encoding="utf-8")
+    launcher.chmod(0o755)
+    profiles = folder / "tmp"  # Chromium's user-data-dir is made here: a unique path
+    profiles.mkdir()
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(profiles)
+    try:
+        for browser in (CHROMIUM, launcher):
+            with pytest.raises(InputError, match="did not finish printing"):
+                report.print_pdf(page, folder / "hang.pdf", chromium=browser, timeout_s=3)
+            deadline = time.monotonic() + 5
+            while (left := chromium_processes(str(folder))) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for pid in left:  # leave nothing running, even when the check fails
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            assert left == [], f"Chromium processes left after the timeout ({browser})"
+    finally:
+        tempfile.tempdir = saved
+    assert not (folder / "hang.pdf").exists()
+
+
 def test_unwritable_or_missing_output_is_refused(page, tmp_path):
     need_chromium()
     import os
@@ -176,6 +226,7 @@ def test_unwritable_or_missing_output_is_refused(page, tmp_path):
         report.print_pdf(page, old, overwrite=True, timeout_s=0.001)
     assert old.read_bytes() == b"%PDF-1.4 old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "report.pdf"]
+    stopped_with_every_child(tmp_path / "hang")
     out = runner.invoke(app, ["report", str(page), "-o", str(tmp_path / "x.pdf")])
     assert out.exit_code == 2 and "add --pdf" in out.output
 

@@ -1400,6 +1400,7 @@ def print_pdf(
         ``pdf_path`` exists and ``overwrite`` is False (checked before any work).
     """
     import os
+    import signal
     import subprocess
     import tempfile
 
@@ -1425,10 +1426,12 @@ def print_pdf(
         tempfile.TemporaryDirectory(prefix="vg-chromium-") as profile,
         atomic_path(target, overwrite=overwrite) as tmp,
     ):
+        # the sandbox cannot start as root (containers, CI), so only root runs without it
+        as_root = hasattr(os, "geteuid") and os.geteuid() == 0
         command = [
             str(browser),
             "--headless",
-            "--no-sandbox",  # containers and CI run as root, where the sandbox cannot start
+            *(["--no-sandbox"] if as_root else []),
             "--disable-gpu",
             "--disable-dev-shm-usage",
             "--no-first-run",
@@ -1442,21 +1445,42 @@ def print_pdf(
             page.resolve().as_uri(),
         ]
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout_s, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise InputError(
-                f"Chromium did not finish printing {page} within {timeout_s:g} s; nothing "
-                "was written (a larger report may need a longer --timeout)"
-            ) from None
+            # a session (and process group) of its own: stopping it stops every process
+            # Chromium started (zygote, renderers, GPU), also behind a wrapper script
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                start_new_session=True,
+            )  # fmt: skip
         except OSError as exc:
             raise InputError(f"cannot run Chromium {browser}: {exc.strerror or exc}") from None
+
+        def stop() -> None:
+            try:
+                if hasattr(os, "killpg"):
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:  # pragma: no cover - no process groups (Windows)
+                    process.kill()
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+        with process:
+            try:
+                _, stderr = process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                stop()
+                raise InputError(
+                    f"Chromium did not finish printing {page} within {timeout_s:g} s; nothing "
+                    "was written (a larger report may need a longer --timeout)"
+                ) from None
+            except BaseException:  # interrupted: leave no browser behind either
+                stop()
+                raise
         ok = tmp.is_file() and tmp.read_bytes()[:5] == b"%PDF-"
-        if done.returncode != 0 or not ok:
-            tail = " ".join((done.stderr or "").strip().splitlines()[-2:])
+        if process.returncode != 0 or not ok:
+            tail = " ".join((stderr or "").strip().splitlines()[-2:])
             raise InputError(
-                f"Chromium could not print {page} to PDF (exit {done.returncode}); nothing "
+                f"Chromium could not print {page} to PDF (exit {process.returncode}); nothing "
                 f"was written. {tail}".strip()
             )
     log.info("printed %s to %s", page, target)
