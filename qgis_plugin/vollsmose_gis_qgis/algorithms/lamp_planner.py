@@ -235,8 +235,9 @@ class LampPlannerAlgorithm(VollsmoseAlgorithm):
             if aim is None:
                 plan = lighting.plan_lights(district, **options)
             elif aim.raster is None:
-                # the marks and incidents steer the plan: the library's own wrapper
-                # it returns the lamp planner's own LightingPlan, its summary extended
+                # the marks and incidents steer the plan through the library's own
+                # wrapper, which returns the lamp planner's LightingPlan with its
+                # summary extended (the treated shares before and after)
                 plan = cast(
                     lighting.LightingPlan,
                     priority.plan_lights_for_evidence(
