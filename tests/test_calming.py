@@ -1263,3 +1263,27 @@ def test_school_zone_only_near_schools_equals_every_sample(vollsmose):
     assert np.array_equal(fast, full)
     no_schools = vollsmose.replace(pois=vollsmose.pois.iloc[:0])
     assert not _school_zone_at(no_schools, model, samples.edge, samples.pos).any()
+
+
+def test_cache_key_holds_no_district_setting(vollsmose):
+    """The speed model reads no district setting: a district whose settings all differ
+    (country, rules, currency, costs, centre, latitude, rule area, notes) gets the
+    cached result, which must equal computing it afresh."""
+    import dataclasses
+
+    other = vollsmose.replace(
+        settings=dataclasses.replace(
+            vollsmose.settings, country="SE", rules=(), currency="SEK", unit_costs="other",
+            centre_xy=(0.0, 0.0), centre_name="Elsewhere", latitude_deg=70.0,
+            rule_area=vollsmose.boundary.buffer(-200), notes="changed",
+        )
+    )  # fmt: skip
+    spec = analysis.get("calming")
+    assert spec.cache_key(other) == spec.cache_key(vollsmose)
+    fresh = spec.run(other)
+    cached = analysis.run("calming", vollsmose)
+    for key, value in cached.indicators.items():
+        assert fresh.indicators[key].value == pytest.approx(value.value, rel=0, abs=0, nan_ok=True)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(fresh.layers["calming_speeds"]), pd.DataFrame(cached.layers["calming_speeds"])
+    )

@@ -762,3 +762,33 @@ def test_lamps_prepared_once_per_design_equal_lamp_by_lamp(ldt: Path) -> None:
     bad = [lamp("G1", X0 + 10, Y0 + 10, lumens=-1.0), lamp("G2", X0 + 40, Y0 + 10, lumens=-1.0)]
     with pytest.raises(InputError, match="'G1': lumens"):
         _lamps(district([rows[0], *bad]).lights, cutoff_lx=0.1, photometry_dir=None)
+
+
+def test_cache_key_holds_the_latitude_and_no_other_setting() -> None:
+    """Lighting reads one district setting, the latitude: a district whose other
+    settings all differ (country, rules, currency, costs, centre, rule area, notes) gets
+    the cached result, which must equal computing it afresh; another latitude is
+    another result (the energy indicator's night hours)."""
+    import dataclasses
+
+    from vollsmose_gis import analysis
+
+    d = small_district()
+    other = d.replace(
+        settings=dataclasses.replace(
+            d.settings, country="SE", rules=(), currency="SEK", unit_costs="other",
+            centre_xy=(X0 - 5000.0, Y0), centre_name="Elsewhere",
+            rule_area=box(X0, Y0, X0 + 50, Y0 + 50), notes="changed",
+        )
+    )  # fmt: skip
+    spec = analysis.get("lighting")
+    assert spec.cache_key(other) == spec.cache_key(d)
+    fresh = spec.run(other)
+    cached = analysis.run("lighting", d)
+    assert {k: i.value for k, i in fresh.indicators.items()} == {
+        k: i.value for k, i in cached.indicators.items()
+    }
+    north = d.replace(settings=dataclasses.replace(d.settings, latitude_deg=70.0))
+    assert spec.cache_key(north) != spec.cache_key(d)
+    energy = "lighting_energy_kwh_per_year"
+    assert spec.run(north).indicators[energy].value != cached.indicators[energy].value

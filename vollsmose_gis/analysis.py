@@ -194,6 +194,11 @@ class AnalysisSpec:
     poi_kinds
         When given, the ``pois`` part of the cache key is narrowed to these kinds
         (traffic calming looks only at schools and day-care).
+    settings
+        The district settings (:class:`~vollsmose_gis.district.Settings` fields) the
+        module reads, when it reads only some: only these are in the cache key, so a
+        plan that changes, say, the rule area reuses the lighting of a plan that does
+        not.  None (the default): all of them.
     summary
         One line on what the module measures.
     scored
@@ -206,6 +211,7 @@ class AnalysisSpec:
     compute: Callable[..., ModuleResult]
     parameters: Mapping[str, Any] = field(default_factory=dict)
     poi_kinds: tuple[str, ...] | None = None
+    settings: tuple[str, ...] | None = None
     summary: str = ""
     scored: bool = True
 
@@ -235,7 +241,10 @@ class AnalysisSpec:
             pois = district.pois
             district = district.replace(pois=pois[pois["kind"].astype(str).isin(self.poi_kinds)])
         # the settings (country, rules, rule area, centre) change what modules compute
-        key = district.fingerprint(*self.reads) + "|" + repr(district.settings.to_dict())
+        settings = district.settings.to_dict()
+        if self.settings is not None:  # those the module reads
+            settings = {name: settings[name] for name in self.settings}
+        key = district.fingerprint(*self.reads) + "|" + repr(settings)
         resolved = self.resolve(params or {})
         if not all(_same(resolved[k], v) for k, v in self.parameters.items()):
             key += "|" + "|".join(f"{k}={_param_key(v)}" for k, v in sorted(resolved.items()))

@@ -212,6 +212,7 @@ SPEC = AnalysisSpec(
         "tolerance_kmh": None,
     },
     poi_kinds=tuple(_params()["planner"]["school_poi_kinds"]),
+    settings=(),  # the speed model reads no district setting (its scope is the boundary)
     summary="Modelled V85 per street, share within the target speed, injury-crash index "
     "(as a range), model vs measured speeds.",
 )

@@ -107,6 +107,9 @@ SPEC = AnalysisSpec(
     themes=("safety and security",),
     # illuminance, EN 13201 compliance and dark spots depend on streets and lamps only
     reads=("streets", "lights"),
+    # the latitude (night hours of the energy indicator, `lighting.district_latitude`);
+    # no other setting (rule area, rules, centre) enters the lighting
+    settings=("latitude_deg",),
     compute=_compute,
     parameters={
         "resolution_m": 1.0,
