@@ -728,7 +728,7 @@ def test_lamps_prepared_once_per_design_equal_lamp_by_lamp(ldt: Path) -> None:
     """`_lamps` prepares each distinct design once; every lamp must still equal what
     `_lamp_from_row` gives for its own row (the definition), across designs that differ
     in one value each, missing values written as None and NaN, a file photometry and the
-    embedded district's 3,000 lamps; and a bad value is reported on its first lamp."""
+    embedded district's 4,258 lamps; and a bad value is reported on its first lamp."""
     from vollsmose_gis import default_district
     from vollsmose_gis.lighting.model import _lamp_from_row, _lamps
 
