@@ -273,6 +273,27 @@ def test_the_example_series_is_labelled_illustrative(tmp_path: Path) -> None:
     assert set(long["illustrative"]) == {True}
 
 
+def test_areas_whose_names_give_the_same_file_name_keep_their_own_charts(
+    tmp_path: Path,
+) -> None:
+    import base64
+
+    from vollsmose_gis.followup_report import write_followup
+
+    stats = example_statistics()
+    assert sorted(stats["area_id"].unique()) == ["comparison-estate", "vollsmose"]
+    # "a-b" and "a_b" both slug to "a-b"; the two areas have different series
+    stats["area_id"] = stats["area_id"].map({"comparison-estate": "a-b", "vollsmose": "a_b"})
+    written = write_followup(monitor(stats), tmp_path / "out")
+    charts = sorted(p.name for p in written if p.suffix == ".png")
+    assert charts == ["criteria_a-b-2.png", "criteria_a-b.png"]
+    first, second = (tmp_path / "out" / name for name in charts)
+    assert first.read_bytes() != second.read_bytes()
+    html = (tmp_path / "out" / "followup.html").read_text(encoding="utf-8")
+    for chart in (first, second):
+        assert base64.b64encode(chart.read_bytes()).decode("ascii") in html
+
+
 def test_monitor_cli_writes_the_committee_outputs(tmp_path: Path) -> None:
     import json
 

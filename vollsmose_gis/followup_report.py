@@ -98,8 +98,16 @@ def write_followup(
         )
     written.append(out / "monitor.json")
     charts = {}
+    names: set[str] = set()
     for area in sorted(result.statistics["area_id"].unique()):
-        path = out / f"criteria_{slug(str(area), default='area')}.png"
+        # the slug maps "a_b" and "a-b" alike: a later area takes -2, -3, ...
+        base = slug(str(area), default="area")
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}-{n}"
+        names.add(name)
+        path = out / f"criteria_{name}.png"
         _chart(result, str(area), path, lang)
         charts[str(area)] = path
         written.append(path)
