@@ -181,8 +181,7 @@ def _compute(
             float(last["per_1000_residents"]),
             # the catalogue's label + details in parentheses: the report's other language
             # shows the catalogue's translation (i18n.indicator_label)
-            label=f"{label_of('safety_incidents_per_1000_residents')} ({int(last['year'])})"
-            f"{note}",
+            label=f"{label_of('safety_incidents_per_1000_residents')} ({int(last['year'])}){note}",
         )
     else:
         values["safety_incidents_per_1000_residents"] = indicator(
