@@ -331,14 +331,16 @@ def page_html(kind: str, *sources: Any, **options: Any) -> str:
     # keeps the pages, not the results they were drawn from.
     plain = (str, int, float, bool, type(None))
 
+    by_identity = ("by identity",)  # the key's mark of an option held by identity
+
     def by_value(value: Any) -> Any:
         if isinstance(value, plain):
             return value
         if isinstance(value, (list, tuple)) and all(isinstance(v, plain) for v in value):
             return ("seq", *value)
-        return None
+        return by_identity
 
-    objects = [*sources, *(v for v in options.values() if by_value(v) is None)]
+    objects = [*sources, *(v for v in options.values() if by_value(v) is by_identity)]
     try:
         refs = tuple(weakref.ref(o) for o in objects)
     except TypeError:  # an argument that cannot be held weakly: draw without keeping
