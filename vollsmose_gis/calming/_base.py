@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from vollsmose_gis._errors import InputError
-from vollsmose_gis.standards import load, override_key
+from vollsmose_gis.standards import deep_merge, load, override_key
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +56,8 @@ def _params() -> dict[str, Any]:
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(copy.deepcopy(base))
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    """``extra`` merged onto a deep copy of ``base`` (the result is the caller's to change)."""
+    return deep_merge(copy.deepcopy(base), extra)
 
 
 def load_params(params: ParamsLike = None) -> dict[str, Any]:
