@@ -92,6 +92,25 @@ def test_interrupted_save_leaves_previous_file_intact(tmp_path, monkeypatch):
     assert digest(path) == before
     assert load_district(path).name == "Testby"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.gpkg"]  # no temp file left
+    # the per-table disk syncs turned off while writing are on again after the failure
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
+
+
+def test_save_turns_per_table_syncs_off_only_while_writing(tmp_path, monkeypatch):
+    """Tables are written unsynced (the temporary file is synced once, then renamed)."""
+    seen = []
+    real_write = pyogrio.write_dataframe
+
+    def recording_write(*args, **kwargs):
+        seen.append(pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS"))
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", recording_write)
+    path = save_district(small_district(), tmp_path / "d.gpkg")
+    monkeypatch.undo()
+    assert seen and set(seen) == {False}  # pyogrio reads "OFF" as False
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
+    assert load_district(path).name == "Testby"
 
 
 def test_load_names_missing_tables(tmp_path):

@@ -74,6 +74,28 @@ def atomic_path(path: str | os.PathLike[str], *, overwrite: bool) -> Iterator[Pa
                 leftover.unlink()
 
 
+@contextlib.contextmanager
+def _one_sync(path: Path) -> Iterator[None]:
+    """Write a GeoPackage's tables without a disk sync per table, then sync it once.
+
+    GDAL commits every table it writes to a GeoPackage (SQLite) with a sync to disk.
+    The file written here is the temporary one of :func:`atomic_path`, worthless until
+    it is renamed over the target, so the syncs in between buy nothing: they are
+    turned off (``OGR_SQLITE_SYNCHRONOUS``) and the finished file is synced once
+    before the rename.  About a third of the time of writing a district (issue 22).
+    """
+    option = "OGR_SQLITE_SYNCHRONOUS"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+    if path.exists():  # no table, no file
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
 def save_district(
     district: District,
     path: str | os.PathLike[str],
@@ -107,7 +129,7 @@ def save_district(
         ``path`` exists and ``overwrite`` is False.
     """
     schemas = layer_schemas()
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp, _one_sync(tmp):
         for name, frame in district.layers.items():
             geometry_type = _geometry_type(frame, schemas[name]["geometry"])
             pyogrio.write_dataframe(
@@ -157,7 +179,7 @@ def save_layers(
     written as text.  Use :func:`save_district` with ``extra_layers`` when the district
     itself belongs in the file.
     """
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp, _one_sync(tmp):
         for name, frame in layers.items():
             write_layer(frame, tmp, name)
     return Path(path)
