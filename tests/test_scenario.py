@@ -790,3 +790,36 @@ def test_applying_goes_on_from_the_checking_pass_with_the_same_result():
         assert [m.text("da") for m in log.messages] == [m.text("da") for m in scratch.log.messages]
     assert firsts["Open up"] is None and firsts["Development plan 2030"] is None
     assert firsts["Safety package"] == 0 and firsts["Combined"] > 10
+
+
+def _log_state(log: _sc.ChangeLog) -> dict:
+    return {k: repr(v) for k, v in vars(log).items()}
+
+
+def test_shared_steps_give_the_same_districts_and_logs_as_applying_alone():
+    """Scenarios extending one another apply their common part once, with equal results."""
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    district = default_district()
+    folder = Path(__file__).resolve().parents[1] / "scenarios"
+    scenarios = {s.name: s for s in _sc.load_scenarios(sorted(folder.glob("*.yaml")))}
+    shared = _sc.SharedSteps()
+    # Combined (open-up 9 + development plan 9 + safety package 6) first, as a run does
+    order = ["Combined", "Development plan 2030", "Open up", "Safety package"]
+    for name in order:
+        if name == "Development plan 2030":  # Combined kept its state after 18 steps
+            kept = shared.longest(district, shared.steps(scenarios[name]))
+            assert kept is not None and kept.start == 18
+        if name == "Open up":  # ... and after open-up's 9
+            kept = shared.longest(district, shared.steps(scenarios[name]))
+            assert kept is not None and kept.start == 9
+        alone, alone_log = _sc.apply_scenario(district, scenarios[name])
+        together, together_log = _sc.apply_scenario(district, scenarios[name], shared=shared)
+        assert together.fingerprint() == alone.fingerprint(), name
+        assert _log_state(together_log) == _log_state(alone_log), name
+    # the safety package starts with a planner-driven step: nothing of it is kept
+    steps = shared.steps(scenarios["Safety package"])
+    assert shared.longest(district, steps) is None
+    # another base district shares nothing, even with the same interventions
+    other = district.replace(name="Another")
+    assert shared.longest(other, shared.steps(scenarios["Combined"])) is None

@@ -77,6 +77,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioWarning",
+    "SharedSteps",
     "apply_scenario",
     "load_scenario",
     "load_scenarios",
@@ -1677,11 +1678,55 @@ class _Applier:
         )
 
 
+class SharedSteps:
+    """The work of interventions that several scenarios of one run share, done once.
+
+    Scenarios that extend the same file start with the same interventions (``Combined``
+    extends ``Development plan 2030``, which extends ``Open up``).  Given to
+    :func:`apply_scenario`, this keeps what a scenario built before each file's part
+    of its list (and before its first planner-driven intervention), and a later
+    scenario on the same base district that starts with the same interventions from
+    the same files goes on from there instead of doing them again.  The result is the
+    same: applying an intervention depends only on the work before it, the
+    intervention and its file.
+
+    Use one per scoring run (:func:`vollsmose_gis.scoring.score_scenarios` does):
+    geometry files named by interventions are read once, so a file changed on disk
+    while it is alive would not be seen.
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[int, tuple[Any, ...]], _State] = {}
+        self._bases: dict[int, District] = {}  # keeps the ids of the bases valid
+
+    @staticmethod
+    def _step(item: Any, source: Path | None) -> tuple[str, str]:
+        return item.model_dump_json(), "" if source is None else str(source)
+
+    def steps(self, scenario: Scenario) -> tuple[tuple[str, str], ...]:
+        """The identity of each intervention of a scenario, in order."""
+        return tuple(self._step(item, source) for item, source in scenario.interventions)
+
+    def longest(self, district: District, steps: tuple[Any, ...]) -> _State | None:
+        """The state after the longest kept beginning of ``steps`` on ``district``."""
+        for stop in range(len(steps), 0, -1):
+            state = self._states.get((id(district), steps[:stop]))
+            if state is not None:
+                return state
+        return None
+
+    def keep(self, district: District, steps: tuple[Any, ...], state: _State) -> None:
+        """Keep the state after ``steps[:state.start]`` on ``district``."""
+        self._bases[id(district)] = district
+        self._states.setdefault((id(district), steps[: state.start]), state)
+
+
 def apply_scenario(
     district: District,
     scenario: Scenario,
     *,
     progress: Callable[[float, str], None] | None = None,
+    shared: SharedSteps | None = None,
 ) -> tuple[District, ChangeLog]:
     """Apply a scenario's interventions, in order, to a District.
 
@@ -1697,6 +1742,10 @@ def apply_scenario(
         A loaded :class:`Scenario`.
     progress
         Optional callback ``(fraction, message)``.
+    shared
+        Work shared with the other scenarios of a run (:class:`SharedSteps`): the
+        interventions this scenario starts with that an earlier one applied to the
+        same district are not applied again.
 
     Returns
     -------
@@ -1710,10 +1759,25 @@ def apply_scenario(
         resolved list) and type, and the offending ids or values.
     """
     checker = _Applier(district, check_only=True)
+    steps = shared.steps(scenario) if shared is not None else ()
+    known = shared.longest(district, steps) if shared is not None else None
+    if known is not None:  # an earlier scenario checked and applied these: no problem
+        checker.restore(known)
     resume: _State | None = None
     for index, (item, source) in enumerate(scenario.interventions):
+        if index < checker.start:
+            continue
         if resume is None and _planned(item):
             resume = checker.state(index)
+        if (
+            shared is not None
+            and resume is None
+            and 0 < index != checker.start
+            and source != scenario.interventions[index - 1][1]
+            and not checker.problems.items
+        ):
+            # the end of a file's part (e.g. of the scenario this one extends)
+            shared.keep(district, steps, checker.state(index))
         checker.apply(index, item, source)
     if checker.problems.items:
         raise ScenarioError(
@@ -1724,8 +1788,12 @@ def apply_scenario(
     # the planner-driven ones (it only checks those): the applying pass starts from the
     # checker's state before the first of them (all of it when there is none) instead
     # of doing the same work again.
+    if resume is None:
+        resume = checker.state(len(scenario.interventions))
+    if shared is not None and resume.start > 0:
+        shared.keep(district, steps, resume)
     applier = _Applier(district, check_only=False)
-    applier.restore(resume if resume is not None else checker.state(len(scenario.interventions)))
+    applier.restore(resume)
     n = max(1, len(scenario.interventions))
     for index, (item, source) in enumerate(scenario.interventions):
         if index < applier.start:

@@ -33,7 +33,7 @@ from vollsmose_gis.district import District
 from vollsmose_gis.i18n import Message
 from vollsmose_gis.indicators import THEMES
 from vollsmose_gis.safety.review import SafetyReview, review_plans
-from vollsmose_gis.scenario import ChangeLog, Scenario, apply_scenario
+from vollsmose_gis.scenario import ChangeLog, Scenario, SharedSteps, apply_scenario
 from vollsmose_gis.standards import load
 
 __all__ = [
@@ -418,6 +418,7 @@ def _evaluate(
     progress: Progress | None,
     step: tuple[int, int],
     module_params: Mapping[str, Mapping[str, Any]] | None = None,
+    shared: SharedSteps | None = None,
 ) -> ScenarioResult:
     done, total = step
 
@@ -425,7 +426,7 @@ def _evaluate(
         if progress:
             progress((done + fraction) / total, message)
 
-    changed, change_log = apply_scenario(district, scenario)
+    changed, change_log = apply_scenario(district, scenario, shared=shared)
     results = {}
     for k, name in enumerate(modules):
         report((k + 0.5) / (len(modules) + 1), f"{scenario.name}: {name}")
@@ -807,6 +808,7 @@ def score_scenarios(
         module_params,
     )
     results: dict[str, ScenarioResult] = {}
+    shared = SharedSteps()  # scenarios extending one another apply the common part once
     for k, scenario in enumerate(scenarios, start=1):
         results[scenario.name] = _evaluate(
             scenario,
@@ -817,6 +819,7 @@ def score_scenarios(
             progress,
             (k, total),
             module_params,
+            shared,
         )
     theme_table = pd.DataFrame({name: r.theme_scores for name, r in results.items()}).T
     spec = profile.robustness
