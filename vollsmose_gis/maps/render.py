@@ -123,9 +123,10 @@ class _Features:
     Attributes
     ----------
     data
-        The GeoJSON FeatureCollection (EPSG:4326, coordinates rounded to 1e-6°), as
-        :meth:`geopandas.GeoDataFrame.to_json` writes it: ids ``"0"``.. and the escaped
-        tooltip texts as properties (``t`` the title, ``f1``.. the rows).
+        The GeoJSON FeatureCollection (EPSG:4326, coordinates rounded to 1e-6°) that
+        :meth:`geopandas.GeoDataFrame.to_json` writes, value for value: ids ``"0"``..
+        and the escaped tooltip texts as properties (``t`` the title, ``f1``.. the
+        rows); the geometries are GEOS's text (no spaces).
     styles
         JSON ``{"s": [distinct styles], "i": [style index of each feature]}``.
     labels
@@ -180,33 +181,34 @@ def _features(
     feature_serialisations["layer"] += 1
     geoms = _to_wgs84(frame)
     labels = tuple(html.escape(label) for label, _ in tips[0][1]) if tips else ()
-    feats: list[dict[str, Any]] = []
+    drawn = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    # the geometry text from GEOS, all at once (the same JSON values as json.dumps of
+    # shapely's mapping, without the spaces)
+    geometry_texts = shapely.to_geojson(geoms[drawn]).tolist() if len(drawn) else []
+    feats: list[str] = []
     style_index: dict[str, int] = {}
+    style_text: dict[int, str] = {}  # a style object shared by many features: dumped once
     indices: list[int] = []
-    for i, geom in enumerate(geoms):
-        if geom is None or geom.is_empty:
-            continue
+    for n, (i, geometry_text) in enumerate(zip(drawn.tolist(), geometry_texts, strict=True)):
         props: dict[str, str] = {}
         if tips is not None:
             title, rows = tips[i]
             props["t"] = html.escape(title)
             for k, (_, value) in enumerate(rows, start=1):
                 props[f"f{k}"] = "" if value is None else html.escape(str(value))
-        # the key order of GeoDataFrame.to_json, so the text is the one it writes
+        # the key order of GeoDataFrame.to_json
         feats.append(
-            {
-                "id": str(len(feats)),
-                "type": "Feature",
-                "properties": props,
-                "geometry": shapely.geometry.mapping(geom),
-            }
+            f'{{"id": "{n}", "type": "Feature", "properties": {json.dumps(props)}, '
+            f'"geometry": {geometry_text}}}'
         )
-        style = json.dumps(styles[i], sort_keys=True)
-        indices.append(style_index.setdefault(style, len(style_index)))
+        text = style_text.get(id(styles[i]))
+        if text is None:
+            text = style_text[id(styles[i])] = json.dumps(styles[i], sort_keys=True)
+        indices.append(style_index.setdefault(text, len(style_index)))
     if not feats:
         return None
     features = _Features(
-        data=json.dumps({"type": "FeatureCollection", "features": feats}),
+        data='{"type": "FeatureCollection", "features": [' + ", ".join(feats) + "]}",
         styles='{"s": [' + ", ".join(style_index) + '], "i": ' + json.dumps(indices) + "}",
         labels=labels,
         count=len(feats),
