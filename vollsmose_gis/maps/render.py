@@ -167,10 +167,16 @@ def _features(
     text of each is built once and the same string goes into every page.
     """
     geometry = frame.geometry.to_numpy()
+    # a style object shared by many features is written out once (ids are stable while
+    # `styles` holds the objects); the key stays a function of the contents
+    style_text: dict[int, str] = {}
+    for item in styles:
+        if id(item) not in style_text:
+            style_text[id(item)] = json.dumps(item, sort_keys=True)
     key = _digest(
         str(frame.crs).encode(),
         b"".join(shapely.to_wkb(geometry, include_srid=False, output_dimension=2).tolist()),
-        repr([sorted(s.items()) for s in styles]).encode(),
+        "\n".join(style_text[id(item)] for item in styles).encode(),
         repr(tips).encode(),
     )
     cached = _FEATURES.get(key)
@@ -187,7 +193,6 @@ def _features(
     geometry_texts = shapely.to_geojson(geoms[drawn]).tolist() if len(drawn) else []
     feats: list[str] = []
     style_index: dict[str, int] = {}
-    style_text: dict[int, str] = {}  # a style object shared by many features: dumped once
     indices: list[int] = []
     for n, (i, geometry_text) in enumerate(zip(drawn.tolist(), geometry_texts, strict=True)):
         props: dict[str, str] = {}
@@ -201,10 +206,7 @@ def _features(
             f'{{"id": "{n}", "type": "Feature", "properties": {json.dumps(props)}, '
             f'"geometry": {geometry_text}}}'
         )
-        text = style_text.get(id(styles[i]))
-        if text is None:
-            text = style_text[id(styles[i])] = json.dumps(styles[i], sort_keys=True)
-        indices.append(style_index.setdefault(text, len(style_index)))
+        indices.append(style_index.setdefault(style_text[id(styles[i])], len(style_index)))
     if not feats:
         return None
     features = _Features(
@@ -374,7 +376,9 @@ def _geojson(
 def _text_column(frame: pd.DataFrame, column: str) -> list[str]:
     if column not in frame:
         return [""] * len(frame)
-    return ["" if pd.isna(v) else str(v) for v in frame[column].tolist()]
+    values = frame[column]
+    missing = values.isna().to_numpy()
+    return ["" if gone else str(v) for v, gone in zip(values.tolist(), missing, strict=True)]
 
 
 def _float_column(frame: pd.DataFrame, column: str) -> np.ndarray:
