@@ -95,15 +95,41 @@ class _Occluders:
     horizontal: np.ndarray  # (rows + 1, 2 cols + 1)
 
 
-def _occluders(buildings: gpd.GeoDataFrame, grid: _Grid) -> _Occluders:
+def _occluders(
+    buildings: gpd.GeoDataFrame,
+    grid: _Grid,
+    window: tuple[int, int, int, int] | None = None,
+) -> _Occluders:
+    """Rasterise the buildings' heights on ``grid`` and build the crossing tables.
+
+    ``window`` (row0, row1, col0, col1; cells, end exclusive) restricts the work to the
+    cells sight lines can reach: only the footprints reaching into it are burnt, and
+    the tables are built inside it (0, open ground, outside; the cells next to it
+    count as open ground for its border).  The arrays keep the full grid's shape,
+    transform and indexing (untouched zeros cost no memory), so inside the window
+    everything is what the whole grid gives, bit for bit.
+    """
     rows, cols = grid.shape
+    r0, r1, c0, c1 = (0, rows, 0, cols) if window is None else window
+    r0, r1, c0, c1 = max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)
+    r1, c1 = max(r1, r0), max(c1, c0)
+    full = (r0, r1, c0, c1) == (0, rows, 0, cols)
     height = np.zeros(grid.shape, dtype=np.float32)
-    if len(buildings):
+    if len(buildings) and r1 > r0 and c1 > c0:
+        geoms = buildings.geometry.to_numpy()
         heights = building_heights(buildings).to_numpy()
         order = np.argsort(heights, kind="stable")  # tallest burnt last: it wins overlaps
+        if not full:
+            # a footprint burns the cells whose centre it covers: only those reaching
+            # into the window matter there
+            (x0, x1), (y1, y0) = grid.centres(np.array([r0, r1 - 1]), np.array([c0, c1 - 1]))
+            bounds = shapely.bounds(geoms[order])
+            reach = (bounds[:, 2] >= x0 - grid.res) & (bounds[:, 0] <= x1 + grid.res)
+            reach &= (bounds[:, 3] >= y0 - grid.res) & (bounds[:, 1] <= y1 + grid.res)
+            order = order[reach]
         shapes = [
             (g, float(h))
-            for g, h in zip(buildings.geometry.to_numpy()[order], heights[order], strict=True)
+            for g, h in zip(geoms[order], heights[order], strict=True)
             if g is not None and not g.is_empty
         ]
         if shapes:
@@ -114,19 +140,37 @@ def _occluders(buildings: gpd.GeoDataFrame, grid: _Grid) -> _Occluders:
                 fill=0.0,
                 dtype="float32",
             )
-    padded = np.zeros((rows + 2, cols + 2), dtype=np.float32)
-    padded[1:-1, 1:-1] = height
-    # highest of the four cells around each grid point (rows + 1, cols + 1)
-    corner = np.maximum(
-        np.maximum(padded[:-1, :-1], padded[:-1, 1:]), np.maximum(padded[1:, :-1], padded[1:, 1:])
-    )
-    vertical = np.empty((2 * rows + 1, cols + 1), dtype=np.float32)
-    vertical[0::2] = corner
-    vertical[1::2] = np.maximum(padded[1:-1, :-1], padded[1:-1, 1:])
-    horizontal = np.empty((rows + 1, 2 * cols + 1), dtype=np.float32)
-    horizontal[:, 0::2] = corner
-    horizontal[:, 1::2] = np.maximum(padded[:-1, 1:-1], padded[1:, 1:-1])
+    make = np.empty if full else np.zeros
+    vertical = make((2 * rows + 1, cols + 1), dtype=np.float32)
+    horizontal = make((rows + 1, 2 * cols + 1), dtype=np.float32)
+    if r1 > r0 and c1 > c0:
+        _crossing_tables(
+            height[r0:r1, c0:c1],
+            vertical[2 * r0 : 2 * r1 + 1, c0 : c1 + 1],
+            horizontal[r0 : r1 + 1, 2 * c0 : 2 * c1 + 1],
+        )
     return _Occluders(height, vertical, horizontal)
+
+
+def _crossing_tables(height: np.ndarray, vertical: np.ndarray, horizontal: np.ndarray) -> None:
+    """Fill the crossing tables (:class:`_Occluders`) of ``height``, open ground around it.
+
+    Written in place, without a padded copy of the grid: the highest of two cells
+    along each open segment, then of the two segments meeting at each grid point.
+    """
+    seg_v = vertical[1::2]  # (rows, cols + 1): cells left and right of the line
+    np.maximum(height[:, 0], 0.0, out=seg_v[:, 0])
+    np.maximum(height[:, -1], 0.0, out=seg_v[:, -1])
+    np.maximum(height[:, :-1], height[:, 1:], out=seg_v[:, 1:-1])
+    seg_h = horizontal[:, 1::2]  # (rows + 1, cols): cells above and below
+    np.maximum(height[0], 0.0, out=seg_h[0])
+    np.maximum(height[-1], 0.0, out=seg_h[-1])
+    np.maximum(height[:-1], height[1:], out=seg_h[1:-1])
+    corner = vertical[0::2]  # (rows + 1, cols + 1): the four cells around each point
+    np.maximum(seg_v[0], 0.0, out=corner[0])
+    np.maximum(seg_v[-1], 0.0, out=corner[-1])
+    np.maximum(seg_v[:-1], seg_v[1:], out=corner[1:-1])
+    horizontal[:, 0::2] = corner
 
 
 def _crossings_blocked(
@@ -201,30 +245,47 @@ def _building_distances_by_angle(
     cam_x: np.ndarray,
     cam_y: np.ndarray,
     occ: _Occluders,
-    boxes: list[tuple[int, int, int, int]],
+    boxes: np.ndarray,
     near: float,
+    keys: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest and farthest distance (cells) of building cells per camera and direction.
 
-    For camera i only the building cells inside ``boxes[i]`` (row0, row1, col0, col1)
-    reaching beyond ``near`` cells from it count.  A sight line in direction bin b can
-    touch a building cell only between ``lo[i, b]`` and ``hi[i, b]`` (inf / -inf: no
-    building that way), so crossings outside that stretch need no check: an exact
-    pruning.  Returns the two (cameras x _BINS) arrays, flattened.
+    For camera i only the building cells inside ``boxes[i]`` (row0, row1, col0, col1;
+    an int array, one row per camera) reaching beyond ``near`` cells from it count.  A
+    sight line in direction bin b can touch a building cell only between ``lo`` and
+    ``hi`` of key ``i * _BINS + b`` (inf / -inf: no building that way), so crossings
+    outside that stretch need no check: an exact pruning.  Only the ``keys`` asked for
+    (sorted, unique) are computed: a dense (cameras x _BINS) table would be mostly
+    unused and costs more to allocate than to fill.  Returns ``lo`` and ``hi`` aligned
+    with ``keys``.
     """
-    lo = np.full(len(boxes) * _BINS, np.inf)
-    hi = np.full(len(boxes) * _BINS, -np.inf)
-    parts_r, parts_c, parts_i = [], [], []
-    for i, (r0, r1, c0, c1) in enumerate(boxes):
-        br, bc = np.nonzero(occ.height[r0:r1, c0:c1] > 0)
-        parts_r.append(br + r0)
-        parts_c.append(bc + c0)
-        parts_i.append(np.full(len(br), i))
-    owner = np.concatenate(parts_i) if parts_i else np.empty(0, np.int64)
+    lo = np.full(len(keys), np.inf)
+    hi = np.full(len(keys), -np.inf)
+    cams = np.unique(keys // _BINS)
+    r0, r1, c0, c1 = (boxes[cams, k] for k in range(4))
+    r1, c1 = np.maximum(r1, r0), np.maximum(c1, c0)
+    used = (r1 > r0) & (c1 > c0)
+    cams, r0, r1, c0, c1 = cams[used], r0[used], r1[used], c0[used], c1[used]
+    if not len(cams):
+        return lo, hi
+    # the building cells of the window around all boxes, row-major: one scan, then
+    # each box row is a sorted range of it
+    wr0, wc0 = int(r0.min()), int(c0.min())
+    wcols = int(c1.max()) - wc0
+    cells = np.flatnonzero(occ.height[wr0 : int(r1.max()), wc0 : wc0 + wcols] > 0)
+    nrows = r1 - r0
+    box = np.repeat(np.arange(len(cams)), nrows)
+    row = r0[box] - wr0 + np.arange(len(box)) - np.repeat(np.cumsum(nrows) - nrows, nrows)
+    first_cell = np.searchsorted(cells, row * wcols + (c0[box] - wc0))
+    count = np.searchsorted(cells, row * wcols + (c1[box] - wc0)) - first_cell
+    take = np.repeat(first_cell - (np.cumsum(count) - count), count) + np.arange(count.sum())
+    owner = np.repeat(cams[box], count)
     if not len(owner):
         return lo, hi
-    y0 = np.concatenate(parts_r) - cam_y[owner]  # cell edges relative to the camera
-    x0 = np.concatenate(parts_c) - cam_x[owner]
+    found_r, found_c = np.divmod(cells[take], wcols)
+    y0 = (found_r + wr0) - cam_y[owner]  # cell edges relative to the camera
+    x0 = (found_c + wc0) - cam_x[owner]
     x1, y1 = x0 + 1.0, y0 + 1.0
     far = np.hypot(np.maximum(np.abs(x0), np.abs(x1)), np.maximum(np.abs(y0), np.abs(y1)))
     keep = far >= near
@@ -238,12 +299,22 @@ def _building_distances_by_angle(
     width = 360.0 / _BINS
     first = np.floor((centre + np.minimum.reduce(turn) - 1e-6) / width).astype(np.int64)
     last = np.floor((centre + np.maximum.reduce(turn) + 1e-6) / width).astype(np.int64)
-    length = last - first + 1
-    cell = np.repeat(np.arange(len(first)), length)
-    bins = first[cell] + np.arange(len(cell)) - np.repeat(np.cumsum(length) - length, length)
-    bins = owner[cell] * _BINS + bins % _BINS
-    np.minimum.at(lo, bins, closest[cell])
-    np.maximum.at(hi, bins, far[cell])
+    # the keys asked for within each cell's bins: first..last wraps round at most once
+    # (a cell beyond ``near`` spans less than half a turn), so two sorted ranges
+    start = first % _BINS
+    stop = start + (last - first)
+    base = owner * _BINS
+    parts_at, parts_cell = [], []
+    for b0, b1 in ((start, np.minimum(stop, _BINS - 1)), (np.zeros_like(start), stop - _BINS)):
+        at0 = np.searchsorted(keys, base + b0, side="left")
+        count = np.maximum(np.searchsorted(keys, base + b1, side="right") - at0, 0)
+        parts_cell.append(np.repeat(np.arange(len(first)), count))
+        parts_at.append(
+            np.repeat(at0 - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        )
+    at, cell = np.concatenate(parts_at), np.concatenate(parts_cell)
+    np.minimum.at(lo, at, closest[cell])
+    np.maximum.at(hi, at, far[cell])
     return lo, hi
 
 
@@ -293,29 +364,29 @@ def _line_of_sight(
     # near the camera every crossing is checked; beyond, only the stretch where the
     # direction bin has buildings
     near = clearance_m / res + 2.0
-    boxes = []
+    # each camera's box: its position and all its targets, grown by a cell or two
     starts = np.searchsorted(owner, np.arange(len(cam_x) + 1))
-    for i in range(len(cam_x)):
-        a, b = starts[i], starts[i + 1]
-        if a == b:
-            boxes.append((0, 0, 0, 0))
-            continue
-        boxes.append(
-            (
-                max(0, math.floor(min(cam_y[i], float(target_y[a:b].min()))) - 1),
-                min(rows, math.floor(max(cam_y[i], float(target_y[a:b].max()))) + 2),
-                max(0, math.floor(min(cam_x[i], float(target_x[a:b].min()))) - 1),
-                min(cols, math.floor(max(cam_x[i], float(target_x[a:b].max()))) + 2),
-            )
-        )
-    lo, hi = _building_distances_by_angle(cam_x, cam_y, occ, boxes, near)
+    has = np.flatnonzero(starts[1:] > starts[:-1])
+    first = starts[has]
+    px, py = cam_x[has], cam_y[has]
+    boxes = np.zeros((len(cam_x), 4), dtype=np.int64)
+    boxes[has] = np.column_stack(
+        [
+            np.maximum(np.floor(np.minimum(py, np.minimum.reduceat(target_y, first))) - 1, 0),
+            np.minimum(np.floor(np.maximum(py, np.maximum.reduceat(target_y, first))) + 2, rows),
+            np.maximum(np.floor(np.minimum(px, np.minimum.reduceat(target_x, first))) - 1, 0),
+            np.minimum(np.floor(np.maximum(px, np.maximum.reduceat(target_x, first))) + 2, cols),
+        ]
+    ).astype(np.int64)
     lengths = length[rest]
     t_near = np.minimum(near / lengths, 1.0)
     angle = np.degrees(np.arctan2(dy[rest], dx[rest]))
     key = owner[rest] * _BINS + np.floor(angle / (360.0 / _BINS)).astype(np.int64) % _BINS
+    keys, key_at = np.unique(key, return_inverse=True)
+    lo, hi = _building_distances_by_angle(cam_x, cam_y, occ, boxes, near, keys)
     # no building that way: lo = inf, hi = -inf, so the stretch is empty
-    t_from = np.clip((lo[key] - 1e-6) / lengths, t_near, 2.0)
-    t_to = np.clip((hi[key] + 1e-6) / lengths, -1.0, 1.0)
+    t_from = np.clip((lo[key_at] - 1e-6) / lengths, t_near, 2.0)
+    t_to = np.clip((hi[key_at] + 1e-6) / lengths, -1.0, 1.0)
     # the stretch near the camera, then the stretch with buildings, as one batch
     both = np.concatenate([rest, rest])
     t_lo = np.concatenate([t_clear[rest], t_from])

@@ -326,9 +326,22 @@ def _seen(
     maxx = max(float(ox.max()), float(targets[:, 0].max())) + margin
     maxy = max(float(oy.max()), float(targets[:, 1].max())) + margin
     grid = _grid_for((minx, miny, maxx, maxy), resolution_m)
-    occ = _occluders(district.buildings, grid)
     cx, cy = grid.to_cell(ox, oy)
     tx, ty = grid.to_cell(targets[:, 0], targets[:, 1])
+    # the occluders only where sight lines run: around the observers with a target and
+    # the targets they may see (3 cells cover the engine's lookups beside a line)
+    used, aimed = np.unique(owner), np.unique(target)
+    col_lo = min(float(cx[used].min()), float(tx[aimed].min()))
+    col_hi = max(float(cx[used].max()), float(tx[aimed].max()))
+    row_lo = min(float(cy[used].min()), float(ty[aimed].min()))
+    row_hi = max(float(cy[used].max()), float(ty[aimed].max()))
+    window = (
+        math.floor(row_lo) - 3,
+        math.floor(row_hi) + 4,
+        math.floor(col_lo) - 3,
+        math.floor(col_hi) + 4,
+    )
+    occ = _occluders(district.buildings, grid, window)
     # batches of whole observers (owner stays sorted, as the engine expects)
     bounds = np.searchsorted(owner, np.arange(0, len(obs) + 1))
     start = 0
