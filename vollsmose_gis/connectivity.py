@@ -1031,6 +1031,120 @@ def _given_candidates(
     return graph, frame[frame["a"] != frame["b"]].reset_index(drop=True)
 
 
+_LINK_CHUNK_BYTES = 2**19
+"""Size (bytes) of the largest array of one batch of candidate links: small enough
+for the processor's cache, large enough to spread numpy's per-call overhead."""
+
+
+def _link_chunk(access: _Access, n_columns: int) -> int:
+    """Candidates per batch of :func:`_objectives_with_link` (bounded memory)."""
+    per_candidate = 8 * n_columns * max(len(access.cols), len(access.homes), 1)
+    return max(1, _LINK_CHUNK_BYTES // per_candidate)
+
+
+def _via_link(
+    table_cols_t: np.ndarray,
+    from_a: np.ndarray,
+    from_b: np.ndarray,
+    ends_a: np.ndarray,
+    ends_b: np.ndarray,
+    nodes: np.ndarray,
+) -> np.ndarray:
+    """Distance (metres) from destinations to ``nodes`` with a candidate link in place.
+
+    (B, N, J) ``min(table, from_a + d(b, node), from_b + d(a, node))`` at ``nodes``
+    (positions in ``access.cols``): see :func:`_objectives_with_link`.
+    """
+    out = np.add(from_a[:, None, :], ends_b[:, nodes, None])
+    np.minimum(table_cols_t[None, nodes], out, out=out)
+    np.minimum(out, np.add(from_b[:, None, :], ends_a[:, nodes, None]), out=out)
+    return out
+
+
+def _objectives_with_link(
+    access: _Access,
+    objective: str,
+    table_cols_t: np.ndarray,
+    from_a: np.ndarray,
+    from_b: np.ndarray,
+    ends_a: np.ndarray,
+    ends_b: np.ndarray,
+) -> np.ndarray:
+    """The objective with each of a batch of B candidate links added alone.
+
+    The same floating-point operations as ``access.objective(access.home_distances(
+    new), objective)`` for each candidate's ``new = min(table_cols, d(dest, a) + w +
+    d(b, x), d(dest, b) + w + d(a, x))``, so the results are bit-identical:
+    element-wise steps give the same values whatever the array layout, and each sum
+    runs over the last axis of a C-ordered array, as the per-candidate code's sums do
+    (numpy's pairwise summation there; its (H, J) tables are C-ordered too).
+
+    Parameters
+    ----------
+    access
+        Homes and destinations.
+    objective
+        One of :data:`OBJECTIVES`.
+    table_cols_t
+        (C, J) network distance (metres) from the J destinations the objective reads
+        (every destination, or the centre alone for ``distance_to_centre_m``) to the
+        nodes ``access.cols``, with the links chosen so far.
+    from_a, from_b
+        (B, J) distance (metres) from those destinations to each link's end ``a``
+        (``b``), plus the link's length.
+    ends_a, ends_b
+        (B, C) distance (metres) from each link's end ``a`` (``b``) to the nodes
+        ``access.cols``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (B,) the objective (NaN where no home has a finite value).
+    """
+    # (B, H, J): homes, as _Access.home_distances; each home's two nodes taken
+    # first, as the element-wise steps do not mind
+    distance = _via_link(table_cols_t, from_a, from_b, ends_a, ends_b, access.iu)
+    distance += access.along[None, :, None]
+    via_v = _via_link(table_cols_t, from_a, from_b, ends_a, ends_b, access.iv)
+    via_v += access.rest[None, :, None]
+    np.minimum(distance, via_v, out=distance)
+    distance += access.offset[None, :, None]
+    n_ring = len(access.ring)
+    if objective == "distance_to_centre_m":
+        values = distance[:, :, 0]
+    else:
+        # as _Access.per_home
+        straight = access.straight[None, :, :]
+        ratio = distance
+        if (access.straight > 0).all():
+            # Distances are >= 0 or inf, never NaN, so d / s is too, and
+            # nan_to_num's inf -> cap is the cap itself.
+            np.divide(ratio, straight, out=ratio)
+            np.minimum(ratio, access.cap, out=ratio)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(straight > 0, ratio / straight, 1.0)
+            ratio = np.nan_to_num(ratio, nan=access.cap, posinf=access.cap)
+            ratio = np.ascontiguousarray(np.minimum(ratio, access.cap))
+        ring = ratio[:, :, :n_ring].mean(axis=2) if n_ring else None
+        if access.centre is not None:
+            # np.mean of the two: their sum (order irrelevant for two terms) over 2
+            values = ratio[:, :, n_ring] if ring is None else (ratio[:, :, n_ring] + ring) / 2
+        elif ring is not None:
+            values = ring
+        else:
+            values = np.full(distance.shape[:2], np.nan)
+    values = np.ascontiguousarray(values)
+    finite = np.isfinite(values)
+    weight = access.weight
+    out = np.multiply(values, weight[None, :]).sum(axis=1) / weight.sum()
+    # Rows with a non-finite value average over the finite homes only, one by one.
+    for row in np.flatnonzero(~finite.all(axis=1)):
+        keep = finite[row]
+        out[row] = np.average(values[row][keep], weights=weight[keep]) if keep.any() else math.nan
+    return out
+
+
 MAX_LINKS: int = int(load("connectivity")["optimiser"]["max_links"])
 """Largest ``k`` :func:`suggest_links` accepts (``optimiser.max_links``)."""
 
@@ -1210,6 +1324,13 @@ def suggest_links(  # noqa: C901 - waiver: argument checks and the optimiser's s
     b_all = candidates["b"].to_numpy(dtype=np.int64) if n_candidates else np.empty(0, np.int64)
     w_all = candidates["length_m"].to_numpy(dtype=float) if n_candidates else np.empty(0)
     csr = graph.csr
+    # destinations the objective reads (the centre's distance, or every directness)
+    objective_rows = (
+        np.array([len(access.ring)])
+        if objective == "distance_to_centre_m"
+        else np.arange(access.n_dest)
+    )
+    step = _link_chunk(access, len(objective_rows))
     stopped = f"k = {k} links reached"
     for round_ in range(k):
         live = np.flatnonzero(remaining & (w_all <= budget_left + 1e-9))
@@ -1229,22 +1350,31 @@ def suggest_links(  # noqa: C901 - waiver: argument checks and the optimiser's s
             break
         ends = np.unique(np.concatenate([a_all[live], b_all[live]]))
         from_ends = csgraph.dijkstra(csr, directed=True, indices=ends)
+        # (nodes, destinations) layout, and the destinations the objective reads
+        table_read = table[objective_rows]
+        table_cols_t = np.ascontiguousarray(table_read[:, access.cols].T)
         ends_cols = from_ends[:, access.cols]
-        row_of = {int(node): i for i, node in enumerate(ends)}
-        table_cols = table[:, access.cols]
+        ia_all = np.searchsorted(ends, a_all[live])
+        ib_all = np.searchsorted(ends, b_all[live])
         gains = np.full(n_candidates, -np.inf)
-        for count, c in enumerate(live):
-            a, b, w = a_all[c], b_all[c], w_all[c]
-            ia, ib = row_of[int(a)], row_of[int(b)]
-            new = np.minimum(table_cols, table[:, a][:, None] + w + ends_cols[ib][None, :])
-            new = np.minimum(new, table[:, b][:, None] + w + ends_cols[ia][None, :])
-            gains[c] = current - access.objective(access.home_distances(new), objective)
-            if count % 50 == 0:
-                _report(
-                    progress,
-                    0.05 + 0.95 * (round_ + count / len(live)) / k,
-                    f"link {round_ + 1}/{k}: candidate {count + 1}/{len(live)}",
-                )
+        for lo in range(0, len(live), step):
+            _report(
+                progress,
+                0.05 + 0.95 * (round_ + lo / len(live)) / k,
+                f"link {round_ + 1}/{k}: candidate {lo + 1}/{len(live)}",
+            )
+            part = slice(lo, lo + step)
+            c = live[part]
+            length = w_all[c][:, None]
+            gains[c] = current - _objectives_with_link(
+                access,
+                objective,
+                table_cols_t,
+                np.ascontiguousarray(table_read[:, a_all[c]].T) + length,
+                np.ascontiguousarray(table_read[:, b_all[c]].T) + length,
+                ends_cols[ia_all[part]],
+                ends_cols[ib_all[part]],
+            )
         if round_ == 0:
             gain_alone = np.where(np.isfinite(gains), gains, np.nan)
         best = int(np.argmax(gains))
@@ -1255,7 +1385,7 @@ def suggest_links(  # noqa: C901 - waiver: argument checks and the optimiser's s
             )
             break
         a, b, w = a_all[best], b_all[best], w_all[best]
-        ia, ib = row_of[int(a)], row_of[int(b)]
+        ia, ib = np.searchsorted(ends, a), np.searchsorted(ends, b)
         table = np.minimum(table, table[:, a][:, None] + w + from_ends[ib][None, :])
         table = np.minimum(table, table[:, b][:, None] + w + from_ends[ia][None, :])
         current = current - float(gains[best])
@@ -1311,17 +1441,15 @@ def _with_arcs(
     csr: sparse.csr_matrix, src: list[int], dst: list[int], w: list[float]
 ) -> sparse.csr_matrix:
     coo = csr.tocoo()
-    frame = pd.DataFrame(
-        {
-            "s": np.concatenate([coo.row, src]),
-            "t": np.concatenate([coo.col, dst]),
-            "w": np.concatenate([coo.data, w]),
-        }
-    )
-    frame = frame.groupby(["s", "t"], as_index=False)["w"].min()
-    return sparse.csr_matrix(
-        (frame["w"].to_numpy(), (frame["s"].to_numpy(), frame["t"].to_numpy())), shape=csr.shape
-    )
+    s = np.concatenate([coo.row, src])
+    t = np.concatenate([coo.col, dst])
+    weight = np.concatenate([coo.data, w])
+    # the shortest arc of each (s, t): first after sorting by s, t, weight
+    order = np.lexsort((weight, t, s))
+    s, t, weight = s[order], t[order], weight[order]
+    first = np.ones(len(s), dtype=bool)
+    first[1:] = (s[1:] != s[:-1]) | (t[1:] != t[:-1])
+    return sparse.csr_matrix((weight[first], (s[first], t[first])), shape=csr.shape)
 
 
 def _links_frame(
