@@ -55,26 +55,23 @@ def _peak(rise: float, fall: float, r1: float, r2: float, d: float, cap_free: fl
     return _minimum(_minimum(rise + r1 * t, fall + r2 * (d - t)), cap_free)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _envelope(
+@njit(cache=True, nogil=True)
+def _running_minima(
     X: np.ndarray, cap2: np.ndarray, rate: float, behind: np.ndarray, ahead: np.ndarray
 ) -> None:
-    """``speeds._envelope`` of one row into ``behind`` and ``ahead``.
+    """The running minima inside ``speeds._envelope``, before ``rate · X`` is put back.
 
-    As NumPy's ``minimum.accumulate``: the first element, then the minimum with each
-    next one; ``rate · X`` subtracted (added) before and added (subtracted) after.
+    As NumPy's ``minimum.accumulate``: ``behind[k]`` is the minimum of
+    ``cap2[j] - rate · X[j]`` over ``j ≤ k``, ``ahead[k]`` of ``cap2[j] + rate · X[j]``
+    over ``j ≥ k`` (NaN if any term is).
     """
     w = X.shape[0]
     for k in range(w):
         value = cap2[k] - rate * X[k]
         behind[k] = value if k == 0 else _minimum(behind[k - 1], value)
-    for k in range(w):
-        behind[k] = behind[k] + rate * X[k]
     for k in range(w - 1, -1, -1):
         value = cap2[k] + rate * X[k]
         ahead[k] = value if k == w - 1 else _minimum(ahead[k + 1], value)
-    for k in range(w):
-        ahead[k] = ahead[k] - rate * X[k]
 
 
 @njit(cache=True, nogil=True)
@@ -130,34 +127,65 @@ def over_mask(
         ``(R, W - 1)`` booleans.
     """
     n_rows = devices.shape[0]
+    n_devices = devices.shape[1]
     w = X.shape[0]
     out = np.zeros((n_rows, max(w - 1, 0)), dtype=np.bool_)
-    caps = np.empty(w)
+    # The running minima of the window without the variants' devices, once per call.
+    # A row's devices lower the caps at a few samples only, and a minimum is exact
+    # whatever the order of its terms, so the row's minimum at k is that of the window
+    # and of its device terms on the same side of k.  A device term is
+    # ``min(cap, device) ∓ rate · X`` in `_evaluate`; rounding is monotonic, so that is
+    # ``min(cap ∓ rate · X, device ∓ rate · X)`` bit for bit, and the first term is
+    # already in the window's minimum.  NaN propagates as before: any NaN term gives NaN.
     acc_behind = np.empty(w)
     brk_behind = np.empty(w)
     acc_ahead = np.empty(w)
     brk_ahead = np.empty(w)
+    _running_minima(X, cap2, a2, acc_behind, acc_ahead)
+    _running_minima(X, cap2, b2, brk_behind, brk_ahead)
+    at = np.empty(n_devices, dtype=np.int64)
+    acc_minus = np.empty(n_devices)
+    brk_minus = np.empty(n_devices)
+    acc_plus = np.empty(n_devices)
+    brk_plus = np.empty(n_devices)
     for r in range(n_rows):
-        for k in range(w):
-            caps[k] = cap2[k]
-        for j in range(devices.shape[1]):
-            at = devices[r, j]
-            if 0 <= at < w:
-                caps[at] = _minimum(caps[at], device_cap2[r, j])
-        _envelope(X, caps, a2, acc_behind, acc_ahead)
-        _envelope(X, caps, b2, brk_behind, brk_ahead)
+        n = 0
+        for j in range(n_devices):
+            k = devices[r, j]
+            if 0 <= k < w:
+                at[n] = k
+                acc_minus[n] = device_cap2[r, j] - a2 * X[k]
+                brk_minus[n] = device_cap2[r, j] - b2 * X[k]
+                acc_plus[n] = device_cap2[r, j] + a2 * X[k]
+                brk_plus[n] = device_cap2[r, j] + b2 * X[k]
+                n += 1
         low = lo[r] + eps
         top = hi[r] + eps
         for i in range(w - 1):
             if not counted[i] or not (right[i] > low and right[i] <= top):
                 continue
+            ab = acc_behind[i]
+            bb = brk_behind[i]
+            aa = acc_ahead[i + 1]
+            ba = brk_ahead[i + 1]
+            for m in range(n):
+                if at[m] <= i:
+                    ab = _minimum(ab, acc_minus[m])
+                    bb = _minimum(bb, brk_minus[m])
+                else:
+                    aa = _minimum(aa, acc_plus[m])
+                    ba = _minimum(ba, brk_plus[m])
+            ab = ab + a2 * X[i]
+            bb = bb + b2 * X[i]
+            aa = aa - a2 * X[i + 1]
+            ba = ba - b2 * X[i + 1]
             d = X[i + 1] - X[i]
             pf = math.nan
             pb = math.nan
             if ok_f[i]:
-                pf = _peak(acc_behind[i], brk_ahead[i + 1], a2, b2, d, cap_free[i])
+                pf = _peak(ab, ba, a2, b2, d, cap_free[i])
             if ok_b[i]:
-                pb = _peak(brk_behind[i], acc_ahead[i + 1], b2, a2, d, cap_free[i])
+                pb = _peak(bb, aa, b2, a2, d, cap_free[i])
             peak2 = _fmax(pf, pb)
             out[r, i] = (-1.0 if math.isnan(peak2) else peak2) > limit2
     return out
