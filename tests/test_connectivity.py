@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -422,11 +423,12 @@ def test_centralities_equal_networkx_on_default_district(mode: str) -> None:
 # ------------------------------------------------------------------ optimiser
 
 
-def two_culs_de_sac(**layers) -> District:
+def two_culs_de_sac(island: bool = False, **layers) -> District:
     """Two culs-de-sac from roads to the south and north ending 20 m apart.
 
     The roads meet only 700 m to the west and east, so the homes at the ends of the
     culs-de-sac walk a long way round to reach each other's side of the district.
+    With ``island``, one more home lies on a street joined to nothing.
     """
     rows = [
         street("south", [(-700, 0), (800, 0)]),
@@ -440,6 +442,9 @@ def two_culs_de_sac(**layers) -> District:
         street("far_n", [(800, 600), (800, 1300)]),
     ]
     buildings = [home("a", 55, 280, 20), home("b", 55, 320, 20), home("c", 190, 100, 5)]
+    if island:
+        rows.append(street("isle", [(250, 400), (280, 400)]))
+        buildings.append(home("i", 265, 405, 3))
     return make(rows, box(0, 20, 300, 580), buildings, **layers)
 
 
@@ -719,3 +724,172 @@ def test_reach_is_the_same_computed_in_blocks_of_homes() -> None:
         hand_access(50, 90, (50, 5000))["reach_800m"],
         hand_access(50, 40, (50, 5000))["reach_800m"],
     ]
+
+
+def reference_greedy_links(district: District, **kwargs: Any) -> dict:
+    """The greedy selection of suggest_links as written before batching.
+
+    One numpy evaluation per candidate link through ``_Access.objective``, and the
+    graph with the chosen links rebuilt with pandas, as the optimiser did before
+    ``_objectives_with_link``; candidate generation is shared with suggest_links.
+    """
+    from scipy.sparse import csgraph, csr_matrix
+
+    from vollsmose_gis.connectivity import _access, _candidates, _config, _given_candidates
+
+    k = int(kwargs.get("k", 10))
+    objective = str(kwargs.get("objective", "route_directness"))
+    centre = kwargs.get("centre")
+    budget = kwargs.get("budget_m")
+    graph = walk_graph(district)
+    access = _access(district, graph, centre)
+    table = access.tables(graph.csr)
+    if kwargs.get("candidates") is None:
+        max_length = float(_config("optimiser")["max_length_m"])
+        graph, candidates = _candidates(district, graph, access, table, max_length)
+    else:
+        graph, candidates = _given_candidates(district, graph, kwargs["candidates"])
+    access = _access(district, graph, centre, ring=access.ring, quiet=True)
+    table = access.tables(graph.csr)
+    before = current = access.objective(access.home_distances(table[:, access.cols]), objective)
+    a_all = candidates["a"].to_numpy(dtype=np.int64)
+    b_all = candidates["b"].to_numpy(dtype=np.int64)
+    w_all = candidates["length_m"].to_numpy(dtype=float)
+    remaining = np.ones(len(candidates), dtype=bool)
+    budget_left = math.inf if budget is None else float(budget)
+    csr = graph.csr
+    arcs: list[tuple[int, int, float]] = []
+    chosen: list[dict] = []
+    gain_alone = np.full(len(candidates), np.nan)
+    for round_ in range(k):
+        live = np.flatnonzero(remaining & (w_all <= budget_left + 1e-9))
+        if not len(live):
+            break
+        ends = np.unique(np.concatenate([a_all[live], b_all[live]]))
+        from_ends = csgraph.dijkstra(csr, directed=True, indices=ends)
+        ends_cols = from_ends[:, access.cols]
+        row_of = {int(node): i for i, node in enumerate(ends)}
+        table_cols = table[:, access.cols]
+        gains = np.full(len(candidates), -np.inf)
+        for c in live:
+            a, b, w = a_all[c], b_all[c], w_all[c]
+            ia, ib = row_of[int(a)], row_of[int(b)]
+            new = np.minimum(table_cols, table[:, a][:, None] + w + ends_cols[ib][None, :])
+            new = np.minimum(new, table[:, b][:, None] + w + ends_cols[ia][None, :])
+            gains[c] = current - access.objective(access.home_distances(new), objective)
+        if round_ == 0:
+            gain_alone = np.where(np.isfinite(gains), gains, np.nan)
+        best = int(np.argmax(gains))
+        if not (gains[best] > 1e-12):
+            break
+        a, b, w = a_all[best], b_all[best], w_all[best]
+        ia, ib = row_of[int(a)], row_of[int(b)]
+        table = np.minimum(table, table[:, a][:, None] + w + from_ends[ib][None, :])
+        table = np.minimum(table, table[:, b][:, None] + w + from_ends[ia][None, :])
+        current = current - float(gains[best])
+        remaining[best] = False
+        budget_left -= w
+        arcs += [(int(a), int(b), float(w)), (int(b), int(a), float(w))]
+        coo = graph.csr.tocoo()
+        frame = (
+            pd.DataFrame(
+                {
+                    "s": np.concatenate([coo.row, [s for s, _, _ in arcs]]),
+                    "t": np.concatenate([coo.col, [t for _, t, _ in arcs]]),
+                    "w": np.concatenate([coo.data, [x for _, _, x in arcs]]),
+                }
+            )
+            .groupby(["s", "t"], as_index=False)["w"]
+            .min()
+        )
+        csr = csr_matrix((frame["w"], (frame["s"], frame["t"])), shape=graph.csr.shape)
+        chosen.append(
+            {
+                "from_node": int(a),
+                "geometry": candidates["geometry"].iloc[best],
+                "gain": float(gains[best]),
+                "gain_alone": float(gain_alone[best]),
+                "objective_after": current,
+            }
+        )
+    return {"objective_before": before, "objective_after": current, "links": chosen}
+
+
+def assert_same_links(plan: LinkPlan, reference: dict) -> None:
+    # Bit for bit (tolerance 0): the batched evaluation claims the same floating-point
+    # operations in the same order, so any difference, even in the last bit, is a bug.
+    links = plan.added
+    assert plan.summary["objective_before"] == reference["objective_before"]
+    assert plan.summary["objective_after"] == reference["objective_after"]
+    assert len(links) == len(reference["links"]) > 0
+    for (_, row), ref in zip(links.iterrows(), reference["links"], strict=True):
+        assert row["from_node"] == ref["from_node"]
+        assert row.geometry.equals_exact(ref["geometry"], 0.0)
+        for key in ("gain", "gain_alone", "objective_after"):
+            assert row[key] == ref[key], key
+
+
+@pytest.mark.parametrize("objective", ["route_directness", "distance_to_centre_m"])
+def test_batched_links_equal_the_per_candidate_loop_on_default_district(objective: str) -> None:
+    d = default_district()
+    plan = suggest_links(d, k=5, objective=objective)
+    assert_same_links(plan, reference_greedy_links(d, k=5, objective=objective))
+    budget = suggest_links(d, k=5, objective=objective, budget_m=250.0)
+    assert_same_links(budget, reference_greedy_links(d, k=5, objective=objective, budget_m=250.0))
+    assert budget.summary["length_m"] <= 250.0
+
+
+def test_batched_links_equal_the_per_candidate_loop_on_crafted_districts() -> None:
+    from vollsmose_gis import connectivity
+
+    centre = (50.0, 5000.0)
+    d = two_culs_de_sac()
+    cases: list[dict[str, Any]] = [
+        {"k": 3},
+        {"k": 2, "objective": "distance_to_centre_m"},
+        {
+            "k": 2,
+            "candidates": gpd.GeoSeries(
+                [
+                    LineString([(50, 290), (50, 310)]),
+                    LineString([(200, 120.5), (210, 300), (52, 308)]),
+                ],
+                crs=CRS,
+            ),
+        },
+    ]
+    for case in cases:
+        plan = suggest_links(d, centre=centre, **case)
+        assert_same_links(plan, reference_greedy_links(d, centre=centre, **case))
+    # A home no street reaches: its distance to the centre is infinite, so the mean
+    # runs over the other homes (the batch's one-by-one path), and batches of one
+    # candidate give the same as one batch.
+    island = two_culs_de_sac(island=True)
+    assert math.isinf(home_access(island, centre=centre)["distance_to_centre_m"].max())
+    kwargs: dict[str, Any] = {"k": 2, "objective": "distance_to_centre_m"}
+    reference = reference_greedy_links(island, centre=centre, **kwargs)
+    assert_same_links(suggest_links(island, centre=centre, **kwargs), reference)
+    chunk = connectivity._LINK_CHUNK_BYTES
+    try:
+        connectivity._LINK_CHUNK_BYTES = 1
+        assert_same_links(suggest_links(island, centre=centre, **kwargs), reference)
+    finally:
+        connectivity._LINK_CHUNK_BYTES = chunk
+    # No destination at all (no ring, no centre): the objective is NaN and nothing gains.
+    rows = [
+        street("s", [(0, 0), (100, 0)]),
+        street("n", [(0, 50), (100, 50)]),
+        street("w", [(0, 0), (0, 50)]),
+        street("c", [(50, 0), (50, 20)]),
+        street("c2", [(50, 50), (50, 30)]),
+    ]
+    closed = make(rows, box(-10, -10, 110, 60), [home("a", 55, 18, 4), home("b", 55, 32, 4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no centre, no ring; the reference's empty means
+        plan = suggest_links(closed, k=2)
+        reference = reference_greedy_links(closed, k=2)
+    assert plan.added.empty and reference["links"] == []
+    assert math.isnan(plan.summary["objective_before"]) and math.isnan(
+        reference["objective_before"]
+    )
+    assert plan.summary["candidates_evaluated"] > 0

@@ -1038,7 +1038,7 @@ for the processor's cache, large enough to spread numpy's per-call overhead."""
 
 def _link_chunk(access: _Access, n_columns: int) -> int:
     """Candidates per batch of :func:`_objectives_with_link` (bounded memory)."""
-    per_candidate = 8 * n_columns * max(len(access.cols), len(access.homes), 1)
+    per_candidate = 8 * max(n_columns, 1) * max(len(access.cols), len(access.homes), 1)
     return max(1, _LINK_CHUNK_BYTES // per_candidate)
 
 
