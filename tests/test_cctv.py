@@ -15,6 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -362,6 +363,154 @@ def test_visibility_equals_a_per_cell_shapely_check():
         assert fast == _brute_force_visible(single, result, cam)
         assert len(fast) > 300
         assert float(result.cameras["occluded_share"].iloc[0]) > 0.05  # buildings do hide
+
+
+def _every_crossing_visible(
+    cam_x: np.ndarray,
+    cam_y: np.ndarray,
+    cam_z: np.ndarray,
+    owner: np.ndarray,
+    target_x: np.ndarray,
+    target_y: np.ndarray,
+    occ: Any,
+    *,
+    res: float,
+    target_z: float,
+    clearance_m: float,
+) -> np.ndarray:
+    """The engine's line of sight with no pruning: every crossing beyond the clearance."""
+    from vollsmose_gis.cctv.visibility import _EPS, _crossings_blocked
+
+    cx, cy, z0 = cam_x[owner], cam_y[owner], cam_z[owner]
+    dx, dy = target_x - cx, target_y - cy
+    length = np.hypot(dx, dy)
+    t_clear = np.full(len(dx), np.inf)
+    t_clear[length > 0] = clearance_m / res / length[length > 0]
+    dz = target_z - z0
+    checked = t_clear < 1.0
+    t0 = np.where(checked, t_clear, 0.0)
+    sx, sy = cx + t0 * dx, cy + t0 * dy
+    rows, cols = occ.height.shape
+    h_start = np.zeros(len(dx), dtype=np.float32)
+    for ry in (np.floor(sy - _EPS), np.floor(sy + _EPS)):
+        for rx in (np.floor(sx - _EPS), np.floor(sx + _EPS)):
+            r = np.clip(ry.astype(np.int64), 0, rows - 1)
+            c = np.clip(rx.astype(np.int64), 0, cols - 1)
+            h_start = np.maximum(h_start, occ.height[r, c])
+    blocked = checked & (h_start > z0 + dz * t0)
+    rest = np.flatnonzero(checked & ~blocked)
+    for c_p, d_p, c_q, d_q, table, lines_first in (
+        (cx, dx, cy, dy, occ.vertical, False),
+        (cy, dy, cx, dx, occ.horizontal, True),
+    ):
+        hit = _crossings_blocked(c_p[rest], d_p[rest], c_q[rest], d_q[rest], t_clear[rest],
+                                 np.ones(len(rest)), z0[rest], dz[rest], table, lines_first)  # fmt: skip
+        blocked[rest[hit]] = True
+    return ~blocked
+
+
+def _padded_tables(height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The crossing tables as first written: from a zero-padded copy of the grid."""
+    rows, cols = height.shape
+    padded = np.zeros((rows + 2, cols + 2), dtype=np.float32)
+    padded[1:-1, 1:-1] = height
+    corner = np.maximum(np.maximum(padded[:-1, :-1], padded[:-1, 1:]),
+                        np.maximum(padded[1:, :-1], padded[1:, 1:]))  # fmt: skip
+    vertical = np.empty((2 * rows + 1, cols + 1), dtype=np.float32)
+    vertical[0::2] = corner
+    vertical[1::2] = np.maximum(padded[1:-1, :-1], padded[1:-1, 1:])
+    horizontal = np.empty((rows + 1, 2 * cols + 1), dtype=np.float32)
+    horizontal[:, 0::2] = corner
+    horizontal[:, 1::2] = np.maximum(padded[:-1, 1:-1], padded[1:, 1:-1])
+    return vertical, horizontal
+
+
+def _random_blocks(rng: np.random.Generator, count: int, size: float) -> gpd.GeoDataFrame:
+    blocks = []
+    for i in range(count):
+        x, y = rng.uniform(0, size - 10, 2)
+        poly = shapely.affinity.rotate(box(X0 + x, Y0 + y, X0 + x + rng.uniform(2, 9),
+                                           Y0 + y + rng.uniform(1, 6)), rng.uniform(0, 90))  # fmt: skip
+        blocks.append(building(f"b{i}", 0, 0, 1, 1, height_m=float(rng.uniform(1, 12)),
+                               geometry=poly))  # fmt: skip
+    return gpd.GeoDataFrame(blocks, geometry="geometry", crs=CRS)
+
+
+def test_pruned_line_of_sight_equals_checking_every_crossing():
+    """The direction-bin pruning is exact: the same answer as checking every crossing."""
+    from vollsmose_gis.cctv.visibility import _grid_for, _line_of_sight, _occluders
+
+    rng = np.random.default_rng(11)
+    buildings = _random_blocks(rng, 40, 80.0)
+    grid = _grid_for((X0, Y0, X0 + 80, Y0 + 80), 1.0)
+    occ = _occluders(buildings, grid)
+    open_r, open_c = np.nonzero(occ.height <= 0)
+    # cameras in pairs at one position (floors of one facade point), one without targets,
+    # one on a grid corner, one on a grid line
+    pick = rng.choice(
+        np.flatnonzero((open_c > 5) & (open_c < 75) & (open_r > 5) & (open_r < 75)), 5
+    )
+    xy = [*np.column_stack([open_c[pick], open_r[pick]]) + rng.uniform(0, 1, (5, 2))]
+    xy += [(40.0, 40.0), (20.0, 33.5)]
+    cam_x = np.repeat([p[0] for p in xy], 2)
+    cam_y = np.repeat([p[1] for p in xy], 2)
+    cam_z = np.tile([1.5, 7.5], len(xy))
+    parts = []
+    for i in range(len(cam_x)):
+        if i == 3:
+            continue
+        near = np.hypot(open_c + 0.5 - cam_x[i], open_r + 0.5 - cam_y[i]) <= 30
+        parts.append((np.full(int(near.sum()), i), open_c[near] + 0.5, open_r[near] + 0.5))
+    owner = np.concatenate([p[0] for p in parts])
+    tx = np.concatenate([p[1] for p in parts])
+    ty = np.concatenate([p[2] for p in parts])
+    kw = dict(res=1.0, target_z=1.7, clearance_m=1.0)
+    fast = _line_of_sight(cam_x, cam_y, cam_z, owner, tx, ty, occ, **kw)
+    slow = _every_crossing_visible(cam_x, cam_y, cam_z, owner, tx, ty, occ, **kw)
+    np.testing.assert_array_equal(fast, slow)
+    # a real test: buildings hide some targets from every camera, and the upper floor
+    # sees more than the ground floor at the same place
+    assert 0.2 < fast.mean() < 0.9
+    gains = [fast[owner == i + 1].sum() - fast[owner == i].sum() for i in (0, 4, 6, 8, 10)]
+    assert min(gains) >= 0 and sum(g > 0 for g in gains) >= 3, gains
+
+
+def test_occluders_in_a_window_equal_the_whole_grid_there():
+    from vollsmose_gis.cctv.visibility import _grid_for, _occluders
+
+    rng = np.random.default_rng(5)
+    # random blocks, and blocks over each edge of the grid and in its corners
+    edges = [building(f"e{i}", *xy, height_m=4.0 + i) for i, xy in enumerate(
+        [(-5, 50, 3, 55), (117, 60, 125, 70), (30, -4, 40, 2), (70, 118, 75, 126),
+         (-3, -3, 2, 2), (118, 118, 123, 123)])]  # fmt: skip
+    buildings = pd.concat(
+        [_random_blocks(rng, 60, 120.0), gpd.GeoDataFrame(edges, geometry="geometry", crs=CRS)],
+        ignore_index=True,
+    )
+    grid = _grid_for((X0, Y0, X0 + 120, Y0 + 120), 1.0)
+    whole = _occluders(buildings, grid)
+    vertical, horizontal = _padded_tables(whole.height)
+    np.testing.assert_array_equal(whole.vertical, vertical)
+    np.testing.assert_array_equal(whole.horizontal, horizontal)
+    assert (whole.height > 0).mean() > 0.05
+    # a window cutting through buildings, and one beyond the grid's edges
+    for r0, r1, c0, c1 in ((23, 71, 40, 97), (-5, 50, 60, 200)):
+        part = _occluders(buildings, grid, (r0, r1, c0, c1))
+        r0, c0 = max(r0, 0), max(c0, 0)
+        r1, c1 = min(r1, grid.shape[0]), min(c1, grid.shape[1])
+        inner = (slice(r0, r1), slice(c0, c1))
+        np.testing.assert_array_equal(part.height[inner], whole.height[inner])
+        # the table entries whose cells all lie in the window; outside it nothing
+        inside_v = (slice(2 * r0 + 1, 2 * r1 - 1), slice(c0 + 1, c1))
+        inside_h = (slice(r0 + 1, r1), slice(2 * c0 + 1, 2 * c1 - 1))
+        np.testing.assert_array_equal(part.vertical[inside_v], whole.vertical[inside_v])
+        np.testing.assert_array_equal(part.horizontal[inside_h], whole.horizontal[inside_h])
+        outside_v = np.ones(whole.vertical.shape, bool)
+        outside_v[2 * r0 : 2 * r1 + 1, c0 : c1 + 1] = False
+        outside_h = np.ones(whole.horizontal.shape, bool)
+        outside_h[r0 : r1 + 1, 2 * c0 : 2 * c1 + 1] = False
+        assert not part.vertical[outside_v].any() and not part.horizontal[outside_h].any()
+        assert whole.vertical[outside_v].any()
 
 
 def test_combined_raster_takes_the_best_level():
@@ -794,6 +943,24 @@ def test_default_district():
     assert values["cameras_count"].value == len(d.cameras)
     # the cameras stand on the square: no view into private gardens
     assert table.loc[("private", "detection"), "seen"] == 0.0
+
+
+def test_default_district_rasters_are_unchanged():
+    """The CCTV module's rasters on the embedded district, recorded before the line of
+    sight was sped up (the dense per-camera distance table, the full-grid occluders)."""
+    import hashlib
+
+    from vollsmose_gis import analysis
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    result = analysis.run("cctv", default_district())
+    levels = result.rasters["dori_levels"].array
+    assert levels.shape == (1120, 1300)
+    assert int((levels != 0).sum()) == 128286
+    digest = hashlib.sha1(np.ascontiguousarray(levels).tobytes()).hexdigest()
+    assert digest == "001257a31312af9c35be29d476893c4a7386b5f7"
+    assert result.indicators["square_share_observed"].value == 0.08941798941798942
+    assert result.indicators["path_share_observed"].value == 0.0019542263406513018
 
 
 def _osm_file(path: Path) -> Path:

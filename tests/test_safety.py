@@ -530,6 +530,139 @@ def test_overlooked_share_matches_an_independent_shapely_computation():
     assert blocked.share_night == 0.0
 
 
+def _seen_on_the_whole_grid(
+    result, district: District, distance: float = 25.0, *, occluded: bool = True
+) -> np.ndarray:
+    """Which samples and square points some observer sees, as before the occluders were
+    cropped: every (observer, point) pair in reach and in front, by brute force, checked
+    by the line-of-sight engine over the whole grid's occluders."""
+    from vollsmose_gis.cctv.visibility import _grid_for, _line_of_sight, _occluders
+
+    obs = result.observers
+    points = np.concatenate(
+        [result.samples.geometry.to_numpy(), result.squares.geometry.to_numpy()]
+    )
+    targets = shapely.get_coordinates(points)
+    ox, oy, oz, nx, ny = (obs[c].to_numpy(dtype=float) for c in ("x", "y", "z", "nx", "ny"))
+    reach = np.sqrt(np.maximum(distance**2 - (oz - 1.7) ** 2, 0.0))
+    dx = targets[None, :, 0] - ox[:, None]
+    dy = targets[None, :, 1] - oy[:, None]
+    dist = np.hypot(dx, dy)
+    front = dx * nx[:, None] + dy * ny[:, None] >= math.cos(math.radians(80.0)) * dist
+    owner, target = np.nonzero((dist <= reach[:, None]) & front)
+    # the grid _seen uses (the same cell coordinates, so the same floating-point sums)
+    margin = distance + 1.0
+    grid = _grid_for((min(ox.min(), targets[:, 0].min()) - margin,
+                      min(oy.min(), targets[:, 1].min()) - margin,
+                      max(ox.max(), targets[:, 0].max()) + margin,
+                      max(oy.max(), targets[:, 1].max()) + margin), 1.0)  # fmt: skip
+    cx, cy = grid.to_cell(ox, oy)
+    tx, ty = grid.to_cell(targets[:, 0], targets[:, 1])
+    ok = _line_of_sight(cx, cy, oz, owner, tx[target], ty[target],
+                        _occluders(district.buildings.iloc[: len(district.buildings) * occluded],
+                                   grid), res=1.0, target_z=1.7,
+                        clearance_m=1.0)  # fmt: skip
+    seen = np.zeros(len(targets), dtype=bool)
+    seen[target[ok]] = True
+    return seen
+
+
+def scene_beyond_the_boundary() -> District:
+    """Flats behind low garages along a path that runs on far beyond the boundary, with
+    more buildings (observers) out there and a square north of the path."""
+    import warnings
+
+    from vollsmose_gis.validation import validate_district
+
+    rng = np.random.default_rng(8)
+    streets = frame([street("s1", [(X0, Y0), (X0 + 400, Y0)]),
+                     street("s2", [(X0 + 20, Y0), (X0 + 20, Y0 + 30), (X0 + 90, Y0 + 30)])])  # fmt: skip
+    home = {"use": "residential", "dwellings": 8}
+    rows = [
+        # flats behind low garages: the upper floors see over them, the ground floor not
+        {"building_id": "north", **home, "floors": 1, "height_m": 4.0,
+         "geometry": box(X0 + 30, Y0 + 6, X0 + 70, Y0 + 14)},
+        {"building_id": "garage-n", "use": "parking", "floors": 1, "height_m": 3.0,
+         "dwellings": 0, "geometry": box(X0 + 35, Y0 + 1.5, X0 + 65, Y0 + 3.5)},
+        {"building_id": "south", **home, "floors": 4, "height_m": 12.0,
+         "geometry": box(X0 + 25, Y0 - 18, X0 + 75, Y0 - 10)},
+        {"building_id": "garage-s", "use": "parking", "floors": 1, "height_m": 7.0,
+         "dwellings": 0, "geometry": box(X0 + 20, Y0 - 4.7, X0 + 80, Y0 - 2.3)},
+        {"building_id": "sq", **home, "floors": 4, "height_m": 12.0,
+         "geometry": box(X0 + 40, Y0 + 34, X0 + 60, Y0 + 44)},
+    ]  # fmt: skip
+    for i in range(20):  # beyond the boundary: observers of the path that runs on
+        x = float(rng.uniform(150, 390))
+        y = float(rng.choice([-1, 1]) * rng.uniform(4, 25))
+        floors = int(rng.integers(1, 6))
+        rows.append({"building_id": f"b{i}", "use": ["residential", "retail"][i % 2],
+                     "floors": floors, "height_m": 3.0 * floors, "dwellings": 4 * (i % 2),
+                     "geometry": box(X0 + x, Y0 + y, X0 + x + float(rng.uniform(4, 20)),
+                                     Y0 + y + float(rng.uniform(3, 9)))})  # fmt: skip
+    squares = frame([{"landuse_id": "sq1", "use": "square",
+                      "geometry": box(X0 + 25, Y0 + 20, X0 + 70, Y0 + 32)}])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the omitted optional columns, filled
+        d = validate_district(
+            District.create("scene", box(X0 - 10, Y0 - 40, X0 + 110, Y0 + 40),
+                            streets=streets, buildings=frame(rows), landuse=squares),
+            strict=False,
+        )  # fmt: skip
+    return d
+
+
+def test_overlooked_points_equal_the_line_of_sight_over_the_whole_grid():
+    """The occluders are built only around the sight lines: the same points are seen as
+    with occluders over the whole grid, here with facades far outside the boundary (a
+    path runs on beyond it) whose observers see nothing inside, and a garage south of
+    every path point, between them and the flats south of the path."""
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+
+    d = scene_beyond_the_boundary()
+    result = natural_surveillance(
+        d, lighting_segments=pd.DataFrame({"street_id": [], "status": []})
+    )
+    expected = _seen_on_the_whole_grid(result, d)
+    day = result.samples["overlooked_day"].to_numpy()
+    np.testing.assert_array_equal(day, expected[: len(day)])
+    np.testing.assert_array_equal(result.squares["overlooked_day"].to_numpy(), expected[len(day) :])
+    # a real test: the garages hide points no other observer sees, and observers stand
+    # well beyond the boundary
+    open_ground = _seen_on_the_whole_grid(result, d, occluded=False)
+    assert (open_ground & ~expected).sum() >= 5 and not (expected & ~open_ground).any()
+    assert 0.2 < day.mean() < 1.0 and result.squares["overlooked_day"].any()
+    assert result.observers["x"].max() > X0 + 250 and result.observers["z"].max() > 9
+
+
+def test_natural_surveillance_of_the_default_district_is_unchanged():
+    """Each sample's verdict on the embedded district, recorded before the line of sight
+    was sped up (dense per-observer distance tables, occluders over the whole grid)."""
+    import hashlib
+    import warnings
+
+    from vollsmose_gis.lighting import compliance
+    from vollsmose_gis.safety.surveillance import natural_surveillance
+    from vollsmose_gis.sources.vollsmose import default_district
+
+    d = default_district()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # C classes not assessed
+        segments = compliance(d)
+    result = natural_surveillance(d, lighting_segments=segments)
+
+    def digest(values: pd.Series) -> str:
+        return hashlib.sha1(np.packbits(values.to_numpy(dtype=bool)).tobytes()).hexdigest()
+
+    day, night = result.samples["overlooked_day"], result.samples["overlooked_night"]
+    assert (len(day), int(day.sum()), int(night.sum())) == (6987, 2233, 1778)
+    assert digest(day) == "4de6b83d296082a75727de303cd67d231c5b7500"
+    assert digest(night) == "378b90eca2fd93d913de5c5c5a7ce15aa114c562"
+    square = result.squares["overlooked_day"]
+    assert (len(square), int(square.sum())) == (1890, 1442)
+    assert digest(square) == "394addf51645022a1833caa1bcff5c514c6e21ee"
+    assert result.share_day == 0.3179262943962075
+
+
 def test_night_counts_only_paths_lit_to_their_class():
     from vollsmose_gis.lighting.compliance import passing_streets
     from vollsmose_gis.safety.surveillance import natural_surveillance
