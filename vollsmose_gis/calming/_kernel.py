@@ -74,6 +74,19 @@ def _running_minima(
         ahead[k] = value if k == w - 1 else _minimum(ahead[k + 1], value)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _after(values: np.ndarray, x: float, n: int) -> int:
+    """First index of the sorted ``values[:n]`` whose value is > ``x`` (``n`` if none)."""
+    first, last = 0, n
+    while first < last:
+        middle = (first + last) // 2
+        if values[middle] > x:
+            last = middle
+        else:
+            first = middle + 1
+    return first
+
+
 @njit(cache=True, nogil=True)
 def over_mask(
     X: np.ndarray,
@@ -143,6 +156,13 @@ def over_mask(
     brk_ahead = np.empty(w)
     _running_minima(X, cap2, a2, acc_behind, acc_ahead)
     _running_minima(X, cap2, b2, brk_behind, brk_ahead)
+    # intervals ending in (low, top] are a run of them when `right` is sorted (the
+    # planner's): find its ends by bisection rather than testing every interval
+    ordered = True
+    for i in range(1, w - 1):
+        if not right[i] >= right[i - 1]:  # also False with NaN
+            ordered = False
+            break
     at = np.empty(n_devices, dtype=np.int64)
     acc_minus = np.empty(n_devices)
     brk_minus = np.empty(n_devices)
@@ -161,7 +181,13 @@ def over_mask(
                 n += 1
         low = lo[r] + eps
         top = hi[r] + eps
-        for i in range(w - 1):
+        begin, end = 0, w - 1
+        if ordered:
+            if math.isnan(low) or math.isnan(top):
+                continue  # no interval is counted
+            begin = _after(right, low, w - 1)
+            end = max(_after(right, top, w - 1), begin)
+        for i in range(begin, end):
             if not counted[i] or not (right[i] > low and right[i] <= top):
                 continue
             ab = acc_behind[i]
