@@ -700,6 +700,42 @@ def test_default_district_plan_with_the_old_kinematics_needs_83_devices(vollsmos
     assert len(old.devices) == 83
 
 
+SAFETY_PACKAGE_STREETS = (
+    "Birkeparken", "Granparken", "Lærkeparken", "Vollsmose Torv",
+    "Vollsmose Allé (svømmehal)", "Vollsmose Allé (intern)", "Hybenhaven", "Slåenhaven",
+    "Tjørnehaven",
+)  # fmt: skip
+
+
+def test_safety_package_plan_is_pinned(vollsmose):
+    """The plan of ``scenarios/safety-package.yaml`` on the embedded district, pinned.
+
+    Recorded (2026-12-05) with the planner before its search kernel kept the window's
+    running minima once per batch: 26 devices, the digest of street, chain position
+    (mm), kind, reason and the point (mm) of each, in plan order.  A faster search
+    must place exactly these devices.
+    """
+    import hashlib
+
+    streets = vollsmose.streets
+    ids = list(streets.loc[streets["name"].isin(SAFETY_PACKAGE_STREETS), "street_id"])
+    devices = cm.plan_calming(vollsmose, target_kmh=30, streets=ids).devices
+    xy = np.round(np.column_stack([devices.geometry.x, devices.geometry.y]) * 1000)
+    key = "|".join(
+        f"{s},{c:.3f},{k},{r},{x},{y}"
+        for s, c, k, r, (x, y) in zip(
+            devices["street_id"], devices["chain_m"], devices["kind"], devices["reason"],
+            xy.astype(np.int64), strict=True,
+        )
+    )  # fmt: skip
+    assert len(devices) == 26
+    assert devices["kind"].value_counts().to_dict() == {"hump": 24, "table": 2}
+    assert (
+        hashlib.sha256(key.encode()).hexdigest()
+        == "88bf83cd5542ad129587e1cb8f0a6f67c1ef6c4f872bf6eaa35f49fe9e4d59bb"
+    )
+
+
 def test_osm_import_honours_traffic_calming_nodes(osm_dir: Path, tmp_path: Path):
     from vollsmose_gis.sources.osm import district_from_osm
 
