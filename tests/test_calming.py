@@ -1283,6 +1283,56 @@ def test_planner_kernel_is_bitwise_the_numpy_evaluation(vollsmose):
     assert checked > 1000
 
 
+def test_planner_kernel_with_unsorted_right_ends_or_nan_bounds(vollsmose):
+    """The kernel's bisection of the counted intervals needs sorted right ends; with
+    right ends out of order (or NaN) it tests every interval, and a NaN bound counts
+    none: the masks are still those of `_evaluate` and the NumPy mask.
+    """
+    from vollsmose_gis.calming._kernel import over_mask
+    from vollsmose_gis.calming._model import _device_points, _model, _points_frame
+    from vollsmose_gis.calming.speeds import _build_samples, _evaluate, _Samples
+
+    model = _model(vollsmose)
+    points = _points_frame([model.points, _device_points(vollsmose, model)[0]])
+    samples = _build_samples(model, points, 5.0)
+    rng = np.random.default_rng(11)
+    free2 = (model.edges["free_speed_kmh"].to_numpy() / 3.6) ** 2
+    part = slice(100, 220)
+    window = _Samples(
+        samples.pos[part], samples.X[part], samples.edge[part],
+        samples.cap2[part], samples.grid[part],
+    )  # fmt: skip
+    w, rows = len(window), 40
+    devices = rng.integers(-1, w, size=(rows, 2))
+    device_cap2 = np.full((rows, 2), (18 / 3.6) ** 2)
+    caps = np.tile(window.cap2, (rows, 1))
+    for j in range(2):
+        use = np.flatnonzero(devices[:, j] >= 0)
+        caps[use, devices[use, j]] = np.minimum(caps[use, devices[use, j]], device_cap2[use, j])
+    speeds = _evaluate(model, window, caps)
+    counted = speeds.valid
+    limit2 = float(np.nanmedian(speeds.peak2))
+    lo = rng.uniform(window.pos[0] - 20, window.pos[-1], size=rows)
+    hi = lo + rng.uniform(0, 300, size=rows)
+    lo[:3] = np.nan  # no interval counts
+    hi[3:6] = np.nan
+    for right in (window.pos[1:], window.pos[1:][::-1].copy(), rng.permutation(window.pos[1:])):
+        with_nan = right.copy()
+        with_nan[5] = np.nan
+        for ends in (right, with_nan):
+            inside = (ends[None, :] > lo[:, None] + 1e-6) & (ends[None, :] <= hi[:, None] + 1e-6)
+            expected = (np.nan_to_num(speeds.peak2, nan=-1.0) > limit2) & inside & counted
+            got = over_mask(
+                window.X, ends, window.cap2, devices, device_cap2,
+                model.ok_forward[window.edge], model.ok_backward[window.edge],
+                free2[window.edge[:-1]], counted, lo, hi, 1e-6, 2.0 * float(A),
+                2.0 * float(B), limit2,
+            )  # fmt: skip
+            assert np.array_equal(got, expected)
+            assert not got[:6].any()
+    assert expected.sum() > 50
+
+
 def test_school_zone_only_near_schools_equals_every_sample(vollsmose):
     """`_school_zone_at` (coordinates only on edges near a school) equals interpolating
     every sample and querying the schools (the definition), on the embedded district,
