@@ -624,6 +624,7 @@ def test_overlooked_points_equal_the_line_of_sight_over_the_whole_grid():
     )
     expected = _seen_on_the_whole_grid(result, d)
     day = result.samples["overlooked_day"].to_numpy()
+    assert result.squares is not None
     np.testing.assert_array_equal(day, expected[: len(day)])
     np.testing.assert_array_equal(result.squares["overlooked_day"].to_numpy(), expected[len(day) :])
     # a real test: the garages hide points no other observer sees, and observers stand
@@ -657,6 +658,7 @@ def test_natural_surveillance_of_the_default_district_is_unchanged():
     assert (len(day), int(day.sum()), int(night.sum())) == (6987, 2233, 1778)
     assert digest(day) == "4de6b83d296082a75727de303cd67d231c5b7500"
     assert digest(night) == "378b90eca2fd93d913de5c5c5a7ce15aa114c562"
+    assert result.squares is not None
     square = result.squares["overlooked_day"]
     assert (len(square), int(square.sum())) == (1890, 1442)
     assert digest(square) == "394addf51645022a1833caa1bcff5c514c6e21ee"
