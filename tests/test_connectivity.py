@@ -861,6 +861,9 @@ def test_batched_links_equal_the_per_candidate_loop_on_crafted_districts() -> No
     for case in cases:
         plan = suggest_links(d, centre=centre, **case)
         assert_same_links(plan, reference_greedy_links(d, centre=centre, **case))
+    # A centre on a home: its straight distance is 0 (directness 1 by definition).
+    plan = suggest_links(d, centre=(55.0, 280.0), k=2)
+    assert_same_links(plan, reference_greedy_links(d, centre=(55.0, 280.0), k=2))
     # A home no street reaches: its distance to the centre is infinite, so the mean
     # runs over the other homes (the batch's one-by-one path), and batches of one
     # candidate give the same as one batch.

@@ -1117,10 +1117,10 @@ def _objectives_with_link(
         straight = access.straight[None, :, :]
         ratio = distance
         if (access.straight > 0).all():
-            # Distances are >= 0 or inf, never NaN, so d / s is too, and
-            # nan_to_num's inf -> cap is the cap itself.
+            # fmin(r, cap) is cap for NaN and inf, as nan_to_num then minimum (distances
+            # are never negative, so nan_to_num's -inf case cannot arise)
             np.divide(ratio, straight, out=ratio)
-            np.minimum(ratio, access.cap, out=ratio)
+            np.fmin(ratio, access.cap, out=ratio)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(straight > 0, ratio / straight, 1.0)
