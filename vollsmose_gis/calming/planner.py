@@ -729,11 +729,11 @@ def _plan_chain(
 
     # 1. raised tables at school-zone crossings where traffic is too fast
     table2 = float(_ms(crossing_speed.get("table", 0.0))) ** 2
+    speeds = _evaluate(model, samples)
     for i in np.flatnonzero(school & candidate):
-        speeds = _evaluate(model, samples)
         if speeds.v2[i] > school_limit2 and spaced(int(i)):
             add(int(i), "table", "school crossing", table2)
-    speeds = _evaluate(model, samples)
+            speeds = _evaluate(model, samples)  # the speeds change only with a table
     over = speeds.valid & scope_interval & (np.nan_to_num(speeds.peak2, nan=-1.0) > limit2)
     if not over.any():
         return placed
