@@ -1224,7 +1224,7 @@ def test_planner_kernel_is_bitwise_the_numpy_evaluation(vollsmose):
     being the exact squared peaks, so a last-bit difference in any operation would show
     on some of the ~10^6 cells.
     """
-    from vollsmose_gis.calming._kernel import over_mask
+    from vollsmose_gis.calming._kernel import over_length, over_mask
     from vollsmose_gis.calming._model import _device_points, _model, _points_frame
     from vollsmose_gis.calming.speeds import _build_samples, _evaluate, _Samples
 
@@ -1280,6 +1280,17 @@ def test_planner_kernel_is_bitwise_the_numpy_evaluation(vollsmose):
                 assert got.shape == expected.shape
                 assert np.array_equal(got, expected)
                 checked += int(expected.sum())
+                # the planner's form: the length over the limit per row, summed as NumPy
+                # sums it (pairwise), compared bit for bit
+                length = np.diff(window.pos) * rng.uniform(0.5, 2.0, size=w - 1)
+                summed = over_length(
+                    window.X, right, window.cap2, devices, device_cap2,
+                    model.ok_forward[window.edge], model.ok_backward[window.edge],
+                    free2[window.edge[:-1]], counted, lo, hi, 1e-6, 2.0 * a, 2.0 * b, limit2,
+                    length,
+                )  # fmt: skip
+                reference = (expected * length[None, :]).sum(axis=1)
+                assert np.array_equal(summed.view(np.int64), reference.view(np.int64))
     assert checked > 1000
 
 
@@ -1373,3 +1384,31 @@ def test_cache_key_holds_no_district_setting(vollsmose):
     pd.testing.assert_frame_equal(
         pd.DataFrame(fresh.layers["calming_speeds"]), pd.DataFrame(cached.layers["calming_speeds"])
     )
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 1000, 8192, 8193, 20001])
+def test_kernel_sums_a_row_as_numpy_does(n):
+    """`over_length` adds a row's lengths with NumPy's pairwise summation (blocks of 8
+    running sums, halves above 128 terms, buffers of 8,192): with every interval over
+    the limit the sums equal NumPy's ``sum(axis=1)`` bit for bit, where a plain
+    left-to-right sum differs in the last bits.
+    """
+    from vollsmose_gis.calming._kernel import over_length
+
+    rng = np.random.default_rng(n)
+    rows, w = 6, n + 1
+    X = np.arange(w, dtype=float)
+    length = rng.standard_normal((rows, n)) * 10 ** rng.uniform(-3, 5, size=(rows, n))
+    length[rng.random((rows, n)) < 0.3] = 0.0
+    for r in range(rows):
+        # caps far above the free speed: every interval is at it, over a limit of 0
+        summed = over_length(
+            X, X[1:], np.full(w, 1e6), np.full((1, 1), -1), np.full((1, 1), np.inf),
+            np.ones(w, dtype=bool), np.ones(w, dtype=bool), np.full(n, 100.0),
+            np.ones(n, dtype=bool), np.array([-1.0]), np.array([w + 1.0]), 1e-6, 3.0, 3.0,
+            0.0, length[r],
+        )  # fmt: skip
+        assert summed.view(np.int64)[0] == np.array([length[r]]).sum(axis=1).view(np.int64)[0]
+    if n >= 1000:  # the order matters at this size: a naive sum is not the same
+        naive = [float(np.cumsum(length[r])[-1]) if n else 0.0 for r in range(rows)]
+        assert any(x != y for x, y in zip(naive, length.sum(axis=1), strict=True))

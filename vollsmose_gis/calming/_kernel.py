@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["over_mask"]
+__all__ = ["over_length", "over_mask"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -214,4 +214,132 @@ def over_mask(
                 pb = _peak(bb, aa, b2, a2, d, cap_free[i])
             peak2 = _fmax(pf, pb)
             out[r, i] = (-1.0 if math.isnan(peak2) else peak2) > limit2
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _block_sum(values: np.ndarray, first: int, n: int) -> float:
+    """NumPy's pairwise sum of at most 128 terms: a plain loop below 8, else eight
+    running sums combined pairwise, then the remainder.
+    """
+    if n < 8:
+        total = -0.0
+        for i in range(first, first + n):
+            total += values[i]
+        return total
+    r0 = values[first]
+    r1 = values[first + 1]
+    r2 = values[first + 2]
+    r3 = values[first + 3]
+    r4 = values[first + 4]
+    r5 = values[first + 5]
+    r6 = values[first + 6]
+    r7 = values[first + 7]
+    i = 8
+    while i < n - n % 8:
+        k = first + i
+        r0 += values[k]
+        r1 += values[k + 1]
+        r2 += values[k + 2]
+        r3 += values[k + 3]
+        r4 += values[k + 4]
+        r5 += values[k + 5]
+        r6 += values[k + 6]
+        r7 += values[k + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += values[first + i]
+        i += 1
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_sum(values: np.ndarray, n: int) -> float:
+    """NumPy's pairwise summation of ``values[:n]`` (``pairwise_sum_DOUBLE`` in
+    ``loops_utils.h``): blocks of at most 128 terms, longer runs cut in two halves
+    (the first a multiple of 8) summed apart and added.  Without recursion (numba's
+    disk cache does not keep recursive functions): the halves on an explicit stack.
+    """
+    if n <= 128:
+        return _block_sum(values, 0, n)
+    starts = np.empty(128, dtype=np.int64)
+    sizes = np.empty(128, dtype=np.int64)
+    joins = np.empty(128, dtype=np.bool_)
+    sums = np.empty(128)
+    starts[0], sizes[0], joins[0] = 0, n, False
+    tasks, done = 1, 0
+    while tasks:
+        tasks -= 1
+        if joins[tasks]:  # both halves summed: left + right
+            done -= 1
+            sums[done - 1] = sums[done - 1] + sums[done]
+            continue
+        first, size = starts[tasks], sizes[tasks]
+        if size <= 128:
+            sums[done] = _block_sum(values, first, size)
+            done += 1
+            continue
+        half = size // 2
+        half -= half % 8
+        # popped in the order: left half, right half, their sum
+        joins[tasks] = True
+        starts[tasks + 1], sizes[tasks + 1], joins[tasks + 1] = first + half, size - half, False
+        starts[tasks + 2], sizes[tasks + 2], joins[tasks + 2] = first, half, False
+        tasks += 3
+    return sums[0]
+
+
+@njit(cache=True, nogil=True)
+def over_length(
+    X: np.ndarray,
+    right: np.ndarray,
+    cap2: np.ndarray,
+    devices: np.ndarray,
+    device_cap2: np.ndarray,
+    ok_f: np.ndarray,
+    ok_b: np.ndarray,
+    cap_free: np.ndarray,
+    counted: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    eps: float,
+    a2: float,
+    b2: float,
+    limit2: float,
+    length: np.ndarray,
+) -> np.ndarray:
+    """Per variant, the length over the limit: ``(over_mask(...) * length).sum(axis=1)``.
+
+    The same bits as that NumPy expression (the product per interval, then NumPy's
+    pairwise sum of each row onto 0.0), without the ``(R, W - 1)`` float temporary.
+
+    Parameters
+    ----------
+    X, right, cap2, devices, device_cap2, ok_f, ok_b, cap_free, counted, lo, hi, eps, a2, b2, limit2
+        As :func:`over_mask`.
+    length
+        Per interval: its length, m (``W - 1``).
+
+    Returns
+    -------
+    ndarray
+        ``(R,)`` lengths, m.
+    """
+    mask = over_mask(
+        X, right, cap2, devices, device_cap2, ok_f, ok_b, cap_free, counted, lo, hi, eps,
+        a2, b2, limit2,
+    )  # fmt: skip
+    n_rows, n = mask.shape
+    out = np.empty(n_rows)
+    values = np.empty(n)
+    for r in range(n_rows):
+        for i in range(n):
+            values[i] = (1.0 if mask[r, i] else 0.0) * length[i]
+        # NumPy reduces a row in buffers of 8,192 terms, each summed pairwise onto the
+        # running total (0.0 first)
+        total = 0.0
+        for start in range(0, n, 8192):
+            total += _pairwise_sum(values[start:], min(n - start, 8192))
+        out[r] = total
     return out

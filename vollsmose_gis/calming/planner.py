@@ -695,12 +695,13 @@ def _plan_chain(
         valid = (window_edge[1:] == window_edge[:-1]) & (np.diff(window_x) > 0)
         counted = valid & scope_interval[part][: len(right)]
         # the compiled form of `_evaluate` on every variant (caps with its devices) and
-        # of the mask "peak over the limit, inside (lo, hi], counted": same operations,
-        # same bits, no (variants x samples) temporaries
-        from vollsmose_gis.calming._kernel import over_mask
+        # of the mask "peak over the limit, inside (lo, hi], counted" times the interval
+        # lengths, summed per row: same operations, same bits, no (variants x samples)
+        # temporaries
+        from vollsmose_gis.calming._kernel import over_length
 
         devices = np.asarray(devices, dtype=np.int64)
-        bad = over_mask(
+        return over_length(
             np.ascontiguousarray(window_x, dtype=float),
             np.ascontiguousarray(right, dtype=float),
             np.ascontiguousarray(samples.cap2[part], dtype=float),
@@ -716,8 +717,8 @@ def _plan_chain(
             a2,
             b2,
             float(limit2),
+            np.diff(window_pos),
         )
-        return np.asarray((bad * np.diff(window_pos)[None, :]).sum(axis=1))
 
     def add(i: int, kind: str, reason: str, speed2: float) -> None:
         samples.cap2[i] = min(samples.cap2[i], speed2)
