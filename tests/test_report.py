@@ -639,8 +639,8 @@ def test_map_pages_with_any_name_are_embedded_as_they_are(result):
 
     parser = Scripts()
     parser.feed(page)
-    # the maps' script, the live weights' data and script: nothing else
-    assert parser.scripts == [None, "application/json", None]
+    # the maps' script, its call after each map, the live weights' data and script
+    assert parser.scripts == [None] + [None] * 7 + ["application/json", None]
     pages = embedded_maps(page)
     assert len(pages) == 7
     # the name is the title of its maps' frames, as text
