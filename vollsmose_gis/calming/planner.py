@@ -740,7 +740,10 @@ def _plan_chain(
         return placed
     base = Baseline(pos[1:], np.cumsum(over * np.diff(pos)), horizon)
     useful = candidate & samples.grid & (vd2 < limit2)  # a device must be below target
-    options = np.asarray([i for i in np.flatnonzero(useful) if spaced(int(i))], dtype=np.int64)
+    options = np.flatnonzero(useful).astype(np.int64)
+    if taken:  # `spaced`, for every candidate at once
+        gaps = np.abs(pos[options][:, None] - np.asarray(taken, dtype=float)[None, :])
+        options = options[np.all(gaps >= spacing - eps, axis=1)]
     # 2. fewest devices (among plans that leave the least length over target)
     reach = limit2 * (1.0 / a + 1.0 / b) / 2.0 + 1.0  # > the largest useful spacing
     first_over = float(pos[np.flatnonzero(over)[0]])
@@ -825,12 +828,15 @@ def _fewest_devices(
         return np.arange(lo, min(max(hi, lo) + jump, n))
 
     # every step p -> q, with its cost (independent of the path found so far)
-    froms, tos = [], []
-    for p in range(n):
-        qs = upto(where[p] + reach, int(np.searchsorted(where, where[p] + spacing - eps)))
-        froms.append(np.full(len(qs), p))
-        tos.append(qs)
-    step_from, step_to = np.concatenate(froms), np.concatenate(tos)
+    # (`upto(where[p] + reach, first candidate spacing ahead)` for every p at once)
+    lows = np.searchsorted(where, where + spacing - eps)
+    stops = np.minimum(
+        np.maximum(np.searchsorted(where, where + reach, side="right"), lows) + jump, n
+    )
+    counts = np.maximum(stops - lows, 0)
+    step_from = np.repeat(np.arange(n, dtype=np.int64), counts)
+    starts = np.cumsum(counts) - counts
+    step_to = np.arange(len(step_from), dtype=np.int64) - np.repeat(starts - lows, counts)
     step_over = batched(
         np.column_stack([options[step_from], options[step_to]]),
         where[step_from],
