@@ -1412,3 +1412,40 @@ def test_kernel_sums_a_row_as_numpy_does(n):
     if n >= 1000:  # the order matters at this size: a naive sum is not the same
         naive = [float(np.cumsum(length[r])[-1]) if n else 0.0 for r in range(rows)]
         assert any(x != y for x, y in zip(naive, length.sum(axis=1), strict=True))
+
+
+def test_relax_steps_is_the_numpy_shortest_path_loop():
+    """The compiled shortest path of the planner's search against the NumPy loop it
+    replaced (random acyclic step graphs, ties and unreached candidates included).
+    """
+    from vollsmose_gis.calming._kernel import relax_steps
+
+    rng = np.random.default_rng(5)
+    infinite = np.iinfo(np.int64).max
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        counts = [int(rng.integers(0, max(n - p, 1))) for p in range(n)]
+        step_from = np.repeat(np.arange(n, dtype=np.int64), counts)
+        step_to = np.concatenate(
+            [np.sort(rng.choice(np.arange(p + 1, n), c, replace=False)) if c else
+             np.zeros(0, dtype=np.int64) for p, c in zip(range(n), counts, strict=True)]
+        ).astype(np.int64)  # fmt: skip
+        step_cost = rng.integers(0, 6, size=len(step_to)).astype(np.int64)
+        start = np.full(n, infinite, dtype=np.int64)
+        first = rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False)
+        start[first] = rng.integers(0, 10, size=len(first))
+        bounds = np.searchsorted(step_from, np.arange(n + 1))
+        best, parent = start.copy(), np.full(n, -1, dtype=np.int64)
+        for p in range(n):  # the loop of the planner before numba
+            if best[p] == infinite:
+                continue
+            steps = slice(bounds[p], bounds[p + 1])
+            qs = step_to[steps]
+            total = best[p] + step_cost[steps]
+            better = total < best[qs]
+            best[qs[better]] = total[better]
+            parent[qs[better]] = p
+        got_best, got_parent = start.copy(), np.full(n, -1, dtype=np.int64)
+        relax_steps(got_best, got_parent, bounds, step_to, step_cost, int(infinite))
+        assert np.array_equal(got_best, best)
+        assert np.array_equal(got_parent, parent)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["over_length", "over_mask"]
+__all__ = ["over_length", "over_mask", "relax_steps"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -343,3 +343,43 @@ def over_length(
             total += _pairwise_sum(values[start:], min(n - start, 8192))
         out[r] = total
     return out
+
+
+@njit(cache=True, nogil=True)
+def relax_steps(
+    best: np.ndarray,
+    parent: np.ndarray,
+    bounds: np.ndarray,
+    step_to: np.ndarray,
+    step_cost: np.ndarray,
+    infinite: int,
+) -> None:
+    """The planner's shortest path over its acyclic step graph, in place.
+
+    For each candidate ``p`` in order (steps only go ahead, ``q > p``) that is reached
+    (``best[p] < infinite``): every step ``p -> q`` (``bounds[p]:bounds[p + 1]`` of
+    ``step_to``/``step_cost``, distinct ``q``) that lowers ``best[q]`` sets it and
+    ``parent[q] = p`` - the NumPy loop of ``planner._fewest_devices``, with the same
+    int64 sums.
+
+    Parameters
+    ----------
+    best, parent
+        Per candidate: the cost so far (``infinite`` if not reached) and the previous
+        candidate (-1 none); updated.
+    bounds
+        Per candidate, the first of its steps (``n + 1``, the steps sorted by origin).
+    step_to, step_cost
+        Per step: its end and its cost.
+    infinite
+        The cost of an unreached candidate.
+    """
+    for p in range(best.shape[0]):
+        if best[p] == infinite:
+            continue
+        for s in range(bounds[p], bounds[p + 1]):
+            q = step_to[s]
+            total = best[p] + step_cost[s]
+            if total < best[q]:
+                best[q] = total
+                parent[q] = p

@@ -859,15 +859,9 @@ def _fewest_devices(
     best[first] = cost(start_over, 1)
     bounds = np.searchsorted(step_from, np.arange(n + 1))
     step_cost = cost(step_over, 1)
-    for p in range(n):
-        if best[p] == infinite:
-            continue
-        steps = slice(bounds[p], bounds[p + 1])
-        qs = step_to[steps]
-        total = best[p] + step_cost[steps]
-        better = total < best[qs]
-        best[qs[better]] = total[better]
-        parent[qs[better]] = p
+    from vollsmose_gis.calming._kernel import relax_steps
+
+    relax_steps(best, parent, np.asarray(bounds, dtype=np.int64), step_to, step_cost, int(infinite))
     reachable = np.flatnonzero(best < infinite)
     if not len(reachable):
         return []
