@@ -291,6 +291,18 @@ def _pairwise_sum(values: np.ndarray, n: int) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _numpy_sum(values: np.ndarray) -> float:
+    """``values.sum()`` as NumPy computes a row of ``sum(axis=1)``: buffers of 8,192
+    terms, each summed pairwise onto the running total (0.0 first).
+    """
+    n = values.shape[0]
+    total = 0.0
+    for start in range(0, n, 8192):
+        total += _pairwise_sum(values[start:], min(n - start, 8192))
+    return total
+
+
+@njit(cache=True, nogil=True)
 def over_length(
     X: np.ndarray,
     right: np.ndarray,
@@ -333,15 +345,17 @@ def over_length(
     n_rows, n = mask.shape
     out = np.empty(n_rows)
     values = np.empty(n)
+    # a row with no interval over the limit sums 0.0 * length: the same for all of them
+    for i in range(n):
+        values[i] = 0.0 * length[i]
+    none_over = _numpy_sum(values)
     for r in range(n_rows):
+        if not mask[r].any():
+            out[r] = none_over
+            continue
         for i in range(n):
             values[i] = (1.0 if mask[r, i] else 0.0) * length[i]
-        # NumPy reduces a row in buffers of 8,192 terms, each summed pairwise onto the
-        # running total (0.0 first)
-        total = 0.0
-        for start in range(0, n, 8192):
-            total += _pairwise_sum(values[start:], min(n - start, 8192))
-        out[r] = total
+        out[r] = _numpy_sum(values)
     return out
 
 
