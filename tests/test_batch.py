@@ -367,9 +367,9 @@ def test_ensemble_is_seeded_and_distributed_equals_sequential(scenarios, client)
     # not drawn: the one entry no model reads, and those of modules this run leaves out
     not_run = {w["module"] for w in first["not_wired"] if "not run in this" in w["reason"]}
     assert not_run == {"lighting", "cctv", "mix", "safety"}
-    assert [
-        w["parameter"] for w in first["not_wired"] if "not run in this" not in w["reason"]
-    ] == ["mean_dwelling_size_m2"]
+    assert [w["parameter"] for w in first["not_wired"] if "not run in this" not in w["reason"]] == [
+        "mean_dwelling_size_m2"
+    ]
     distributed_run = ensemble.score_ensemble(
         scenarios, 3, seed=11, modules=["calming"], client=client
     )
