@@ -1392,7 +1392,6 @@ def report_html(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["srcdoc"] = srcdoc_attribute
     context = _context(result, lang, tiles, progress)
     # the maps share Leaflet, its styles and most layers: the page carries each such
     # piece once, and each map frame the rest of its page (see share_pieces)
